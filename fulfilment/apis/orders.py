@@ -1,0 +1,123 @@
+"""Ordering API: quotes, customer orders, and in-store orders placed by staff."""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from fulfilment import selectors, services
+from fulfilment.models import OPEN_STATUSES, Channel
+from fulfilment.permissions import IsStoreStaff
+from fulfilment.serializers import CartIn, OrderIn, OrderOut, QuoteOut, StaffOrderIn
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+    description="Any unique string up to 128 characters. Retrying with the same key and body returns the "
+                "same order; the same key with another body is refused (409).")
+ERRORS = {400: OpenApiResponse(description="Invalid request"), 409: OpenApiResponse(description="Conflict")}
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 128:
+        raise serializers.ValidationError({"Idempotency-Key": "Must be 1 to 128 characters."})
+    return key
+
+
+def _order_response(order, created: bool) -> Response:
+    response = Response(OrderOut(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class QuoteApi(APIView):
+    @extend_schema(request=CartIn, responses={200: QuoteOut, **ERRORS}, summary="Price and pickup times for a cart")
+    def post(self, request, store_id: int):
+        cart = CartIn(data=request.data)
+        cart.is_valid(raise_exception=True)
+        quote = services.quote_for_cart(store_id=store_id, lines=cart.lines(),
+                                        requested_at=cart.validated_data["pickup"])
+        return Response(QuoteOut(quote).data)
+
+
+class OrderListApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "order_place"
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(responses=OrderOut(many=True), summary="Your orders, newest first")
+    def get(self, request):
+        return Response(OrderOut(selectors.order_list_for_customer(customer=request.user)[:50], many=True).data)
+
+    @extend_schema(request=OrderIn, parameters=[IDEMPOTENCY_HEADER],
+                   responses={201: OrderOut, 200: OrderOut, **ERRORS}, summary="Place a mobile order")
+    def post(self, request):
+        data = OrderIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        order, created = services.order_place(
+            store_id=data.validated_data["store"], channel=Channel.MOBILE, lines=data.lines(),
+            requested_at=data.validated_data["pickup"], customer=request.user,
+            customer_name=data.validated_data["customer_name"], idempotency_key=_idempotency_key(request))
+        return _order_response(selectors.order_get_for_customer(customer=request.user, order_id=order.pk), created)
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OrderOut, 404: OpenApiResponse(description="Not yours or not there")},
+                   summary="One of your orders")
+    def get(self, request, order_id: int):
+        order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
+        if order is None:
+            raise Http404
+        return Response(OrderOut(order).data)
+
+
+class OrderCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: OrderOut, 404: OpenApiResponse(description="Not found"),
+                                            409: OpenApiResponse(description="Too late to cancel")},
+                   summary="Cancel your order before the kitchen starts it")
+    def post(self, request, order_id: int):
+        order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
+        if order is None:
+            raise Http404
+        services.order_cancel_by_customer(order=order, customer=request.user)
+        return Response(OrderOut(selectors.order_get_for_customer(customer=request.user, order_id=order_id)).data)
+
+
+class StaffOrderApi(APIView):
+    """Counter, kiosk, drive-thru and delivery orders: paid in store or by the partner, same queue."""
+
+    permission_classes = [IsAuthenticated, IsStoreStaff]
+    throttle_scope = "order_place"
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(responses=OrderOut(many=True), summary="Open orders of the store (staff)")
+    def get(self, request, store_id: int):
+        orders = selectors.order_list_for_store(store_id=store_id, statuses=OPEN_STATUSES).order_by("promised_ready_at")
+        return Response(OrderOut(orders[:200], many=True).data)
+
+    @extend_schema(request=StaffOrderIn, parameters=[IDEMPOTENCY_HEADER],
+                   responses={201: OrderOut, 200: OrderOut, **ERRORS}, summary="Place an in-store order (staff)")
+    def post(self, request, store_id: int):
+        data = StaffOrderIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        order, created = services.order_place(
+            store_id=store_id, channel=data.validated_data["channel"], lines=data.lines(),
+            requested_at=data.validated_data["pickup"], customer_name=data.validated_data["customer_name"],
+            placed_by=request.user, idempotency_key=_idempotency_key(request))
+        return _order_response(selectors.order_list_for_store(store_id=store_id).get(pk=order.pk), created)

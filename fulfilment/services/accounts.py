@@ -1,0 +1,35 @@
+"""Customer accounts: sign-up and token login for the app and the API."""
+
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
+
+from orderahead.errors import Conflict, DomainError
+
+
+def customer_register(*, username: str, password: str, email: str = "") -> tuple[object, str]:
+    """Create a customer account and return (user, API token)."""
+    User = get_user_model()
+    candidate = User(username=username, email=email)
+    try:
+        password_validation.validate_password(password, user=candidate)
+    except ValidationError as weak:
+        raise DomainError(" ".join(weak.messages), code="weak_password", fields={"password": weak.messages}) from None
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict("That username is taken.", code="username_taken", fields={"username": "taken"})
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+            token = Token.objects.create(user=user)
+    except IntegrityError:
+        raise Conflict("That username is taken.", code="username_taken", fields={"username": "taken"}) from None
+    return user, token.key
+
+
+def customer_login(*, username: str, password: str) -> tuple[object, str]:
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise DomainError("Wrong username or password.", code="bad_credentials", status=401)
+    token, _ = Token.objects.get_or_create(user=user)
+    return user, token.key

@@ -1,0 +1,225 @@
+"""Quoted pickup times: the ASAP ready time for a cart and the pickup slots of the next hours.
+
+`kitchen_ready_at` is the one place that asks the kitchen how long a cart will take; the slot
+scheduler (core_native) answers it once it is wired in. Everything else here is store rules:
+opening hours, lead time, how far ahead, slot capacity.
+"""
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+
+from fulfilment.models import KITCHEN_STATUSES, OPEN_STATUSES, Channel, Order, OrderLine, PickupKind
+from fulfilment.services.cart import PricedLine
+from orderahead.errors import Conflict, DomainError, NotFound
+from stores import hours
+from stores.models import Store
+
+SLOT_HORIZON = dt.timedelta(hours=3)
+# Orders promised further out than this are not yet in the kitchen's way for an ASAP order.
+SCHEDULED_LOOKAHEAD = dt.timedelta(minutes=30)
+
+
+@dataclass
+class SlotOffer:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int
+    taken: int
+    available: bool
+    reason: str = ""
+
+
+@dataclass
+class Quote:
+    now: dt.datetime
+    asap_ready_at: dt.datetime | None
+    asap_reason: str
+    slots: list[SlotOffer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PickupPlan:
+    kind: str
+    promised_ready_at: dt.datetime
+    requested_at: dt.datetime | None = None
+    slot_starts_at: dt.datetime | None = None
+
+
+def kitchen_ready_at(*, store: Store, lines: list[PricedLine], now: dt.datetime) -> dt.datetime:
+    """When the kitchen can have these lines ready if started on the queue now.
+
+    Estimate: every station works off its backlog (open orders due soon, minus work already done
+    on started lines) and then this cart, across the lanes staffed now; the slowest station
+    decides, plus the handoff. Replaced by the slot scheduler's plan.
+    """
+    backlog = _station_backlog_seconds(store, now)
+    own: dict[int, int] = {}
+    for line in lines:
+        own[line.item.station_id] = own.get(line.item.station_id, 0) + line.prep_seconds * line.quantity
+    slowest = 0.0
+    stations = {s.pk: s for s in store.stations.prefetch_related("staffing")}
+    for station_id, work in own.items():
+        lanes = max(1, hours.lane_segments(stations[station_id], now, now + dt.timedelta(seconds=1))[0][1])
+        longest_single = max(line.prep_seconds for line in lines if line.item.station_id == station_id)
+        finish = max((backlog.get(station_id, 0) + work) / lanes, longest_single)
+        slowest = max(slowest, finish)
+    return now + dt.timedelta(seconds=math.ceil(slowest + store.handoff_seconds))
+
+
+def _station_backlog_seconds(store: Store, now: dt.datetime) -> dict[int, float]:
+    lines = (OrderLine.objects
+             .filter(order__store=store, order__status__in=KITCHEN_STATUSES, done_at__isnull=True)
+             .exclude(order__promised_ready_at__gt=now + SCHEDULED_LOOKAHEAD)
+             .values("station_id", "quantity", "prep_seconds", "started_at"))
+    backlog: dict[int, float] = {}
+    for line in lines:
+        work = line["prep_seconds"] * line["quantity"]
+        if line["started_at"]:
+            work = max(0.0, work - (now - line["started_at"]).total_seconds())
+        backlog[line["station_id"]] = backlog.get(line["station_id"], 0.0) + work
+    return backlog
+
+
+def slot_floor(store: Store, when: dt.datetime) -> dt.datetime:
+    width = store.slot_minutes * 60
+    local = when.astimezone(store.tz)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    seconds = int((local - midnight).total_seconds()) // width * width
+    return (midnight + dt.timedelta(seconds=seconds)).astimezone(dt.UTC)
+
+
+def _slot_counts(store: Store, start: dt.datetime, end: dt.datetime) -> dict[dt.datetime, int]:
+    rows = (Order.objects.filter(store=store, status__in=OPEN_STATUSES, slot_starts_at__gte=start,
+                                 slot_starts_at__lt=end)
+            .values("slot_starts_at").annotate(n=Count("id")))
+    return {row["slot_starts_at"]: row["n"] for row in rows}
+
+
+def _paused_error(store: Store) -> Conflict:
+    return Conflict(f"Mobile ordering is paused: {store.pause_reason or 'please order at the counter'}.",
+                    code="store_paused", fields={"reason": store.pause_reason,
+                                                 "paused_until": store.paused_until.isoformat()
+                                                 if store.paused_until else None})
+
+
+def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: dt.datetime,
+                  ready: dt.datetime | None = None) -> dt.datetime:
+    """The ready time an ASAP order gets, or Conflict saying why the store cannot take one now."""
+    if channel == Channel.MOBILE and store.is_mobile_paused(now):
+        raise _paused_error(store)
+    period = hours.period_containing(store, now)
+    if period is None:
+        opens = hours.next_opening(store, now)
+        when = f"; it opens at {opens.astimezone(store.tz):%a %H:%M}" if opens else ""
+        raise Conflict(f"{store.name} is closed{when}.", code="store_closed")
+    ready = ready or kitchen_ready_at(store=store, lines=lines, now=now)
+    if ready > period[1]:
+        raise Conflict(f"The kitchen cannot have this ready before closing at "
+                       f"{period[1].astimezone(store.tz):%H:%M}.", code="store_closing")
+    return ready
+
+
+def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime,
+                horizon: dt.timedelta = SLOT_HORIZON) -> Quote:
+    ready = kitchen_ready_at(store=store, lines=lines, now=now)
+    try:
+        asap, asap_reason = asap_ready_at(store=store, lines=lines, channel=Channel.MOBILE, now=now, ready=ready), ""
+    except Conflict as why_not:
+        asap, asap_reason = None, why_not.message
+
+    earliest = max(ready, now + dt.timedelta(minutes=store.min_lead_minutes))
+    width = dt.timedelta(minutes=store.slot_minutes)
+    counts = _slot_counts(store, slot_floor(store, now), now + horizon + width)
+    slots = []
+    for opens, closes in hours.open_periods(store, now, now + horizon):
+        start = slot_floor(store, max(opens, now))
+        while start < min(closes, now + horizon):
+            if start >= opens:
+                taken = counts.get(start, 0)
+                reason = ""
+                if start < earliest:
+                    reason = "too soon"
+                elif taken >= store.slot_capacity:
+                    reason = "full"
+                slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
+                                       taken=taken, available=not reason, reason=reason))
+            start += width
+    return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=slots)
+
+
+def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.datetime | None,
+                  channel: str, now: dt.datetime) -> PickupPlan:
+    """Check the pickup a client asked for against the store's rules and the kitchen; say why not if not.
+
+    Counted against slot capacity: scheduled mobile orders, by the slot their pickup time falls in.
+    """
+    if requested_at is None:
+        return PickupPlan(kind=PickupKind.ASAP,
+                          promised_ready_at=asap_ready_at(store=store, lines=lines, channel=channel, now=now))
+
+    if requested_at.tzinfo is None:
+        requested_at = requested_at.replace(tzinfo=store.tz)
+    requested_at = requested_at.astimezone(dt.UTC)
+    local = requested_at.astimezone(store.tz)
+    if requested_at <= now:
+        raise DomainError("The pickup time is in the past.", code="pickup_in_past")
+    if requested_at > now + dt.timedelta(days=store.max_days_ahead):
+        raise DomainError(f"Orders can be scheduled at most {store.max_days_ahead} days ahead.",
+                          code="pickup_too_far")
+    earliest = now + dt.timedelta(minutes=store.min_lead_minutes)
+    if requested_at < earliest:
+        raise DomainError(f"Scheduled pickups need at least {store.min_lead_minutes} minutes' notice; "
+                          f"the earliest is {earliest.astimezone(store.tz):%H:%M}.", code="pickup_too_soon")
+    if hours.period_containing(store, requested_at) is None:
+        raise DomainError(f"{store.name} is closed at {local:%a %d %b %H:%M}.", code="outside_opening_hours")
+    if channel == Channel.MOBILE and store.is_mobile_paused(now):
+        raise _paused_error(store)
+    ready = kitchen_ready_at(store=store, lines=lines, now=now)
+    if requested_at < ready:
+        raise Conflict(f"The kitchen cannot have this ready by {local:%H:%M}; the earliest is "
+                       f"{ready.astimezone(store.tz):%H:%M}.", code="slot_unavailable",
+                       fields={"earliest_ready_at": ready.isoformat()})
+    slot = slot_floor(store, requested_at)
+    if channel == Channel.MOBILE:
+        taken = _slot_counts(store, slot, slot + dt.timedelta(seconds=1)).get(slot, 0)
+        if taken >= store.slot_capacity:
+            raise Conflict(f"The {slot.astimezone(store.tz):%H:%M} pickup slot is full; pick another.",
+                           code="slot_full")
+    return PickupPlan(kind=PickupKind.SCHEDULED, promised_ready_at=requested_at, requested_at=requested_at,
+                      slot_starts_at=slot if channel == Channel.MOBILE else None)
+
+
+@dataclass
+class CartQuote(Quote):
+    subtotal_minor: int = 0
+    currency: str = ""
+    requested_ready_at: dt.datetime | None = None
+
+
+def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None,
+                   now: dt.datetime | None = None) -> CartQuote:
+    """What the customer sees before ordering: price, ASAP time, slots, and whether their chosen time works.
+
+    A requested time that cannot be honoured is an error with the reason (and the earliest time when
+    the kitchen is the limit), the same error placing the order would give.
+    """
+    from django.utils import timezone
+
+    from fulfilment.services.cart import cart_price
+
+    now = now or timezone.now()
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+    priced = cart_price(store=store, lines=lines)
+    quote = quote_build(store=store, lines=priced, now=now)
+    requested_ready_at = None
+    if requested_at is not None:
+        requested_ready_at = pickup_choose(store=store, lines=priced, requested_at=requested_at,
+                                           channel=Channel.MOBILE, now=now).promised_ready_at
+    return CartQuote(now=quote.now, asap_ready_at=quote.asap_ready_at, asap_reason=quote.asap_reason,
+                     slots=quote.slots, subtotal_minor=sum(line.line_total_minor for line in priced),
+                     currency=store.currency, requested_ready_at=requested_ready_at)

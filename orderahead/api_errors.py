@@ -1,0 +1,54 @@
+"""One JSON error shape for the whole API: {"error": {"code", "message", "fields"?}}.
+
+Domain errors raised by services become 4xx answers here, so views never
+translate errors themselves and a client always gets a body that says what is wrong.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from orderahead.errors import DomainError
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        key, value = next(iter(detail.items()))
+        inner = _first_message(value)
+        return inner if key in ("non_field_errors", "detail") else f"{key}: {inner}"
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = {"error": {"code": exc.code, "message": exc.message}}
+        if exc.fields:
+            body["error"]["fields"] = exc.fields
+        return Response(body, status=exc.status)
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django log it and answer 500
+
+    if isinstance(exc, exceptions.ValidationError):
+        body = {"error": {"code": "invalid", "message": _first_message(exc.detail), "fields": exc.detail}}
+    else:
+        code = getattr(exc, "default_code", "error")
+        body = {"error": {"code": code, "message": _first_message(response.data)}}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            body["error"]["retry_after_s"] = int(exc.wait + 0.999)
+    response.data = body
+    return response
+
+
+def error_response(code: str, message: str, http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    return Response({"error": {"code": code, "message": message}}, status=http_status)

@@ -1,0 +1,22 @@
+"""The one error type services raise; the API turns it into a 4xx JSON answer."""
+
+
+class DomainError(Exception):
+    """A request that breaks a business rule. `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, code: str = "invalid", status: int = 400, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.fields = fields or {}
+
+
+class NotFound(DomainError):
+    def __init__(self, message: str = "Not found.", *, code: str = "not_found"):
+        super().__init__(message, code=code, status=404)
+
+
+class Conflict(DomainError):
+    def __init__(self, message: str, *, code: str = "conflict", fields: dict | None = None):
+        super().__init__(message, code=code, status=409, fields=fields)

@@ -1,0 +1,79 @@
+"""Opening hours and staffing in a store's local time, turned into absolute (UTC) intervals.
+
+The scheduler and the quote work in absolute time; people set hours in local wall-clock time.
+Converting here, per local date, keeps daylight-saving changes right.
+"""
+
+import datetime as dt
+
+from stores.models import OpeningHours, StaffingPeriod, Station, Store
+
+
+def _local_dates(store: Store, start: dt.datetime, end: dt.datetime):
+    day = start.astimezone(store.tz).date() - dt.timedelta(days=1)
+    last = end.astimezone(store.tz).date()
+    while day <= last:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def _at(store: Store, day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=store.tz).astimezone(dt.UTC)
+
+
+def open_periods(store: Store, start: dt.datetime, end: dt.datetime,
+                 hours: list[OpeningHours] | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Opening periods overlapping [start, end), as UTC (opens, closes) pairs in time order."""
+    hours = list(store.opening_hours.all()) if hours is None else hours
+    periods = []
+    for day in _local_dates(store, start, end):
+        for h in hours:
+            if h.weekday != day.weekday():
+                continue
+            opens, closes = _at(store, day, h.opens), _at(store, day, h.closes)
+            if closes > start and opens < end:
+                periods.append((opens, closes))
+    return sorted(periods)
+
+
+def period_containing(store: Store, when: dt.datetime,
+                      hours: list[OpeningHours] | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+    """The opening period `when` falls in (closing time excluded), or None when closed."""
+    for opens, closes in open_periods(store, when, when + dt.timedelta(seconds=1), hours):
+        if opens <= when < closes:
+            return opens, closes
+    return None
+
+
+def next_opening(store: Store, after: dt.datetime, days: int = 8) -> dt.datetime | None:
+    for opens, _ in open_periods(store, after, after + dt.timedelta(days=days)):
+        if opens >= after:
+            return opens
+    return None
+
+
+def lane_segments(station: Station, start: dt.datetime, end: dt.datetime,
+                  periods: list[StaffingPeriod] | None = None) -> list[tuple[dt.datetime, int]]:
+    """Piecewise-constant lane counts over [start, end): [(from, lanes), ...], first one at `start`.
+
+    Before the first staffing period of a day the previous period carries on (a shift set at
+    06:00 lasts until the next one, overnight too); with no periods at all, `default_lanes`.
+    """
+    periods = list(station.staffing.all()) if periods is None else periods
+    if not periods:
+        return [(start, station.default_lanes)]
+    store = station.store
+    changes = []
+    for day in _local_dates(store, start - dt.timedelta(days=7), end):
+        for p in periods:
+            if p.weekday == day.weekday():
+                changes.append((_at(store, day, p.starts), p.lanes))
+    changes.sort()
+    lanes_now = station.default_lanes
+    segments = []
+    for at, lanes in changes:
+        if at <= start:
+            lanes_now = lanes
+        elif at < end:
+            segments.append((at, lanes))
+    return [(start, lanes_now)] + segments
