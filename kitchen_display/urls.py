@@ -1,7 +1,3 @@
 from django.urls import path
 
-from kitchen_display import views
-
-urlpatterns = [
-    path("", views.home, name="home"),
-]
+urlpatterns: list = []

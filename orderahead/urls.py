@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from fulfilment.views import customer_app
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -9,4 +11,5 @@ urlpatterns = [
     path("api/", include("stores.urls")),
     path("api/", include("fulfilment.urls")),
     path("", include("kitchen_display.urls")),
+    path("", customer_app, name="customer-app"),
 ]

@@ -1,0 +1,194 @@
+// Customer web app: stores, live menu, cart, quote, order, live status. Talks only to the REST API.
+"use strict";
+
+const app = document.getElementById("app");
+const state = { token: localStorage.getItem("token"), cart: JSON.parse(localStorage.getItem("cart") || "null") };
+let refreshTimer = null;
+
+function money(minor, currency) {
+  return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
+}
+function time(iso) {
+  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "—";
+}
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+function saveCart() { localStorage.setItem("cart", JSON.stringify(state.cart)); }
+
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const h = { "Content-Type": "application/json", ...headers };
+  if (state.token) h.Authorization = `Token ${state.token}`;
+  const response = await fetch(`/api${path}`, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
+  const data = response.headers.get("Content-Type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) {
+    if (response.status === 401) { state.token = null; localStorage.removeItem("token"); }
+    const error = new Error(data?.error?.message || `Request failed (${response.status})`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+function render(html) { app.innerHTML = html; }
+function showError(error, where = app) {
+  const p = document.createElement("p");
+  p.className = "error";
+  p.textContent = error.message;
+  where.prepend(p);
+}
+
+// --- Views ---------------------------------------------------------------------------------
+
+async function viewStores() {
+  const stores = await api("/stores/");
+  render(`<h1>Choose a store</h1>
+    <button class="small" id="near">Nearest to me</button>
+    <div id="list">${stores.map(storeCard).join("")}</div>`);
+  document.getElementById("near").onclick = () => navigator.geolocation?.getCurrentPosition(async pos => {
+    const near = await api(`/stores/?near=${pos.coords.latitude.toFixed(4)},${pos.coords.longitude.toFixed(4)}`);
+    document.getElementById("list").innerHTML = near.map(storeCard).join("");
+  });
+}
+
+function storeCard(store) {
+  const paused = store.mobile_ordering.paused;
+  const distance = store.distance_m != null ? ` · ${(store.distance_m / 1000).toFixed(1)} km` : "";
+  return `<a class="card row" href="#/store/${store.id}" style="color:inherit;text-decoration:none">
+    <div><strong>${esc(store.name)}</strong><div class="muted">${esc(store.address)}${distance}</div>
+    ${paused ? `<div class="error">Mobile ordering paused: ${esc(store.mobile_ordering.reason)}</div>` : ""}</div><span>›</span></a>`;
+}
+
+async function viewMenu(storeId) {
+  const { store, categories } = await api(`/stores/${storeId}/menu/`);
+  if (!state.cart || state.cart.store !== store.id) { state.cart = { store: store.id, currency: store.currency, lines: [] }; saveCart(); }
+  const items = categories.flatMap(c => c.items);
+  render(`<h1>${esc(store.name)}</h1>
+    ${store.mobile_ordering.paused ? `<p class="error">Mobile ordering is paused: ${esc(store.mobile_ordering.reason)}</p>` : ""}
+    ${categories.map(c => `<h2>${esc(c.name)}</h2>${c.items.map(itemCard).join("")}`).join("")}
+    <div style="position:sticky;bottom:0;padding:.5rem 0"><button class="primary" id="checkout">Cart: ${state.cart.lines.length} item(s) — Checkout</button></div>`);
+  app.querySelectorAll("form.item").forEach(form => form.onsubmit = event => {
+    event.preventDefault();
+    const item = items.find(i => i.id === Number(form.dataset.item));
+    const modifiers = [...form.querySelectorAll("input:checked")].map(i => Number(i.value));
+    state.cart.lines.push({ item: item.id, name: item.name, quantity: Number(form.quantity.value), modifiers });
+    saveCart();
+    viewMenu(storeId);
+  });
+  document.getElementById("checkout").onclick = () => { location.hash = `#/checkout`; };
+}
+
+function itemCard(item) {
+  const stock = item.stock_count != null && item.available ? `<span class="muted"> · ${item.stock_count} left</span>` : "";
+  const groups = item.modifier_groups.map(g => `<fieldset><legend>${esc(g.name)}
+      <span class="muted">${g.min_choices ? "required" : "optional"}${g.max_choices > 1 ? `, up to ${g.max_choices}` : ""}</span></legend>
+      ${g.options.map(o => `<label><input type="${g.max_choices === 1 ? "radio" : "checkbox"}" name="g${g.id}" value="${o.id}"
+        ${o.is_default ? "checked" : ""} ${o.available ? "" : "disabled"}> ${esc(o.name)}
+        ${o.price_delta_minor ? `(+${money(o.price_delta_minor, item.currency)})` : ""}</label>`).join(" ")}</fieldset>`).join("");
+  return `<form class="card item ${item.available ? "" : "unavailable"}" data-item="${item.id}">
+    <div class="row"><strong>${esc(item.name)}</strong><span class="price">${money(item.price_minor, item.currency)}</span></div>
+    <div class="muted">${esc(item.description)}${stock}</div>
+    ${item.available ? `<details><summary>Customise and add</summary>${groups}
+      <label>Quantity <input name="quantity" type="number" min="1" max="${item.max_quantity}" value="1"></label>
+      <button class="small">Add to cart</button></details>` : `<div class="error">${esc(item.unavailable_reason)}</div>`}
+  </form>`;
+}
+
+async function viewCheckout() {
+  const cart = state.cart;
+  if (!cart || !cart.lines.length) { render(`<p>Your cart is empty. <a href="#/">Choose a store</a></p>`); return; }
+  const items = cart.lines.map(({ item, quantity, modifiers }) => ({ item, quantity, modifiers }));
+  let quote;
+  try { quote = await api(`/stores/${cart.store}/quote/`, { method: "POST", body: { items, pickup: "asap" } }); }
+  catch (error) { render(`<p><a href="#/store/${cart.store}">Back to the menu</a></p>`); showError(error); return; }
+  render(`<h1>Checkout</h1>
+    <div class="card">${cart.lines.map((l, i) => `<div class="row"><span>${l.quantity} × ${esc(l.name)}</span>
+      <button class="small" data-remove="${i}">Remove</button></div>`).join("")}
+      <div class="row"><strong>Total</strong><span class="price">${money(quote.subtotal_minor, quote.currency)}</span></div></div>
+    <div class="card"><h2>Pickup</h2>
+      <label><input type="radio" name="pickup" value="asap" ${quote.asap_available ? "checked" : "disabled"}>
+        As soon as possible — ready about <strong>${time(quote.asap_ready_at)}</strong></label>
+      ${quote.asap_available ? "" : `<p class="error">${esc(quote.asap_reason)}</p>`}
+      <p class="muted">Or pick a slot:</p>
+      <div class="slots">${quote.slots.map(s => `<label class="${s.available ? "" : "full"}" title="${esc(s.reason)}">
+        <input type="radio" name="pickup" value="${s.starts_at}" ${s.available ? "" : "disabled"}> ${time(s.starts_at)}</label>`).join("")}</div>
+    </div>
+    <div id="auth"></div>
+    <button class="primary" id="place">${window.DEMO_PAYMENTS ? "Place order (demo payment)" : "Place order and pay"}</button>`);
+  app.querySelectorAll("[data-remove]").forEach(b => b.onclick = () => { cart.lines.splice(Number(b.dataset.remove), 1); saveCart(); viewCheckout(); });
+  if (!state.token) renderLogin(document.getElementById("auth"));
+  const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  document.getElementById("place").onclick = async event => {
+    event.target.disabled = true;
+    const pickup = app.querySelector("input[name=pickup]:checked")?.value || "asap";
+    try {
+      const order = await api("/orders/", { method: "POST", headers: { "Idempotency-Key": key }, body: { store: cart.store, items, pickup } });
+      state.cart = null; localStorage.removeItem("cart");
+      location.hash = `#/order/${order.id}`;
+    } catch (error) { event.target.disabled = false; showError(error); }
+  };
+}
+
+function renderLogin(where) {
+  where.innerHTML = `<form class="card" id="login"><h2>Sign in to order</h2>
+    <input name="username" placeholder="Username" autocomplete="username" required>
+    <input name="password" type="password" placeholder="Password" autocomplete="current-password" required>
+    <div class="row"><button class="small" name="mode" value="login">Sign in</button>
+    <button class="small" name="mode" value="register">Create account</button></div></form>`;
+  const form = where.querySelector("form");
+  form.onsubmit = async event => {
+    event.preventDefault();
+    const mode = event.submitter?.value || "login";
+    try {
+      const { token } = await api(`/auth/${mode}/`, { method: "POST", body: { username: form.username.value, password: form.password.value } });
+      state.token = token; localStorage.setItem("token", token);
+      where.innerHTML = `<p class="muted">Signed in as ${esc(form.username.value)}.</p>`;
+      document.getElementById("logout").hidden = false;
+    } catch (error) { showError(error, form); }
+  };
+}
+
+async function viewOrders() {
+  if (!state.token) { render(`<div id="auth"></div>`); renderLogin(document.getElementById("auth")); return; }
+  const orders = await api("/orders/");
+  render(`<h1>My orders</h1>${orders.map(o => `<a class="card row" href="#/order/${o.id}" style="color:inherit;text-decoration:none">
+    <span>#${o.id} · ${esc(o.store_name)}<br><span class="muted">${esc(o.status_label)}</span></span>
+    <span class="price">${money(o.total_minor, o.currency)}</span></a>`).join("") || "<p>No orders yet.</p>"}`);
+}
+
+async function viewOrder(orderId) {
+  const order = await api(`/orders/${orderId}/`);
+  const open = ["pending_payment", "confirmed", "in_progress", "ready"].includes(order.status);
+  render(`<h1>Order #${order.id}</h1>
+    <div class="card"><div class="status" data-status="${order.status}">${esc(order.status_label)}</div>
+      <div>${esc(order.store_name)} · ready about <strong>${time(order.promised_ready_at)}</strong></div>
+      ${window.DEMO_PAYMENTS ? `<div class="muted">Paid with the demo provider: no card was charged.</div>` : ""}
+      ${order.cancel_reason ? `<div class="error">${esc(order.cancel_reason)}</div>` : ""}</div>
+    <div class="card">${order.lines.map(l => `<div class="row"><span>${l.quantity} × ${esc(l.item_name)}
+      <span class="muted">${l.modifiers.map(m => esc(m.option)).join(", ")}</span></span>
+      <span class="price">${money(l.line_total_minor, order.currency)}</span></div>`).join("")}
+      <div class="row"><strong>Total</strong><span class="price">${money(order.total_minor, order.currency)}</span></div></div>
+    ${["pending_payment", "confirmed"].includes(order.status) ? `<button class="small" id="cancel">Cancel order</button>` : ""}`);
+  document.getElementById("cancel")?.addEventListener("click", async () => {
+    try { await api(`/orders/${order.id}/cancel/`, { method: "POST" }); viewOrder(orderId); } catch (error) { showError(error); }
+  });
+  if (open) refreshTimer = setTimeout(() => viewOrder(orderId), 5000);
+}
+
+// --- Router --------------------------------------------------------------------------------
+
+async function route() {
+  clearTimeout(refreshTimer);
+  document.getElementById("logout").hidden = !state.token;
+  const [, view, id] = location.hash.split("/");
+  try {
+    if (view === "store") await viewMenu(Number(id));
+    else if (view === "checkout") await viewCheckout();
+    else if (view === "orders") await viewOrders();
+    else if (view === "order") await viewOrder(Number(id));
+    else await viewStores();
+  } catch (error) { render(""); showError(error); }
+}
+document.getElementById("logout").onclick = () => { state.token = null; localStorage.removeItem("token"); route(); };
+window.addEventListener("hashchange", route);
+route();

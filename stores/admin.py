@@ -1,0 +1,432 @@
+"""Django admin for managers running their stores: hours, stations and staffing, menu, prices,
+prep times, stock and 86, slot settings and mobile-ordering pauses.
+
+Who sees what. Superusers see every store. Anyone else needs `is_staff` (Django's gate into
+/admin/) and a manager StoreMembership; they then see and edit the objects of the stores they
+manage and nothing else, whatever Django model permissions they hold. Memberships are the one
+source of staff rights in this project (see StoreMembership), so admin follows them too: a
+manager added to a store can run it at once, and one removed loses it at once.
+
+Writes with business meaning (pause and resume mobile ordering, 86) go through stores.services,
+also when they arrive as an edited form field, so admin, API and KDS change them the same way.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils import timezone
+
+from stores import services as store_services
+from stores.models import (
+    MenuCategory,
+    MenuItem,
+    ModifierGroup,
+    ModifierOption,
+    OpeningHours,
+    StaffingPeriod,
+    Station,
+    Store,
+    StoreMembership,
+)
+from stores.money import format_money
+
+ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
+
+
+# --- Access: which stores a user runs ------------------------------------------------------------
+
+def managed_store_ids(request: HttpRequest) -> frozenset[int]:
+    """Ids of the stores the user is a manager of, read once per request (an admin page asks for
+    every registered model's permissions)."""
+    ids = getattr(request, "_managed_store_ids", None)
+    if ids is None:
+        ids = frozenset(StoreMembership.objects.filter(user_id=request.user.pk, role=StoreMembership.MANAGER)
+                        .values_list("store_id", flat=True))
+        request._managed_store_ids = ids
+    return ids
+
+
+def _store_id_of(obj, store_lookup: str) -> int:
+    """Follow `store_lookup` ("store", "station__store", "" for a Store) from obj to a store id."""
+    if not store_lookup:
+        return obj.pk
+    *path, last = store_lookup.split("__")
+    for name in path:
+        obj = getattr(obj, name)
+    return getattr(obj, f"{last}_id")
+
+
+class ManagerAccessMixin:
+    """Admin rights from memberships: superusers keep Django's rules; anyone else may view, add,
+    change and delete when they manage a store, and an object only when it belongs to one of
+    their stores. Admins narrow this further (no adding stores, read-only orders)."""
+
+    store_lookup = "store"  # path from the model to its Store; "" for Store itself
+
+    def _manages(self, request, obj=None) -> bool:
+        ids = managed_store_ids(request)
+        if obj is None:
+            return bool(ids)
+        return _store_id_of(obj, self.store_lookup) in ids
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) if request.user.is_superuser else self._manages(request)
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_view_permission(request, obj)
+        return self._manages(request, obj)
+
+    def has_add_permission(self, request, *args):  # inlines also get the parent object
+        if request.user.is_superuser:
+            return super().has_add_permission(request, *args)
+        return self._manages(request)
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return self._manages(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return self._manages(request, obj)
+
+
+class ManagedInlineMixin(ManagerAccessMixin):
+    """Inlines live on a parent page that already checked the store; Django hands them the parent
+    object, not their own, so they only ask whether the user manages any store."""
+
+    def _manages(self, request, obj=None) -> bool:
+        return bool(managed_store_ids(request))
+
+
+class StoreScopedAdminMixin(ManagerAccessMixin):
+    """Lists, pages and drop-downs show only the user's stores (superusers see all). An object of
+    another store is simply not found, as if it did not exist."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        lookup = f"{self.store_lookup}__in" if self.store_lookup else "pk__in"
+        return queryset.filter(**{lookup: managed_store_ids(request)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        choices = _store_scoped_choices(db_field.related_model, request)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        choices = _store_scoped_choices(db_field.related_model, request)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+def _store_scoped_choices(model, request):
+    """Choices a non-superuser may pick for a relation to `model`, or None to leave it alone."""
+    if request.user.is_superuser:
+        return None
+    if model is Store:
+        return Store.objects.filter(pk__in=managed_store_ids(request))
+    if any(field.name == "store" for field in model._meta.fields):
+        return model._default_manager.filter(store__in=managed_store_ids(request))
+    return None
+
+
+class StoreQualifiedFilter(admin.RelatedOnlyFieldListFilter):
+    """Filter by a per-store object (a menu category), labelled "Store: name": every store has its
+    own "Espresso drinks", and a bare name would appear once per store."""
+
+    def field_choices(self, field, request, model_admin):
+        used = model_admin.get_queryset(request).values_list(f"{self.field_path}__pk", flat=True)
+        related = (field.related_model._default_manager.filter(pk__in=used)
+                   .select_related("store").order_by("store__name", "name"))
+        return [(obj.pk, f"{obj.store.name}: {obj.name}") for obj in related]
+
+
+def _save_changed_fields(obj, form, *, leave_to_services=frozenset()) -> None:
+    """Write only the fields the user changed. A full save would also write back values shown when
+    the page was loaded, e.g. a stock count that sales have lowered since (stock_reserve updates
+    it in place), and undo those sales."""
+    fields = [field.name for field in obj._meta.concrete_fields
+              if field.name in form.changed_data and field.name not in leave_to_services]
+    if fields:
+        obj.save(update_fields=fields)
+
+
+# --- Stores ---------------------------------------------------------------------------------------
+
+class OpeningHoursInline(ManagedInlineMixin, admin.TabularInline):
+    model = OpeningHours
+    fields = ("weekday", "opens", "closes")
+    extra = 0
+
+
+class StationInline(ManagedInlineMixin, admin.TabularInline):
+    model = Station
+    fields = ("name", "kind", "default_lanes")
+    extra = 0
+    show_change_link = True  # staffing over the day is edited on the station's own page
+
+
+class MenuCategoryInline(ManagedInlineMixin, admin.TabularInline):
+    model = MenuCategory
+    fields = ("name", "position")
+    extra = 0
+
+
+class StoreAdminForm(forms.ModelForm):
+    class Meta:
+        model = Store
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        until = cleaned.get("paused_until")
+        pause_edited = {"mobile_paused", "paused_until"} & set(self.changed_data)
+        if pause_edited and cleaned.get("mobile_paused") and until is not None and until <= timezone.now():
+            # A pause that has already ended would look on in admin and off to customers.
+            self.add_error("paused_until", "The pause must end in the future (leave empty to pause until resumed).")
+        return cleaned
+
+
+@admin.register(Store)
+class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    form = StoreAdminForm
+    store_lookup = ""
+    list_display = ("name", "slug", "timezone", "currency", "slot_minutes", "slot_capacity", "mobile_ordering")
+    search_fields = ("name", "slug", "address")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (OpeningHoursInline, StationInline, MenuCategoryInline)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "timezone", "currency")}),
+        ("Location", {"fields": ("address", "latitude", "longitude")}),
+        ("Pickup slots", {"fields": ("slot_minutes", "slot_capacity", "min_lead_minutes", "max_days_ahead",
+                                     "handoff_seconds")}),
+        ("Mobile ordering pause", {"fields": ("mobile_paused", "pause_reason", "paused_until")}),
+    )
+    actions = ("pause_mobile_ordering", "resume_mobile_ordering")
+
+    # Opening a store, or closing one for good, is a head-office job, not a store manager's.
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every menu price of a store is in its currency; changing it would leave them all wrong.
+        return ("currency",) if obj is not None else ()
+
+    @admin.display(description="Mobile ordering")
+    def mobile_ordering(self, store: Store) -> str:
+        # is_mobile_paused() ignores a pause whose end time has passed, so the list shows the truth
+        # without writing anything on a page view.
+        if not store.is_mobile_paused():
+            return "Taking orders"
+        until = f" until {store.paused_until.astimezone(store.tz):%a %H:%M}" if store.paused_until else ""
+        return f"Paused{until}"
+
+    def save_model(self, request, obj, form, change):
+        pause_fields = {"mobile_paused", "pause_reason", "paused_until"}
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        _save_changed_fields(obj, form, leave_to_services=pause_fields)
+        if pause_fields & set(form.changed_data):
+            if obj.mobile_paused:
+                store_services.store_pause_mobile(store=obj, reason=obj.pause_reason, until=obj.paused_until)
+            else:
+                store_services.store_resume_mobile(store=obj)
+
+    @admin.action(description="Pause mobile ordering at selected stores", permissions=["change"])
+    def pause_mobile_ordering(self, request, queryset):
+        stores = list(queryset)
+        for store in stores:
+            store_services.store_pause_mobile(store=store, reason=ADMIN_PAUSE_REASON)
+        self.message_user(request, f"Mobile ordering paused at {_count(stores, 'store')}. Customers see: "
+                                   f"“{ADMIN_PAUSE_REASON}” Open a store to change the message or set an end time.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Resume mobile ordering at selected stores", permissions=["change"])
+    def resume_mobile_ordering(self, request, queryset):
+        stores = list(queryset)
+        for store in stores:
+            store_services.store_resume_mobile(store=store)
+        self.message_user(request, f"Mobile ordering resumed at {_count(stores, 'store')}.", messages.SUCCESS)
+
+
+class StaffingPeriodInline(ManagedInlineMixin, admin.TabularInline):
+    model = StaffingPeriod
+    fields = ("weekday", "starts", "lanes")
+    extra = 0
+
+
+@admin.register(Station)
+class StationAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "store", "kind", "default_lanes")
+    list_filter = (("store", admin.RelatedOnlyFieldListFilter), "kind")
+    list_select_related = ("store",)
+    search_fields = ("name", "store__name")
+    inlines = (StaffingPeriodInline,)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A station's menu items and tickets belong to its store; it cannot move to another.
+        return ("store",) if obj is not None else ()
+
+
+@admin.register(StoreMembership)
+class StoreMembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    """Managers see who works at their stores; granting roles stays with superusers, since a role
+    is a right to run a store (and picking a user means seeing every account)."""
+
+    list_display = ("user", "store", "role")
+    list_filter = ("role", ("store", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("user", "store")
+    search_fields = ("user__username", "user__email", "store__name")
+    autocomplete_fields = ("user",)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+# --- Menu -----------------------------------------------------------------------------------------
+
+class ModifierOptionInline(ManagedInlineMixin, admin.TabularInline):
+    model = ModifierOption
+    fields = ("name", "price_delta_minor", "price_change", "extra_prep_seconds", "is_default", "is_available",
+              "position")
+    readonly_fields = ("price_change",)
+    extra = 0
+
+    @admin.display(description="Shown as")
+    def price_change(self, option: ModifierOption) -> str:
+        if option is None or option.pk is None:
+            return "–"
+        sign = "+" if option.price_delta_minor > 0 else ""
+        return sign + format_money(option.price_delta_minor, option.group.store.currency)
+
+
+@admin.register(ModifierGroup)
+class ModifierGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "store", "min_choices", "max_choices", "option_list")
+    list_filter = (("store", admin.RelatedOnlyFieldListFilter),)
+    list_select_related = ("store",)
+    search_fields = ("name", "options__name")
+    inlines = (ModifierOptionInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("options")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Items of this store offer the group; moving it to another store would break them.
+        return ("store",) if obj is not None else ()
+
+    @admin.display(description="Options")
+    def option_list(self, group: ModifierGroup) -> str:
+        return ", ".join(
+            option.name + (f" (+{format_money(option.price_delta_minor, group.store.currency)})"
+                           if option.price_delta_minor else "")
+            for option in group.options.all())
+
+
+class MenuItemAdminForm(forms.ModelForm):
+    class Meta:
+        model = MenuItem
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        store = cleaned.get("store") or (self.instance.store if self.instance.store_id else None)
+        groups = cleaned.get("modifier_groups")
+        if store is not None and groups:
+            foreign = [group.name for group in groups if group.store_id != store.pk]
+            if foreign:
+                self.add_error("modifier_groups", f"Not modifiers of {store.name}: {', '.join(foreign)}.")
+        return cleaned
+
+
+@admin.register(MenuItem)
+class MenuItemAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    form = MenuItemAdminForm
+    list_display = ("name", "store", "category", "station", "price", "stock_count", "eighty_sixed", "is_active")
+    list_editable = ("stock_count", "eighty_sixed", "is_active")
+    list_filter = (("store", admin.RelatedOnlyFieldListFilter), ("category", StoreQualifiedFilter),
+                   ("station", admin.RelatedOnlyFieldListFilter), "eighty_sixed", "is_active")
+    list_select_related = ("store", "category", "station__store")
+    search_fields = ("name", "description")
+    filter_horizontal = ("modifier_groups",)
+    fieldsets = (
+        (None, {"fields": ("store", "name", "description", "category", "position", "is_active")}),
+        ("Price", {"fields": ("price_minor", "currency")}),
+        ("Kitchen", {"fields": ("station", "prep_seconds", "prep_sd_seconds", "max_quantity")}),
+        ("Stock", {"fields": ("stock_count", "eighty_sixed")}),
+        ("Modifiers", {"fields": ("modifier_groups",)}),
+    )
+    actions = ("mark_86", "unmark_86")
+
+    @admin.display(description="Price", ordering="price_minor")
+    def price(self, item: MenuItem) -> str:
+        return format_money(item.price_minor, item.currency)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Past orders point at the item; moving it to another store would rewrite their history.
+        return ("store",) if obj is not None else ()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            # The store is fixed now, so offer only its categories, stations and modifiers.
+            for name in ("category", "station", "modifier_groups"):
+                if name in form.base_fields:
+                    field = form.base_fields[name]
+                    field.queryset = field.queryset.filter(store_id=obj.store_id)
+        else:
+            category = form.base_fields.get("category")
+            if category is not None:
+                category.queryset = category.queryset.select_related("store")
+                category.label_from_instance = lambda c: f"{c.store.name}: {c.name}"
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Also used by the list's editable columns.
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        _save_changed_fields(obj, form, leave_to_services={"eighty_sixed"})
+        if "eighty_sixed" in form.changed_data:
+            store_services.item_set_86(item=obj, eighty_sixed=obj.eighty_sixed)
+
+    @admin.action(description="86 selected items (unavailable on every channel)", permissions=["change"])
+    def mark_86(self, request, queryset):
+        items = list(queryset)
+        for item in items:
+            store_services.item_set_86(item=item, eighty_sixed=True)
+        self.message_user(request, f"86'd {_count(items, 'item')}: {_names(items)}.", messages.SUCCESS)
+
+    @admin.action(description="Un-86 selected items (available again)", permissions=["change"])
+    def unmark_86(self, request, queryset):
+        items = list(queryset)
+        for item in items:
+            store_services.item_set_86(item=item, eighty_sixed=False)
+        self.message_user(request, f"Back on the menu: {_count(items, 'item')}: {_names(items)}.",
+                          messages.SUCCESS)
+
+
+def _count(objects: list, noun: str) -> str:
+    return f"{len(objects)} {noun}{'' if len(objects) == 1 else 's'}"
+
+
+def _names(objects: list, limit: int = 5) -> str:
+    names = [getattr(obj, "name", str(obj)) for obj in objects[:limit]]
+    more = len(objects) - limit
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
