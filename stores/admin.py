@@ -29,19 +29,20 @@ from stores.models import (
     StoreMembership,
 )
 from stores.money import format_money
+from stores.selectors import store_ids_managed_by
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
+PAUSE_FIELDS = ("mobile_paused", "pause_reason", "paused_until")
 
 
 # --- Access: which stores a user runs ------------------------------------------------------------
 
 def managed_store_ids(request: HttpRequest) -> frozenset[int]:
-    """Ids of the stores the user is a manager of, read once per request (an admin page asks for
+    """Ids of the stores the user manages, read once per request (an admin page asks for
     every registered model's permissions)."""
     ids = getattr(request, "_managed_store_ids", None)
     if ids is None:
-        ids = frozenset(StoreMembership.objects.filter(user_id=request.user.pk, role=StoreMembership.MANAGER)
-                        .values_list("store_id", flat=True))
+        ids = store_ids_managed_by(user=request.user)
         request._managed_store_ids = ids
     return ids
 
@@ -147,10 +148,25 @@ class StoreQualifiedFilter(admin.RelatedOnlyFieldListFilter):
         return [(obj.pk, f"{obj.store.name}: {obj.name}") for obj in related]
 
 
+class LiveFieldsMixin:
+    """Fields that change while a manager has the page open: units sold, an item 86'd from the KDS,
+    a pause lifted by a colleague. Their form fields carry the value shown at page load
+    (show_hidden_initial), so `form.changed_data` holds only what this manager edited; without it
+    Django compares with the row as it is at save time and takes every stale value for an edit."""
+
+    live_fields: tuple[str, ...] = ()
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and db_field.name in self.live_fields:
+            formfield.show_hidden_initial = True
+        return formfield
+
+
 def _save_changed_fields(obj, form, *, leave_to_services=frozenset()) -> None:
-    """Write only the fields the user changed. A full save would also write back values shown when
-    the page was loaded, e.g. a stock count that sales have lowered since (stock_reserve updates
-    it in place), and undo those sales."""
+    """Write only the fields the user changed. A full save would also write back the values shown
+    when the page was loaded, e.g. a stock count that sales have lowered since, and undo those
+    sales (see LiveFieldsMixin)."""
     fields = [field.name for field in obj._meta.concrete_fields
               if field.name in form.changed_data and field.name not in leave_to_services]
     if fields:
@@ -194,9 +210,10 @@ class StoreAdminForm(forms.ModelForm):
 
 
 @admin.register(Store)
-class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StoreAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     form = StoreAdminForm
     store_lookup = ""
+    live_fields = PAUSE_FIELDS
     list_display = ("name", "slug", "timezone", "currency", "slot_minutes", "slot_capacity", "mobile_ordering")
     search_fields = ("name", "slug", "address")
     prepopulated_fields = {"slug": ("name",)}
@@ -231,14 +248,15 @@ class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return f"Paused{until}"
 
     def save_model(self, request, obj, form, change):
-        pause_fields = {"mobile_paused", "pause_reason", "paused_until"}
         if not change:
             super().save_model(request, obj, form, change)
             return
-        _save_changed_fields(obj, form, leave_to_services=pause_fields)
-        if pause_fields & set(form.changed_data):
+        _save_changed_fields(obj, form, leave_to_services=PAUSE_FIELDS)
+        if set(PAUSE_FIELDS) & set(form.changed_data):
             if obj.mobile_paused:
-                store_services.store_pause_mobile(store=obj, reason=obj.pause_reason, until=obj.paused_until)
+                # Customers always get a reason: a blank one would read as a broken app.
+                store_services.store_pause_mobile(store=obj, reason=obj.pause_reason or ADMIN_PAUSE_REASON,
+                                                  until=obj.paused_until)
             else:
                 store_services.store_resume_mobile(store=obj)
 
@@ -312,8 +330,7 @@ class ModifierOptionInline(ManagedInlineMixin, admin.TabularInline):
     def price_change(self, option: ModifierOption) -> str:
         if option is None or option.pk is None:
             return "–"
-        sign = "+" if option.price_delta_minor > 0 else ""
-        return sign + format_money(option.price_delta_minor, option.group.store.currency)
+        return _price_change(option.price_delta_minor, option.group.store.currency)
 
 
 @admin.register(ModifierGroup)
@@ -334,7 +351,7 @@ class ModifierGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Options")
     def option_list(self, group: ModifierGroup) -> str:
         return ", ".join(
-            option.name + (f" (+{format_money(option.price_delta_minor, group.store.currency)})"
+            option.name + (f" ({_price_change(option.price_delta_minor, group.store.currency)})"
                            if option.price_delta_minor else "")
             for option in group.options.all())
 
@@ -356,8 +373,9 @@ class MenuItemAdminForm(forms.ModelForm):
 
 
 @admin.register(MenuItem)
-class MenuItemAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     form = MenuItemAdminForm
+    live_fields = ("stock_count", "eighty_sixed", "is_active")
     list_display = ("name", "store", "category", "station", "price", "stock_count", "eighty_sixed", "is_active")
     list_editable = ("stock_count", "eighty_sixed", "is_active")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), ("category", StoreQualifiedFilter),
@@ -420,6 +438,11 @@ class MenuItemAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             store_services.item_set_86(item=item, eighty_sixed=False)
         self.message_user(request, f"Back on the menu: {_count(items, 'item')}: {_names(items)}.",
                           messages.SUCCESS)
+
+
+def _price_change(amount_minor: int, currency: str) -> str:
+    """A modifier's effect on the price: "+$0.70 USD", "-$0.50 USD"."""
+    return ("+" if amount_minor > 0 else "") + format_money(amount_minor, currency)
 
 
 def _count(objects: list, noun: str) -> str:

@@ -44,3 +44,8 @@ def store_role(*, user, store_id: int) -> str | None:
         return None
     return (StoreMembership.objects.filter(user=user, store_id=store_id)
             .values_list("role", flat=True).first())
+
+
+def store_ids_managed_by(*, user) -> frozenset[int]:
+    return frozenset(StoreMembership.objects.filter(user_id=user.pk, role=StoreMembership.MANAGER)
+                     .values_list("store_id", flat=True))

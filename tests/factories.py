@@ -98,6 +98,47 @@ def user(username: str, **fields):
 
 
 def staff(username: str, store: Store, role: str):
-    member = user(username)
+    # Managers work in Django admin, which needs is_staff; baristas only use the screens and the API.
+    member = user(username, is_staff=(role == StoreMembership.MANAGER))
     StoreMembership.objects.create(user=member, store=store, role=role)
     return member
+
+
+# --- Builders for the ordering API tests (time of day, opening hours) -------------------------------------
+
+def midday_timezone(at: dt.datetime | None = None) -> str:
+    """A fixed-offset zone (Etc/GMT±N) in which `at` (default: now) falls between 11:30 and 12:30 local time.
+
+    API calls use the real clock; putting the store there keeps hours-dependent tests hours away
+    from a local midnight or a closing time, whenever the suite runs.
+    """
+    from django.utils import timezone
+
+    at = (at or timezone.now()).astimezone(dt.UTC)
+    offset = round((12 * 60 - (at.hour * 60 + at.minute)) / 60)  # -12 .. +12 hours
+    if offset == 0:
+        return "Etc/GMT"
+    # Etc/GMT zones have POSIX signs: Etc/GMT-3 is three hours *ahead* of UTC.
+    return f"Etc/GMT-{offset}" if offset > 0 else f"Etc/GMT+{-offset}"
+
+
+def move_to_midday(store: Store) -> Store:
+    """Put the store in a zone where it is about noon now (opening hours keep their local times)."""
+    store.timezone = midday_timezone()
+    store.save(update_fields=["timezone"])
+    return store
+
+
+def set_hours(store: Store, *periods: tuple[dt.time, dt.time]) -> Store:
+    """Replace the store's opening hours by the same periods (local opens, closes) on every weekday."""
+    store.opening_hours.all().delete()
+    for weekday in range(7):
+        for opens, closes in periods:
+            OpeningHours.objects.create(store=store, weekday=weekday, opens=opens, closes=closes)
+    return store
+
+
+def local_now(store: Store) -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.now().astimezone(store.tz)

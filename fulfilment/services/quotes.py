@@ -162,8 +162,14 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
 
     if requested_at.tzinfo is None:
         requested_at = requested_at.replace(tzinfo=store.tz)
-    requested_at = requested_at.astimezone(dt.UTC)
-    local = requested_at.astimezone(store.tz)
+    try:
+        requested_at = requested_at.astimezone(dt.UTC)
+        local = requested_at.astimezone(store.tz)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's edge by a time zone
+        if requested_at.year <= 1:
+            raise DomainError("The pickup time is in the past.", code="pickup_in_past") from None
+        raise DomainError(f"Orders can be scheduled at most {store.max_days_ahead} days ahead.",
+                          code="pickup_too_far") from None
     if requested_at <= now:
         raise DomainError("The pickup time is in the past.", code="pickup_in_past")
     if requested_at > now + dt.timedelta(days=store.max_days_ahead):

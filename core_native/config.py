@@ -1,0 +1,51 @@
+"""Every tunable of the slot planner and the store simulator, in one place.
+
+The kernels never read this module directly: `api.py` passes the values in as
+arguments. That keeps Numba's on-disk cache honest (a cached kernel would not
+notice a changed global) and lets tests try other values.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    # Safety margin = safety_z x sqrt(sum of prep-time variances on the order's
+    # critical chain). 1.645 is the one-sided 95% quantile of a normal.
+    safety_z: float = 1.645
+    # Items of one order that would finish more than this many seconds before
+    # the order's last item are started later, so nothing waits on the shelf.
+    pacing_window_s: float = 20.0
+    # A just-in-time (scheduled) order aims to be ready its own safety margin
+    # plus this buffer before its slot starts.
+    jit_buffer_s: float = 30.0
+    # Local improvement (adjacent swaps in the order sequence) runs only when
+    # the dispatch plan has tardiness; at most this many sweeps.
+    improve_max_passes: int = 3
+
+
+DEFAULT_PLANNER = PlannerConfig()
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    # The "fixed" baseline: every ASAP order is quoted this lead time, and all
+    # baselines fire scheduled orders into the queue this long before pickup
+    # (the usual "default prep time" / "fire time" setting of store POS).
+    fixed_quote_s: float = 600.0
+    fire_lead_s: float = 600.0
+    # The "fifo" baseline: queue-ahead estimate plus this constant padding.
+    fifo_margin_s: float = 120.0
+    # While an item runs past its mean, the planner assumes this fraction of
+    # the mean is still left (it cannot know the real remaining time).
+    overrun_floor_fraction: float = 0.15
+    # A scheduled customer accepts a slot at most this many slots after the
+    # one they asked for; otherwise they leave (a rejected order).
+    slot_patience: int = 3
+    # Slots offered ahead of time, from the slot that holds "now".
+    slots_ahead: int = 48
+    # "On time" per DESIGN.md: ready no later than promised + this.
+    on_time_grace_s: float = 60.0
+
+
+DEFAULT_SIMULATOR = SimulatorConfig()

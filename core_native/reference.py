@@ -1,0 +1,472 @@
+"""The slot planner in plain Python: the readable specification.
+
+`_kernels.py` does exactly the same, step by step, in Numba; the property
+tests hold the two to identical plans. Read this file to learn what the
+planner does; read the kernels only to see how it is made fast.
+
+Input is a `Prepared` instance (see `_layout.py`): flat arrays grouped by
+store, times in seconds from now. Stores are independent.
+
+How one store is planned
+------------------------
+1.  Lanes. A station has as many lanes as it ever has staff; lane `l` is open
+    while the station's lane count is above `l`. Closed periods are busy
+    intervals on the lane from the start. An item already in progress keeps
+    its lane from now (0) until its remaining time is up, even if the lane
+    closes meanwhile: a barista finishes the drink in hand. Every item the
+    planner places must fit entirely inside an open period of its lane, so
+    the lane count is respected at every moment for planned work.
+2.  Dispatch sequence. Orders are taken by earliest due time (ties: smaller
+    order id, i.e. the earlier order). Each order is placed in turn, on top
+    of what earlier orders took (a serial schedule with gap filling: a later
+    order may use a hole an earlier one left).
+3.  Placing an order.
+    - A just-in-time order (a scheduled pickup) is placed as late as possible
+      so that it is ready `own safety margin + jit_buffer_s` before its due
+      time, never before its release. If some item does not fit that way,
+      the order falls back to the ASAP placement below.
+    - Otherwise every item takes the earliest free stretch on any lane of its
+      station (not before its release; ties to the lower lane), longest item
+      first. Then pacing: an item that would finish more than
+      `pacing_window_s` before the order's last item is moved to the latest
+      free stretch that still finishes by then, so the whole order comes
+      together and nothing waits on the shelf.
+    - Ready time = last item's finish + the store's handoff seconds.
+4.  Overload. If some order is tardy (ready after due), a local improvement
+    pass swaps neighbours in the sequence, keeping a swap only when total
+    weighted tardiness drops, for at most `improve_max_passes` sweeps.
+5.  Safety margin of an order. From its last-finishing item walk back along
+    its lane through items that end exactly when the next starts (the
+    critical chain: any of them running long delays the order). Margin =
+    safety_z x sqrt(sum of their prep variances).
+
+Quote for a new order (one store)
+---------------------------------
+Plan the existing orders; each existing order may end up no later than
+max(due - its margin, its current ready): its promise and its safety margin
+are both kept. Try the new order at each position in the dispatch sequence
+(binary search for the earliest that keeps every existing promise); the
+promise is its ready time there plus its own critical-chain margin. The
+candidate is then checked with the full planner, with the new order's due
+set to that promise, exactly as the next re-plan will see it.
+A pickup slot is offered when it holds fewer than `slot_capacity` orders and
+the full planner, with the new order made just in time for the slot's start,
+keeps every existing promise and has the new order ready at least its own
+safety margin before the slot.
+"""
+
+import math
+from bisect import bisect_left, bisect_right
+
+from ._layout import (
+    SLOT_FULL,
+    SLOT_KITCHEN_FULL,
+    SLOT_OFFERED,
+    SLOT_TOO_SOON,
+    Prepared,
+)
+
+INF = math.inf
+EPS = 1e-6  # seconds; float noise allowance when comparing promised times
+
+
+class _StoreLanes:
+    """Busy intervals of every lane of one store, each lane sorted by start.
+
+    Intervals on a lane never overlap (they may touch). `item` is the item
+    index, or -1 for a closed period (no staff) merged with anything overlapping it.
+    """
+
+    def __init__(self, n_lanes):
+        self.starts = [[] for _ in range(n_lanes)]
+        self.ends = [[] for _ in range(n_lanes)]
+        self.items = [[] for _ in range(n_lanes)]
+
+    def copy_from(self, other):
+        self.starts = [list(x) for x in other.starts]
+        self.ends = [list(x) for x in other.ends]
+        self.items = [list(x) for x in other.items]
+
+    def earliest_start(self, lane, release, prep):
+        """Earliest t >= release with [t, t + prep) free on the lane (inf if none)."""
+        starts, ends = self.starts[lane], self.ends[lane]
+        t = release
+        # intervals that end by `release` cannot matter: skip them at once
+        for i in range(bisect_right(ends, t), len(starts)):
+            if ends[i] <= t:
+                continue
+            if starts[i] >= t + prep:
+                break
+            t = ends[i]
+        return t
+
+    def latest_start(self, lane, release, finish_by, prep):
+        """Latest t >= release with [t, t + prep) free and t + prep <= finish_by (-inf if none)."""
+        starts, ends = self.starts[lane], self.ends[lane]
+        f = finish_by
+        # intervals that start at or after `finish_by` cannot matter
+        for i in range(bisect_left(starts, f) - 1, -1, -1):
+            if starts[i] >= f:
+                continue
+            if ends[i] <= f - prep:
+                break
+            f = starts[i]
+            if f - prep < release:
+                return -INF
+        t = f - prep
+        return t if t >= release else -INF
+
+    def insert(self, lane, start, end, item):
+        i = bisect_right(self.starts[lane], start)
+        self.starts[lane].insert(i, start)
+        self.ends[lane].insert(i, end)
+        self.items[lane].insert(i, item)
+
+    def remove(self, lane, item):
+        i = self.items[lane].index(item)
+        del self.starts[lane][i], self.ends[lane][i], self.items[lane][i]
+
+
+class _StorePlanner:
+    """Plans one store of a prepared instance; results go to the `out` lists."""
+
+    def __init__(self, inst: Prepared, store, cfg, out):
+        self.inst = inst
+        self.cfg = cfg  # (safety_z, pacing_window_s, jit_buffer_s, improve_max_passes)
+        self.out_lane, self.out_start, self.out_finish, self.out_ready, self.out_margin = out
+        st_lo, st_hi = inst.store_station_start[store], inst.store_station_start[store + 1]
+        self.lane_lo = inst.station_lane_start[st_lo]
+        self.handoff = inst.store_handoff_s[store]
+        self.o_lo, self.o_hi = inst.store_order_start[store], inst.store_order_start[store + 1]
+        self.base = _StoreLanes(inst.station_lane_start[st_hi] - self.lane_lo)
+        self._build_base_lanes(st_lo, st_hi)
+        self.lanes = _StoreLanes(0)
+
+    # -- setup ---------------------------------------------------------------
+    def _build_base_lanes(self, st_lo, st_hi):
+        inst = self.inst
+        for st in range(st_lo, st_hi):
+            g_lo, g_hi = inst.station_segment_start[st], inst.station_segment_start[st + 1]
+            for lane_in_station in range(inst.station_lane_start[st + 1] - inst.station_lane_start[st]):
+                lane = inst.station_lane_start[st] - self.lane_lo + lane_in_station
+                closed_from = -INF  # every lane is closed before the first segment
+                for g in range(g_lo, g_hi):
+                    if inst.segment_lanes[g] > lane_in_station:
+                        if closed_from is not None:
+                            self._add_closure(lane, closed_from, inst.segment_start_s[g])
+                            closed_from = None
+                    elif closed_from is None:
+                        closed_from = inst.segment_start_s[g]
+                if closed_from is not None:
+                    self._add_closure(lane, closed_from, INF)
+        i_lo = inst.order_item_start[self.o_lo]
+        i_hi = inst.order_item_start[self.o_hi]
+        for it in range(i_lo, i_hi):
+            if inst.item_progress_lane[it] >= 0:
+                lane = inst.station_lane_start[inst.item_station[it]] - self.lane_lo + inst.item_progress_lane[it]
+                self._add_in_progress(lane, inst.item_progress_remaining_s[it], it)
+
+    def _add_closure(self, lane, start, end):
+        if end > 0.0:  # closed periods that are over before now never matter
+            self.base.insert(lane, start, end, -1)
+
+    def _add_in_progress(self, lane, remaining, item):
+        """The running item holds [0, remaining); merged with a closure it overlaps."""
+        b = self.base
+        b.insert(lane, 0.0, remaining, item)
+        starts, ends, items = b.starts[lane], b.ends[lane], b.items[lane]
+        i = 0
+        while i + 1 < len(starts):
+            if starts[i + 1] < ends[i]:
+                ends[i] = max(ends[i], ends[i + 1])
+                items[i] = -1
+                del starts[i + 1], ends[i + 1], items[i + 1]
+            else:
+                i += 1
+
+    def lane_of(self, item, lane_in_station):
+        return self.inst.station_lane_start[self.inst.item_station[item]] - self.lane_lo + lane_in_station
+
+    # -- placing one item ----------------------------------------------------
+    def _station_lanes(self, item):
+        st = self.inst.item_station[item]
+        return (self.inst.station_lane_start[st] - self.lane_lo,
+                self.inst.station_lane_start[st + 1] - self.lane_lo)
+
+    def _earliest_fit(self, item, release):
+        best_lane, best_start = -1, INF
+        lo, hi = self._station_lanes(item)
+        prep = self.inst.item_prep_s[item]
+        for lane in range(lo, hi):
+            t = self.lanes.earliest_start(lane, release, prep)
+            if t < best_start:
+                best_lane, best_start = lane, t
+        return best_lane, best_start
+
+    def _latest_fit(self, item, release, finish_by):
+        best_lane, best_start = -1, -INF
+        lo, hi = self._station_lanes(item)
+        prep = self.inst.item_prep_s[item]
+        for lane in range(lo, hi):
+            t = self.lanes.latest_start(lane, release, finish_by, prep)
+            if t > best_start:
+                best_lane, best_start = lane, t
+        return best_lane, best_start
+
+    def _commit(self, item, lane, start):
+        finish = start + self.inst.item_prep_s[item]
+        self.lanes.insert(lane, start, finish, item)
+        self.out_lane[item] = lane
+        self.out_start[item] = start
+        self.out_finish[item] = finish
+
+    def _uncommit(self, item):
+        self.lanes.remove(self.out_lane[item], item)
+
+    # -- placing one order ---------------------------------------------------
+    def _place_order(self, o):
+        inst = self.inst
+        z, pacing_window, jit_buffer, _ = self.cfg
+        i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
+        running_finish = -INF
+        own_var = 0.0
+        n_free = 0
+        for it in range(i_lo, i_hi):
+            if inst.item_progress_lane[it] >= 0:
+                self.out_lane[it] = self.lane_of(it, inst.item_progress_lane[it])
+                self.out_start[it] = 0.0
+                self.out_finish[it] = inst.item_progress_remaining_s[it]
+                running_finish = max(running_finish, inst.item_progress_remaining_s[it])
+            else:
+                own_var += inst.item_var_s2[it]
+                n_free += 1
+
+        placed = False
+        if inst.order_jit[o] and n_free > 0:
+            target_finish = inst.order_due_s[o] - self.handoff - z * math.sqrt(own_var) - jit_buffer
+            placed = True
+            for it in range(i_lo, i_hi):
+                if inst.item_progress_lane[it] >= 0:
+                    continue
+                lane, start = self._latest_fit(it, inst.item_release_s[it], target_finish)
+                if lane < 0:
+                    placed = False
+                    for back in range(i_lo, it):  # undo, then place ASAP instead
+                        if inst.item_progress_lane[back] < 0:
+                            self._uncommit(back)
+                    break
+                self._commit(it, lane, start)
+
+        if not placed and n_free > 0:
+            for it in range(i_lo, i_hi):
+                if inst.item_progress_lane[it] >= 0:
+                    continue
+                lane, start = self._earliest_fit(it, inst.item_release_s[it])
+                if lane < 0 or start == INF:  # no lane is ever open long enough
+                    self.out_lane[it] = -1
+                    self.out_start[it] = INF
+                    self.out_finish[it] = INF
+                else:
+                    self._commit(it, lane, start)
+            order_finish = running_finish
+            for it in range(i_lo, i_hi):
+                order_finish = max(order_finish, self.out_finish[it])
+            if order_finish < INF:  # pacing: bring early items up to the last one
+                for it in range(i_lo, i_hi):
+                    if inst.item_progress_lane[it] >= 0:
+                        continue
+                    if self.out_finish[it] < order_finish - pacing_window:
+                        old_start = self.out_start[it]
+                        self._uncommit(it)
+                        lane, start = self._latest_fit(it, old_start, order_finish)
+                        self._commit(it, lane, start)  # its old place always fits
+
+        finish = -INF
+        for it in range(i_lo, i_hi):
+            finish = max(finish, self.out_finish[it])
+        self.out_ready[o] = finish + self.handoff
+
+    # -- whole store ---------------------------------------------------------
+    def schedule(self, seq):
+        """Place the orders in `seq` in that order; return finite total weighted tardiness."""
+        self.lanes.copy_from(self.base)
+        twt = 0.0
+        for o in seq:
+            self._place_order(o)
+            late = self.out_ready[o] - self.inst.order_due_s[o]
+            if late > 0.0 and late < INF:
+                twt += self.inst.order_weight[o] * late
+        return twt
+
+    def plan_sequence(self, seq):
+        """Dispatch `seq`, improve it in place when tardy; leaves the final plan."""
+        twt = self.schedule(seq)
+        if twt <= 0.0 or self.cfg[3] <= 0:
+            return twt
+        best = twt
+        changed = False
+        for _ in range(self.cfg[3]):
+            improved = False
+            for i in range(len(seq) - 1):
+                seq[i], seq[i + 1] = seq[i + 1], seq[i]
+                t = self.schedule(seq)
+                if t < best - EPS:
+                    best = t
+                    improved = changed = True
+                    if best <= 0.0:
+                        break
+                else:
+                    seq[i], seq[i + 1] = seq[i + 1], seq[i]
+            if not improved or best <= 0.0:
+                break
+        if changed:
+            self.schedule(seq)  # leave the plan of the best sequence in place
+        return best
+
+    def order_margin(self, o):
+        """safety_z x sqrt(variance along the critical chain ending at the order's last item)."""
+        inst = self.inst
+        i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
+        last, last_finish = -1, -INF
+        for it in range(i_lo, i_hi):
+            if self.out_finish[it] > last_finish:
+                last, last_finish = it, self.out_finish[it]
+        if last < 0 or last_finish == INF:
+            return 0.0
+        lane = self.out_lane[last]
+        items, starts, ends = self.lanes.items[lane], self.lanes.starts[lane], self.lanes.ends[lane]
+        pos = items.index(last)
+        var = 0.0
+        while True:
+            it = items[pos]
+            if inst.item_progress_lane[it] >= 0:  # only what is left can still vary
+                share = inst.item_progress_remaining_s[it] / inst.item_prep_s[it]
+                var += inst.item_var_s2[it] * share * share
+            else:
+                var += inst.item_var_s2[it]
+            if pos == 0 or items[pos - 1] < 0 or abs(ends[pos - 1] - starts[pos]) > EPS:
+                break
+            pos -= 1
+        return self.cfg[0] * math.sqrt(var)
+
+
+def _as_lists(inst: Prepared) -> Prepared:
+    """Python lists of Python numbers: far faster to index one by one than arrays."""
+    return Prepared(*[a.tolist() for a in inst])
+
+
+def _new_outputs(inst: Prepared):
+    n_items = len(inst.item_prep_s)
+    n_orders = len(inst.order_due_s)
+    return ([-1] * n_items, [INF] * n_items, [INF] * n_items, [INF] * n_orders, [0.0] * n_orders)
+
+
+def plan(inst: Prepared, cfg):
+    """Plan every store. cfg = (safety_z, pacing_window_s, jit_buffer_s, improve_max_passes).
+
+    Returns lists (item_lane, item_start_s, item_finish_s, order_ready_s,
+    order_margin_s); item_lane is the store-local lane index (see api.py for
+    the station-local lane the caller sees), -1 when unschedulable.
+    """
+    inst = _as_lists(inst)
+    out = _new_outputs(inst)
+    for store in range(len(inst.store_order_start) - 1):
+        p = _StorePlanner(inst, store, cfg, out)
+        seq = list(range(p.o_lo, p.o_hi))
+        if not seq:
+            continue
+        p.plan_sequence(seq)
+        for o in seq:
+            out[4][o] = p.order_margin(o)
+    return out
+
+
+def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_orders):
+    """Quote the last order of a one-store instance (its due time is ignored).
+
+    The other orders of the store are the existing ones, stored in dispatch
+    order (due, id) with ids smaller than the new order's.
+    Returns (ready_s, margin_s, keeps_promises, slot_status list).
+    """
+    inst = _as_lists(inst)
+    out = _new_outputs(inst)
+    p = _StorePlanner(inst, 0, cfg, out)
+    _, ready, margin = out[1], out[3], out[4]
+    due, jit = inst.order_due_s, inst.order_jit
+    new = p.o_hi - 1
+    existing = list(range(p.o_lo, new))
+    n = len(existing)
+
+    # 1. what each existing order may not exceed: its promise less its margin, or where it already is
+    base_seq = list(existing)
+    p.plan_sequence(base_seq)
+    allowed = [0.0] * n
+    for k, o in enumerate(existing):
+        allowed[k] = max(due[o] - p.order_margin(o), ready[o])
+
+    def existing_kept():
+        for k, o in enumerate(existing):
+            if ready[o] > allowed[k] + EPS:
+                return False
+        return True
+
+    def trial(k):
+        """New order dispatched at position k: (ok, promise, margin)."""
+        p.schedule(existing[:k] + [new] + existing[k:])
+        r = ready[new]
+        m = p.order_margin(new)
+        promise = r + m
+        if k > 0:
+            promise = max(promise, due[existing[k - 1]])  # so the re-plan keeps it after them
+        consistent = k == n or promise < due[existing[k]]
+        return existing_kept() and consistent and r < INF, promise, m
+
+    def full_plan_keeps(promise):
+        due[new] = promise
+        seq = sorted(existing + [new], key=lambda o: (due[o], o))
+        p.plan_sequence(seq)
+        return existing_kept() and ready[new] <= promise + EPS
+
+    # 2. ASAP: earliest position that keeps every promise (binary search, then confirm)
+    jit[new] = False
+    due[new] = INF
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if trial(mid)[0]:
+            hi = mid
+        else:
+            lo = mid + 1
+    best_promise, best_margin, keeps = INF, 0.0, False
+    for k in range(lo, n + 1):
+        due[new] = INF
+        ok, promise, m = trial(k)
+        if ok and full_plan_keeps(promise):
+            best_promise, best_margin, keeps = promise, m, True
+            break
+    if not keeps:  # overloaded beyond repair: promise honestly after everyone else
+        due[new] = INF
+        _, best_promise, best_margin = trial(n)
+
+    # 3. pickup slots
+    own_var = 0.0
+    for it in range(inst.order_item_start[new], inst.order_item_start[new + 1]):
+        own_var += inst.item_var_s2[it]
+    own_margin = cfg[0] * math.sqrt(own_var)
+    status = [SLOT_OFFERED] * len(slot_orders)
+    jit[new] = True
+    for j in range(len(slot_orders)):
+        start = slot_first_start_s + j * slot_s
+        if slot_orders[j] >= slot_capacity:
+            status[j] = SLOT_FULL
+        elif start < best_promise - EPS:
+            status[j] = SLOT_TOO_SOON
+        else:
+            due[new] = start
+            seq = sorted(existing + [new], key=lambda o: (due[o], o))
+            p.plan_sequence(seq)
+            if not (existing_kept() and ready[new] <= start - own_margin + EPS):
+                status[j] = SLOT_KITCHEN_FULL
+    jit[new] = False
+    due[new] = best_promise
+    return best_promise, best_margin, keeps, status

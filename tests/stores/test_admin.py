@@ -1,0 +1,269 @@
+"""Django admin for managers: every page renders, managers see only their own stores, and the
+actions (pause, 86, cancel) and editable columns change what they should and nothing more."""
+
+import datetime as dt
+from html.parser import HTMLParser
+from io import StringIO
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.core.management import call_command
+from django.forms.models import model_to_dict
+from django.urls import reverse
+
+from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
+from stores import demo_data as demo
+from stores.admin import StoreAdminForm
+from stores.models import MenuItem, Store
+from stores.money import format_money
+from stores.services import stock_reserve
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def make_order(item: MenuItem, *, status: str = OrderStatus.CONFIRMED, customer=None, quantity: int = 1) -> Order:
+    """An order written straight to the database, as if placed and paid through the API."""
+    order = Order.objects.create(
+        store=item.store, customer=customer, customer_name="Robin", channel=Channel.MOBILE, status=status,
+        pickup_kind=PickupKind.ASAP, subtotal_minor=item.price_minor * quantity,
+        total_minor=item.price_minor * quantity, currency=item.currency)
+    OrderLine.objects.create(order=order, item=item, item_name=item.name, quantity=quantity,
+                             unit_price_minor=item.price_minor, line_total_minor=item.price_minor * quantity,
+                             prep_seconds=item.prep_seconds, station=item.station)
+    OrderEvent.objects.create(order=order, kind=OrderEvent.CREATED, to_status=status)
+    return order
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def changelist(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def listed(response) -> list:
+    return list(response.context["cl"].result_list)
+
+
+@pytest.fixture
+def manager2_client(client, manager_store2):
+    manager_store2.is_staff = True  # Django admin lets only staff in; the membership decides the rest
+    manager_store2.save(update_fields=["is_staff"])
+    client.force_login(manager_store2)
+    return client
+
+
+@pytest.fixture
+def menu2(store2):
+    return factories.coffee_menu(store2)
+
+
+@pytest.mark.parametrize(("amount", "currency", "shown"), [
+    (450, "USD", "$4.50 USD"),
+    (0, "USD", "$0.00 USD"),
+    (123456, "USD", "$1,234.56 USD"),
+    (-50, "EUR", "-€0.50 EUR"),
+    (1200, "JPY", "¥1,200 JPY"),
+    (1500, "SEK", "15.00 SEK"),
+])
+def test_format_money(amount, currency, shown):
+    assert format_money(amount, currency) == shown
+
+
+@pytest.mark.parametrize("username", ["admin", "manager1"])
+def test_every_admin_page_renders(client, username):
+    """Superusers get every registered model; a manager gets the store and order pages, not accounts."""
+    call_command("seed_demo", stdout=StringIO())
+    latte = MenuItem.objects.get(store__slug="pearl-district", name="Caffè Latte")
+    make_order(latte)
+    assert client.login(username=username, password=demo.PASSWORD)
+
+    assert client.get(reverse("admin:index")).status_code == 200
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        response = client.get(changelist(model))
+        if username == "manager1" and opts.app_label not in ("stores", "fulfilment"):
+            assert response.status_code == 403, opts.label
+            continue
+        assert response.status_code == 200, opts.label
+        obj = model_admin.get_queryset(response.wsgi_request).first()
+        if obj is not None:
+            page = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+            assert page.status_code == 200, f"{opts.label} {obj.pk}"
+
+
+def test_menu_item_list_shows_price_as_money(client, admin_user, menu):
+    client.force_login(admin_user)
+    response = client.get(changelist(MenuItem))
+    assert "$4.50 USD" in response.content.decode()  # the latte
+
+
+def test_order_search_by_name_or_number(client, admin_user, menu):
+    order = make_order(menu["latte"])
+    client.force_login(admin_user)
+    assert listed(client.get(changelist(Order), {"q": "Robin"})) == [order]
+    assert listed(client.get(changelist(Order), {"q": str(order.pk)})) == [order]
+    assert listed(client.get(changelist(Order), {"q": "nobody"})) == []
+
+
+def test_manager_sees_only_their_own_stores(manager2_client, store, store2, menu, menu2):
+    order1, order2 = make_order(menu["latte"]), make_order(menu2["latte"])
+
+    assert listed(manager2_client.get(changelist(Order))) == [order2]
+    assert listed(manager2_client.get(changelist(Store))) == [store2]
+    assert {item.store_id for item in listed(manager2_client.get(changelist(MenuItem)))} == {store2.pk}
+
+    # Another store's order is not found at all (admin sends the user back to its index).
+    page = manager2_client.get(reverse("admin:fulfilment_order_change", args=[order1.pk]))
+    assert page.status_code == 302
+    assert manager2_client.get(reverse("admin:fulfilment_order_change", args=[order2.pk])).status_code == 200
+
+    # New menu items can only go to the manager's own store.
+    add_form = manager2_client.get(reverse("admin:stores_menuitem_add")).context["adminform"].form
+    assert list(add_form.fields["store"].queryset) == [store2]
+
+
+def test_staff_without_a_manager_membership_gets_no_store_pages(client, barista_store1):
+    barista_store1.is_staff = True
+    barista_store1.save(update_fields=["is_staff"])
+    client.force_login(barista_store1)
+    assert client.get(changelist(Order)).status_code == 403
+    assert client.get(changelist(MenuItem)).status_code == 403
+
+
+def test_orders_cannot_be_added_or_edited_in_admin(client, admin_user, menu):
+    order = make_order(menu["latte"])
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:fulfilment_order_add")).status_code == 403
+    response = client.post(reverse("admin:fulfilment_order_change", args=[order.pk]), {"status": "picked_up"})
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CONFIRMED
+
+
+def test_cancel_action_cancels_open_orders_and_reports_the_rest(manager2_client, manager_store2, menu, menu2):
+    open_order = make_order(menu2["latte"], status=OrderStatus.CONFIRMED)
+    collected = make_order(menu2["drip"], status=OrderStatus.PICKED_UP)
+    other_store = make_order(menu["latte"], status=OrderStatus.CONFIRMED)
+
+    response = manager2_client.post(changelist(Order), {
+        "action": "cancel_orders", "_selected_action": [open_order.pk, collected.pk, other_store.pk]}, follow=True)
+
+    assert response.status_code == 200
+    for order in (open_order, collected, other_store):
+        order.refresh_from_db()
+    assert open_order.status == OrderStatus.CANCELLED
+    assert open_order.cancel_reason == "Cancelled by manager in admin"
+    assert open_order.events.filter(to_status=OrderStatus.CANCELLED, actor=manager_store2).exists()
+    assert collected.status == OrderStatus.PICKED_UP
+    assert other_store.status == OrderStatus.CONFIRMED  # not the manager's store: untouched
+    shown = messages_of(response)
+    assert f"Cancelled 1 order: {open_order.pk}." in shown
+    assert any(m.startswith(f"Order {collected.pk} was not cancelled:") for m in shown)
+
+
+def test_pause_and_resume_actions(manager2_client, store2):
+    manager2_client.post(changelist(Store), {"action": "pause_mobile_ordering", "_selected_action": [store2.pk]})
+    store2.refresh_from_db()
+    assert store2.is_mobile_paused() and store2.pause_reason
+
+    manager2_client.post(changelist(Store), {"action": "resume_mobile_ordering", "_selected_action": [store2.pk]})
+    store2.refresh_from_db()
+    assert not store2.is_mobile_paused() and store2.pause_reason == ""
+
+
+def test_86_actions(manager2_client, menu2):
+    latte, drip = menu2["latte"], menu2["drip"]
+    response = manager2_client.post(changelist(MenuItem), {
+        "action": "mark_86", "_selected_action": [latte.pk, drip.pk]}, follow=True)
+    latte.refresh_from_db()
+    drip.refresh_from_db()
+    assert latte.eighty_sixed and drip.eighty_sixed
+    assert any(m.startswith("86'd 2 items") for m in messages_of(response))
+
+    manager2_client.post(changelist(MenuItem), {"action": "unmark_86", "_selected_action": [latte.pk]})
+    latte.refresh_from_db()
+    assert not latte.eighty_sixed
+
+
+class FormReader(HTMLParser):
+    """What a browser would submit from one <form>: its inputs, checked boxes and selected options."""
+
+    def __init__(self, form_id: str):
+        super().__init__()
+        self.form_id, self.inside, self.select = form_id, False, None
+        self.data: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        elif not self.inside or "name" not in attrs and tag != "option":
+            return
+        elif tag == "input" and attrs.get("type") in ("checkbox", "radio"):
+            if "checked" in attrs:
+                self.data.setdefault(attrs["name"], []).append(attrs.get("value", "on"))
+        elif tag == "input" and attrs.get("type") not in ("submit", "button", "file"):
+            self.data.setdefault(attrs["name"], []).append(attrs.get("value", ""))
+        elif tag == "select":
+            self.select = attrs["name"]
+        elif tag == "option" and self.select and "selected" in attrs:
+            self.data.setdefault(self.select, []).append(attrs.get("value", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+
+
+def submitted(response, form_id: str) -> dict[str, list[str]]:
+    reader = FormReader(form_id)
+    reader.feed(response.content.decode())
+    return reader.data
+
+
+def test_editable_list_does_not_undo_sales_made_after_the_page_loaded(manager2_client, menu2):
+    croissant, latte = menu2["croissant"], menu2["latte"]  # 5 croissants in stock
+    page = manager2_client.get(changelist(MenuItem))
+    data = submitted(page, "changelist-form")
+    row = next(name.removesuffix("-id") for name, values in data.items()
+               if name.endswith("-id") and values == [str(croissant.pk)])
+    data[f"{row}-eighty_sixed"] = ["on"]  # the manager 86es the croissant on the open page...
+    data["_save"] = ["Save"]
+
+    stock_reserve(item=croissant, quantity=2)  # ...while two are sold at the counter,
+    MenuItem.objects.filter(pk=latte.pk).update(eighty_sixed=True)  # and a barista 86es the latte on the KDS
+
+    response = manager2_client.post(changelist(MenuItem), data)
+
+    assert response.status_code == 302
+    croissant.refresh_from_db()
+    latte.refresh_from_db()
+    assert croissant.eighty_sixed
+    assert croissant.stock_count == 3  # the sales stand
+    assert latte.eighty_sixed  # the barista's 86 stands
+
+
+def test_editable_list_sets_stock_the_manager_typed(manager2_client, menu2):
+    croissant = menu2["croissant"]
+    data = submitted(manager2_client.get(changelist(MenuItem)), "changelist-form")
+    row = next(name.removesuffix("-id") for name, values in data.items()
+               if name.endswith("-id") and values == [str(croissant.pk)])
+    data[f"{row}-stock_count"] = ["20"]  # a fresh tray from the oven
+    data["_save"] = ["Save"]
+
+    assert manager2_client.post(changelist(MenuItem), data).status_code == 302
+    croissant.refresh_from_db()
+    assert croissant.stock_count == 20
+
+
+def test_store_form_refuses_a_pause_that_has_already_ended(store2, now):
+    data = {**model_to_dict(store2), "mobile_paused": True, "pause_reason": "Espresso machine down",
+            "paused_until": now - dt.timedelta(minutes=1)}
+    form = StoreAdminForm(data=data, instance=store2)
+    assert not form.is_valid()
+    assert "paused_until" in form.errors
