@@ -7,6 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from stores.models import MenuCategory, MenuItem, ModifierGroup, Store, StoreMembership
 
 EARTH_RADIUS_M = 6_371_000
+MAX_ID = 2**63 - 1  # largest BigAutoField value
 
 
 def store_list() -> QuerySet[Store]:
@@ -41,6 +42,8 @@ def store_menu(*, store: Store) -> QuerySet[MenuCategory]:
 def store_role(*, user, store_id: int) -> str | None:
     """The user's role at the store ('barista' or 'manager'), or None for anyone else."""
     if not user or not user.is_authenticated:
+        return None
+    if not 1 <= store_id <= MAX_ID:  # a URL may carry any number; the database would choke on it
         return None
     return (StoreMembership.objects.filter(user=user, store_id=store_id)
             .values_list("role", flat=True).first())

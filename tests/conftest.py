@@ -55,13 +55,14 @@ def _clear_throttles():
 
 @pytest.fixture
 def store(db):
-    """Store 1: open around the clock so tests do not depend on the time of day they run."""
-    return factories.open_store(name="Store One", slug="store-one")
+    """Store 1: open around the clock, in a zone where it is about noon now, so tests never
+    meet a local midnight or closing time whenever the suite runs."""
+    return factories.open_store(name="Store One", slug="store-one", timezone=factories.midday_timezone())
 
 
 @pytest.fixture
 def store2(db):
-    return factories.open_store(name="Store Two", slug="store-two")
+    return factories.open_store(name="Store Two", slug="store-two", timezone=factories.midday_timezone())
 
 
 @pytest.fixture

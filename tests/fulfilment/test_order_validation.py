@@ -18,11 +18,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _store_at_midday(store):
-    factories.move_to_midday(store)
-
-
 @pytest.fixture
 def client(api_as, customer_a):
     return api_as(customer_a)
@@ -397,13 +392,21 @@ def test_wrong_types_are_a_400_naming_the_field(client, menu, make_body, field):
     assert_refused(response, 400, "invalid", field, menu=menu)
 
 
-@pytest.mark.parametrize("pickup", ["9999-12-31T23:59:59", "9999-12-31T23:59:59-08:00", "0001-01-01T00:00:00+05:00"])
-def test_pickup_at_the_edge_of_the_calendar_is_a_400(client, menu, pickup):
+@pytest.mark.parametrize("zone, pickup, code", [
+    ("Etc/GMT+12", "9999-12-31T23:59:59", "pickup_too_far"),  # store-local time, after year 9999 in UTC
+    ("Etc/GMT+12", "9999-12-31T23:59:59-08:00", "pickup_too_far"),
+    ("Etc/GMT-14", "9999-12-31T23:59:59+00:00", "pickup_too_far"),  # fine in UTC, after 9999 in the store
+    ("Etc/GMT-14", "0001-01-01T00:00:00", "pickup_in_past"),
+    ("Etc/GMT+12", "0001-01-01T00:00:00+05:00", "pickup_in_past"),
+    ("Etc/GMT+12", "0001-01-01T06:00:00+00:00", "pickup_in_past"),  # fine in UTC, before year 1 in the store
+])
+def test_pickup_at_the_edge_of_the_calendar_is_a_400_not_a_500(client, store, menu, zone, pickup, code):
+    store.timezone = zone
+    store.save()
+
     response = client.post("/api/orders/", order_body(menu, pickup=pickup), format="json")
 
-    assert response.status_code == 400, response.content
-    assert response.json()["error"]["code"] in {"invalid", "pickup_too_far", "pickup_in_past"}
-    assert not Order.objects.exists()
+    assert_refused(response, 400, code, menu=menu)
 
 
 def test_unknown_store_is_a_404(client, menu):
