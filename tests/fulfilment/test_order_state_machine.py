@@ -15,7 +15,6 @@ from fulfilment.services import LineRequest
 from fulfilment.services import orders as order_services
 from orderahead.errors import Conflict
 from stores.models import MenuItem
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
