@@ -49,7 +49,9 @@ class Order(models.Model):
     requested_pickup_at = models.DateTimeField(null=True, blank=True)
     slot_starts_at = models.DateTimeField(null=True, blank=True, db_index=True,
                                           help_text="Pickup slot the order counts against (mobile orders).")
-    promised_ready_at = models.DateTimeField(null=True, blank=True)
+    promised_ready_at = models.DateTimeField(null=True, blank=True, help_text="What the customer was promised.")
+    estimated_ready_at = models.DateTimeField(null=True, blank=True,
+                                              help_text="When the current kitchen plan expects it ready.")
 
     subtotal_minor = models.PositiveIntegerField()
     total_minor = models.PositiveIntegerField()
