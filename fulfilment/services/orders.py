@@ -13,6 +13,7 @@ from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.payments import payment_authorise
 from fulfilment.services.quotes import pickup_choose
+from fulfilment.services.scheduling import store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import Store
 from stores.services import stock_release, stock_reserve
@@ -110,7 +111,10 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         currency=store.currency, idempotency_scope=scope, idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint, confirmed_at=now if in_store else None)
 
-    for line in priced:
+    # Item rows are locked in id order, here and when a cancel gives stock back (order_transition), so
+    # an order and a cancel never wait on each other's rows in a cycle: a deadlock, which PostgreSQL
+    # breaks by failing one of them (a 500).
+    for line in sorted(priced, key=lambda line: line.item.pk):
         stock_reserve(item=line.item, quantity=line.quantity)
     OrderLine.objects.bulk_create([
         OrderLine(order=order, item=line.item, item_name=line.item.name, quantity=line.quantity,
@@ -121,6 +125,8 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     OrderEvent.objects.create(order=order, kind=OrderEvent.CREATED, to_status=order.status,
                               actor=placed_by or customer,
                               data={"channel": channel, "promised_ready_at": order.promised_ready_at.isoformat()})
+    store_replan(store=store, now=now)
+    order.refresh_from_db(fields=["estimated_ready_at"])
     return order, True
 
 
@@ -141,6 +147,9 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
     """
     now = now or timezone.now()
     with transaction.atomic():
+        # Store first, then order: the same lock order as order placement, which re-plans (and so
+        # writes) the store's other orders while holding the store lock.
+        store = Store.objects.select_for_update().get(pk=order.store_id)
         locked = order_get_for_update(order_id=order.pk)
         from_status = locked.status
         if only_from is not None and from_status not in only_from:
@@ -159,11 +168,12 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
         if to_status == S.CANCELLED:
             locked.cancel_reason = (data or {}).get("reason", "")[:200]
             fields.append("cancel_reason")
-            for line in locked.lines.select_related("item"):
+            for line in locked.lines.select_related("item").order_by("item_id", "id"):  # id order: see above
                 stock_release(item=line.item, quantity=line.quantity)
         locked.save(update_fields=fields)
         OrderEvent.objects.create(order=locked, kind=OrderEvent.STATUS_CHANGED, from_status=from_status,
                                   to_status=to_status, actor=actor, data=data or {})
+        store_replan(store=store, now=now)
     order.refresh_from_db()
     return order
 

@@ -1,25 +1,23 @@
 """Quoted pickup times: the ASAP ready time for a cart and the pickup slots of the next hours.
 
-`kitchen_ready_at` is the one place that asks the kitchen how long a cart will take; the slot
-scheduler (core_native) answers it once it is wired in. Everything else here is store rules:
-opening hours, lead time, how far ahead, slot capacity.
+The kitchen's answers (how soon, which slots still fit) come from the slot scheduler through
+`scheduling.kitchen_quote`; everything else here is store rules: opening hours, lead time,
+how far ahead, slot capacity.
 """
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 from django.db.models import Count
 
-from fulfilment.models import KITCHEN_STATUSES, OPEN_STATUSES, Channel, Order, OrderLine, PickupKind
+from fulfilment.models import OPEN_STATUSES, Channel, Order, PickupKind
+from fulfilment.services import scheduling
 from fulfilment.services.cart import PricedLine
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores import hours
 from stores.models import Store
 
 SLOT_HORIZON = dt.timedelta(hours=3)
-# Orders promised further out than this are not yet in the kitchen's way for an ASAP order.
-SCHEDULED_LOOKAHEAD = dt.timedelta(minutes=30)
 
 
 @dataclass
@@ -48,39 +46,15 @@ class PickupPlan:
     slot_starts_at: dt.datetime | None = None
 
 
+def _units(lines: list[PricedLine]) -> list[tuple[int, int, int]]:
+    return [(line.item.station_id, line.prep_seconds, line.prep_sd_seconds)
+            for line in lines for _ in range(line.quantity)]
+
+
 def kitchen_ready_at(*, store: Store, lines: list[PricedLine], now: dt.datetime) -> dt.datetime:
-    """When the kitchen can have these lines ready if started on the queue now.
-
-    Estimate: every station works off its backlog (open orders due soon, minus work already done
-    on started lines) and then this cart, across the lanes staffed now; the slowest station
-    decides, plus the handoff. Replaced by the slot scheduler's plan.
-    """
-    backlog = _station_backlog_seconds(store, now)
-    own: dict[int, int] = {}
-    for line in lines:
-        own[line.item.station_id] = own.get(line.item.station_id, 0) + line.prep_seconds * line.quantity
-    slowest = 0.0
-    stations = {s.pk: s for s in store.stations.prefetch_related("staffing")}
-    for station_id, work in own.items():
-        lanes = max(1, hours.lane_segments(stations[station_id], now, now + dt.timedelta(seconds=1))[0][1])
-        longest_single = max(line.prep_seconds for line in lines if line.item.station_id == station_id)
-        finish = max((backlog.get(station_id, 0) + work) / lanes, longest_single)
-        slowest = max(slowest, finish)
-    return now + dt.timedelta(seconds=math.ceil(slowest + store.handoff_seconds))
-
-
-def _station_backlog_seconds(store: Store, now: dt.datetime) -> dict[int, float]:
-    lines = (OrderLine.objects
-             .filter(order__store=store, order__status__in=KITCHEN_STATUSES, done_at__isnull=True)
-             .exclude(order__promised_ready_at__gt=now + SCHEDULED_LOOKAHEAD)
-             .values("station_id", "quantity", "prep_seconds", "started_at"))
-    backlog: dict[int, float] = {}
-    for line in lines:
-        work = line["prep_seconds"] * line["quantity"]
-        if line["started_at"]:
-            work = max(0.0, work - (now - line["started_at"]).total_seconds())
-        backlog[line["station_id"]] = backlog.get(line["station_id"], 0.0) + work
-    return backlog
+    """When the kitchen can have these lines ready, keeping every promise already made (the scheduler's
+    answer, with the safety margin that comes from the prep-time spread)."""
+    return scheduling.kitchen_quote(store=store, units=_units(lines), now=now).ready_at
 
 
 def slot_floor(store: Store, when: dt.datetime) -> dt.datetime:
@@ -124,29 +98,29 @@ def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: d
 
 def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime,
                 horizon: dt.timedelta = SLOT_HORIZON) -> Quote:
-    ready = kitchen_ready_at(store=store, lines=lines, now=now)
-    try:
-        asap, asap_reason = asap_ready_at(store=store, lines=lines, channel=Channel.MOBILE, now=now, ready=ready), ""
-    except Conflict as why_not:
-        asap, asap_reason = None, why_not.message
-
-    earliest = max(ready, now + dt.timedelta(minutes=store.min_lead_minutes))
     width = dt.timedelta(minutes=store.slot_minutes)
-    counts = _slot_counts(store, slot_floor(store, now), now + horizon + width)
-    slots = []
+    starts = []
     for opens, closes in hours.open_periods(store, now, now + horizon):
         start = slot_floor(store, max(opens, now))
         while start < min(closes, now + horizon):
             if start >= opens:
-                taken = counts.get(start, 0)
-                reason = ""
-                if start < earliest:
-                    reason = "too soon"
-                elif taken >= store.slot_capacity:
-                    reason = "full"
-                slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
-                                       taken=taken, available=not reason, reason=reason))
+                starts.append(start)
             start += width
+    counts = _slot_counts(store, slot_floor(store, now), now + horizon + width)
+    kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, slot_starts=starts,
+                                       slot_taken=counts)
+    try:
+        asap, asap_reason = asap_ready_at(store=store, lines=lines, channel=Channel.MOBILE, now=now,
+                                          ready=kitchen.ready_at), ""
+    except Conflict as why_not:
+        asap, asap_reason = None, why_not.message
+
+    earliest = now + dt.timedelta(minutes=store.min_lead_minutes)
+    slots = []
+    for start in starts:
+        reason = "too soon" if start < earliest else kitchen.slot_status.get(start, "")
+        slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
+                               taken=counts.get(start, 0), available=not reason, reason=reason))
     return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=slots)
 
 
@@ -183,17 +157,21 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
         raise DomainError(f"{store.name} is closed at {local:%a %d %b %H:%M}.", code="outside_opening_hours")
     if channel == Channel.MOBILE and store.is_mobile_paused(now):
         raise _paused_error(store)
-    ready = kitchen_ready_at(store=store, lines=lines, now=now)
-    if requested_at < ready:
-        raise Conflict(f"The kitchen cannot have this ready by {local:%H:%M}; the earliest is "
-                       f"{ready.astimezone(store.tz):%H:%M}.", code="slot_unavailable",
-                       fields={"earliest_ready_at": ready.isoformat()})
     slot = slot_floor(store, requested_at)
-    if channel == Channel.MOBILE:
-        taken = _slot_counts(store, slot, slot + dt.timedelta(seconds=1)).get(slot, 0)
-        if taken >= store.slot_capacity:
-            raise Conflict(f"The {slot.astimezone(store.tz):%H:%M} pickup slot is full; pick another.",
-                           code="slot_full")
+    counts = _slot_counts(store, slot, slot + dt.timedelta(seconds=1)) if channel == Channel.MOBILE else {}
+    kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, slot_starts=[slot],
+                                       slot_taken=counts)
+    verdict = kitchen.slot_status[slot] if channel == Channel.MOBILE else ""
+    if requested_at < kitchen.ready_at or verdict == "too soon":
+        raise Conflict(f"The kitchen cannot have this ready by {local:%H:%M}; the earliest is "
+                       f"{kitchen.ready_at.astimezone(store.tz):%H:%M}.", code="slot_unavailable",
+                       fields={"earliest_ready_at": kitchen.ready_at.isoformat()})
+    if verdict == "full":
+        raise Conflict(f"The {slot.astimezone(store.tz):%H:%M} pickup slot is full; pick another.",
+                       code="slot_full")
+    if verdict:
+        raise Conflict(f"The kitchen is fully booked around {slot.astimezone(store.tz):%H:%M}; pick another slot.",
+                       code="slot_unavailable")
     return PickupPlan(kind=PickupKind.SCHEDULED, promised_ready_at=requested_at, requested_at=requested_at,
                       slot_starts_at=slot if channel == Channel.MOBILE else None)
 

@@ -1,0 +1,201 @@
+"""The bridge between the database and the slot scheduler (`core_native`).
+
+`kitchen_state` turns a store's open orders and staffing into the flat arrays the scheduler
+takes (one plan item per unit: three lattes are three drinks on the bar); `store_replan` writes
+the plan back onto the order lines and records changed ready times; `kitchen_quote` asks the
+scheduler for the earliest ready time that keeps every promise already made, and which pickup
+slots still fit. Times are seconds from `now`.
+
+Orders awaiting payment are in the plan: their capacity is held for them, so a quote given
+while someone pays cannot sell the same minutes twice.
+"""
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Q
+
+from core_native import api as planner
+from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus, PickupKind
+from orderahead.errors import DomainError
+from stores import hours
+from stores.models import Store
+
+PLAN_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS)
+# Orders promised further out than this do not compete with today's kitchen; a quote for a
+# later day looks at the orders around its own time instead (see `kitchen_state(around=...)`).
+PLAN_LOOKAHEAD = dt.timedelta(hours=4)
+AROUND_WINDOW = dt.timedelta(hours=2)
+# A customer is told about a new ready time only when it moves by at least this much.
+READY_TIME_NOTICE_S = 60
+
+
+@dataclass
+class KitchenState:
+    store: Store
+    now: dt.datetime
+    station_index: dict[int, int]                      # Station pk -> index in the arrays
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    unit_line: list[int] = field(default_factory=list)  # plan item -> OrderLine pk
+    lines: list[OrderLine] = field(default_factory=list)
+
+    def seconds(self, when: dt.datetime) -> float:
+        return (when - self.now).total_seconds()
+
+    def at(self, seconds: float) -> dt.datetime:
+        return self.now + dt.timedelta(seconds=math.ceil(seconds))
+
+
+def _open_lines(store: Store, now: dt.datetime, around: dt.datetime | None) -> list[OrderLine]:
+    wanted = Q(order__promised_ready_at__lte=now + PLAN_LOOKAHEAD)
+    if around is not None:
+        wanted |= Q(order__promised_ready_at__range=(around - AROUND_WINDOW, around + AROUND_WINDOW))
+    return list(OrderLine.objects
+                .filter(wanted, order__store=store, order__status__in=PLAN_STATUSES, done_at__isnull=True)
+                .select_related("order").order_by("order_id", "id"))
+
+
+def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None = None) -> KitchenState:
+    stations = list(store.stations.prefetch_related("staffing").order_by("pk"))
+    state = KitchenState(store=store, now=now, station_index={s.pk: i for i, s in enumerate(stations)})
+    horizon_end = max(now, around or now) + PLAN_LOOKAHEAD + dt.timedelta(hours=4)
+
+    seg_station, seg_start, seg_lanes = [], [], []
+    for index, station in enumerate(stations):
+        for starts, lanes in hours.lane_segments(station, now, horizon_end):
+            seg_station.append(index)
+            seg_start.append(max(0.0, state.seconds(starts)))
+            seg_lanes.append(lanes)
+
+    order_ids, station_of, prep, sd, due, jit = [], [], [], [], [], []
+    progress_item, progress_lane, progress_remaining = [], [], []
+    busy_lanes: dict[int, int] = {}
+    lanes_now = {i: lanes for i, start, lanes in zip(seg_station, seg_start, seg_lanes) if start == 0.0}
+    state.lines = _open_lines(store, now, around)
+    for line in state.lines:
+        index = state.station_index[line.station_id]
+        for unit in range(line.quantity):
+            if unit == 0 and line.started_at and busy_lanes.get(index, 0) < lanes_now.get(index, 0):
+                # The first unit of a started line is on a lane now; the rest wait their turn.
+                progress_item.append(len(order_ids))
+                progress_lane.append(busy_lanes.get(index, 0))
+                busy_lanes[index] = busy_lanes.get(index, 0) + 1
+                progress_remaining.append(line.prep_seconds - (now - line.started_at).total_seconds())
+            order_ids.append(line.order_id)
+            station_of.append(index)
+            prep.append(float(line.prep_seconds))
+            sd.append(float(line.prep_sd_seconds))
+            due.append(state.seconds(line.order.promised_ready_at))
+            jit.append(line.order.pickup_kind == PickupKind.SCHEDULED)
+            state.unit_line.append(line.pk)
+
+    state.arrays = dict(
+        segment_station=np.asarray(seg_station, np.int64), segment_start_s=np.asarray(seg_start, np.float64),
+        segment_lanes=np.asarray(seg_lanes, np.int64), item_order=np.asarray(order_ids, np.int64),
+        item_station=np.asarray(station_of, np.int64), item_prep_s=np.asarray(prep, np.float64),
+        item_prep_sd_s=np.asarray(sd, np.float64), item_due_s=np.asarray(due, np.float64),
+        item_just_in_time=np.asarray(jit, bool), progress_item=np.asarray(progress_item, np.int64),
+        progress_lane=np.asarray(progress_lane, np.int64),
+        progress_remaining_s=np.maximum(1.0, np.asarray(progress_remaining, np.float64)),
+        handoff_s=float(store.handoff_seconds))
+    return state
+
+
+def store_replan(*, store: Store, now: dt.datetime) -> planner.PlanResult | None:
+    """Re-plan the store's kitchen and store the plan: lane, start and finish on each line, the
+    expected ready time on each order, and an order event where that time moved noticeably.
+
+    Call inside the transaction that changed the queue, after the change, with the store row
+    locked (`Store.objects.select_for_update()`), so two plans never interleave.
+    """
+    state = kitchen_state(store=store, now=now)
+    if not state.unit_line:
+        return None
+    plan = planner.plan(**state.arrays, parallel=False)
+
+    by_line: dict[int, list[int]] = {}
+    for unit, line_id in enumerate(state.unit_line):
+        by_line.setdefault(line_id, []).append(unit)
+    changed_lines = []
+    for line in state.lines:
+        units = by_line[line.pk]
+        finish = max(plan.item_finish_s[u] for u in units)
+        if not math.isfinite(finish):
+            line.planned_lane, line.planned_start_at, line.planned_finish_at = None, None, None
+        else:
+            line.planned_lane = int(plan.item_lane[units[0]])
+            line.planned_start_at = state.at(min(plan.item_start_s[u] for u in units))
+            line.planned_finish_at = state.at(finish)
+        changed_lines.append(line)
+    OrderLine.objects.bulk_update(changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
+
+    ready_by_order = {int(o): r for o, r in zip(plan.order_id, plan.order_ready_s)}
+    orders = Order.objects.filter(pk__in=ready_by_order)
+    changed_orders, events = [], []
+    for order in orders:
+        ready_s = ready_by_order[order.pk]
+        estimate = state.at(ready_s) if math.isfinite(ready_s) else None
+        previous = order.estimated_ready_at
+        if estimate == previous:
+            continue
+        moved = (estimate is None or previous is None
+                 or abs((estimate - previous).total_seconds()) >= READY_TIME_NOTICE_S)
+        if moved and previous is not None:
+            events.append(OrderEvent(order=order, kind=OrderEvent.READY_TIME_CHANGED, from_status=order.status,
+                                     to_status=order.status,
+                                     data={"from": previous.isoformat(),
+                                           "to": estimate.isoformat() if estimate else None,
+                                           "promised": order.promised_ready_at.isoformat()}))
+        order.estimated_ready_at = estimate
+        changed_orders.append(order)
+    Order.objects.bulk_update(changed_orders, ["estimated_ready_at"])
+    OrderEvent.objects.bulk_create(events)
+    return plan
+
+
+@dataclass
+class KitchenQuote:
+    ready_at: dt.datetime
+    margin_s: float
+    keeps_promises: bool
+    slot_status: dict[dt.datetime, str]   # slot start -> "" (offered), "full", "kitchen full", "too soon"
+
+
+SLOT_REASONS = {0: "", 1: "full", 2: "kitchen full", 3: "too soon"}
+
+
+def kitchen_quote(*, store: Store, units: list[tuple[int, int, int]], now: dt.datetime,
+                  slot_starts: list[dt.datetime] = (), slot_taken: dict[dt.datetime, int] | None = None
+                  ) -> KitchenQuote:
+    """Ask the scheduler when a new order of `units` [(station pk, prep s, prep sd s), ...] can be
+    ready without breaking an earlier promise, and which of `slot_starts` it fits in.
+
+    Slots are judged as one evenly spaced run from the first to the last start; starts that
+    fall in a closed gap are judged too and simply not read back.
+    """
+    around = max(slot_starts) if slot_starts else None
+    state = kitchen_state(store=store, now=now, around=around)
+    width = store.slot_minutes * 60
+    first = min(slot_starts) if slot_starts else now
+    count = int(round((max(slot_starts) - first).total_seconds() / width)) + 1 if slot_starts else 0
+    taken = slot_taken or {}
+    slot_orders = [taken.get(first + dt.timedelta(seconds=width * j), 0) for j in range(count)]
+    try:
+        result = planner.quote(
+            **state.arrays, n_stations=len(state.station_index),
+            new_item_station=[state.station_index[station] for station, _, _ in units],
+            new_item_prep_s=[float(prep) for _, prep, _ in units], new_item_prep_sd_s=[float(sd) for _, _, sd in units],
+            slot_first_start_s=state.seconds(first), slot_s=float(width), slot_capacity=store.slot_capacity,
+            slot_orders=slot_orders)
+    except planner.PlanError as error:
+        raise DomainError(f"The kitchen cannot plan this order: {error}", code="kitchen_unavailable",
+                          status=409) from None
+    if not math.isfinite(result.ready_s):
+        raise DomainError("No station that makes these items is staffed in the coming hours.",
+                          code="kitchen_unavailable", status=409)
+    status = {first + dt.timedelta(seconds=width * j): SLOT_REASONS[int(code)]
+              for j, code in enumerate(result.slot_status)}
+    return KitchenQuote(ready_at=state.at(result.ready_s), margin_s=result.margin_s,
+                        keeps_promises=result.keeps_promises, slot_status=status)

@@ -1,0 +1,115 @@
+"""Orders go through the slot scheduler: quotes are its answers, lines carry its plan, and a new
+order never breaks an earlier promise."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from fulfilment import services
+from fulfilment.models import Channel, Order, OrderEvent, OrderLine
+from fulfilment.services import LineRequest, scheduling
+from stores.models import StaffingPeriod
+
+pytestmark = pytest.mark.django_db
+
+
+def place(menu, customer, quantity=1, item="latte"):
+    order, _ = services.order_place(store_id=menu[item].store_id, channel=Channel.MOBILE, customer=customer,
+                                    lines=[LineRequest(item_id=menu[item].pk, quantity=quantity)])
+    return order
+
+
+def test_lines_carry_the_plan_and_lanes_never_overlap(menu, customer_a):
+    for quantity in (2, 3, 1, 4):
+        place(menu, customer_a, quantity)
+
+    lines = list(OrderLine.objects.filter(order__store=menu["latte"].store))
+    assert all(line.planned_start_at and line.planned_finish_at and line.planned_lane is not None for line in lines)
+    assert all(0 <= line.planned_lane < menu["espresso"].default_lanes for line in lines)
+    for order in Order.objects.all():
+        assert order.estimated_ready_at is not None
+        last_finish = max(line.planned_finish_at for line in order.lines.all())
+        assert order.estimated_ready_at >= last_finish
+
+
+def test_earlier_promises_hold_as_orders_arrive(menu, customer_a, customer_b):
+    for n in range(12):
+        place(menu, customer_a if n % 2 else customer_b, quantity=1 + n % 3)
+        for order in Order.objects.all():
+            assert order.estimated_ready_at <= order.promised_ready_at, (
+                f"order {order.pk} expected {order.estimated_ready_at}, promised {order.promised_ready_at}")
+
+
+def test_api_quote_is_the_schedulers_answer(api, menu, customer_a):
+    place(menu, customer_a, quantity=4)
+    response = api.post(f"/api/stores/{menu['latte'].store_id}/quote/",
+                        {"items": [{"item": menu["latte"].pk, "quantity": 2}]}, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    quoted_at = parse_datetime(body["quoted_at"])
+
+    latte = menu["latte"]
+    small_prep = latte.prep_seconds  # the default size adds no prep time
+    direct = scheduling.kitchen_quote(store=latte.store, now=quoted_at,
+                                      units=[(latte.station_id, small_prep, latte.prep_sd_seconds)] * 2)
+
+    assert parse_datetime(body["asap_ready_at"]) == direct.ready_at
+
+
+def test_asap_promise_includes_a_margin_from_the_prep_spread(menu, customer_a):
+    steady, spread = menu["drip"], menu["latte"]
+    steady.prep_sd_seconds = 0
+    steady.save()
+    spread.prep_sd_seconds = 40
+    spread.save()
+    now = timezone.now()
+    no_spread = scheduling.kitchen_quote(store=steady.store, now=now, units=[(steady.station_id, 60, 0)])
+    with_spread = scheduling.kitchen_quote(store=steady.store, now=now, units=[(steady.station_id, 60, 40)])
+    assert no_spread.margin_s == 0
+    assert with_spread.margin_s > 40
+    assert with_spread.ready_at > no_spread.ready_at
+
+
+def test_fewer_lanes_move_ready_times_and_tell_the_customer(menu, customer_a, django_capture_on_commit_callbacks):
+    orders = [place(menu, customer_a, quantity=3) for _ in range(4)]
+    before = {o.pk: Order.objects.get(pk=o.pk).estimated_ready_at for o in orders}
+
+    # From local midnight every day: one barista on the bar instead of two, now.
+    with django_capture_on_commit_callbacks(execute=True):
+        for weekday in range(7):
+            StaffingPeriod.objects.create(station=menu["espresso"], weekday=weekday, starts=dt.time(0, 0), lanes=1)
+
+    after = {o.pk: Order.objects.get(pk=o.pk).estimated_ready_at for o in orders}
+    assert max(after.values()) > max(before.values())
+    moved = OrderEvent.objects.filter(kind=OrderEvent.READY_TIME_CHANGED)
+    assert moved.exists()
+    assert all(event.data["to"] > event.data["from"] for event in moved)
+
+
+def test_cancel_frees_capacity_for_the_next_quote(menu, customer_a):
+    big = place(menu, customer_a, quantity=10)
+    now = timezone.now()
+    latte = menu["latte"]
+    units = [(latte.station_id, latte.prep_seconds, latte.prep_sd_seconds)]
+    busy = scheduling.kitchen_quote(store=latte.store, now=now, units=units).ready_at
+
+    services.order_cancel(order=big, reason="test")
+    free = scheduling.kitchen_quote(store=latte.store, now=now, units=units).ready_at
+
+    assert free < busy
+
+
+def test_a_full_kitchen_is_said_honestly(menu, customer_a, store):
+    store.slot_capacity = 100
+    store.save()
+    for _ in range(8):
+        place(menu, customer_a, quantity=10)
+    quote = services.quote_for_cart(store_id=store.pk, requested_at=None,
+                                    lines=[LineRequest(item_id=menu["latte"].pk, quantity=1)])
+    # Forty minutes of lattes are queued on two lanes: the next one cannot be promised sooner.
+    assert quote.asap_ready_at - quote.now > dt.timedelta(minutes=30)
+    assert any(not slot.available and slot.reason for slot in quote.slots)
+    first_offered = next(slot for slot in quote.slots if slot.available)
+    assert first_offered.starts_at >= quote.asap_ready_at - dt.timedelta(minutes=store.slot_minutes)
