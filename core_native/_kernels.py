@@ -10,6 +10,12 @@ lists, and scans are linear instead of bisecting (lanes hold few intervals).
 each allocates its own lane buffers inside the loop body (so per thread),
 and each writes only the output slots of its own items and orders, which
 are disjoint ranges of the output arrays.
+
+Why the long argument lists: the hot functions take plain arrays rather than
+the `Prepared` named tuple, because every array taken out of a tuple costs
+Numba an atomic reference-count update, and in the inner loops that tripled
+the run time. The top-level kernels unpack the tuple once per store. The
+arrays keep their `Prepared` field names throughout.
 """
 
 import math
@@ -24,10 +30,35 @@ EPS = 1e-6
 
 
 # -- one lane ------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _first_ending_after(ends, lane, n, t):
+    """Index of the first interval on the lane that ends after t (ends are sorted)."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ends[lane, mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _first_starting_at_or_after(starts, lane, n, t):
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if starts[lane, mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
 def _earliest_start(starts, ends, lane, n, release, prep):
     t = release
-    for i in range(n):
+    for i in range(_first_ending_after(ends, lane, n, t), n):
         if ends[lane, i] <= t:
             continue
         if starts[lane, i] >= t + prep:
@@ -36,10 +67,10 @@ def _earliest_start(starts, ends, lane, n, release, prep):
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _latest_start(starts, ends, lane, n, release, finish_by, prep):
     f = finish_by
-    for i in range(n - 1, -1, -1):
+    for i in range(_first_starting_at_or_after(starts, lane, n, f) - 1, -1, -1):
         if starts[lane, i] >= f:
             continue
         if ends[lane, i] <= f - prep:
@@ -53,7 +84,7 @@ def _latest_start(starts, ends, lane, n, release, finish_by, prep):
     return -INF
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _insert(starts, ends, items, counts, lane, start, end, item):
     i = counts[lane]
     while i > 0 and starts[lane, i - 1] > start:  # keep sorted by start (after equal starts)
@@ -67,7 +98,7 @@ def _insert(starts, ends, items, counts, lane, start, end, item):
     counts[lane] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _remove(starts, ends, items, counts, lane, item):
     n = counts[lane]
     j = 0
@@ -82,43 +113,44 @@ def _remove(starts, ends, items, counts, lane, item):
 
 # -- store setup ---------------------------------------------------------------
 @njit(cache=True)
-def _lane_capacity(inst, store):
-    """Intervals a lane of this store can ever hold: its items, closures, one spare."""
+def _store_shape(inst, store):
+    """(lanes, intervals a lane can ever hold: its items, closures, one spare) of one store."""
     st_lo, st_hi = inst.store_station_start[store], inst.store_station_start[store + 1]
     o_lo, o_hi = inst.store_order_start[store], inst.store_order_start[store + 1]
     most_segments = 0
     for st in range(st_lo, st_hi):
         most_segments = max(most_segments, inst.station_segment_start[st + 1] - inst.station_segment_start[st])
-    return inst.order_item_start[o_hi] - inst.order_item_start[o_lo] + most_segments + 2
+    n_lanes = inst.station_lane_start[st_hi] - inst.station_lane_start[st_lo]
+    return n_lanes, inst.order_item_start[o_hi] - inst.order_item_start[o_lo] + most_segments + 2
 
 
 @njit(cache=True)
-def _build_base_lanes(inst, store, starts, ends, items, counts):
-    st_lo, st_hi = inst.store_station_start[store], inst.store_station_start[store + 1]
-    lane_lo = inst.station_lane_start[st_lo]
+def _build_base_lanes(st_lo, st_hi, i_lo, i_hi, station_lane_start, station_segment_start, segment_start_s,
+                      segment_lanes, item_station, item_progress_lane, item_progress_remaining_s,
+                      starts, ends, items, counts):
+    lane_lo = station_lane_start[st_lo]
     counts[:] = 0
     for st in range(st_lo, st_hi):
-        g_lo, g_hi = inst.station_segment_start[st], inst.station_segment_start[st + 1]
-        for lane_in_station in range(inst.station_lane_start[st + 1] - inst.station_lane_start[st]):
-            lane = inst.station_lane_start[st] - lane_lo + lane_in_station
+        g_lo, g_hi = station_segment_start[st], station_segment_start[st + 1]
+        for lane_in_station in range(station_lane_start[st + 1] - station_lane_start[st]):
+            lane = station_lane_start[st] - lane_lo + lane_in_station
             closed = True
             closed_from = -INF
             for g in range(g_lo, g_hi):
-                if inst.segment_lanes[g] > lane_in_station:
+                if segment_lanes[g] > lane_in_station:
                     if closed:
-                        if inst.segment_start_s[g] > 0.0:
-                            _insert(starts, ends, items, counts, lane, closed_from, inst.segment_start_s[g], -1)
+                        if segment_start_s[g] > 0.0:
+                            _insert(starts, ends, items, counts, lane, closed_from, segment_start_s[g], -1)
                         closed = False
                 elif not closed:
                     closed = True
-                    closed_from = inst.segment_start_s[g]
+                    closed_from = segment_start_s[g]
             if closed:
                 _insert(starts, ends, items, counts, lane, closed_from, INF, -1)
-    o_lo, o_hi = inst.store_order_start[store], inst.store_order_start[store + 1]
-    for it in range(inst.order_item_start[o_lo], inst.order_item_start[o_hi]):
-        if inst.item_progress_lane[it] >= 0:
-            lane = inst.station_lane_start[inst.item_station[it]] - lane_lo + inst.item_progress_lane[it]
-            _insert(starts, ends, items, counts, lane, 0.0, inst.item_progress_remaining_s[it], it)
+    for it in range(i_lo, i_hi):
+        if item_progress_lane[it] >= 0:
+            lane = station_lane_start[item_station[it]] - lane_lo + item_progress_lane[it]
+            _insert(starts, ends, items, counts, lane, 0.0, item_progress_remaining_s[it], it)
             i = 0
             while i + 1 < counts[lane]:  # merge with any closure it overlaps
                 if starts[lane, i + 1] < ends[lane, i]:
@@ -134,34 +166,34 @@ def _build_base_lanes(inst, store, starts, ends, items, counts):
 
 
 # -- one item ------------------------------------------------------------------
-@njit(cache=True)
-def _earliest_fit(inst, item, release, lane_lo, starts, ends, counts):
-    st = inst.item_station[item]
-    prep = inst.item_prep_s[item]
+@njit(cache=True, inline="always")
+def _earliest_fit(item, release, lane_lo, station_lane_start, item_station, item_prep_s, starts, ends, counts):
+    st = item_station[item]
+    prep = item_prep_s[item]
     best_lane, best_start = -1, INF
-    for lane in range(inst.station_lane_start[st] - lane_lo, inst.station_lane_start[st + 1] - lane_lo):
+    for lane in range(station_lane_start[st] - lane_lo, station_lane_start[st + 1] - lane_lo):
         t = _earliest_start(starts, ends, lane, counts[lane], release, prep)
         if t < best_start:
             best_lane, best_start = lane, t
     return best_lane, best_start
 
 
-@njit(cache=True)
-def _latest_fit(inst, item, release, finish_by, lane_lo, starts, ends, counts):
-    st = inst.item_station[item]
-    prep = inst.item_prep_s[item]
+@njit(cache=True, inline="always")
+def _latest_fit(item, release, finish_by, lane_lo, station_lane_start, item_station, item_prep_s, starts, ends,
+                counts):
+    st = item_station[item]
+    prep = item_prep_s[item]
     best_lane, best_start = -1, -INF
-    for lane in range(inst.station_lane_start[st] - lane_lo, inst.station_lane_start[st + 1] - lane_lo):
+    for lane in range(station_lane_start[st] - lane_lo, station_lane_start[st + 1] - lane_lo):
         t = _latest_start(starts, ends, lane, counts[lane], release, finish_by, prep)
         if t > best_start:
             best_lane, best_start = lane, t
     return best_lane, best_start
 
 
-@njit(cache=True)
-def _commit(inst, item, lane, start, lanes, out_lane, out_start, out_finish):
-    starts, ends, items, counts = lanes
-    finish = start + inst.item_prep_s[item]
+@njit(cache=True, inline="always")
+def _commit(item, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish):
+    finish = start + item_prep_s[item]
     _insert(starts, ends, items, counts, lane, start, finish, item)
     out_lane[item] = lane
     out_start[item] = start
@@ -170,62 +202,70 @@ def _commit(inst, item, lane, start, lanes, out_lane, out_start, out_finish):
 
 # -- one order -----------------------------------------------------------------
 @njit(cache=True)
-def _place_order(inst, o, lane_lo, handoff, z, pacing_window, jit_buffer, lanes, out_lane, out_start,
-                 out_finish, out_ready):
-    starts, ends, items, counts = lanes
-    i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
+def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
+                 order_item_start, order_due_s, order_jit, station_lane_start, item_station, item_prep_s, item_var_s2,
+                 item_release_s, item_progress_lane, item_progress_remaining_s,
+                 starts, ends, items, counts, out_lane, out_start, out_finish, out_ready):
+    i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
     running_finish = -INF
     own_var = 0.0
     n_free = 0
     for it in range(i_lo, i_hi):
-        if inst.item_progress_lane[it] >= 0:
-            out_lane[it] = inst.station_lane_start[inst.item_station[it]] - lane_lo + inst.item_progress_lane[it]
+        if item_progress_lane[it] >= 0:
+            out_lane[it] = station_lane_start[item_station[it]] - lane_lo + item_progress_lane[it]
             out_start[it] = 0.0
-            out_finish[it] = inst.item_progress_remaining_s[it]
-            running_finish = max(running_finish, inst.item_progress_remaining_s[it])
+            out_finish[it] = item_progress_remaining_s[it]
+            running_finish = max(running_finish, item_progress_remaining_s[it])
         else:
-            own_var += inst.item_var_s2[it]
+            own_var += item_var_s2[it]
             n_free += 1
 
     placed = False
-    if inst.order_jit[o] and n_free > 0:
-        target_finish = inst.order_due_s[o] - handoff - z * math.sqrt(own_var) - jit_buffer
+    if order_jit[o] and n_free > 0:
+        target_finish = order_due_s[o] - handoff - z * math.sqrt(own_var) - jit_buffer
         placed = True
         for it in range(i_lo, i_hi):
-            if inst.item_progress_lane[it] >= 0:
+            if item_progress_lane[it] >= 0:
                 continue
-            lane, start = _latest_fit(inst, it, inst.item_release_s[it], target_finish, lane_lo, starts, ends, counts)
+            lane, start = _latest_fit(it, item_release_s[it], target_finish, lane_lo, station_lane_start,
+                                      item_station, item_prep_s, starts, ends, counts)
             if lane < 0:
                 placed = False
                 for back in range(i_lo, it):
-                    if inst.item_progress_lane[back] < 0:
+                    if item_progress_lane[back] < 0:
                         _remove(starts, ends, items, counts, out_lane[back], back)
                 break
-            _commit(inst, it, lane, start, lanes, out_lane, out_start, out_finish)
+            _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish)
 
     if not placed and n_free > 0:
         for it in range(i_lo, i_hi):
-            if inst.item_progress_lane[it] >= 0:
+            if item_progress_lane[it] >= 0:
                 continue
-            lane, start = _earliest_fit(inst, it, inst.item_release_s[it], lane_lo, starts, ends, counts)
+            lane, start = _earliest_fit(it, item_release_s[it], lane_lo, station_lane_start, item_station,
+                                        item_prep_s, starts, ends, counts)
             if lane < 0 or start == INF:
                 out_lane[it] = -1
                 out_start[it] = INF
                 out_finish[it] = INF
             else:
-                _commit(inst, it, lane, start, lanes, out_lane, out_start, out_finish)
+                _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish)
         order_finish = running_finish
         for it in range(i_lo, i_hi):
             order_finish = max(order_finish, out_finish[it])
         if order_finish < INF:
             for it in range(i_lo, i_hi):
-                if inst.item_progress_lane[it] >= 0:
+                if item_progress_lane[it] >= 0:
                     continue
-                if out_finish[it] < order_finish - pacing_window:
-                    old_start = out_start[it]
-                    _remove(starts, ends, items, counts, out_lane[it], it)
-                    lane, start = _latest_fit(inst, it, old_start, order_finish, lane_lo, starts, ends, counts)
-                    _commit(inst, it, lane, start, lanes, out_lane, out_start, out_finish)
+                paced_finish = order_finish - z * math.sqrt(item_var_s2[it])
+                if out_finish[it] < paced_finish - pacing_window:
+                    old_lane, old_start = out_lane[it], out_start[it]
+                    _remove(starts, ends, items, counts, old_lane, it)
+                    lane, start = _latest_fit(it, old_start, paced_finish, lane_lo, station_lane_start,
+                                              item_station, item_prep_s, starts, ends, counts)
+                    if lane < 0:
+                        lane, start = old_lane, old_start
+                    _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start,
+                            out_finish)
 
     finish = -INF
     for it in range(i_lo, i_hi):
@@ -235,64 +275,122 @@ def _place_order(inst, o, lane_lo, handoff, z, pacing_window, jit_buffer, lanes,
 
 # -- whole store ---------------------------------------------------------------
 @njit(cache=True)
-def _schedule(inst, seq, lane_lo, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready):
-    z, pacing_window, jit_buffer, _ = params
-    b_starts, b_ends, b_items, b_counts = base
-    starts, ends, items, counts = lanes
-    for lane in range(len(b_counts)):
-        n = b_counts[lane]
+def _copy_lanes(src_starts, src_ends, src_items, src_counts, starts, ends, items, counts):
+    for lane in range(len(src_counts)):
+        n = src_counts[lane]
         counts[lane] = n
         for i in range(n):
-            starts[lane, i] = b_starts[lane, i]
-            ends[lane, i] = b_ends[lane, i]
-            items[lane, i] = b_items[lane, i]
-    twt = 0.0
-    for k in range(len(seq)):
+            starts[lane, i] = src_starts[lane, i]
+            ends[lane, i] = src_ends[lane, i]
+            items[lane, i] = src_items[lane, i]
+
+
+@njit(cache=True)
+def _schedule_from(seq, k_first, twt, lane_lo, handoff, z, pacing_window, jit_buffer,
+                   order_item_start, order_due_s, order_weight, order_jit, station_lane_start, item_station,
+                   item_prep_s, item_var_s2, item_release_s, item_progress_lane, item_progress_remaining_s,
+                   starts, ends, items, counts, out_lane, out_start, out_finish, out_ready, give_up_at):
+    """Place seq[k_first:] on lanes that already hold seq[:k_first] (whose tardiness is `twt`)."""
+    for k in range(k_first, len(seq)):
         o = seq[k]
-        _place_order(inst, o, lane_lo, handoff, z, pacing_window, jit_buffer, lanes, out_lane, out_start,
-                     out_finish, out_ready)
-        late = out_ready[o] - inst.order_due_s[o]
+        _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
+                     order_item_start, order_due_s, order_jit, station_lane_start, item_station, item_prep_s,
+                     item_var_s2, item_release_s, item_progress_lane, item_progress_remaining_s,
+                     starts, ends, items, counts, out_lane, out_start, out_finish, out_ready)
+        late = out_ready[o] - order_due_s[o]
         if late > 0.0 and late < INF:
-            twt += inst.order_weight[o] * late
+            twt += order_weight[o] * late
+            if twt >= give_up_at:
+                return twt
     return twt
 
 
 @njit(cache=True)
-def _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready):
-    twt = _schedule(inst, seq, lane_lo, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready)
+def _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, k_first=0, twt=0.0, give_up_at=INF):
+    """reference `schedule`: from the base lanes when k_first == 0, else on top of `lanes`."""
+    if k_first == 0:
+        _copy_lanes(base[0], base[1], base[2], base[3], lanes[0], lanes[1], lanes[2], lanes[3])
+    return _schedule_from(seq, k_first, twt, lane_lo, handoff, params[0], params[1], params[2],
+                          inst.order_item_start, inst.order_due_s, inst.order_weight, inst.order_jit,
+                          inst.station_lane_start, inst.item_station, inst.item_prep_s, inst.item_var_s2,
+                          inst.item_release_s, inst.item_progress_lane, inst.item_progress_remaining_s,
+                          lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[1], outs[2], outs[3], give_up_at)
+
+
+@njit(cache=True)
+def _swap_may_help(inst, before, tardy, before_ready):
+    """reference `_swap_may_help`: worth trying to put `tardy` ahead of `before`?"""
+    if not before_ready > inst.order_due_s[before]:
+        return True
+    work_before = 0.0
+    for it in range(inst.order_item_start[before], inst.order_item_start[before + 1]):
+        work_before += inst.item_prep_s[it]
+    work_tardy = 0.0
+    for it in range(inst.order_item_start[tardy], inst.order_item_start[tardy + 1]):
+        work_tardy += inst.item_prep_s[it]
+    return inst.order_weight[tardy] * work_before > inst.order_weight[before] * work_tardy
+
+
+@njit(cache=True)
+def _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, outs):
+    """reference `plan_sequence`. A swap trial at position i does not re-place
+    seq[:i]: it starts from a copy of the lanes holding just that prefix
+    (`prefix`), which is the very state re-placing it would rebuild."""
+    twt = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     passes = params[3]
     if twt <= 0.0 or passes <= 0:
         return twt
+    due, weight = inst.order_due_s, inst.order_weight
+    out_ready = outs[3]
+    o_lo = seq.min()
+    best_ready = np.empty(seq.max() - o_lo + 1)
+    for k in range(len(seq)):
+        best_ready[seq[k] - o_lo] = out_ready[seq[k]]
+    prefix = (np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3]))
     best = twt
-    changed = False
+    tried = False
     for _ in range(passes):
         improved = False
+        _copy_lanes(base[0], base[1], base[2], base[3], prefix[0], prefix[1], prefix[2], prefix[3])
+        prefix_twt = 0.0
         for i in range(len(seq) - 1):
+            nxt = seq[i + 1]
             a = seq[i]
-            seq[i] = seq[i + 1]
-            seq[i + 1] = a
-            t = _schedule(inst, seq, lane_lo, handoff, params, base, lanes, out_lane, out_start, out_finish,
-                          out_ready)
-            if t < best - EPS:
-                best = t
-                improved = True
-                changed = True
-                if best <= 0.0:
-                    break
-            else:
-                seq[i + 1] = seq[i]
-                seq[i] = a
+            if best_ready[nxt - o_lo] > due[nxt] and _swap_may_help(inst, a, nxt, best_ready[a - o_lo]):
+                tried = True
+                seq[i] = nxt
+                seq[i + 1] = a
+                if prefix_twt >= best - EPS:
+                    t = prefix_twt
+                else:
+                    _copy_lanes(prefix[0], prefix[1], prefix[2], prefix[3], lanes[0], lanes[1], lanes[2], lanes[3])
+                    t = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, i, prefix_twt,
+                                        best - EPS)
+                if t < best - EPS:
+                    best = t
+                    improved = True
+                    for k in range(i, len(seq)):
+                        best_ready[seq[k] - o_lo] = out_ready[seq[k]]
+                    if best <= 0.0:
+                        break
+                else:
+                    seq[i + 1] = nxt
+                    seq[i] = a
+            # grow the prefix by seq[i] as it now stands
+            o = seq[i]
+            prefix_twt = _schedule_store(inst, seq[: i + 1], lane_lo, handoff, params, base, prefix, outs, i,
+                                         prefix_twt)
         if not improved or best <= 0.0:
             break
-    if changed:
-        _schedule(inst, seq, lane_lo, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready)
+    if tried:
+        _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     return best
 
 
 @njit(cache=True)
-def _order_margin(inst, o, z, lanes, out_lane, out_finish):
-    starts, ends, items, counts = lanes
-    i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
+def _order_margin(o, z, order_item_start, item_prep_s, item_var_s2, item_progress_lane, item_progress_remaining_s,
+                  starts, ends, items, counts, out_lane, out_finish):
+    i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
     last, last_finish = -1, -INF
     for it in range(i_lo, i_hi):
         if out_finish[it] > last_finish:
@@ -300,17 +398,21 @@ def _order_margin(inst, o, z, lanes, out_lane, out_finish):
     if last < 0 or last_finish == INF:
         return 0.0
     lane = out_lane[last]
+    n = counts[lane]
     pos = 0
-    while items[lane, pos] != last:
+    while pos < n and items[lane, pos] != last:
         pos += 1
+    if pos == n:  # a running item merged into its lane's closing: it alone
+        share = item_progress_remaining_s[last] / item_prep_s[last]
+        return z * math.sqrt(item_var_s2[last] * share * share)
     var = 0.0
     while True:
         it = items[lane, pos]
-        if inst.item_progress_lane[it] >= 0:
-            share = inst.item_progress_remaining_s[it] / inst.item_prep_s[it]
-            var += inst.item_var_s2[it] * share * share
+        if item_progress_lane[it] >= 0:  # only what is left can still vary
+            share = item_progress_remaining_s[it] / item_prep_s[it]
+            var += item_var_s2[it] * share * share
         else:
-            var += inst.item_var_s2[it]
+            var += item_var_s2[it]
         if pos == 0 or items[lane, pos - 1] < 0 or abs(ends[lane, pos - 1] - starts[lane, pos]) > EPS:
             break
         pos -= 1
@@ -318,40 +420,89 @@ def _order_margin(inst, o, z, lanes, out_lane, out_finish):
 
 
 @njit(cache=True)
-def _store_buffers(inst, store):
-    """Lane buffers of one store: the base (closures, running items) and a working copy."""
+def _order_margin_store(inst, o, z, lanes, outs):
+    return _order_margin(o, z, inst.order_item_start, inst.item_prep_s, inst.item_var_s2, inst.item_progress_lane,
+                         inst.item_progress_remaining_s, lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[2])
+
+
+@njit(cache=True)
+def _new_buffers(n_lanes, cap):
+    """Room for two lane states (base and working) of a store with up to this many lanes and intervals."""
+    return np.empty((4, n_lanes * cap)), np.empty((2, n_lanes * cap), np.int64), np.zeros((2, max(n_lanes, 1)),
+                                                                                           np.int64)
+
+
+@njit(cache=True)
+def _store_lanes(inst, store, buffers):
+    """Views of `buffers` shaped for one store; the base gets its closures and running items."""
+    n_lanes, cap = _store_shape(inst, store)
+    f, i, c = buffers
+    size = n_lanes * cap
+    base = (f[0, :size].reshape((n_lanes, cap)), f[1, :size].reshape((n_lanes, cap)),
+            i[0, :size].reshape((n_lanes, cap)), c[0, :n_lanes])
+    lanes = (f[2, :size].reshape((n_lanes, cap)), f[3, :size].reshape((n_lanes, cap)),
+             i[1, :size].reshape((n_lanes, cap)), c[1, :n_lanes])
     st_lo, st_hi = inst.store_station_start[store], inst.store_station_start[store + 1]
-    n_lanes = inst.station_lane_start[st_hi] - inst.station_lane_start[st_lo]
-    cap = _lane_capacity(inst, store)
-    base = (np.empty((n_lanes, cap)), np.empty((n_lanes, cap)), np.empty((n_lanes, cap), np.int64),
-            np.zeros(n_lanes, np.int64))
-    lanes = (np.empty((n_lanes, cap)), np.empty((n_lanes, cap)), np.empty((n_lanes, cap), np.int64),
-             np.zeros(n_lanes, np.int64))
-    _build_base_lanes(inst, store, base[0], base[1], base[2], base[3])
+    o_lo, o_hi = inst.store_order_start[store], inst.store_order_start[store + 1]
+    _build_base_lanes(st_lo, st_hi, inst.order_item_start[o_lo], inst.order_item_start[o_hi],
+                      inst.station_lane_start, inst.station_segment_start, inst.segment_start_s, inst.segment_lanes,
+                      inst.item_station, inst.item_progress_lane, inst.item_progress_remaining_s,
+                      base[0], base[1], base[2], base[3])
     return base, lanes
 
 
 @njit(cache=True)
-def _plan_store(inst, store, params, out_lane, out_start, out_finish, out_ready, out_margin):
+def _store_buffers(inst, store):
+    n_lanes, cap = _store_shape(inst, store)
+    return _store_lanes(inst, store, _new_buffers(n_lanes, cap))
+
+
+@njit(cache=True)
+def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin):
     o_lo, o_hi = inst.store_order_start[store], inst.store_order_start[store + 1]
     if o_hi == o_lo:
         return
     lane_lo = inst.station_lane_start[inst.store_station_start[store]]
     handoff = inst.store_handoff_s[store]
-    base, lanes = _store_buffers(inst, store)
+    base, lanes = _store_lanes(inst, store, buffers)
     seq = np.arange(o_lo, o_hi)
-    _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready)
-    for k in range(len(seq)):
-        o = seq[k]
-        out_margin[o] = _order_margin(inst, o, params[0], lanes, out_lane, out_finish)
+    outs = (out_lane, out_start, out_finish, out_ready)
+    _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    order_item_start, item_prep_s, item_var_s2 = inst.order_item_start, inst.item_prep_s, inst.item_var_s2
+    item_progress_lane, item_progress_remaining_s = inst.item_progress_lane, inst.item_progress_remaining_s
+    starts, ends, items, counts = lanes
+    for o in range(o_lo, o_hi):
+        out_margin[o] = _order_margin(o, params[0], order_item_start, item_prep_s, item_var_s2, item_progress_lane,
+                                      item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish)
+
+
+@njit(cache=True)
+def _plan_stores(inst, first, last, params, out_lane, out_start, out_finish, out_ready, out_margin):
+    """Plan stores first..last-1 with one set of lane buffers, sized for the largest of them."""
+    most_lanes, most_cap = 1, 1
+    for store in range(first, last):
+        n_lanes, cap = _store_shape(inst, store)
+        most_lanes = max(most_lanes, n_lanes)
+        most_cap = max(most_cap, cap)
+    buffers = _new_buffers(most_lanes, most_cap)
+    for store in range(first, last):
+        _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin)
 
 
 @njit(cache=True, parallel=True)
-def plan_batch(inst, params, out_lane, out_start, out_finish, out_ready, out_margin):
-    """Plan every store, stores in parallel. Outputs must be preset (lane -1, times inf, margin 0)."""
+def plan_batch(inst, params, out_lane, out_start, out_finish, out_ready, out_margin, n_chunks=64):
+    """Plan every store, stores in parallel. Outputs must be preset (lane -1, times inf, margin 0).
+
+    Stores are cut into `n_chunks` runs; each prange iteration plans one run
+    with its own lane buffers (so buffers are per thread and allocated once
+    per run, not per store), writing only its own stores' output slots.
+    """
     n_stores = len(inst.store_order_start) - 1
-    for store in prange(n_stores):
-        _plan_store(inst, store, params, out_lane, out_start, out_finish, out_ready, out_margin)
+    n_chunks = max(1, min(n_chunks, n_stores))
+    for c in prange(n_chunks):
+        first = c * n_stores // n_chunks
+        last = (c + 1) * n_stores // n_chunks
+        _plan_stores(inst, first, last, params, out_lane, out_start, out_finish, out_ready, out_margin)
 
 
 # -- quote ---------------------------------------------------------------------
@@ -364,13 +515,14 @@ def _existing_kept(n, ready, allowed):
 
 
 @njit(cache=True)
-def _sequence_with_new_at(n, new, k, seq):
-    """seq = existing[:k] + [new] + existing[k:], existing being orders 0..n-1."""
+def _sequence_with_new_at(base_seq, new, k, seq):
+    """seq = base_seq[:k] + [new] + base_seq[k:]."""
+    n = len(base_seq)
     for i in range(k):
-        seq[i] = i
+        seq[i] = base_seq[i]
     seq[k] = new
     for i in range(k, n):
-        seq[i + 1] = i
+        seq[i + 1] = base_seq[i]
 
 
 @njit(cache=True)
@@ -383,28 +535,37 @@ def _dispatch_position(inst, n, due):
 
 
 @njit(cache=True)
-def _trial(inst, k, n, new, seq, handoff, params, base, lanes, allowed, out_lane, out_start, out_finish, out_ready):
-    _sequence_with_new_at(n, new, k, seq)
-    _schedule(inst, seq, 0, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready)
-    r = out_ready[new]
-    m = _order_margin(inst, new, params[0], lanes, out_lane, out_finish)
-    promise = r + m
-    if k > 0:
-        promise = max(promise, inst.order_due_s[k - 1])
-    consistent = k == n or promise < inst.order_due_s[k]
-    ok = _existing_kept(n, out_ready, allowed) and consistent and r < INF
-    return ok, promise, m
+def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs):
+    _sequence_with_new_at(base_seq, new, k, seq)
+    _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs)
+    m = _order_margin_store(inst, new, params[0], lanes, outs)
+    return _existing_kept(len(base_seq), outs[3], allowed), outs[3][new] + m, m
 
 
 @njit(cache=True)
-def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, out_status):
+def _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base, lanes, allowed, outs):
+    due, jit = inst.order_due_s, inst.order_jit
+    due[new] = promise
+    jit[new] = new_jit
+    k = _dispatch_position(inst, n, promise)
+    for i in range(k):
+        seq[i] = i
+    seq[k] = new
+    for i in range(k, n):
+        seq[i + 1] = i
+    _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
+    jit[new] = False
+    due[new] = INF
+    return _existing_kept(n, outs[3], allowed) and outs[3][new] <= promise + EPS
+
+
+@njit(cache=True)
+def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status):
     """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps)."""
     n_items = len(inst.item_prep_s)
     n_orders = len(inst.order_due_s)
-    out_lane = np.full(n_items, -1, np.int64)
-    out_start = np.full(n_items, INF)
-    out_finish = np.full(n_items, INF)
-    out_ready = np.full(n_orders, INF)
+    outs = (np.full(n_items, -1, np.int64), np.full(n_items, INF), np.full(n_items, INF), np.full(n_orders, INF))
+    out_ready = outs[3]
     handoff = inst.store_handoff_s[0]
     base, lanes = _store_buffers(inst, 0)
     due, jit = inst.order_due_s, inst.order_jit
@@ -412,39 +573,35 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     n = new
 
     base_seq = np.arange(n)
-    _plan_sequence(inst, base_seq, 0, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready)
+    _plan_sequence(inst, base_seq, 0, handoff, params, base, lanes, outs)
     allowed = np.empty(n)
     for o in range(n):
-        allowed[o] = max(due[o] - _order_margin(inst, o, params[0], lanes, out_lane, out_finish), out_ready[o])
+        allowed[o] = max(due[o] - _order_margin_store(inst, o, params[0], lanes, outs), out_ready[o])
 
     seq = np.empty(n + 1, np.int64)
     jit[new] = False
     due[new] = INF
-    lo, hi = 0, n
+    first_promise = _trial(inst, 0, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)[1]
+    lo = 0
+    while lo < n and due[base_seq[lo]] <= first_promise:
+        lo += 1
+    hi = n
     while lo < hi:
         mid = (lo + hi) // 2
-        ok, promise, m = _trial(inst, mid, n, new, seq, handoff, params, base, lanes, allowed, out_lane, out_start,
-                                out_finish, out_ready)
-        if ok:
+        if _trial(inst, mid, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)[0]:
             hi = mid
         else:
             lo = mid + 1
     best_promise, best_margin, keeps = INF, 0.0, False
     for k in range(lo, n + 1):
-        due[new] = INF
-        ok, promise, m = _trial(inst, k, n, new, seq, handoff, params, base, lanes, allowed, out_lane, out_start,
-                                out_finish, out_ready)
-        if ok:
-            due[new] = promise
-            _sequence_with_new_at(n, new, _dispatch_position(inst, n, promise), seq)
-            _plan_sequence(inst, seq, 0, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready)
-            if _existing_kept(n, out_ready, allowed) and out_ready[new] <= promise + EPS:
-                best_promise, best_margin, keeps = promise, m, True
-                break
+        kept, promise, m = _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)
+        if kept and promise < INF and _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base,
+                                                       lanes, allowed, outs):
+            best_promise, best_margin, keeps = promise, m, True
+            break
     if not keeps:
-        due[new] = INF
-        ok, best_promise, best_margin = _trial(inst, n, n, new, seq, handoff, params, base, lanes, allowed, out_lane,
-                                               out_start, out_finish, out_ready)
+        result = _trial(inst, n, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)
+        best_promise, best_margin = result[1], result[2]
 
     own_var = 0.0
     for it in range(inst.order_item_start[new], inst.order_item_start[new + 1]):
@@ -459,8 +616,13 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             out_status[j] = SLOT_TOO_SOON
         else:
             due[new] = start
-            _sequence_with_new_at(n, new, _dispatch_position(inst, n, start), seq)
-            _plan_sequence(inst, seq, 0, handoff, params, base, lanes, out_lane, out_start, out_finish, out_ready)
+            k = _dispatch_position(inst, n, start)
+            for i in range(k):
+                seq[i] = i
+            seq[k] = new
+            for i in range(k, n):
+                seq[i + 1] = i
+            _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
             if _existing_kept(n, out_ready, allowed) and out_ready[new] <= start - own_margin + EPS:
                 out_status[j] = SLOT_OFFERED
             else:

@@ -21,7 +21,7 @@ class PlannerConfig:
     jit_buffer_s: float = 30.0
     # Local improvement (adjacent swaps in the order sequence) runs only when
     # the dispatch plan has tardiness; at most this many sweeps.
-    improve_max_passes: int = 3
+    improve_max_passes: int = 2
 
 
 DEFAULT_PLANNER = PlannerConfig()

@@ -28,9 +28,11 @@ How one store is planned
     - Otherwise every item takes the earliest free stretch on any lane of its
       station (not before its release; ties to the lower lane), longest item
       first. Then pacing: an item that would finish more than
-      `pacing_window_s` before the order's last item is moved to the latest
-      free stretch that still finishes by then, so the whole order comes
-      together and nothing waits on the shelf.
+      `pacing_window_s` before its paced finish (the order's last finish
+      less safety_z x its own prep sd, so that it is still done in time
+      with ~95% confidence) is moved to the latest free stretch that
+      finishes by then, so the whole order comes together and nothing
+      waits on the shelf.
     - Ready time = last item's finish + the store's handoff seconds.
 4.  Overload. If some order is tardy (ready after due), a local improvement
     pass swaps neighbours in the sequence, keeping a swap only when total
@@ -275,11 +277,16 @@ class _StorePlanner:
                 for it in range(i_lo, i_hi):
                     if inst.item_progress_lane[it] >= 0:
                         continue
-                    if self.out_finish[it] < order_finish - pacing_window:
-                        old_start = self.out_start[it]
+                    # done by the last item's finish with ~95% confidence, not exactly then:
+                    # the order is ready when its slowest item is, so a paced item must not become it
+                    paced_finish = order_finish - z * math.sqrt(inst.item_var_s2[it])
+                    if self.out_finish[it] < paced_finish - pacing_window:
+                        old_lane, old_start = self.out_lane[it], self.out_start[it]
                         self._uncommit(it)
-                        lane, start = self._latest_fit(it, old_start, order_finish)
-                        self._commit(it, lane, start)  # its old place always fits
+                        lane, start = self._latest_fit(it, old_start, paced_finish)
+                        if lane < 0:  # only float rounding can lose the old place: keep it
+                            lane, start = old_lane, old_start
+                        self._commit(it, lane, start)
 
         finish = -INF
         for it in range(i_lo, i_hi):
@@ -287,8 +294,12 @@ class _StorePlanner:
         self.out_ready[o] = finish + self.handoff
 
     # -- whole store ---------------------------------------------------------
-    def schedule(self, seq):
-        """Place the orders in `seq` in that order; return finite total weighted tardiness."""
+    def schedule(self, seq, give_up_at=INF):
+        """Place the orders in `seq` in that order; return finite total weighted tardiness.
+
+        Stops early (returning what it has so far) once that reaches `give_up_at`:
+        an improvement trial that can no longer win need not be finished.
+        """
         self.lanes.copy_from(self.base)
         twt = 0.0
         for o in seq:
@@ -296,30 +307,65 @@ class _StorePlanner:
             late = self.out_ready[o] - self.inst.order_due_s[o]
             if late > 0.0 and late < INF:
                 twt += self.inst.order_weight[o] * late
+                if twt >= give_up_at:
+                    return twt
         return twt
 
+    def _swap_may_help(self, before, tardy, before_ready):
+        """Is it worth trying to put `tardy` ahead of `before`?
+
+        Yes if `before` is on time (it may have slack to give). If both are
+        late, only when the weighted-shortest-work rule says so: on a single
+        lane the swap lowers weighted tardiness exactly when
+        weight(tardy) x work(before) > weight(before) x work(tardy).
+        """
+        inst = self.inst
+        if not before_ready > inst.order_due_s[before]:
+            return True
+        work_before = 0.0
+        for it in range(inst.order_item_start[before], inst.order_item_start[before + 1]):
+            work_before += inst.item_prep_s[it]
+        work_tardy = 0.0
+        for it in range(inst.order_item_start[tardy], inst.order_item_start[tardy + 1]):
+            work_tardy += inst.item_prep_s[it]
+        return inst.order_weight[tardy] * work_before > inst.order_weight[before] * work_tardy
+
     def plan_sequence(self, seq):
-        """Dispatch `seq`, improve it in place when tardy; leaves the final plan."""
+        """Dispatch `seq`, improve it in place when tardy; leaves the final plan.
+
+        Improvement: sweep the sequence, swapping a tardy order with the one
+        before it (when `_swap_may_help`); keep a swap only if total weighted
+        tardiness drops.
+        """
         twt = self.schedule(seq)
         if twt <= 0.0 or self.cfg[3] <= 0:
             return twt
+        due, ready = self.inst.order_due_s, self.out_ready
         best = twt
-        changed = False
+        best_ready = {o: ready[o] for o in seq}
+        tried = False
         for _ in range(self.cfg[3]):
             improved = False
             for i in range(len(seq) - 1):
+                if not best_ready[seq[i + 1]] > due[seq[i + 1]]:
+                    continue  # moving an order that is on time earlier cannot help it
+                if not self._swap_may_help(seq[i], seq[i + 1], best_ready[seq[i]]):
+                    continue
+                tried = True
                 seq[i], seq[i + 1] = seq[i + 1], seq[i]
-                t = self.schedule(seq)
+                t = self.schedule(seq, best - EPS)
                 if t < best - EPS:
                     best = t
-                    improved = changed = True
+                    improved = True
+                    for o in seq:
+                        best_ready[o] = ready[o]
                     if best <= 0.0:
                         break
                 else:
                     seq[i], seq[i + 1] = seq[i + 1], seq[i]
             if not improved or best <= 0.0:
                 break
-        if changed:
+        if tried:
             self.schedule(seq)  # leave the plan of the best sequence in place
         return best
 
@@ -335,6 +381,9 @@ class _StorePlanner:
             return 0.0
         lane = self.out_lane[last]
         items, starts, ends = self.lanes.items[lane], self.lanes.starts[lane], self.lanes.ends[lane]
+        if last not in items:  # a running item merged into its lane's closing: it alone
+            share = inst.item_progress_remaining_s[last] / inst.item_prep_s[last]
+            return self.cfg[0] * math.sqrt(inst.item_var_s2[last] * share * share)
         pos = items.index(last)
         var = 0.0
         while True:
@@ -381,11 +430,12 @@ def plan(inst: Prepared, cfg):
     return out
 
 
-def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_orders):
+def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit=False):
     """Quote the last order of a one-store instance (its due time is ignored).
 
     The other orders of the store are the existing ones, stored in dispatch
-    order (due, id) with ids smaller than the new order's.
+    order (due, id) with ids smaller than the new order's. `new_jit`: the
+    ASAP order will be booked just in time; the confirming plan does so.
     Returns (ready_s, margin_s, keeps_promises, slot_status list).
     """
     inst = _as_lists(inst)
@@ -399,7 +449,7 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
 
     # 1. what each existing order may not exceed: its promise less its margin, or where it already is
     base_seq = list(existing)
-    p.plan_sequence(base_seq)
+    p.plan_sequence(base_seq)  # the dispatch sequence, improved if the store is tardy
     allowed = [0.0] * n
     for k, o in enumerate(existing):
         allowed[k] = max(due[o] - p.order_margin(o), ready[o])
@@ -411,26 +461,36 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
         return True
 
     def trial(k):
-        """New order dispatched at position k: (ok, promise, margin)."""
-        p.schedule(existing[:k] + [new] + existing[k:])
-        r = ready[new]
+        """New order planned ASAP at position k of the base sequence: (kept, promise, margin)."""
+        p.schedule(base_seq[:k] + [new] + base_seq[k:])
         m = p.order_margin(new)
-        promise = r + m
-        if k > 0:
-            promise = max(promise, due[existing[k - 1]])  # so the re-plan keeps it after them
-        consistent = k == n or promise < due[existing[k]]
-        return existing_kept() and consistent and r < INF, promise, m
+        return existing_kept(), ready[new] + m, m
 
     def full_plan_keeps(promise):
+        """The plan the next re-plan will make, with the order booked as the caller will book it."""
         due[new] = promise
+        jit[new] = new_jit
         seq = sorted(existing + [new], key=lambda o: (due[o], o))
         p.plan_sequence(seq)
+        jit[new] = False
+        due[new] = INF
         return existing_kept() and ready[new] <= promise + EPS
 
-    # 2. ASAP: earliest position that keeps every promise (binary search, then confirm)
+    # 2. ASAP. A trial places the new order at position k of the base
+    #    sequence; its promise there is its ready time plus its margin, and
+    #    the full planner (sorting by due, as every re-plan does) must
+    #    confirm it. Going first is as early as the order can be, so
+    #    positions behind orders due before that are skipped; from there a
+    #    binary search finds the first position that keeps every promise
+    #    (a later position disturbs fewer orders), and candidates are
+    #    confirmed in turn from there.
     jit[new] = False
     due[new] = INF
-    lo, hi = 0, n
+    first_promise = trial(0)[1]
+    lo = 0
+    while lo < n and due[base_seq[lo]] <= first_promise:
+        lo += 1
+    hi = n
     while lo < hi:
         mid = (lo + hi) // 2
         if trial(mid)[0]:
@@ -439,13 +499,11 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
             lo = mid + 1
     best_promise, best_margin, keeps = INF, 0.0, False
     for k in range(lo, n + 1):
-        due[new] = INF
-        ok, promise, m = trial(k)
-        if ok and full_plan_keeps(promise):
+        kept, promise, m = trial(k)
+        if kept and promise < INF and full_plan_keeps(promise):
             best_promise, best_margin, keeps = promise, m, True
             break
-    if not keeps:  # overloaded beyond repair: promise honestly after everyone else
-        due[new] = INF
+    if not keeps:  # overloaded beyond repair: after everyone else, honestly flagged
         _, best_promise, best_margin = trial(n)
 
     # 3. pickup slots

@@ -4,12 +4,23 @@ Only fulfilment services write orders (see fulfilment.models), so every order pa
 orders cannot be added (they come from the API and the counter) or deleted (they are the record of
 sales and payments), and the one write, cancelling, is an action that calls order_cancel.
 Managers see the orders of the stores they manage; superusers see all (stores.admin explains).
+
+Money: every order page shows what was authorised (held), captured (charged) and refunded, and
+the refunds made. Refunds are actions too: the whole order from the list, or chosen lines from the
+order's "Refund lines" page; both call payment_refund.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from fulfilment import services as fulfilment_services
-from fulfilment.models import Order, OrderEvent, OrderLine
+from fulfilment.models import Order, OrderEvent, OrderLine, Payment, Refund, StorePaymentPolicy
+from fulfilment.services import payments as payment_services
 from orderahead.errors import DomainError
 from stores.admin import ManagedInlineMixin, StoreScopedAdminMixin
 from stores.money import format_money
@@ -67,16 +78,18 @@ class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("id", "store", "channel", "status", "customer_display", "pickup_kind", "promised_ready_at",
-                    "total", "created_at")
+                    "total", "payment_state", "captured", "refunded", "created_at")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), "status", "channel",
                    ("created_at", admin.DateFieldListFilter))
     # "id__exact" (not "=id") so a search for a name does not fail on the number column.
     search_fields = ("id__exact", "customer__username", "customer__email", "customer_name")
-    list_select_related = ("store", "customer")
+    list_select_related = ("store", "customer", "payment")
     fieldsets = (
         (None, {"fields": ("id", "store", "channel", "status", "customer", "customer_name", "placed_by")}),
         ("Pickup", {"fields": ("pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at")}),
-        ("Money", {"fields": ("subtotal", "total")}),
+        ("Money", {"fields": ("subtotal", "total", "payment_provider", "payment_state", "authorised", "captured",
+                              "refunded", "payment_intent", "capture_deadline", "payment_error", "refund_list",
+                              "refund_link")}),
         ("Timeline", {"fields": ("created_at", "updated_at", "confirmed_at", "ready_at", "picked_up_at",
                                  "cancelled_at", "cancel_reason")}),
         ("Idempotency", {"fields": ("idempotency_scope", "idempotency_key", "request_fingerprint"),
@@ -84,7 +97,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
     inlines = (OrderLineInline, OrderEventInline)
-    actions = ("cancel_orders",)
+    actions = ("cancel_orders", "refund_orders")
 
     def has_add_permission(self, request):
         return False
@@ -116,6 +129,119 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def total(self, order: Order) -> str:
         return format_money(order.total_minor, order.currency)
 
+    has_refund_permission = has_cancel_permission
+
+    # --- Money ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _payment(order: Order) -> Payment | None:
+        try:
+            return order.payment
+        except ObjectDoesNotExist:
+            return None
+
+    def _money(self, order: Order, field: str) -> str:
+        payment = self._payment(order)
+        return format_money(getattr(payment, field), payment.currency) if payment else "–"
+
+    @admin.display(description="Payment provider")
+    def payment_provider(self, order: Order) -> str:
+        payment = self._payment(order)
+        if payment is None:
+            return "Paid at the till" if order.channel != "mobile" else "–"
+        return payment.get_provider_display()
+
+    @admin.display(description="Payment", ordering="payment__status")
+    def payment_state(self, order: Order) -> str:
+        payment = self._payment(order)
+        return payment.get_status_display() if payment else "–"
+
+    @admin.display(description="Authorised (held)")
+    def authorised(self, order: Order) -> str:
+        return self._money(order, "amount_minor")
+
+    @admin.display(description="Captured (charged)", ordering="payment__captured_minor")
+    def captured(self, order: Order) -> str:
+        return self._money(order, "captured_minor")
+
+    @admin.display(description="Refunded", ordering="payment__refunded_minor")
+    def refunded(self, order: Order) -> str:
+        return self._money(order, "refunded_minor")
+
+    @admin.display(description="Payment intent")
+    def payment_intent(self, order: Order) -> str:
+        payment = self._payment(order)
+        return (payment.intent_id or "–") if payment else "–"
+
+    @admin.display(description="Capture deadline")
+    def capture_deadline(self, order: Order):
+        payment = self._payment(order)
+        return payment.capture_deadline if payment and payment.capture_deadline else "–"
+
+    @admin.display(description="Last payment error")
+    def payment_error(self, order: Order) -> str:
+        payment = self._payment(order)
+        return (payment.last_error or "–") if payment else "–"
+
+    @admin.display(description="Refunds")
+    def refund_list(self, order: Order) -> str:
+        payment = self._payment(order)
+        refunds = list(payment.refunds.select_related("created_by")) if payment else []
+        if not refunds:
+            return "–"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} {} ({}) by {}: {}</li>", (
+            (f"{r.created_at:%Y-%m-%d %H:%M}", format_money(r.amount_minor, payment.currency), r.status,
+             r.created_by or "system", r.reason or "–") for r in refunds)))
+
+    @admin.display(description="Refund")
+    def refund_link(self, order: Order) -> str:
+        payment = self._payment(order)
+        if payment is None or payment.status != "captured" or payment.refunded_minor >= payment.captured_minor:
+            return "Nothing to refund (cancel an order that was not charged to release its hold)."
+        return format_html('<a class="button" href="{}">Refund lines…</a>',
+                           reverse("admin:fulfilment_order_refund", args=[order.pk]))
+
+    def get_urls(self):
+        return [path("<int:order_id>/refund/", self.admin_site.admin_view(self.refund_view),
+                     name="fulfilment_order_refund"), *super().get_urls()]
+
+    def refund_view(self, request, order_id: int):
+        """Refund chosen lines (or what is left) of one order, after capture."""
+        order = self.get_queryset(request).filter(pk=order_id).first()
+        if order is None:
+            raise Http404
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        form = RefundLinesForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = payment_services.payment_refund(order=order, actor=request.user, lines=form.lines() or None,
+                                                         reason=form.cleaned_data["reason"])
+            except DomainError as error:
+                self.message_user(request, f"Not refunded: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Refunded {format_money(refund.amount_minor, order.currency)} of order "
+                                           f"{order.pk}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:fulfilment_order_change", args=[order.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "order": order, "form": form,
+                   "title": f"Refund order {order.pk}", "payment": self._payment(order),
+                   "captured": self.captured(order), "refunded": self.refunded(order)}
+        return TemplateResponse(request, "admin/fulfilment/order/refund.html", context)
+
+    @admin.action(description="Refund selected orders in full (after capture)", permissions=["refund"])
+    def refund_orders(self, request, queryset):
+        refunded = []
+        for order in queryset.order_by("pk"):
+            try:
+                payment_services.payment_refund(order=order, actor=request.user, reason="Refunded in admin")
+            except DomainError as error:
+                self.message_user(request, f"Order {order.pk} was not refunded: {error.message}", messages.ERROR)
+            else:
+                refunded.append(order.pk)
+        if refunded:
+            self.message_user(request, f"Refunded {len(refunded)} order(s): {', '.join(map(str, refunded))}.",
+                              messages.SUCCESS)
+
     @admin.action(description="Cancel selected orders (refund if paid)", permissions=["cancel"])
     def cancel_orders(self, request, queryset):
         # One service call per order: each commits or fails on its own, so one order that is
@@ -132,3 +258,33 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             noun = "order" if len(cancelled) == 1 else "orders"
             self.message_user(request, f"Cancelled {len(cancelled)} {noun}: {', '.join(map(str, cancelled))}.",
                               messages.SUCCESS)
+
+
+class RefundLinesForm(forms.Form):
+    """One quantity per order line (0: keep), or nothing chosen to refund everything that is left."""
+
+    reason = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        done: dict[int, int] = {}
+        for refund in Refund.objects.filter(payment__order=order).exclude(status=Refund.FAILED):
+            for entry in refund.lines:
+                done[entry["line"]] = done.get(entry["line"], 0) + entry["quantity"]
+        self.order_lines = list(order.lines.all())
+        for line in self.order_lines:
+            left = line.quantity - done.get(line.pk, 0)
+            self.fields[f"line_{line.pk}"] = forms.IntegerField(
+                min_value=0, max_value=left, initial=0, required=False,
+                label=f"{line.item_name} ({format_money(line.unit_price_minor, order.currency)} each, "
+                      f"{left} of {line.quantity} refundable)")
+
+    def lines(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.order_lines
+                if self.cleaned_data.get(f"line_{line.pk}")}
+
+
+@admin.register(StorePaymentPolicy)
+class StorePaymentPolicyAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("store", "no_show_after_minutes", "no_show_action")
+    list_select_related = ("store",)

@@ -1,6 +1,7 @@
 """Orders, their lines and their history. Only fulfilment services write these rows."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from stores.models import MenuItem, Station, Store
@@ -130,3 +131,164 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_status}->{self.to_status}"
+
+
+# --- Payments and pickup (issue 5) -------------------------------------------------------------------------
+# Only fulfilment.services.payments and fulfilment.services.pickup write these rows. Amounts are integer
+# minor units of the payment's currency, like the order's.
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting payment"
+    AUTHORISED = "authorised", "Authorised (held on the card)"
+    CAPTURED = "captured", "Captured (charged)"
+    CANCELLED = "cancelled", "Released (not charged)"
+    FAILED = "failed", "Failed"
+
+
+class Payment(models.Model):
+    """The card payment of one mobile order: one PaymentIntent with manual capture at the provider.
+
+    Authorised when the order is placed, captured at handoff (or at a no-show, by store policy),
+    released when the order is cancelled before capture, refunded (in whole or by lines) after.
+    """
+
+    DEMO, STRIPE = "demo", "stripe"
+    PROVIDERS = [(DEMO, "Demo (no card is charged)"), (STRIPE, "Stripe")]
+
+    order = models.OneToOneField(Order, related_name="payment", on_delete=models.PROTECT)
+    provider = models.CharField(max_length=20, choices=PROVIDERS)
+    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING,
+                              db_index=True)
+    intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True,
+                                 help_text="The provider's PaymentIntent id.")
+    intent_status = models.CharField(max_length=40, blank=True, help_text="The intent's status at the provider.")
+    client_secret = models.CharField(max_length=255, blank=True,
+                                     help_text="Lets the customer's browser confirm the intent (Payment Element).")
+    payment_method = models.CharField(max_length=255, blank=True,
+                                      help_text="Payment method given at placement; a retry sends the same one.")
+    amount_minor = models.PositiveIntegerField(help_text="Authorised (held) amount.")
+    currency = models.CharField(max_length=3)
+    captured_minor = models.PositiveIntegerField(default=0)
+    refunded_minor = models.PositiveIntegerField(default=0)
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    capture_deadline = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="Never captured after this: the order is cancelled and the hold released before it expires.")
+    captured_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    busy_since = models.DateTimeField(null=True, blank=True,
+                                      help_text="A capture or release at the provider is in flight since then.")
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(captured_minor__lte=models.F("amount_minor")),
+                                   name="payment_captured_at_most_authorised"),
+            models.CheckConstraint(condition=models.Q(refunded_minor__lte=models.F("captured_minor")),
+                                   name="payment_refunded_at_most_captured"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment of order {self.order_id} ({self.get_status_display()})"
+
+    @property
+    def is_demo(self) -> bool:
+        return self.provider == self.DEMO
+
+
+class Refund(models.Model):
+    """Money given back after capture: the whole remaining amount, or chosen order lines."""
+
+    PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+    STATUSES = [(PENDING, "Pending"), (SUCCEEDED, "Succeeded"), (FAILED, "Failed")]
+
+    payment = models.ForeignKey(Payment, related_name="refunds", on_delete=models.PROTECT)
+    amount_minor = models.PositiveIntegerField()
+    lines = models.JSONField(default=list, blank=True,
+                             help_text='[{"line": 12, "quantity": 1, "amount_minor": 450}]; empty for a whole refund.')
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=STATUSES, default=PENDING)
+    provider_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["payment", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} of order {self.payment.order_id} ({self.status})"
+
+
+class PaymentWebhookEvent(models.Model):
+    """One row per provider event. The unique event id makes each event take effect once, also when
+    several workers receive the same delivery at the same moment: the row and the state change it
+    causes commit together, and every other copy fails on the constraint."""
+
+    provider = models.CharField(max_length=20, choices=Payment.PROVIDERS)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)
+    order = models.ForeignKey(Order, null=True, blank=True, related_name="payment_webhook_events",
+                              on_delete=models.SET_NULL)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"
+
+
+class NoShowAction(models.TextChoices):
+    CAPTURE = "capture", "Charge the customer"
+    RELEASE = "release", "Release the card hold"
+
+
+class StorePaymentPolicy(models.Model):
+    """A store's payment rules. Kept in fulfilment because the stores app knows nothing of payments;
+    a store without a row uses the field defaults (see services.payments.payment_policy_for)."""
+
+    store = models.OneToOneField(Store, related_name="payment_policy", on_delete=models.CASCADE)
+    no_show_after_minutes = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="An order still on the shelf this long after it was ready (or promised, if later) is a no-show.")
+    no_show_action = models.CharField(max_length=10, choices=NoShowAction.choices, default=NoShowAction.CAPTURE,
+                                      help_text="What happens to the card hold of a no-show.")
+
+    class Meta:
+        verbose_name_plural = "store payment policies"
+
+    def __str__(self) -> str:
+        return f"Payment policy of {self.store}"
+
+
+# --- Store event outbox (issue 6) ----------------------------------------------------------------------------
+# Written only by fulfilment.services.outbox, in the same transaction as the change it describes, with the
+# store row locked; kitchen_display relays the rows to the screens after the commit.
+
+class StoreEvent(models.Model):
+    """One change a store's screens must see, numbered per store (`seq` 1, 2, 3 ... with no gaps).
+
+    Screens treat every push as a hint and these numbers as the truth: one that sees a gap, or
+    reconnects, asks for the rows after the last number it has. Never updated; old rows are pruned
+    (the newest row of each store is always kept, so numbering never starts again).
+    """
+
+    store = models.ForeignKey(Store, related_name="store_events", on_delete=models.CASCADE)
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=40)
+    order = models.ForeignKey(Order, null=True, blank=True, related_name="store_events", on_delete=models.CASCADE,
+                              help_text="The order the event is about (empty for re-plans and menu changes).")
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["store", "seq"]
+        constraints = [models.UniqueConstraint(fields=["store", "seq"], name="store_event_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}#{self.seq} {self.kind}"

@@ -6,7 +6,7 @@ from fulfilment.models import Order, OrderEvent, OrderLine
 
 
 def _orders() -> QuerySet[Order]:
-    return Order.objects.select_related("store").prefetch_related(
+    return Order.objects.select_related("store", "payment").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("station")),
         Prefetch("events", queryset=OrderEvent.objects.order_by("at", "id")))
 

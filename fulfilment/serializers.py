@@ -4,12 +4,16 @@ Inputs only carry what a client may choose (items, quantities, modifiers, pickup
 server owns (status, prices, totals, promised time) exists only on the output serializers.
 """
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.validators import RegexValidator
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fulfilment.models import Channel, Order, OrderEvent, OrderLine
+from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.services import LineRequest
+from fulfilment.services.pickup import pickup_code, pickup_token
 
 
 class CartLineIn(serializers.Serializer):
@@ -54,6 +58,12 @@ class CartIn(serializers.Serializer):
 class OrderIn(CartIn):
     store = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     customer_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
+    payment_method = serializers.CharField(
+        max_length=255, required=False, default="", allow_blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9_]*$", "Not a payment method id (like pm_1Nx...).")],
+        help_text="Stripe PaymentMethod id (from the Payment Element, or a test one such as pm_card_visa): the "
+                  "card is authorised at once. Without it, confirm the payment with the client secret from "
+                  "GET /api/orders/{id}/payment/.")
 
 
 class StaffOrderIn(CartIn):
@@ -95,10 +105,65 @@ class OrderLineOut(serializers.ModelSerializer):
 
 
 class OrderEventOut(serializers.ModelSerializer):
+    # Blank where there is no state to name (no from_status on the "created" event), so the schema says so.
+    from_status = serializers.ChoiceField(choices=OrderStatus.choices, allow_blank=True, read_only=True)
+    to_status = serializers.ChoiceField(choices=OrderStatus.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = OrderEvent
         fields = ["kind", "from_status", "to_status", "at"]
         read_only_fields = fields
+
+
+class PaymentSummaryOut(serializers.Serializer):
+    provider = serializers.CharField(help_text='"stripe", "demo" (no card is charged) or "in_store" (paid at the till)')
+    demo = serializers.BooleanField(help_text="True when the demo provider took this payment: no card was charged")
+    status = serializers.CharField(help_text="pending, authorised, captured, cancelled, failed, or paid_in_store")
+    status_label = serializers.CharField()
+    amount_minor = serializers.IntegerField(help_text="Authorised (held) amount")
+    captured_minor = serializers.IntegerField()
+    refunded_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    requires_action = serializers.BooleanField(help_text="The customer must complete a step (e.g. 3-D Secure)")
+    message = serializers.CharField()
+
+
+def payment_summary(order: Order) -> dict:
+    try:
+        payment = order.payment
+    except ObjectDoesNotExist:
+        payment = None
+    if payment is None:
+        in_store = order.channel != Channel.MOBILE
+        return {"provider": "in_store" if in_store else "", "demo": False,
+                "status": "paid_in_store" if in_store else "pending",
+                "status_label": "Paid at the till" if in_store else "Awaiting payment",
+                "amount_minor": order.total_minor if in_store else 0, "captured_minor": 0, "refunded_minor": 0,
+                "currency": order.currency, "requires_action": False, "message": ""}
+    if payment.is_demo:
+        message = "Demo payment: no card was charged."
+    elif payment.status == "authorised":
+        message = "Held on your card; charged when you pick up."
+    elif payment.status == "captured":
+        message = "Charged." if not payment.refunded_minor else "Charged, partly or fully refunded."
+    elif payment.status == "cancelled":
+        message = "The hold on your card was released; nothing was charged."
+    elif payment.status == "failed":
+        message = payment.last_error or "The payment failed."
+    else:
+        message = "Waiting for your payment."
+    return {"provider": payment.provider, "demo": payment.is_demo, "status": payment.status,
+            "status_label": payment.get_status_display(), "amount_minor": payment.amount_minor,
+            "captured_minor": payment.captured_minor, "refunded_minor": payment.refunded_minor,
+            "currency": payment.currency, "requires_action": payment.intent_status == "requires_action",
+            "message": message}
+
+
+class PickupOut(serializers.Serializer):
+    code = serializers.CharField(help_text="Short code to read out at the counter, with the customer's name")
+    qr_png = serializers.CharField(help_text="URL of the QR code (PNG) holding the signed pickup token")
+    qr_svg = serializers.CharField()
+    valid_until = serializers.DateTimeField(help_text="End of the store's day")
 
 
 class OrderOut(serializers.ModelSerializer):
@@ -106,13 +171,54 @@ class OrderOut(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display")
     lines = OrderLineOut(many=True, read_only=True)
     events = OrderEventOut(many=True, read_only=True)
+    payment = serializers.SerializerMethodField()
+    pickup = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
         fields = ["id", "store", "store_name", "channel", "status", "status_label", "customer_name", "pickup_kind",
                   "requested_pickup_at", "slot_starts_at", "promised_ready_at", "subtotal_minor", "total_minor",
-                  "currency", "lines", "events", "created_at", "updated_at", "cancel_reason"]
+                  "currency", "lines", "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup"]
         read_only_fields = fields
+
+    @extend_schema_field(PaymentSummaryOut)
+    def get_payment(self, order: Order) -> dict:
+        return payment_summary(order)
+
+    @extend_schema_field(PickupOut(allow_null=True))
+    def get_pickup(self, order: Order) -> dict | None:
+        """The codes to show at the shelf, once the order is ready."""
+        if order.status != OrderStatus.READY:
+            return None
+        _, valid_until = pickup_token(order=order)
+        return {"code": pickup_code(order=order),
+                "qr_png": reverse("order-qr-png", kwargs={"order_id": order.pk}),
+                "qr_svg": reverse("order-qr-svg", kwargs={"order_id": order.pk}),
+                "valid_until": valid_until}
+
+
+class OrderPaymentOut(PaymentSummaryOut):
+    """The payment as its customer's browser needs it to confirm the card with Stripe's Payment Element."""
+
+    order = serializers.IntegerField()
+    client_secret = serializers.CharField(help_text="Only while the payment waits for the customer")
+    publishable_key = serializers.CharField()
+
+
+class HandoffIn(serializers.Serializer):
+    token = serializers.CharField(max_length=512, required=False, default="", allow_blank=True,
+                                  help_text="What the scanner read from the customer's QR code")
+    code = serializers.CharField(max_length=12, required=False, default="", allow_blank=True,
+                                 help_text="The short code the customer reads out")
+    name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True,
+                                 help_text="The customer's name (with the short code)")
+
+    def validate(self, data):
+        if bool(data["token"].strip()) == bool(data["code"].strip()):
+            raise serializers.ValidationError("Give either the scanned token or the short code, not both.")
+        if data["code"].strip() and not data["name"].strip():
+            raise serializers.ValidationError({"name": "The customer's name is needed with the short code."})
+        return data
 
 
 class RegisterIn(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fulfilment.apis import accounts, orders
+from fulfilment.apis import accounts, orders, payments, pickup
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
@@ -10,4 +10,11 @@ urlpatterns = [
     path("orders/", orders.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:order_id>/", orders.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:order_id>/cancel/", orders.OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<int:order_id>/payment/", payments.OrderPaymentApi.as_view(), name="order-payment"),
+    path("orders/<int:order_id>/payment/refresh/", payments.OrderPaymentRefreshApi.as_view(),
+         name="order-payment-refresh"),
+    path("orders/<int:order_id>/qr.png", pickup.OrderQrApi.as_view(), {"image_format": "png"}, name="order-qr-png"),
+    path("orders/<int:order_id>/qr.svg", pickup.OrderQrApi.as_view(), {"image_format": "svg"}, name="order-qr-svg"),
+    path("stores/<int:store_id>/handoff/", pickup.HandoffApi.as_view(), name="store-handoff"),
+    path("payments/stripe/webhook/", payments.StripeWebhookApi.as_view(), name="stripe-webhook"),
 ]

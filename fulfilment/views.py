@@ -5,4 +5,7 @@ from django.shortcuts import render
 
 
 def customer_app(request):
-    return render(request, "fulfilment/app.html", {"demo_payments": not settings.STRIPE_SECRET_KEY})
+    # Stripe's Payment Element (and stripe.js from js.stripe.com) only when a publishable key is configured.
+    return render(request, "fulfilment/app.html", {
+        "demo_payments": not settings.STRIPE_SECRET_KEY,
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if settings.STRIPE_SECRET_KEY else ""})

@@ -2,13 +2,15 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stores.selectors import store_list, store_list_near, store_menu
 from stores.serializers import StoreMenuOut, StoreOut
+
+NOT_FOUND = {404: OpenApiResponse(description="No such store")}
 
 
 def _parse_near(raw: str) -> tuple[float, float]:
@@ -25,7 +27,8 @@ def _parse_near(raw: str) -> tuple[float, float]:
 class StoreListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("near", OpenApiTypes.STR, description="`lat,lng`: nearest stores first")],
-        responses=StoreOut(many=True), summary="List stores")
+        responses={200: StoreOut(many=True), 400: OpenApiResponse(description="Malformed `near`")},
+        summary="List stores")
     def get(self, request):
         near = request.query_params.get("near")
         stores = store_list_near(latitude=(point := _parse_near(near))[0], longitude=point[1]) if near else store_list()
@@ -33,14 +36,15 @@ class StoreListApi(APIView):
 
 
 class StoreDetailApi(APIView):
-    @extend_schema(responses=StoreOut, summary="One store")
+    @extend_schema(responses={200: StoreOut, **NOT_FOUND}, summary="One store")
     def get(self, request, store_id: int):
         store = get_object_or_404(store_list(), pk=store_id)
         return Response(StoreOut(store).data)
 
 
 class StoreMenuApi(APIView):
-    @extend_schema(responses=StoreMenuOut, summary="The store's live menu with availability and stock")
+    @extend_schema(responses={200: StoreMenuOut, **NOT_FOUND},
+                   summary="The store's live menu with availability and stock")
     def get(self, request, store_id: int):
         store = get_object_or_404(store_list(), pk=store_id)
         return Response(StoreMenuOut({"store": store, "categories": store_menu(store=store)}).data)

@@ -1,12 +1,21 @@
 """Output shapes of stores and menus. Every field is read-only: clients never write stores."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from stores.models import MenuCategory, MenuItem, ModifierGroup, ModifierOption, OpeningHours, Store
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$", "example": "07:00:00",
+                      "description": "Store-local time of day, without an offset"})
+class LocalTimeField(serializers.TimeField):
+    """A time of day in the store's zone. Not `format: time`, which in OpenAPI needs an offset."""
+
+
 class OpeningHoursOut(serializers.ModelSerializer):
     weekday_name = serializers.CharField(source="get_weekday_display")
+    opens = LocalTimeField(read_only=True)
+    closes = LocalTimeField(read_only=True)
 
     class Meta:
         model = OpeningHours

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -7,13 +7,17 @@ from rest_framework.views import APIView
 from fulfilment.serializers import LoginIn, RegisterIn, TokenOut
 from fulfilment.services.accounts import customer_login, customer_register
 
+THROTTLED = {429: OpenApiResponse(description="Too many attempts; retry after `Retry-After` seconds")}
+
 
 class RegisterApi(APIView):
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=RegisterIn, responses={201: TokenOut}, summary="Create a customer account")
+    @extend_schema(request=RegisterIn, responses={201: TokenOut, 400: OpenApiResponse(description="Invalid or weak"),
+                                                  409: OpenApiResponse(description="Username taken"), **THROTTLED},
+                   summary="Create a customer account")
     def post(self, request):
         data = RegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -26,7 +30,9 @@ class LoginApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=LoginIn, responses={200: TokenOut}, summary="Log in; returns the API token")
+    @extend_schema(request=LoginIn, responses={200: TokenOut, 400: OpenApiResponse(description="Invalid request"),
+                                               401: OpenApiResponse(description="Wrong username or password"),
+                                               **THROTTLED}, summary="Log in; returns the API token")
     def post(self, request):
         data = LoginIn(data=request.data)
         data.is_valid(raise_exception=True)

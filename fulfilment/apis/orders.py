@@ -19,6 +19,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     description="Any unique string up to 128 characters. Retrying with the same key and body returns the "
                 "same order; the same key with another body is refused (409).")
 ERRORS = {400: OpenApiResponse(description="Invalid request"), 409: OpenApiResponse(description="Conflict")}
+# Further answers the API gives, declared so the schema lists every status a client must handle.
+NOT_FOUND = {404: OpenApiResponse(description="No such store or order")}
+SIGNED_OUT = {401: OpenApiResponse(description="Not signed in: send `Authorization: Token <key>`")}
+THROTTLED = {429: OpenApiResponse(description="Too many requests; retry after `Retry-After` seconds")}
+PAYMENT = {402: OpenApiResponse(description="Card declined; the order was cancelled"),
+           503: OpenApiResponse(description="Payment provider unreachable; nothing was charged")}
 
 
 def _idempotency_key(request) -> str | None:
@@ -39,7 +45,8 @@ def _order_response(order, created: bool) -> Response:
 
 
 class QuoteApi(APIView):
-    @extend_schema(request=CartIn, responses={200: QuoteOut, **ERRORS}, summary="Price and pickup times for a cart")
+    @extend_schema(request=CartIn, responses={200: QuoteOut, **ERRORS, **NOT_FOUND},
+                   summary="Price and pickup times for a cart")
     def post(self, request, store_id: int):
         cart = CartIn(data=request.data)
         cart.is_valid(raise_exception=True)
@@ -55,27 +62,29 @@ class OrderListApi(APIView):
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(responses=OrderOut(many=True), summary="Your orders, newest first")
+    @extend_schema(responses={200: OrderOut(many=True), **SIGNED_OUT}, summary="Your orders, newest first")
     def get(self, request):
         return Response(OrderOut(selectors.order_list_for_customer(customer=request.user)[:50], many=True).data)
 
     @extend_schema(request=OrderIn, parameters=[IDEMPOTENCY_HEADER],
-                   responses={201: OrderOut, 200: OrderOut, **ERRORS}, summary="Place a mobile order")
+                   responses={201: OrderOut, 200: OrderOut, **ERRORS, **NOT_FOUND, **SIGNED_OUT, **THROTTLED,
+                              **PAYMENT}, summary="Place a mobile order")
     def post(self, request):
         data = OrderIn(data=request.data)
         data.is_valid(raise_exception=True)
         order, created = services.order_place(
             store_id=data.validated_data["store"], channel=Channel.MOBILE, lines=data.lines(),
             requested_at=data.validated_data["pickup"], customer=request.user,
-            customer_name=data.validated_data["customer_name"], idempotency_key=_idempotency_key(request))
+            customer_name=data.validated_data["customer_name"], idempotency_key=_idempotency_key(request),
+            payment_method=data.validated_data["payment_method"])
         return _order_response(selectors.order_get_for_customer(customer=request.user, order_id=order.pk), created)
 
 
 class OrderDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OrderOut, 404: OpenApiResponse(description="Not yours or not there")},
-                   summary="One of your orders")
+    @extend_schema(responses={200: OrderOut, 404: OpenApiResponse(description="Not yours or not there"),
+                              **SIGNED_OUT}, summary="One of your orders")
     def get(self, request, order_id: int):
         order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
         if order is None:
@@ -87,7 +96,7 @@ class OrderCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={200: OrderOut, 404: OpenApiResponse(description="Not found"),
-                                            409: OpenApiResponse(description="Too late to cancel")},
+                                            409: OpenApiResponse(description="Too late to cancel"), **SIGNED_OUT},
                    summary="Cancel your order before the kitchen starts it")
     def post(self, request, order_id: int):
         order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)

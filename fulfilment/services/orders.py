@@ -4,6 +4,7 @@ checks the move is legal, writes the history row, and runs follow-up work only a
 import datetime as dt
 import hashlib
 import json
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -11,7 +12,8 @@ from django.utils import timezone
 
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.services.cart import LineRequest, cart_price
-from fulfilment.services.payments import payment_authorise
+from fulfilment.services.outbox import ORDER_CHANGED, ORDER_CREATED, outbox_order_changed
+from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_settle_cancelled
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.scheduling import store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
@@ -54,11 +56,12 @@ def _replay(existing: Order, fingerprint: str) -> Order:
 def order_place(*, store_id: int, channel: str, lines: list[LineRequest], requested_at: dt.datetime | None = None,
                 customer: AbstractBaseUser | None = None, customer_name: str = "",
                 placed_by: AbstractBaseUser | None = None, idempotency_key: str | None = None,
-                now: dt.datetime | None = None) -> tuple[Order, bool]:
+                now: dt.datetime | None = None, payment_method: str = "") -> tuple[Order, bool]:
     """Place an order in the store's one kitchen queue. Returns (order, created).
 
     Mobile orders start awaiting payment; in-store channels are paid at the till and enter
     confirmed. The same idempotency key with the same request returns the first order.
+    `payment_method` (a Stripe PaymentMethod id) confirms the card payment at once.
     """
     now = now or timezone.now()
     if channel not in Channel.values:
@@ -69,7 +72,7 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
     if idempotency_key:
         existing = Order.objects.filter(idempotency_scope=scope, idempotency_key=idempotency_key).first()
         if existing:
-            return _replay(existing, fingerprint), False
+            return _pay(_replay(existing, fingerprint), payment_method), False
     try:
         with transaction.atomic():
             order, created = _order_place_locked(
@@ -81,11 +84,17 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
         if idempotency_key:
             existing = Order.objects.filter(idempotency_scope=scope, idempotency_key=idempotency_key).first()
             if existing:
-                return _replay(existing, fingerprint), False
+                return _pay(_replay(existing, fingerprint), payment_method), False
         raise
-    if created and order.status == S.PENDING_PAYMENT:
-        order = payment_authorise(order=order)
-    return order, created
+    return _pay(order, payment_method), created
+
+
+def _pay(order: Order, payment_method: str) -> Order:
+    """A mobile order awaiting payment gets its card authorisation; a retried request finishes one
+    that did not come back (the payment's idempotency key makes it the same authorisation)."""
+    if order.status == S.PENDING_PAYMENT and order.channel == Channel.MOBILE:
+        return payment_authorise(order=order, payment_method=payment_method)
+    return order
 
 
 def _order_place_locked(*, store_id, channel, lines, requested_at, customer, customer_name, placed_by,
@@ -101,6 +110,8 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
 
     priced = cart_price(store=store, lines=lines)
     pickup = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=channel, now=now)
+    if channel == Channel.MOBILE:  # the card hold must last until the pickup
+        payment_check_pickup_window(store=store, ready_at=pickup.promised_ready_at, now=now)
     subtotal = sum(line.line_total_minor for line in priced)
     in_store = channel in IN_STORE_CHANNELS
     order = Order.objects.create(
@@ -127,6 +138,7 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
                               data={"channel": channel, "promised_ready_at": order.promised_ready_at.isoformat()})
     store_replan(store=store, now=now)
     order.refresh_from_db(fields=["estimated_ready_at"])
+    outbox_order_changed(store=store, order=order, kind=ORDER_CREATED, actor=placed_by or customer)  # screens
     return order, True
 
 
@@ -170,10 +182,14 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
             fields.append("cancel_reason")
             for line in locked.lines.select_related("item").order_by("item_id", "id"):  # id order: see above
                 stock_release(item=line.item, quantity=line.quantity)
+            # After the commit: release the card hold (or refund a capture) so a cancelled order costs nothing.
+            transaction.on_commit(partial(payment_settle_cancelled, order_id=locked.pk), robust=True)
         locked.save(update_fields=fields)
         OrderEvent.objects.create(order=locked, kind=OrderEvent.STATUS_CHANGED, from_status=from_status,
                                   to_status=to_status, actor=actor, data=data or {})
         store_replan(store=store, now=now)
+        outbox_order_changed(store=store, order=locked, kind=ORDER_CHANGED, actor=actor,  # for the screens
+                             data={"from": from_status, "to": to_status})
     order.refresh_from_db()
     return order
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from core_native import api as planner
 from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus, PickupKind
+from fulfilment.services.outbox import outbox_plan_changed
 from orderahead.errors import DomainError
 from stores import hours
 from stores.models import Store
@@ -119,6 +120,7 @@ def store_replan(*, store: Store, now: dt.datetime) -> planner.PlanResult | None
     for unit, line_id in enumerate(state.unit_line):
         by_line.setdefault(line_id, []).append(unit)
     changed_lines = []
+    before = {line.pk: (line.planned_lane, line.planned_start_at, line.planned_finish_at) for line in state.lines}
     for line in state.lines:
         units = by_line[line.pk]
         finish = max(plan.item_finish_s[u] for u in units)
@@ -152,6 +154,9 @@ def store_replan(*, store: Store, now: dt.datetime) -> planner.PlanResult | None
         changed_orders.append(order)
     Order.objects.bulk_update(changed_orders, ["estimated_ready_at"])
     OrderEvent.objects.bulk_create(events)
+    # The screens' copy of the plan, and the customers whose ready time moved (kitchen_display relays it).
+    outbox_plan_changed(store=store, before=before, lines=changed_lines, orders=changed_orders,
+                        notify=[event.order_id for event in events])
     return plan
 
 

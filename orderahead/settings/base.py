@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from orderahead.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -120,6 +122,23 @@ SPECTACULAR_SETTINGS = {
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+for _name, _value, _prefixes in (("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY, ("sk_", "rk_")),
+                                 ("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY, ("pk_",)),
+                                 ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET, ("whsec_",))):
+    if _value and not _value.startswith(_prefixes):
+        raise ImproperlyConfigured(f"{_name} does not look like a Stripe key (it should start with "
+                                   f"{' or '.join(_prefixes)}); copy it again from the Stripe dashboard")
+if STRIPE_PUBLISHABLE_KEY and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("STRIPE_PUBLISHABLE_KEY is set without STRIPE_SECRET_KEY; set both or neither")
+# Where the Stripe client sends requests (empty: api.stripe.com); the tests point it at a local double.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT_S = env_int("STRIPE_TIMEOUT_S", 20)
+STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300)
+# A card authorisation lasts 7 days at Stripe. Orders are cancelled (and the hold released) this long
+# before it runs out, so nothing is ever captured late; scheduled pickups must fall inside the window.
+PAYMENT_AUTHORISATION_VALIDITY_S = env_int("PAYMENT_AUTHORISATION_VALIDITY_S", 7 * 24 * 3600)
+PAYMENT_AUTHORISATION_MARGIN_S = env_int("PAYMENT_AUTHORISATION_MARGIN_S", 6 * 3600)
 
 # How long a mobile order may wait for its payment before it is cancelled and its stock released.
 ORDER_PAYMENT_TIMEOUT_S = env_int("ORDER_PAYMENT_TIMEOUT_S", 900)
@@ -129,4 +148,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The stripe library logs every request at INFO; its warnings and errors are enough.
+    "loggers": {"stripe": {"level": env_str("STRIPE_LOG_LEVEL", "WARNING")}},
 }

@@ -40,7 +40,7 @@ def place(menu, customer_a, barista_store1, monkeypatch):
                  LineRequest(item_id=menu["latte"].pk, quantity=1, option_ids=(menu["large"].pk,))]
         if status == S.PENDING_PAYMENT:
             with monkeypatch.context() as patch:  # the payment has not come through yet
-                patch.setattr(order_services, "payment_authorise", lambda *, order: order)
+                patch.setattr(order_services, "payment_authorise", lambda *, order, **_: order)
                 order, _ = services.order_place(store_id=menu["latte"].store_id, channel=Channel.MOBILE,
                                                 lines=lines, customer=customer_a)
         else:

@@ -2,8 +2,10 @@
 "use strict";
 
 const app = document.getElementById("app");
-const state = { token: localStorage.getItem("token"), cart: JSON.parse(localStorage.getItem("cart") || "null") };
+const state = { token: localStorage.getItem("token"), cart: JSON.parse(localStorage.getItem("cart") || "null"), qr: {} };
 let refreshTimer = null;
+// Stripe's Payment Element only when the server has a publishable key; otherwise the demo provider pays.
+const stripe = window.STRIPE_KEY && window.Stripe ? window.Stripe(window.STRIPE_KEY) : null;
 
 function money(minor, currency) {
   return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
@@ -25,6 +27,7 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
     if (response.status === 401) { state.token = null; localStorage.removeItem("token"); }
     const error = new Error(data?.error?.message || `Request failed (${response.status})`);
     error.status = response.status;
+    error.code = data?.error?.code;
     throw error;
   }
   return data;
@@ -113,20 +116,52 @@ async function viewCheckout() {
       <div class="slots">${quote.slots.map(s => `<label class="${s.available ? "" : "full"}" title="${esc(s.reason)}">
         <input type="radio" name="pickup" value="${s.starts_at}" ${s.available ? "" : "disabled"}> ${time(s.starts_at)}</label>`).join("")}</div>
     </div>
+    ${stripe ? `<div class="card"><h2>Payment</h2><div id="payment-element"></div>
+      <p class="muted">Your card is authorised now and charged when you pick up.</p></div>`
+      : window.DEMO_PAYMENTS ? `<div class="card"><h2>Payment</h2><p class="demo-note">Demo payment: no card is needed and none is charged.</p></div>`
+      : `<div class="card"><h2>Payment</h2><p class="error">Card payment is not available in this app right now.</p></div>`}
     <div id="auth"></div>
-    <button class="primary" id="place">${window.DEMO_PAYMENTS ? "Place order (demo payment)" : "Place order and pay"}</button>`);
+    <button class="primary" id="place" ${stripe || window.DEMO_PAYMENTS ? "" : "disabled"}>${stripe ? "Place order and pay" : "Place order (demo payment)"}</button>`);
   app.querySelectorAll("[data-remove]").forEach(b => b.onclick = () => { cart.lines.splice(Number(b.dataset.remove), 1); saveCart(); viewCheckout(); });
   if (!state.token) renderLogin(document.getElementById("auth"));
-  const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  const newKey = () => crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  let key = newKey();  // kept across retries of one attempt, so a retry never pays twice
+  let elements = null;
+  if (stripe) {
+    elements = stripe.elements({ mode: "payment", amount: quote.subtotal_minor, currency: quote.currency.toLowerCase(),
+                                 captureMethod: "manual", paymentMethodCreation: "manual" });
+    elements.create("payment").mount("#payment-element");
+  }
   document.getElementById("place").onclick = async event => {
     event.target.disabled = true;
     const pickup = app.querySelector("input[name=pickup]:checked")?.value || "asap";
     try {
-      const order = await api("/orders/", { method: "POST", headers: { "Idempotency-Key": key }, body: { store: cart.store, items, pickup } });
+      const body = { store: cart.store, items, pickup };
+      if (elements) {
+        const { error: invalid } = await elements.submit();
+        if (invalid) throw new Error(invalid.message);
+        const { error, paymentMethod } = await stripe.createPaymentMethod({ elements });
+        if (error) throw new Error(error.message);
+        body.payment_method = paymentMethod.id;
+      }
+      let order = await api("/orders/", { method: "POST", headers: { "Idempotency-Key": key }, body });
+      if (order.payment.requires_action) order = await finishPaymentAction(order);
       state.cart = null; localStorage.removeItem("cart");
       location.hash = `#/order/${order.id}`;
-    } catch (error) { event.target.disabled = false; showError(error); }
+    } catch (error) {
+      // A declined or refused card cancelled that order: the next attempt is a new order with a new key.
+      if (error.status === 402 || error.code === "payment_refused") key = newKey();
+      event.target.disabled = false; showError(error);
+    }
   };
+}
+
+// 3-D Secure and the like: stripe.js shows the bank's step, then the server asks Stripe for the outcome.
+async function finishPaymentAction(order) {
+  const { client_secret: clientSecret } = await api(`/orders/${order.id}/payment/`);
+  const { error } = await stripe.handleNextAction({ clientSecret });
+  if (error) throw new Error(error.message);
+  return api(`/orders/${order.id}/payment/refresh/`, { method: "POST" });
 }
 
 function renderLogin(where) {
@@ -159,11 +194,19 @@ async function viewOrders() {
 async function viewOrder(orderId) {
   const order = await api(`/orders/${orderId}/`);
   const open = ["pending_payment", "confirmed", "in_progress", "ready"].includes(order.status);
+  const pay = stripe && order.status === "pending_payment" && order.payment.provider === "stripe";
   render(`<h1>Order #${order.id}</h1>
     <div class="card"><div class="status" data-status="${order.status}">${esc(order.status_label)}</div>
       <div>${esc(order.store_name)} · ready about <strong>${time(order.promised_ready_at)}</strong></div>
-      ${window.DEMO_PAYMENTS ? `<div class="muted">Paid with the demo provider: no card was charged.</div>` : ""}
+      ${order.payment.demo ? `<div class="demo-note">Demo payment: no card was charged.</div>`
+        : order.payment.message ? `<div class="muted">${esc(order.payment.message)}</div>` : ""}
       ${order.cancel_reason ? `<div class="error">${esc(order.cancel_reason)}</div>` : ""}</div>
+    ${order.pickup ? `<div class="card pickup"><h2>Show this at the pickup shelf</h2>
+      <img class="qr" id="qr" alt="Pickup QR code">
+      <div class="pickup-code" aria-label="Pickup code">${esc(order.pickup.code)}</div>
+      <p class="muted">Or say this code and your name (${esc(order.customer_name)}). Valid until ${time(order.pickup.valid_until)}.</p></div>` : ""}
+    ${pay ? `<div class="card"><h2>Pay</h2><div id="payment-element"></div>
+      <button class="primary" id="pay">Pay ${money(order.total_minor, order.currency)}</button></div>` : ""}
     <div class="card">${order.lines.map(l => `<div class="row"><span>${l.quantity} × ${esc(l.item_name)}
       <span class="muted">${l.modifiers.map(m => esc(m.option)).join(", ")}</span></span>
       <span class="price">${money(l.line_total_minor, order.currency)}</span></div>`).join("")}
@@ -172,7 +215,36 @@ async function viewOrder(orderId) {
   document.getElementById("cancel")?.addEventListener("click", async () => {
     try { await api(`/orders/${order.id}/cancel/`, { method: "POST" }); viewOrder(orderId); } catch (error) { showError(error); }
   });
+  if (order.pickup) showQr(order);
+  if (pay) { await mountPayment(order); return; }  // no refresh while the customer types a card number
   if (open) refreshTimer = setTimeout(() => viewOrder(orderId), 5000);
+}
+
+// The QR image needs the API token, which an <img src> cannot send: fetch it once, show it as a blob.
+async function showQr(order) {
+  const img = document.getElementById("qr");
+  if (!state.qr[order.id]) {
+    const response = await fetch(order.pickup.qr_svg, { headers: { Authorization: `Token ${state.token}` } });
+    if (!response.ok) return;
+    state.qr[order.id] = URL.createObjectURL(await response.blob());
+  }
+  img.src = state.qr[order.id];
+}
+
+// An order placed without a card (e.g. through the API): pay for it here with the Payment Element.
+async function mountPayment(order) {
+  const { client_secret: clientSecret } = await api(`/orders/${order.id}/payment/`);
+  if (!clientSecret) return;
+  const elements = stripe.elements({ clientSecret });
+  elements.create("payment").mount("#payment-element");
+  document.getElementById("pay").onclick = async event => {
+    event.target.disabled = true;
+    const { error } = await stripe.confirmPayment({ elements, redirect: "if_required",
+                                                    confirmParams: { return_url: location.href } });
+    if (error) { event.target.disabled = false; showError(error); return; }
+    await api(`/orders/${order.id}/payment/refresh/`, { method: "POST" });
+    viewOrder(order.id);
+  };
 }
 
 // --- Router --------------------------------------------------------------------------------

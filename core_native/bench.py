@@ -1,0 +1,249 @@
+"""Benchmark: re-plan a whole chain's open orders, and quote new orders.
+
+    python -m core_native.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000] [--json]
+
+Builds a chain-wide backlog (see `chain_backlog`), warms the kernels up, then
+measures side by side in one run:
+
+    kernel_ms         plan_batch over every store, prepared arrays, best of 5
+    kernel_1core_ms   the same with numba.set_num_threads(1)
+    plan_call_ms      api.plan end to end (validation + array building + kernels), best of 5
+    reference_ms      the pure-Python reference on the same prepared arrays, full input, once
+    speedup           reference_ms / kernel_1core_ms (one core against one core)
+    orders_per_s      orders / kernel_1core_ms
+    quote_us_p50/p99  api.quote end to end for one new order at a random store, with 12 pickup slots
+    parallel_speedup  kernel_1core_ms / kernel_ms (prange on all cores over one core)
+    peak_rss_mb       peak resident memory of the process
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+# (station, mean prep s, cv, share of items): the same menu as shared/scenarios
+MENU = (
+    (0, 35.0, 0.20, 0.08), (0, 55.0, 0.25, 0.26), (0, 60.0, 0.25, 0.14), (0, 50.0, 0.20, 0.08),
+    (1, 45.0, 0.30, 0.12), (1, 95.0, 0.35, 0.08), (1, 20.0, 0.20, 0.08),
+    (2, 150.0, 0.15, 0.08), (2, 240.0, 0.20, 0.08),
+)
+
+
+def chain_backlog(n_stores: int, n_orders: int, seed: int = 7) -> dict:
+    """A realistic snapshot of a chain's open orders, as plan() keyword arguments.
+
+    Every store has three stations (espresso 2-3 lanes, cold 1-2, oven 2-3);
+    a third of the stores change staffing within the next hour. Store sizes
+    vary (gamma-distributed: a few busy stores, many quiet ones). Orders hold
+    1-6 items from the scenario menu, and a store's first items are already
+    in progress. About 20% are scheduled pickups 10-60 minutes out (made just
+    in time). ASAP orders carry the promise a planner would have made: the
+    first-come-first-served plan's ready time plus its safety margin plus up
+    to two minutes; in one store out of ten the kitchen has fallen behind and
+    promises are 0-30% too early, so those stores are tardy and need the
+    improvement pass.
+    """
+    rng = np.random.default_rng(seed)
+    lanes = np.stack([rng.integers(2, 4, n_stores), rng.integers(1, 3, n_stores), rng.integers(2, 4, n_stores)], 1)
+    station_store = np.repeat(np.arange(n_stores), 3)
+    seg_station, seg_start, seg_lanes = [], [], []
+    changes = rng.random(n_stores) < 1 / 3
+    change_at = rng.uniform(300, 3600, n_stores)
+    for s in range(n_stores):
+        for k in range(3):
+            st = 3 * s + k
+            seg_station.append(st)
+            seg_start.append(-3600.0)
+            seg_lanes.append(int(lanes[s, k]))
+            if changes[s]:
+                seg_station.append(st)
+                seg_start.append(float(change_at[s]))
+                seg_lanes.append(int(max(1, lanes[s, k] + rng.choice((-1, 1)))))
+
+    # orders per store: gamma-distributed load, every store at least one order
+    load = rng.gamma(2.0, 1.0, n_stores)
+    per_store = 1 + rng.multinomial(n_orders - n_stores, load / load.sum())
+
+    menu_share = np.array([m[3] for m in MENU])
+    menu_share /= menu_share.sum()
+    cols = {k: [] for k in ("order", "station", "prep", "sd", "release", "due", "weight", "jit")}
+    p_item, p_lane, p_rem = [], [], []
+    order_id = 0
+    for s in range(n_stores):
+        running = np.zeros(3, np.int64)  # lanes already holding a running item
+        for _ in range(per_store[s]):
+            k = min(6, 1 + rng.poisson(0.7))
+            picks = rng.choice(len(MENU), size=k, p=menu_share)
+            scheduled = rng.random() < 0.2
+            work = np.zeros(3)
+            for m in picks:
+                work[MENU[m][0]] += MENU[m][1]
+            # ASAP orders: provisional due = arrival rank, so the plan below is first come first served
+            due = rng.uniform(600, 3600) if scheduled else 1e7 + order_id
+            weight = 2.0 if rng.random() < 0.1 else 1.0
+            for m in picks:
+                station, prep, cv, _ = MENU[m]
+                item_index = len(cols["order"])
+                cols["order"].append(order_id)
+                cols["station"].append(3 * s + station)
+                cols["prep"].append(prep)
+                cols["sd"].append(prep * cv)
+                cols["release"].append(0.0)
+                cols["due"].append(due)
+                cols["weight"].append(weight)
+                cols["jit"].append(scheduled)
+                if not scheduled and running[station] < min(lanes[s, station], 1 + rng.integers(0, 2)):
+                    p_item.append(item_index)
+                    p_lane.append(int(running[station]))
+                    p_rem.append(float(rng.uniform(0.1, 1.0) * prep))
+                    running[station] += 1
+            order_id += 1
+    kw = dict(
+        station_store=station_store, segment_station=np.asarray(seg_station, np.int64),
+        segment_start_s=np.asarray(seg_start), segment_lanes=np.asarray(seg_lanes, np.int64),
+        item_order=np.asarray(cols["order"], np.int64), item_station=np.asarray(cols["station"], np.int64),
+        item_prep_s=np.asarray(cols["prep"]), item_prep_sd_s=np.asarray(cols["sd"]),
+        item_release_s=np.asarray(cols["release"]), item_due_s=np.asarray(cols["due"]),
+        item_weight=np.asarray(cols["weight"]), item_just_in_time=np.asarray(cols["jit"], bool),
+        progress_item=np.asarray(p_item, np.int64), progress_lane=np.asarray(p_lane, np.int64),
+        progress_remaining_s=np.asarray(p_rem), handoff_s=15.0, n_stores=n_stores)
+    from . import api
+
+    fcfs = api.plan(**kw)
+    order_due = fcfs.order_ready_s + fcfs.order_margin_s + rng.uniform(0, 120, fcfs.order_id.size)
+    behind = rng.random(n_stores) < 0.1
+    late_store = behind[fcfs.order_store]
+    order_due[late_store] = fcfs.order_ready_s[late_store] * rng.uniform(0.7, 1.0, int(late_store.sum()))
+    asap = ~kw["item_just_in_time"]
+    item_order_index = np.searchsorted(fcfs.order_id, kw["item_order"])
+    kw["item_due_s"] = np.where(asap, order_due[item_order_index], kw["item_due_s"])
+    return kw
+
+
+def store_slice(kw: dict, store: int) -> dict:
+    """One store of a chain backlog, as quote() arguments (stations renumbered 0..)."""
+    st = np.flatnonzero(kw["station_store"] == store)
+    st_map = {int(x): i for i, x in enumerate(st)}
+    items = np.flatnonzero(np.isin(kw["item_station"], st))
+    item_map = {int(x): i for i, x in enumerate(items)}
+    segs = np.flatnonzero(np.isin(kw["segment_station"], st))
+    prog = np.flatnonzero(np.isin(kw["progress_item"], items))
+    return dict(
+        segment_station=np.asarray([st_map[int(x)] for x in kw["segment_station"][segs]], np.int64),
+        segment_start_s=kw["segment_start_s"][segs], segment_lanes=kw["segment_lanes"][segs],
+        item_order=kw["item_order"][items], item_station=np.asarray([st_map[int(x)] for x in kw["item_station"][items]],
+                                                                     np.int64),
+        item_prep_s=kw["item_prep_s"][items], item_prep_sd_s=kw["item_prep_sd_s"][items],
+        item_release_s=kw["item_release_s"][items], item_due_s=kw["item_due_s"][items],
+        item_weight=kw["item_weight"][items], item_just_in_time=kw["item_just_in_time"][items],
+        progress_item=np.asarray([item_map[int(x)] for x in kw["progress_item"][prog]], np.int64),
+        progress_lane=kw["progress_lane"][prog], progress_remaining_s=kw["progress_remaining_s"][prog],
+        handoff_s=15.0, n_stations=len(st))
+
+
+def _best_ms(fn, repeats=5):
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best * 1e3
+
+
+def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000) -> dict:
+    import numba
+
+    from . import _kernels, api, reference
+    from .config import DEFAULT_PLANNER
+
+    kw = chain_backlog(n_stores, n_orders, seed)
+    inst, _ = api._prepare(**{k: kw.get(k) for k in (
+        "station_store", "segment_station", "segment_start_s", "segment_lanes", "item_order", "item_station",
+        "item_prep_s", "item_due_s", "item_prep_sd_s", "item_release_s", "item_weight", "item_just_in_time",
+        "progress_item", "progress_lane", "progress_remaining_s", "handoff_s", "n_stores")})
+    params = api._config_tuple(DEFAULT_PLANNER)
+    n_items, n_ord = inst.item_prep_s.size, inst.order_due_s.size
+
+    def outputs():
+        return (np.full(n_items, -1, np.int64), np.full(n_items, np.inf), np.full(n_items, np.inf),
+                np.full(n_ord, np.inf), np.zeros(n_ord))
+
+    out = outputs()
+    all_threads = numba.get_num_threads()
+    _kernels.plan_batch(inst, params, *out)  # warm-up (compiles or loads the cache)
+    kernel_ms = _best_ms(lambda: _kernels.plan_batch(inst, params, *out))
+    numba.set_num_threads(1)
+    out1 = outputs()
+    _kernels.plan_batch(inst, params, *out1)
+    kernel_1core_ms = _best_ms(lambda: _kernels.plan_batch(inst, params, *out1))
+    numba.set_num_threads(all_threads)
+    plan_call_ms = _best_ms(lambda: api.plan(**kw))
+
+    t = time.perf_counter()
+    ref = reference.plan(inst, params)
+    reference_ms = (time.perf_counter() - t) * 1e3
+    identical = all(np.array_equal(np.asarray(r), o) for r, o in zip(ref, out1))
+
+    # quotes: one new order (1-3 items) at a random store, judging 12 five-minute slots
+    rng = np.random.default_rng(seed + 1)
+    stores = rng.integers(0, n_stores, n_quotes)
+    slices = {int(s): store_slice(kw, int(s)) for s in np.unique(stores)}
+    lat = np.empty(n_quotes)
+    for i, s in enumerate(stores):
+        k = int(rng.integers(1, 4))
+        picks = rng.choice(len(MENU), size=k)
+        args = dict(slices[int(s)], new_item_station=[MENU[m][0] for m in picks],
+                    new_item_prep_s=[MENU[m][1] for m in picks],
+                    new_item_prep_sd_s=[MENU[m][1] * MENU[m][2] for m in picks],
+                    slot_first_start_s=0.0, slot_s=300.0, slot_capacity=10,
+                    slot_orders=rng.integers(0, 12, 12))
+        if i == 0:
+            api.quote(**args)  # warm-up
+        t = time.perf_counter()
+        api.quote(**args)
+        lat[i] = time.perf_counter() - t
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return dict(
+        stores=n_stores, orders=n_ord, items=n_items, threads=all_threads,
+        kernel_ms=round(kernel_ms, 3), kernel_1core_ms=round(kernel_1core_ms, 3), plan_call_ms=round(plan_call_ms, 3),
+        reference_ms=round(reference_ms, 1), speedup=round(reference_ms / kernel_1core_ms, 1),
+        orders_per_s=round(n_ord / (kernel_1core_ms / 1e3)),
+        quote_us_p50=round(float(np.percentile(lat, 50)) * 1e6, 1),
+        quote_us_p99=round(float(np.percentile(lat, 99)) * 1e6, 1),
+        parallel_speedup=round(kernel_1core_ms / kernel_ms, 2), peak_rss_mb=round(peak_rss_mb, 1),
+        kernel_equals_reference=bool(identical),
+        tardy_orders=int(np.sum(out1[3] > inst.order_due_s + 1e-6)),
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core_native.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quotes", type=int, default=2000)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.stores < 1 or args.orders < args.stores or args.quotes < 1:
+        print("error: need --stores >= 1, --orders >= --stores and --quotes >= 1", file=sys.stderr)
+        return 2
+    result = run(args.stores, args.orders, args.seed, args.quotes)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>24}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""How far from optimal is the planner? Small random instances solved exactly.
+
+    python -m core_native.optimal [--instances 20] [--seed 1] [--time-limit 10] [--json]
+
+Each instance is one store: 2-3 stations with 1-3 lanes, 8-40 items in
+orders of 1-4 items, integer prep times, release and due times, weights 1-3,
+loaded so that not every promise can be kept. OR-Tools CP-SAT solves it
+exactly (one cumulative resource per station: identical lanes; order
+tardiness = max(0, last finish - due)); the planner (`api.plan`, kernels)
+plans it too. Prints the planner's mean and worst gap in total weighted
+tardiness, (planner - optimum) / optimum; an instance whose optimum is 0
+counts 0 if the planner also gets 0, else 100%.
+OR-Tools is a dev/bench dependency only and is imported here, lazily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def random_instance(rng) -> dict:
+    """plan() keyword arguments of one small overloaded store (integer times)."""
+    n_stations = int(rng.integers(2, 4))
+    lanes = rng.integers(1, 4, n_stations)
+    target_items = int(rng.integers(8, 41))
+    item_order, item_station, prep, due, weight, release = [], [], [], [], [], []
+    order = 0
+    while len(item_order) < target_items:
+        k = int(min(rng.integers(1, 5), target_items - len(item_order)))
+        w = float(rng.integers(1, 4))
+        rel = float(rng.integers(0, 120)) if rng.random() < 0.3 else 0.0
+        for _ in range(k):
+            item_order.append(order)
+            item_station.append(int(rng.integers(0, n_stations)))
+            prep.append(float(rng.integers(20, 241)))
+            weight.append(w)
+            release.append(rel)
+        order += 1
+    prep_a = np.asarray(prep)
+    st_a = np.asarray(item_station)
+    # per-lane load of the busiest station: dues spread over 40-100% of it, so some must be late
+    load = max(prep_a[st_a == s].sum() / lanes[s] for s in range(n_stations))
+    order_due = rng.uniform(0.4, 1.0, order) * load + 60.0
+    due = [float(np.round(order_due[o])) for o in item_order]
+    return dict(
+        segment_station=np.arange(n_stations, dtype=np.int64), segment_start_s=np.zeros(n_stations),
+        segment_lanes=lanes.astype(np.int64), item_order=np.asarray(item_order, np.int64),
+        item_station=st_a.astype(np.int64), item_prep_s=prep_a, item_due_s=np.asarray(due),
+        item_weight=np.asarray(weight), item_release_s=np.asarray(release))
+
+
+def solve_exact(inst: dict, time_limit_s: float):
+    """(optimal total weighted tardiness, proven optimal?) by CP-SAT."""
+    try:
+        from ortools.sat.python import cp_model
+    except ImportError:
+        raise SystemExit("error: OR-Tools is not installed (pip install ortools); it is needed only here") from None
+    model = cp_model.CpModel()
+    prep = inst["item_prep_s"].astype(int)
+    release = inst["item_release_s"].astype(int)
+    horizon = int(release.max() + prep.sum())
+    ends, intervals_by_station = [], {}
+    for i in range(prep.size):
+        start = model.NewIntVar(int(release[i]), horizon, f"s{i}")
+        end = model.NewIntVar(0, horizon, f"e{i}")
+        interval = model.NewIntervalVar(start, int(prep[i]), end, f"i{i}")
+        ends.append(end)
+        intervals_by_station.setdefault(int(inst["item_station"][i]), []).append(interval)
+    for st, intervals in intervals_by_station.items():
+        model.AddCumulative(intervals, [1] * len(intervals), int(inst["segment_lanes"][st]))
+    objective = []
+    for o in np.unique(inst["item_order"]):
+        members = np.flatnonzero(inst["item_order"] == o)
+        due = int(inst["item_due_s"][members].min())
+        weight = int(inst["item_weight"][members].max())
+        finish = model.NewIntVar(0, horizon, f"f{o}")
+        model.AddMaxEquality(finish, [ends[i] for i in members])
+        tardy = model.NewIntVar(0, horizon, f"t{o}")
+        model.Add(tardy >= finish - due)
+        objective.append(weight * tardy)
+    model.Minimize(sum(objective))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = 2
+    status = solver.Solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, False
+    return float(solver.ObjectiveValue()), status == cp_model.OPTIMAL
+
+
+def run(n_instances=20, seed=1, time_limit_s=10.0) -> dict:
+    from . import api
+
+    rng = np.random.default_rng(seed)
+    gaps, rows = [], []
+    t0 = time.perf_counter()
+    for k in range(n_instances):
+        inst = random_instance(rng)
+        planned = api.plan(**inst).total_weighted_tardiness
+        optimum, proven = solve_exact(inst, time_limit_s)
+        if optimum is None:
+            continue
+        if optimum > 0:
+            gap = (planned - optimum) / optimum
+        else:
+            gap = 0.0 if planned <= 1e-6 else 1.0
+        gaps.append(gap)
+        rows.append(dict(instance=k, items=int(inst["item_prep_s"].size), planner=round(planned, 1),
+                         optimum=round(optimum, 1), proven_optimal=proven, gap=round(gap, 4)))
+    gaps_a = np.asarray(gaps)
+    return dict(instances=len(gaps), mean_gap=round(float(gaps_a.mean()), 4) if gaps else None,
+                worst_gap=round(float(gaps_a.max()), 4) if gaps else None,
+                proven_optimal=sum(r["proven_optimal"] for r in rows),
+                seconds=round(time.perf_counter() - t0, 1), rows=rows)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def main(argv=None) -> int:
+    parser = _Parser(prog="python -m core_native.optimal", description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=10.0, help="CP-SAT seconds per instance")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.instances < 1 or args.time_limit <= 0:
+        print("error: need --instances >= 1 and --time-limit > 0", file=sys.stderr)
+        return 2
+    result = run(args.instances, args.seed, args.time_limit)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for r in result["rows"]:
+        print(f"instance {r['instance']:>3}  items {r['items']:>3}  planner {r['planner']:>9}  "
+              f"optimum {r['optimum']:>9}{'' if r['proven_optimal'] else '*'}  gap {100 * r['gap']:6.1f}%")
+    print(f"\nmean gap {100 * result['mean_gap']:.2f}%  worst gap {100 * result['worst_gap']:.2f}%  "
+          f"({result['proven_optimal']}/{result['instances']} proven optimal; * = best found in time)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

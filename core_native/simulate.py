@@ -1,0 +1,532 @@
+"""Discrete-event simulation of one store, to judge quoting and sequencing policies.
+
+    python -m core_native.simulate --scenario FILE --policy planner|fixed|fifo [--json]
+
+The scenario format and the metric keys are those of DESIGN.md. Every random
+draw (arrivals, order contents, actual prep times, when customers walk in) is
+made up front from the scenario's seed, so all policies face exactly the same
+customers and the same run is repeated bit for bit.
+
+What happens in the store
+-------------------------
+- Orders arrive per channel as a Poisson process with piecewise-constant
+  rates. A share of them (scheduled_share) asks for a pickup time `lead_s`
+  ahead; they want the slot that holds it, and accept a later one up to
+  `slot_patience` slots on. If none is offered the order is rejected.
+- Every item takes a lognormal time with the menu's mean and cv, on a lane
+  of its station. A lane makes one item at a time; lane counts follow the
+  scenario's staffing; an item being made when its lane closes is finished.
+- Ready = last item done + handoff_s. Counter, kiosk and drive-thru customers
+  wait in the store from ordering; mobile and delivery customers (couriers)
+  walk in at their promised time + an offset drawn from
+  customer_arrival_offset_s.
+
+Policies
+--------
+- planner: our scheduler. Each order is quoted by `api.quote` (ASAP: the
+  earliest promise that keeps every promise already made; scheduled: the
+  first slot at or after the wanted one that is offered). On every event
+  (arrival, item done, staffing change, planned start due) the store is
+  re-planned with `api.plan` (the Numba kernels) from its real state, and
+  baristas start whatever the plan says starts now, on the planned lane.
+  Scheduled orders are planned just in time for their slot.
+- fixed: first come first served; every ASAP order is quoted now + 10 min
+  (`fixed_quote_s`), a common "default prep time" setting.
+- fifo: first come first served; ASAP quote = the work queued ahead at the
+  order's stations divided by the lanes staffed now, plus its own work, plus
+  handoff, plus a constant `fifo_margin_s`.
+  Both baselines fire scheduled orders into the queue `fire_lead_s` before
+  the slot and offer a slot whenever it holds fewer than slot_capacity orders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import sys
+
+import numpy as np
+
+from .config import DEFAULT_PLANNER, DEFAULT_SIMULATOR, PlannerConfig, SimulatorConfig
+
+POLICIES = ("planner", "fixed", "fifo")
+IN_STORE_CHANNELS = ("counter", "kiosk", "drive_thru")
+CHANNELS = ("mobile", "counter", "kiosk", "drive_thru", "delivery")
+METRIC_KEYS = ("orders", "quote_error_p50_s", "quote_error_p90_s", "on_time_rate", "late_p90_s",
+               "in_store_wait_p90_s", "hold_p90_s", "throughput_per_h", "rejected_orders", "utilisation")
+
+# event kinds, in the order they are handled at equal times. _TICK only makes
+# the store look again (a baseline's scheduled order is fired into the queue).
+_FINISH, _STAFF, _ARRIVAL, _TICK, _WAKE = 0, 1, 2, 3, 4
+_TIME_EPS = 1e-6
+
+
+class ScenarioError(ValueError):
+    """The scenario file is not usable; the message says why."""
+
+
+# -- scenario --------------------------------------------------------------------
+def _need(cond, message):
+    if not cond:
+        raise ScenarioError(message)
+
+
+def _num(value, where, minimum=None, strict=False):
+    _need(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+          f"{where} must be a finite number")
+    if minimum is not None:
+        ok = value > minimum if strict else value >= minimum
+        _need(ok, f"{where} must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
+    return float(value)
+
+
+def _steps(value, where, minimum_value=0):
+    _need(isinstance(value, list) and value, f"{where} must be a non-empty list of [t_s, value]")
+    out = []
+    for i, step in enumerate(value):
+        _need(isinstance(step, list) and len(step) == 2, f"{where}[{i}] must be [t_s, value]")
+        out.append((_num(step[0], f"{where}[{i}] time"), _num(step[1], f"{where}[{i}] value", minimum_value)))
+    times = [t for t, _ in out]
+    _need(times == sorted(times) and len(set(times)) == len(times), f"{where} times must increase")
+    return out
+
+
+def validate_scenario(sc) -> dict:
+    """Check a scenario dict (DESIGN.md format); returns it with parsed fields added under '_'."""
+    _need(isinstance(sc, dict), "the scenario must be a JSON object")
+    for key in ("horizon_s", "slot_s", "slot_capacity", "handoff_s", "stations", "menu", "items_per_order",
+                "arrivals"):
+        _need(key in sc, f"the scenario has no '{key}'")
+    horizon = _num(sc["horizon_s"], "horizon_s", 0, strict=True)
+    slot_s = _num(sc["slot_s"], "slot_s", 0, strict=True)
+    capacity = _num(sc["slot_capacity"], "slot_capacity", 0)
+    handoff = _num(sc["handoff_s"], "handoff_s", 0)
+    seed = sc.get("seed", 0)
+    _need(isinstance(seed, int) and not isinstance(seed, bool), "seed must be an integer")
+    _need(isinstance(sc["stations"], list) and sc["stations"], "the scenario needs at least one station")
+    stations, station_index = [], {}
+    for i, st in enumerate(sc["stations"]):
+        _need(isinstance(st, dict) and isinstance(st.get("name"), str), f"stations[{i}] needs a 'name'")
+        _need(st["name"] not in station_index, f"station '{st['name']}' is listed twice")
+        steps = _steps(st.get("lanes"), f"station '{st['name']}' lanes")
+        for t, c in steps:
+            _need(c == int(c), f"station '{st['name']}' lane counts must be whole numbers")
+        station_index[st["name"]] = i
+        stations.append([(t, int(c)) for t, c in steps])
+    _need(isinstance(sc["menu"], list) and sc["menu"], "the scenario needs a non-empty menu")
+    menu = []
+    for i, m in enumerate(sc["menu"]):
+        _need(isinstance(m, dict), f"menu[{i}] must be an object")
+        name = m.get("sku", f"menu[{i}]")
+        _need(m.get("station") in station_index, f"menu item '{name}': station {m.get('station')!r} is not listed")
+        st = station_index[m["station"]]
+        _need(max(c for _, c in stations[st]) > 0, f"station '{m['station']}' has no lanes but menu item '{name}' needs it")
+        prep = _num(m.get("prep_s"), f"menu item '{name}' prep_s", 0, strict=True)
+        cv = _num(m.get("cv", 0), f"menu item '{name}' cv", 0)
+        weight = _num(m.get("weight", 1), f"menu item '{name}' weight", 0)
+        menu.append((st, prep, cv, weight))
+    _need(sum(w for *_, w in menu) > 0, "menu weights must not all be zero")
+    ipo = sc["items_per_order"]
+    _need(isinstance(ipo, dict), "items_per_order must be an object")
+    ipo_mean = _num(ipo.get("mean"), "items_per_order.mean", 1)
+    ipo_max = _num(ipo.get("max"), "items_per_order.max", 1)
+    _need(ipo_max == int(ipo_max), "items_per_order.max must be a whole number")
+    _need(isinstance(sc["arrivals"], list), "arrivals must be a list")
+    arrivals = []
+    for i, a in enumerate(sc["arrivals"]):
+        _need(isinstance(a, dict), f"arrivals[{i}] must be an object")
+        _need(a.get("channel") in CHANNELS, f"arrivals[{i}] channel must be one of {', '.join(CHANNELS)}")
+        rates = _steps(a.get("rate_per_h"), f"arrivals[{i}] rate_per_h")
+        share = _num(a.get("scheduled_share", 0), f"arrivals[{i}] scheduled_share", 0)
+        _need(share <= 1, f"arrivals[{i}] scheduled_share must be at most 1")
+        lead = a.get("lead_s", [0, 0])
+        _need(isinstance(lead, list) and len(lead) == 2, f"arrivals[{i}] lead_s must be [min, max]")
+        lead_lo = _num(lead[0], f"arrivals[{i}] lead_s min", 0)
+        lead_hi = _num(lead[1], f"arrivals[{i}] lead_s max", lead_lo)
+        arrivals.append((a["channel"], rates, share, lead_lo, lead_hi))
+    off = sc.get("customer_arrival_offset_s", {"mean": 0, "sd": 0})
+    _need(isinstance(off, dict), "customer_arrival_offset_s must be an object")
+    off_mean = _num(off.get("mean", 0), "customer_arrival_offset_s.mean")
+    off_sd = _num(off.get("sd", 0), "customer_arrival_offset_s.sd", 0)
+    sc = dict(sc)
+    sc["_"] = dict(horizon=horizon, slot_s=slot_s, capacity=int(capacity), handoff=handoff, seed=seed,
+                   stations=stations, station_names=[s["name"] for s in sc["stations"]], menu=menu,
+                   ipo_mean=ipo_mean, ipo_max=int(ipo_max), arrivals=arrivals, off_mean=off_mean, off_sd=off_sd)
+    return sc
+
+
+def _lanes_at(steps, t):
+    """Lane count of a station at time t (0 before its first step)."""
+    count = 0
+    for start, c in steps:
+        if start <= t + _TIME_EPS:
+            count = c
+        else:
+            break
+    return count
+
+
+# -- the customers, drawn once ------------------------------------------------------
+def draw_orders(p: dict):
+    """Every order of the run, sorted by time: dicts with channel, time, items, etc."""
+    rng = np.random.default_rng(p["seed"])
+    weights = np.array([m[3] for m in p["menu"]])
+    weights = weights / weights.sum()
+    orders = []
+    for channel, rates, share, lead_lo, lead_hi in p["arrivals"]:
+        for k, (t0, rate) in enumerate(rates):
+            t1 = rates[k + 1][0] if k + 1 < len(rates) else p["horizon"]
+            t1 = min(t1, p["horizon"])
+            if rate <= 0 or t1 <= t0:
+                continue
+            t = t0
+            while True:
+                t += rng.exponential(3600.0 / rate)
+                if t >= t1:
+                    break
+                n_items = int(min(p["ipo_max"], 1 + rng.poisson(p["ipo_mean"] - 1)))
+                skus = rng.choice(len(p["menu"]), size=n_items, p=weights)
+                actual = []
+                for s in skus:
+                    _, mean, cv, _ = p["menu"][s]
+                    sigma2 = math.log(1 + cv * cv)
+                    actual.append(float(rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))))
+                scheduled = bool(rng.random() < share)
+                lead = float(rng.uniform(lead_lo, lead_hi)) if scheduled else 0.0
+                offset = float(rng.normal(p["off_mean"], p["off_sd"]))
+                orders.append(dict(channel=channel, time=t, skus=[int(s) for s in skus], actual=actual,
+                                   scheduled=scheduled and lead > 0, wanted=t + lead, offset=offset))
+    orders.sort(key=lambda o: (o["time"], CHANNELS.index(o["channel"])))
+    return orders
+
+
+# -- the simulation ---------------------------------------------------------------
+class StoreSim:
+    def __init__(self, scenario: dict, policy: str, planner_config: PlannerConfig = DEFAULT_PLANNER,
+                 sim_config: SimulatorConfig = DEFAULT_SIMULATOR):
+        if policy not in POLICIES:
+            raise ScenarioError(f"unknown policy '{policy}' (choose {', '.join(POLICIES)})")
+        if "_" not in scenario:
+            scenario = validate_scenario(scenario)
+        self.p = scenario["_"]
+        self.policy = policy
+        self.pcfg = planner_config
+        self.cfg = sim_config
+        self.orders = draw_orders(self.p)
+        n_st = len(self.p["stations"])
+        self.lane_item = [[-1] * max(c for _, c in steps) if steps else [] for steps in self.p["stations"]]
+        self.n_stations = n_st
+        # items: parallel lists
+        self.it_order, self.it_station, self.it_mean, self.it_sd, self.it_actual = [], [], [], [], []
+        self.it_state, self.it_lane, self.it_start, self.it_finish = [], [], [], []
+        self.open_items = []  # waiting or running, in arrival order
+        self.slot_booked = {}  # slot index -> scheduled orders booked
+        self.events = []
+        self.seq = 0
+        self.busy_s = 0.0
+        self.next_wake = math.inf
+
+    # events
+    def push(self, t, kind, data):
+        self.seq += 1
+        heapq.heappush(self.events, (t, kind, self.seq, data))
+
+    def run(self) -> dict:
+        for i, o in enumerate(self.orders):
+            o.update(promised=math.nan, ready=math.nan, rejected=False, remaining=len(o["skus"]), release=o["time"])
+            self.push(o["time"], _ARRIVAL, i)
+        for st, steps in enumerate(self.p["stations"]):
+            for t, _ in steps:
+                if t > 0:
+                    self.push(t, _STAFF, st)
+        now = 0.0
+        while self.events:
+            now, kind, _, data = heapq.heappop(self.events)
+            if kind == _FINISH:
+                self._finish(now, data)
+            elif kind == _ARRIVAL:
+                self._arrive(now, data)
+            elif kind == _WAKE:
+                if data != self.next_wake:
+                    continue  # superseded by a later plan
+                self.next_wake = math.inf
+            # handle everything due at this same moment before deciding what starts
+            if self.events and self.events[0][0] <= now + _TIME_EPS and self.events[0][1] != _WAKE:
+                continue
+            self._dispatch(now)
+        return self.metrics()
+
+    def _finish(self, now, item):
+        st, lane = self.it_station[item], self.it_lane[item]
+        self.lane_item[st][lane] = -1
+        self.it_state[item] = 2
+        self.it_finish[item] = now
+        self.open_items.remove(item)
+        o = self.orders[self.it_order[item]]
+        o["remaining"] -= 1
+        if o["remaining"] == 0:
+            o["ready"] = now + self.p["handoff"]
+
+    # quoting
+    def _arrive(self, now, idx):
+        o = self.orders[idx]
+        stations = [self.p["menu"][s][0] for s in o["skus"]]
+        means = [self.p["menu"][s][1] for s in o["skus"]]
+        sds = [self.p["menu"][s][1] * self.p["menu"][s][2] for s in o["skus"]]
+        slot_s = self.p["slot_s"]
+        if o["scheduled"]:
+            first_slot = int(math.floor(o["wanted"] / slot_s))
+            n_slots = self.cfg.slot_patience + 1
+            booked = [self.slot_booked.get(first_slot + j, 0) for j in range(n_slots)]
+            if self.policy == "planner":
+                q = self._quote(now, stations, means, sds, first_slot * slot_s - now, booked)
+                offered = np.flatnonzero(q.slot_offered)
+            else:
+                offered = [j for j in range(n_slots) if booked[j] < self.p["capacity"]]
+            if len(offered) == 0:
+                o["rejected"] = True
+                return
+            slot = first_slot + int(offered[0])
+            self.slot_booked[slot] = self.slot_booked.get(slot, 0) + 1
+            o["promised"] = slot * slot_s
+            if self.policy != "planner":
+                o["release"] = max(now, o["promised"] - self.cfg.fire_lead_s)
+                if o["release"] > now:
+                    self.push(o["release"], _TICK, -1)
+        elif self.policy == "planner":
+            o["promised"] = now + self._quote(now, stations, means, sds, 0.0, [], self._timed(o)).ready_s
+        elif self.policy == "fixed":
+            o["promised"] = now + self.cfg.fixed_quote_s
+        else:
+            o["promised"] = now + self._fifo_estimate(now, stations, means) + self.cfg.fifo_margin_s
+        for s, st, mean, sd, actual in zip(o["skus"], stations, means, sds, o["actual"]):
+            self.it_order.append(idx)
+            self.it_station.append(st)
+            self.it_mean.append(mean)
+            self.it_sd.append(sd)
+            self.it_actual.append(actual)
+            self.it_state.append(0)
+            self.it_lane.append(-1)
+            self.it_start.append(math.nan)
+            self.it_finish.append(math.nan)
+            self.open_items.append(len(self.it_order) - 1)
+
+    def _fifo_estimate(self, now, stations, means):
+        """Queue ahead at each of the order's stations / lanes staffed now, plus own work and handoff."""
+        worst = 0.0
+        for st in set(stations):
+            lanes = max(1, _lanes_at(self.p["stations"][st], now))
+            ahead = 0.0
+            for it in self.open_items:
+                if self.it_station[it] != st:
+                    continue
+                if self.it_state[it] == 1:
+                    ahead += max(0.0, self.it_mean[it] - (now - self.it_start[it]))
+                elif self.orders[self.it_order[it]]["release"] <= now + _TIME_EPS:
+                    ahead += self.it_mean[it]
+            own = sum(m for s, m in zip(stations, means) if s == st)
+            worst = max(worst, (ahead + own) / lanes)
+        return worst + self.p["handoff"]
+
+    # the planner's view of the store
+    def _store_arrays(self, now):
+        seg_station, seg_start, seg_lanes = [], [], []
+        for st, steps in enumerate(self.p["stations"]):
+            for t, c in steps:
+                seg_station.append(st)
+                seg_start.append(t - now)
+                seg_lanes.append(c)
+        items = self.open_items
+        order_of = [self.it_order[i] for i in items]
+        prog_item, prog_lane, prog_rem = [], [], []
+        for k, it in enumerate(items):
+            if self.it_state[it] == 1:
+                elapsed = now - self.it_start[it]
+                floor = self.cfg.overrun_floor_fraction * self.it_mean[it]
+                prog_item.append(k)
+                prog_lane.append(self.it_lane[it])
+                prog_rem.append(max(self.it_mean[it] - elapsed, floor))
+        orders = self.orders
+        return dict(
+            segment_station=np.asarray(seg_station, np.int64), segment_start_s=np.asarray(seg_start),
+            segment_lanes=np.asarray(seg_lanes, np.int64), item_order=np.asarray(order_of, np.int64),
+            item_station=np.asarray([self.it_station[i] for i in items], np.int64),
+            item_prep_s=np.asarray([self.it_mean[i] for i in items]),
+            item_prep_sd_s=np.asarray([self.it_sd[i] for i in items]),
+            item_release_s=np.asarray([orders[o]["release"] - now for o in order_of]),
+            item_due_s=np.asarray([orders[o]["promised"] - now for o in order_of]),
+            item_just_in_time=np.asarray([self._timed(orders[o]) for o in order_of], bool),
+            progress_item=np.asarray(prog_item, np.int64), progress_lane=np.asarray(prog_lane, np.int64),
+            progress_remaining_s=np.asarray(prog_rem), handoff_s=self.p["handoff"])
+
+    @staticmethod
+    def _timed(order) -> bool:
+        """Made just in time for the promise: scheduled pickups. (Timing ASAP mobile orders to the
+        customer's walk-in was tried: it idles lanes that later congest, and in-store waits grew.)"""
+        return order["scheduled"]
+
+    def _quote(self, now, stations, means, sds, first_slot_rel, booked, timed=False):
+        from . import api
+
+        kw = self._store_arrays(now)
+        return api.quote(**kw, n_stations=self.n_stations, new_item_station=np.asarray(stations, np.int64),
+                         new_item_prep_s=np.asarray(means), new_item_prep_sd_s=np.asarray(sds),
+                         slot_first_start_s=first_slot_rel, slot_s=self.p["slot_s"],
+                         slot_capacity=self.p["capacity"], slot_orders=np.asarray(booked, np.int64),
+                         new_just_in_time=timed, config=self.pcfg)
+
+    # who starts what
+    def _start(self, now, item, lane):
+        st = self.it_station[item]
+        self.lane_item[st][lane] = item
+        self.it_state[item] = 1
+        self.it_lane[item] = lane
+        self.it_start[item] = now
+        self.busy_s += self._busy_within_horizon(now, now + self.it_actual[item])
+        self.push(now + self.it_actual[item], _FINISH, item)
+
+    def _busy_within_horizon(self, a, b):
+        return max(0.0, min(b, self.p["horizon"]) - min(a, self.p["horizon"]))
+
+    def _dispatch(self, now):
+        if not self.open_items:
+            return
+        if self.policy == "planner":
+            self._dispatch_planned(now)
+        else:
+            self._dispatch_fcfs(now)
+
+    def _dispatch_fcfs(self, now):
+        for st in range(self.n_stations):
+            open_lanes = _lanes_at(self.p["stations"][st], now)
+            for lane in range(open_lanes):
+                if self.lane_item[st][lane] >= 0:
+                    continue
+                best, best_key = -1, None
+                for it in self.open_items:
+                    if self.it_state[it] != 0 or self.it_station[it] != st:
+                        continue
+                    o = self.orders[self.it_order[it]]
+                    if o["release"] > now + _TIME_EPS:
+                        continue
+                    key = (o["release"], self.it_order[it], it)
+                    if best_key is None or key < best_key:
+                        best, best_key = it, key
+                if best < 0:
+                    break
+                self._start(now, best, lane)
+
+    def _dispatch_planned(self, now):
+        from . import api
+
+        kw = self._store_arrays(now)
+        plan = api.plan(**kw, station_store=np.zeros(self.n_stations, np.int64), n_stores=1, config=self.pcfg)
+        items = list(self.open_items)
+        wake = math.inf
+        for k, it in enumerate(items):
+            if self.it_state[it] != 0:
+                continue
+            start = plan.item_start_s[k]
+            lane = int(plan.item_lane[k])
+            if lane < 0:
+                continue
+            if start <= _TIME_EPS:
+                if self.lane_item[self.it_station[it]][lane] < 0:
+                    self._start(now, it, lane)
+            else:
+                wake = min(wake, now + start)
+        # look again when the plan next starts something (earlier wake-ups go stale)
+        if wake != self.next_wake:
+            self.next_wake = wake
+            if wake < math.inf:
+                self.push(wake, _WAKE, wake)
+
+    # results
+    def metrics(self) -> dict:
+        served = [o for o in self.orders if not o["rejected"]]
+        ready = np.array([o["ready"] for o in served])
+        promised = np.array([o["promised"] for o in served])
+        in_store = np.array([o["channel"] in IN_STORE_CHANNELS for o in served], bool)
+        walk_in = np.array([o["time"] if o["channel"] in IN_STORE_CHANNELS else o["promised"] + o["offset"]
+                            for o in served])
+        error = np.abs(ready - promised)
+        late = np.maximum(0.0, ready - promised)
+        wait = np.where(in_store, ready - walk_in, np.maximum(0.0, ready - walk_in))
+        hold = np.maximum(0.0, walk_in - ready)
+        horizon = self.p["horizon"]
+        open_lane_s = 0.0
+        for steps in self.p["stations"]:
+            for k, (t, c) in enumerate(steps):
+                t_end = steps[k + 1][0] if k + 1 < len(steps) else horizon
+                open_lane_s += c * max(0.0, min(t_end, horizon) - max(t, 0.0))
+
+        def pct(a, q):
+            return round(float(np.percentile(a, q)), 1) if a.size else 0.0
+
+        return dict(
+            orders=len(served),
+            quote_error_p50_s=pct(error, 50),
+            quote_error_p90_s=pct(error, 90),
+            on_time_rate=round(float(np.mean(ready <= promised + self.cfg.on_time_grace_s)), 4) if served else 1.0,
+            late_p90_s=pct(late, 90),
+            in_store_wait_p90_s=pct(wait, 90),
+            hold_p90_s=pct(hold, 90),
+            throughput_per_h=round(len(served) / (horizon / 3600.0), 2),
+            rejected_orders=sum(1 for o in self.orders if o["rejected"]),
+            utilisation=round(self.busy_s / open_lane_s, 4) if open_lane_s > 0 else 0.0,
+        )
+
+
+def simulate(scenario: dict, policy: str, planner_config: PlannerConfig = DEFAULT_PLANNER,
+             sim_config: SimulatorConfig = DEFAULT_SIMULATOR) -> dict:
+    """Run one scenario under one policy; returns the DESIGN.md metrics."""
+    return StoreSim(scenario, policy, planner_config, sim_config).run()
+
+
+def load_scenario(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario file not found: {path}") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"scenario path is a directory: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"scenario file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read scenario file {path}: {exc}") from None
+    return validate_scenario(data)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would print the usage too)
+        raise ScenarioError(message)
+
+
+def main(argv=None) -> int:
+    parser = _Parser(prog="python -m core_native.simulate", description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", required=True, help="scenario JSON file (DESIGN.md format)")
+    parser.add_argument("--policy", required=True, help="planner, fixed or fifo")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    try:
+        args = parser.parse_args(argv)
+        if args.policy not in POLICIES:
+            raise ScenarioError(f"unknown policy '{args.policy}' (choose {', '.join(POLICIES)})")
+        scenario = load_scenario(args.scenario)
+        result = simulate(scenario, args.policy)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = dict(scenario=scenario.get("name", args.scenario), policy=args.policy, **result)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""What baristas do from the kitchen screens: start and bump items, bump a whole order to ready, recall
+it, mark an item 86, report a delay.
+
+Each action runs in one transaction that locks the store row first and then the order (the lock order
+of `order_place` and `order_transition`), checks that the order, item and station belong to the store
+and that the move makes sense now, changes the rows, re-plans the store with the scheduler, and writes
+the outbox event the screens and the customer get after the commit. An action that makes no sense
+(bumping a cancelled order, an item of another station) raises `Conflict` and changes nothing.
+State changes of the order itself go through `order_transition`, like every other caller's.
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus
+from fulfilment.services.orders import order_transition
+from fulfilment.services.outbox import ORDER_DELAYED, ORDER_LINES, outbox_menu_item, outbox_order_changed
+from fulfilment.services.scheduling import store_replan
+from orderahead.errors import Conflict, DomainError, NotFound
+from stores.models import MenuItem, Station, Store
+from stores.selectors import store_role
+from stores.services import item_set_86
+
+S = OrderStatus
+MAX_DELAY_MINUTES = 60
+
+
+# --- Checks ------------------------------------------------------------------------------------------------
+
+def _check_staff(actor, store_id: int) -> None:
+    if store_role(user=actor, store_id=store_id) is None:
+        raise DomainError("You are not on the staff of this store.", code="not_staff", status=403)
+
+
+def _lock(store_id: int, order_id: int) -> tuple[Store, Order]:
+    """Store row first, then the order: the same order as every other writer, so none wait in a cycle."""
+    store = Store.objects.select_for_update().filter(pk=store_id).first()
+    if store is None:
+        raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+    order = Order.objects.select_for_update().filter(pk=order_id, store_id=store_id).first()
+    if order is None:
+        raise NotFound(f"Order {order_id} is not an order of this store.", code="unknown_order")
+    return store, order
+
+
+def _station(store: Store, station_id: int | None) -> Station | None:
+    if station_id is None:
+        return None
+    station = Station.objects.filter(pk=station_id, store=store).first()
+    if station is None:
+        raise NotFound(f"Station {station_id} is not a station of this store.", code="unknown_station")
+    return station
+
+
+def _refuse(order: Order, doing: str) -> Conflict:
+    why = {S.CANCELLED: "was cancelled", S.PICKED_UP: "was already picked up", S.NO_SHOW: "was not collected",
+           S.READY: "is already ready (recall it first)", S.PENDING_PAYMENT: "is not paid yet"}
+    reason = why.get(order.status, f"is {order.get_status_display().lower()}")
+    return Conflict(f"Order {order.pk} {reason}; cannot {doing}.", code=f"order_{order.status}",
+                    fields={"status": order.status, "order": order.pk})
+
+
+def _require_kitchen(order: Order, doing: str) -> None:
+    if order.status not in KITCHEN_STATUSES:
+        raise _refuse(order, doing)
+
+
+def _line(order: Order, line_id: int, station: Station | None) -> OrderLine:
+    line = order.lines.select_related("station").filter(pk=line_id).first()
+    if line is None:
+        raise NotFound(f"Item {line_id} is not on order {order.pk}.", code="unknown_item")
+    if station is not None and line.station_id != station.pk:
+        raise Conflict(f"{line.item_name} (order {order.pk}) is made at {line.station.name}, not at {station.name}.",
+                       code="other_station", fields={"station": line.station_id, "order": order.pk})
+    return line
+
+
+# --- After the rows changed: state, plan, event ---------------------------------------------------------------
+
+def _finish(*, store: Store, order: Order, actor, action: str, now: dt.datetime, data: dict | None = None,
+            kind: str = ORDER_LINES) -> Order:
+    """Move the order on where its lines say so, else re-plan and tell the screens what changed."""
+    open_lines = order.lines.filter(done_at__isnull=True).exists()
+    note = {"kds": action, **(data or {})}
+    if not open_lines and order.status in KITCHEN_STATUSES:
+        return order_transition(order=order, to_status=S.READY, actor=actor, data=note, now=now)
+    started = order.lines.filter(started_at__isnull=False).exists()
+    if order.status == S.CONFIRMED and started:
+        return order_transition(order=order, to_status=S.IN_PROGRESS, actor=actor, data=note, now=now)
+    store_replan(store=store, now=now)
+    outbox_order_changed(store=store, order=order, kind=kind, actor=actor, data={"action": action, **(data or {})})
+    order.refresh_from_db()
+    return order
+
+
+# --- Actions -----------------------------------------------------------------------------------------------
+
+def kitchen_item_start(*, store_id: int, station_id: int, line_id: int, order_id: int, actor,
+                       now: dt.datetime | None = None) -> Order:
+    """A barista starts making an item: it is on a lane now, and the order is in progress."""
+    now = now or timezone.now()
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store, order = _lock(store_id, order_id)
+        station = _station(store, station_id)
+        _require_kitchen(order, "start it")
+        line = _line(order, line_id, station)
+        if line.done_at is not None:
+            raise Conflict(f"{line.item_name} (order {order.pk}) is already bumped; recall it to make it again.",
+                           code="already_done", fields={"order": order.pk})
+        if line.started_at is not None:
+            return order  # a second tap: already started, nothing to do
+        line.started_at = now
+        line.save(update_fields=["started_at"])
+        return _finish(store=store, order=order, actor=actor, action="start_item", now=now, data={"line": line.pk})
+
+
+def kitchen_item_bump(*, store_id: int, station_id: int, line_id: int, order_id: int, actor,
+                      now: dt.datetime | None = None) -> Order:
+    """One item is done. When it was the order's last, the order is ready and its customer is told."""
+    now = now or timezone.now()
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store, order = _lock(store_id, order_id)
+        station = _station(store, station_id)
+        _require_kitchen(order, "bump it")
+        line = _line(order, line_id, station)
+        if line.done_at is not None:
+            return order  # a second tap
+        line.started_at = line.started_at or now
+        line.done_at = now
+        line.save(update_fields=["started_at", "done_at"])
+        return _finish(store=store, order=order, actor=actor, action="bump_item", now=now, data={"line": line.pk})
+
+
+def kitchen_ticket_bump(*, store_id: int, station_id: int, order_id: int, actor,
+                        now: dt.datetime | None = None) -> Order:
+    """A station is done with its part of an order (every item of the order it makes)."""
+    now = now or timezone.now()
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store, order = _lock(store_id, order_id)
+        station = _station(store, station_id)
+        _require_kitchen(order, "bump it")
+        lines = list(order.lines.filter(station=station, done_at__isnull=True))
+        if not lines:
+            if not order.lines.filter(station=station).exists():
+                raise Conflict(f"Order {order.pk} has nothing made at {station.name}.", code="other_station",
+                               fields={"order": order.pk})
+            return order  # a second tap: all bumped already
+        for line in lines:
+            line.started_at = line.started_at or now
+            line.done_at = now
+        OrderLine.objects.bulk_update(lines, ["started_at", "done_at"])
+        return _finish(store=store, order=order, actor=actor, action="bump_ticket", now=now,
+                       data={"station": station.pk})
+
+
+def kitchen_order_bump(*, store_id: int, order_id: int, actor, now: dt.datetime | None = None) -> Order:
+    """The whole order is done (expo): every item bumped, the order ready, the customer told."""
+    now = now or timezone.now()
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store, order = _lock(store_id, order_id)
+        _require_kitchen(order, "bump it")
+        lines = list(order.lines.filter(done_at__isnull=True))
+        for line in lines:
+            line.started_at = line.started_at or now
+            line.done_at = now
+        OrderLine.objects.bulk_update(lines, ["started_at", "done_at"])
+        return _finish(store=store, order=order, actor=actor, action="bump_order", now=now)
+
+
+def kitchen_order_recall(*, store_id: int, order_id: int, actor, station_id: int | None = None,
+                         now: dt.datetime | None = None) -> Order:
+    """Bring bumped items back to the screen to be made again: the station's items (or, from expo, all of
+    them). A ready order goes back in progress and off the shelf."""
+    now = now or timezone.now()
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store, order = _lock(store_id, order_id)
+        station = _station(store, station_id)
+        if order.status not in (*KITCHEN_STATUSES, S.READY):
+            raise _refuse(order, "recall it")
+        lines = order.lines.filter(done_at__isnull=False)
+        if station is not None:
+            lines = lines.filter(station=station)
+        lines = list(lines)
+        if not lines:
+            where = f" at {station.name}" if station else ""
+            raise Conflict(f"Nothing of order {order.pk} was bumped{where}; there is nothing to recall.",
+                           code="nothing_to_recall", fields={"order": order.pk})
+        for line in lines:
+            line.started_at = None
+            line.done_at = None
+        OrderLine.objects.bulk_update(lines, ["started_at", "done_at"])
+        if order.status == S.READY:
+            return order_transition(order=order, to_status=S.IN_PROGRESS, actor=actor, now=now,
+                                    data={"recall": True, "kds": "recall"})
+        return _finish(store=store, order=order, actor=actor, action="recall", now=now)
+
+
+def kitchen_delay_report(*, store_id: int, order_id: int, minutes: int, actor, station_id: int | None = None,
+                         now: dt.datetime | None = None) -> Order:
+    """An order will take `minutes` longer (at the station, or as a whole): its items' expected prep time
+    grows, the store is re-planned and customers whose ready time moves are told."""
+    now = now or timezone.now()
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_DELAY_MINUTES:
+        raise DomainError(f"A delay is 1 to {MAX_DELAY_MINUTES} minutes.", code="invalid",
+                          fields={"minutes": minutes})
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store, order = _lock(store_id, order_id)
+        station = _station(store, station_id)
+        _require_kitchen(order, "delay it")
+        lines = order.lines.filter(done_at__isnull=True)
+        if station is not None:
+            lines = lines.filter(station=station)
+        lines = list(lines)
+        if not lines:
+            raise Conflict(f"Order {order.pk} has nothing left to make here; there is nothing to delay.",
+                           code="nothing_to_delay", fields={"order": order.pk})
+        for line in lines:
+            line.prep_seconds += minutes * 60
+        OrderLine.objects.bulk_update(lines, ["prep_seconds"])
+        store_replan(store=store, now=now)
+        outbox_order_changed(store=store, order=order, kind=ORDER_DELAYED, actor=actor,
+                             data={"minutes": minutes, "station": station.pk if station else None})
+        order.refresh_from_db()
+        return order
+
+
+def kitchen_item_86(*, store_id: int, item_id: int, actor, eighty_sixed: bool = True,
+                    now: dt.datetime | None = None) -> MenuItem:
+    """Mark a menu item out (86) or back: it leaves (or returns to) the menu of every channel at once,
+    and the screens and the customer app hear of it after the commit."""
+    now = now or timezone.now()
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store = Store.objects.select_for_update().filter(pk=store_id).first()
+        if store is None:
+            raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+        item = MenuItem.objects.filter(pk=item_id, store=store).first()
+        if item is None:
+            raise NotFound(f"Item {item_id} is not on this store's menu.", code="unknown_menu_item")
+        if item.eighty_sixed == eighty_sixed:
+            return item
+        item_set_86(item=item, eighty_sixed=eighty_sixed)
+        store_replan(store=store, now=now)
+        outbox_menu_item(store=store, item=item, actor=actor)
+        return item

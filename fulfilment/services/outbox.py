@@ -1,0 +1,185 @@
+"""The store event outbox: what a store's screens must learn, numbered per store, written with the change.
+
+Every change the kitchen screens or a customer must see (an order placed, a state change, an item
+started or bumped, a re-plan that moves tickets or ready times, an item marked 86) is written here as
+a `StoreEvent` row in the SAME transaction as the change, with the store row locked, so the store's
+numbers (`seq`) run 1, 2, 3 ... without gaps and in commit order. After the commit the rows are
+announced (`store_events_committed`); `kitchen_display` listens and pushes them to the screens.
+fulfilment never imports kitchen_display: the signal and the table are the whole interface.
+
+A push is only a hint. A screen that sees a gap in the numbers, reconnects, or learns of a higher
+number some other way reads the rows it missed (`outbox_since`) or a new snapshot (`outbox_snapshot`).
+A process that dies between the commit and the announcement loses nothing: the rows are there.
+
+Events carry absolute values (a whole ticket, the new planned times), never increments, so applying
+the events after a snapshot's number over that snapshot gives the database's state, even where the
+snapshot's tickets were read a moment after its number.
+"""
+
+import datetime as dt
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Max, Prefetch
+from django.dispatch import Signal
+from django.utils import timezone
+
+from fulfilment.models import Order, OrderLine, OrderStatus, StoreEvent
+from fulfilment.services.pickup import pickup_code
+from stores.models import MenuItem, Store
+
+S = OrderStatus
+# Orders a kitchen screen shows: paid and not yet handed over. Any other state removes the ticket.
+SCREEN_STATUSES = (S.CONFIRMED, S.IN_PROGRESS, S.READY)
+
+ORDER_CREATED = "order.created"    # payload: ticket
+ORDER_CHANGED = "order.changed"    # a state change; payload: ticket, from, to
+ORDER_LINES = "order.lines"        # items started, bumped or recalled; payload: ticket, action
+ORDER_DELAYED = "order.delayed"    # payload: ticket, minutes
+PLAN = "plan"                      # a re-plan; payload: lines [[line, order, lane, start, finish]], ready [[order, at]]
+MENU_ITEM = "menu.item"            # an item marked 86 or back; payload: item {id, name, station, eighty_sixed}
+
+# Sent after the commit with `events=[message, ...]` (see `event_message`); kitchen_display relays them.
+store_events_committed = Signal()
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _username(user) -> str:
+    return user.get_username() if user is not None and getattr(user, "is_authenticated", False) else ""
+
+
+# --- The shapes screens get --------------------------------------------------------------------------------
+
+def line_ticket(line: OrderLine) -> dict:
+    return {"id": line.pk, "item": line.item_id, "name": line.item_name, "quantity": line.quantity,
+            "modifiers": [{"group": m.get("group", ""), "option": m.get("option", "")} for m in line.modifiers or []],
+            "station": line.station_id, "lane": line.planned_lane,
+            "planned_start_at": _iso(line.planned_start_at), "planned_finish_at": _iso(line.planned_finish_at),
+            "started_at": _iso(line.started_at), "done_at": _iso(line.done_at)}
+
+
+def order_ticket(order: Order, lines: list[OrderLine] | None = None) -> dict:
+    """An order as the kitchen screens show it. `lines` defaults to the order's lines in id order."""
+    if lines is None:
+        lines = list(order.lines.order_by("id"))
+    return {"id": order.pk, "code": pickup_code(order=order), "name": order.customer_name,
+            "channel": order.channel, "status": order.status, "pickup_kind": order.pickup_kind,
+            "promised_ready_at": _iso(order.promised_ready_at), "estimated_ready_at": _iso(order.estimated_ready_at),
+            "created_at": _iso(order.created_at), "confirmed_at": _iso(order.confirmed_at),
+            "ready_at": _iso(order.ready_at), "lines": [line_ticket(line) for line in lines]}
+
+
+def event_message(event: StoreEvent) -> dict:
+    """A row as the screens and the relay get it: its number, kind, time and payload keys.
+
+    `notify` names the orders whose customers should hear of it (their order page refreshes)."""
+    return {"store": event.store_id, "seq": event.seq, "kind": event.kind, "at": _iso(event.created_at),
+            "order": event.order_id, **event.payload}
+
+
+# --- Writes (inside the caller's transaction, store row locked) ---------------------------------------------
+
+def outbox_write(*, store: Store, kind: str, payload: dict, order: Order | None = None,
+                 now: dt.datetime | None = None) -> StoreEvent:
+    """Add the store's next event. Call inside the transaction that made the change, with the store
+    row locked (`Store.objects.select_for_update()`), which every fulfilment writer already holds:
+    that lock is what makes the numbers gapless and ordered like the commits."""
+    seq = (StoreEvent.objects.filter(store_id=store.pk).aggregate(last=Max("seq"))["last"] or 0) + 1
+    event = StoreEvent.objects.create(store_id=store.pk, seq=seq, kind=kind, order=order, payload=payload,
+                                      created_at=now or timezone.now())
+    transaction.on_commit(partial(_announce, event_message(event)), robust=True)
+    return event
+
+
+def _announce(message: dict) -> None:
+    store_events_committed.send(sender=StoreEvent, events=[message])
+
+
+def outbox_order_changed(*, store: Store, order: Order, kind: str, actor=None, data: dict | None = None
+                         ) -> StoreEvent:
+    """The order's whole ticket as it is now, read again after the re-plan wrote its planned times."""
+    fresh = Order.objects.get(pk=order.pk)
+    payload = {"ticket": order_ticket(fresh), "by": _username(actor), "notify": [order.pk], **(data or {})}
+    return outbox_write(store=store, kind=kind, payload=payload, order=fresh)
+
+
+def outbox_plan_changed(*, store: Store, before: dict[int, tuple], lines: list[OrderLine], orders: list[Order],
+                        notify: list[int]) -> StoreEvent | None:
+    """What a re-plan changed: lines whose lane, start or finish moved (`before` holds the old values by
+    line id) and orders whose expected ready time moved. `notify`: orders whose customers are told."""
+    moved = [[line.pk, line.order_id, line.planned_lane, _iso(line.planned_start_at), _iso(line.planned_finish_at)]
+             for line in lines
+             if before.get(line.pk) != (line.planned_lane, line.planned_start_at, line.planned_finish_at)]
+    ready = [[order.pk, _iso(order.estimated_ready_at)] for order in orders]
+    if not moved and not ready:
+        return None
+    return outbox_write(store=store, kind=PLAN, payload={"lines": moved, "ready": ready, "notify": list(notify)})
+
+
+def item_message(item: MenuItem) -> dict:
+    return {"id": item.pk, "name": item.name, "station": item.station_id, "eighty_sixed": item.eighty_sixed,
+            "available": item.is_available}
+
+
+def outbox_menu_item(*, store: Store, item: MenuItem, actor=None) -> StoreEvent:
+    return outbox_write(store=store, kind=MENU_ITEM, payload={"item": item_message(item), "by": _username(actor)})
+
+
+# --- Reads -------------------------------------------------------------------------------------------------
+
+def outbox_head(*, store_id: int) -> int:
+    """The store's last event number (0 before the first)."""
+    return StoreEvent.objects.filter(store_id=store_id).aggregate(last=Max("seq"))["last"] or 0
+
+
+def outbox_heads(*, store_ids) -> dict[int, int]:
+    rows = StoreEvent.objects.filter(store_id__in=list(store_ids)).values("store_id").annotate(last=Max("seq"))
+    heads = {store_id: 0 for store_id in store_ids}
+    heads.update({row["store_id"]: row["last"] for row in rows})
+    return heads
+
+
+def outbox_since(*, store_id: int, since: int, limit: int, upto: int | None = None) -> list[dict] | None:
+    """The store's events after `since` (up to `upto`), oldest first, at most `limit` of them.
+
+    None when they cannot be given whole: more than `limit`, or numbers missing (pruned), in
+    which case the caller sends a snapshot instead."""
+    rows = StoreEvent.objects.filter(store_id=store_id, seq__gt=since)
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    events = [event_message(row) for row in rows.order_by("seq")[:limit + 1]]
+    if len(events) > limit:
+        return None
+    if any(event["seq"] != since + 1 + i for i, event in enumerate(events)):
+        return None
+    return events
+
+
+def _screen_orders(store_id: int):
+    return (Order.objects.filter(store_id=store_id, status__in=SCREEN_STATUSES)
+            .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id"))).order_by("id"))
+
+
+def outbox_snapshot(*, store_id: int) -> dict:
+    """Everything a screen of the store shows, and the event number it is current to.
+
+    The number is read first: events after it that the tickets already reflect are applied again
+    (they carry absolute values), and none can be missed."""
+    seq = outbox_head(store_id=store_id)
+    tickets = [order_ticket(order, list(order.lines.all())) for order in _screen_orders(store_id)]
+    items = [item_message(item) for item in
+             MenuItem.objects.filter(store_id=store_id, eighty_sixed=True).order_by("name")]
+    return {"seq": seq, "tickets": tickets, "eighty_sixed": items}
+
+
+def outbox_prune(*, older_than: dt.datetime) -> int:
+    """Delete events older than `older_than`, keeping each store's newest (the next number follows it)."""
+    newest = StoreEvent.objects.values("store_id").annotate(last=Max("seq"))
+    keep = {(row["store_id"], row["last"]) for row in newest}
+    deleted = 0
+    for store_id, last in keep:
+        deleted += StoreEvent.objects.filter(store_id=store_id, seq__lt=last, created_at__lt=older_than).delete()[0]
+    return deleted

@@ -1,0 +1,72 @@
+"""A quote that says it fits never breaks a promise already made."""
+
+import numpy as np
+from hypothesis import given, settings
+
+from core_native import api
+
+from .conftest import as_plan_args, random_store, seeds
+
+
+def _with_new_order(kw, new, due, jit):
+    out = as_plan_args(kw)
+    k = len(new["new_item_station"])
+    new_id = int(kw["item_order"].max()) + 1
+    out["item_order"] = np.concatenate([kw["item_order"], np.full(k, new_id)])
+    out["item_station"] = np.concatenate([kw["item_station"], new["new_item_station"]])
+    out["item_prep_s"] = np.concatenate([kw["item_prep_s"], new["new_item_prep_s"]])
+    out["item_prep_sd_s"] = np.concatenate([kw["item_prep_sd_s"], new["new_item_prep_sd_s"]])
+    out["item_release_s"] = np.concatenate([kw["item_release_s"], np.zeros(k)])
+    out["item_due_s"] = np.concatenate([kw["item_due_s"], np.full(k, due)])
+    out["item_weight"] = np.concatenate([kw["item_weight"], np.ones(k)])
+    out["item_just_in_time"] = np.concatenate([kw["item_just_in_time"], np.full(k, jit)])
+    return out, new_id
+
+
+def _check_insert(kw, base, new, due, jit, must_be_ready_by):
+    after, new_id = _with_new_order(kw, new, due, jit)
+    plan = api.plan(**after)
+    for q, order_id in enumerate(base.order_id):
+        p = int(np.searchsorted(plan.order_id, order_id))
+        limit = max(base.order_due_s[q], base.order_ready_s[q])
+        assert plan.order_ready_s[p] <= limit + 1e-6, f"order {order_id} broken by the quoted order"
+    p = int(np.searchsorted(plan.order_id, new_id))
+    assert plan.order_ready_s[p] <= must_be_ready_by + 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds)
+def test_quoted_order_keeps_every_promise(seed):
+    rng = np.random.default_rng(seed)
+    kw = random_store(rng)
+    k = int(rng.integers(1, 4))
+    new = dict(new_item_station=rng.integers(0, 3, k), new_item_prep_s=rng.choice([35.0, 60.0, 150.0], k),
+               new_item_prep_sd_s=rng.choice([0.0, 12.0], k))
+    jit = bool(rng.random() < 0.5)
+    q = api.quote(**kw, **new, slot_first_start_s=float(rng.uniform(0, 900)), slot_s=300.0, slot_capacity=2,
+                  slot_orders=rng.integers(0, 3, 5), new_just_in_time=jit)
+    base = api.plan(**as_plan_args(kw))
+    if q.keeps_promises:
+        _check_insert(kw, base, new, q.ready_s, jit, q.ready_s)
+    for start in q.slot_start_s[q.slot_offered]:
+        _check_insert(kw, base, new, start, True, start)
+
+
+def test_empty_store_quote_is_prep_handoff_and_margin():
+    q = api.quote(segment_station=[0], segment_start_s=[0.0], segment_lanes=[1], item_order=[], item_station=[],
+                  item_prep_s=[], item_due_s=[], handoff_s=15.0, new_item_station=[0], new_item_prep_s=[60.0],
+                  new_item_prep_sd_s=[10.0], n_stations=1)
+    assert q.keeps_promises
+    assert abs(q.ready_s - (60.0 + 15.0 + 1.645 * 10.0)) < 1e-9
+
+
+def test_slots_respect_capacity_and_kitchen():
+    # one lane holding a 1500 s order promised for 2000: a 120 s order fits in front of it now,
+    # but made just in time for a slot at 600 or 1200 it would push that order past its promise
+    q = api.quote(segment_station=[0], segment_start_s=[0.0], segment_lanes=[1], item_order=[1],
+                  item_station=[0], item_prep_s=[1500.0], item_due_s=[2000.0], handoff_s=0.0,
+                  new_item_station=[0], new_item_prep_s=[120.0], n_stations=1,
+                  slot_first_start_s=0.0, slot_s=600.0, slot_capacity=2, slot_orders=[0, 0, 0, 2, 0])
+    names = [api.SLOT_STATUS_NAMES[s] for s in q.slot_status]
+    assert q.ready_s == 120.0 and q.keeps_promises
+    assert names == ["too_soon", "kitchen_full", "kitchen_full", "full", "offered"]
