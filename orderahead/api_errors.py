@@ -52,3 +52,27 @@ def exception_handler(exc, context):
 
 def error_response(code: str, message: str, http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"error": {"code": code, "message": message}}, status=http_status)
+
+
+def not_found(request, exception=None):
+    """404 for URLs no route matches (e.g. /api/stores/-1/): JSON under /api/, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": f"No such API address: {request.path}"}},
+                            status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500 under /api/ is still JSON, so clients never have to parse an HTML page."""
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as django_server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "server_error",
+                                       "message": "Something went wrong on our side. Please try again; "
+                                                  "retrying with the same Idempotency-Key never orders twice."}},
+                            status=500)
+    return django_server_error(request)

@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("kitchen_display.urls")),
     path("", customer_app, name="customer-app"),
 ]
+
+handler404 = "orderahead.api_errors.not_found"
+handler500 = "orderahead.api_errors.server_error"
