@@ -1,3 +1,13 @@
-"""WebSocket routes for kitchen screens and customer live status (filled in by the KDS work)."""
+"""WebSocket routes for kitchen screens, the pickup board, customer live status and the live menu."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from kitchen_display import consumers
+
+websocket_urlpatterns = [
+    path("ws/kds/<int:store_id>/expo/", consumers.KitchenConsumer.as_asgi(), {"screen": "expo"}),
+    path("ws/kds/<int:store_id>/board/", consumers.KitchenConsumer.as_asgi(), {"screen": "board"}),
+    path("ws/kds/<int:store_id>/<int:station_id>/", consumers.KitchenConsumer.as_asgi(), {"screen": "station"}),
+    path("ws/orders/<int:order_id>/", consumers.OrderConsumer.as_asgi()),
+    path("ws/stores/<int:store_id>/menu/", consumers.MenuConsumer.as_asgi()),
+]

@@ -71,10 +71,10 @@ def valid_carts(seeded):
     soon = factories.local_now(seeded["store"]).replace(second=0, microsecond=0) + dt.timedelta(minutes=30)
     pickup = st.one_of(st.just("asap"), st.integers(0, 20).map(  # store-local times, 30 min to 5.5 h ahead
         lambda quarters: (soon + dt.timedelta(minutes=15 * quarters)).replace(tzinfo=None).isoformat()))
-    latte = st.fixed_dictionaries({
-        "item": st.just(menu["latte"].pk), "quantity": st.integers(1, 3),
-        "modifiers": st.tuples(st.sampled_from([[], [menu["small"].pk], [menu["large"].pk]]),
-                               st.sampled_from([[], [menu["oat"].pk], [menu["almond"].pk]])).map(lambda t: t[0] + t[1])})
+    size = st.sampled_from([[], [menu["small"].pk], [menu["large"].pk]])  # none: the default size is filled in
+    milk = st.sampled_from([[], [menu["oat"].pk], [menu["almond"].pk]])
+    latte = st.fixed_dictionaries({"item": st.just(menu["latte"].pk), "quantity": st.integers(1, 3),
+                                   "modifiers": st.tuples(size, milk).map(lambda chosen: chosen[0] + chosen[1])})
     other = st.fixed_dictionaries({"item": st.sampled_from([menu["drip"].pk, menu["croissant"].pk]),
                                    "quantity": st.integers(1, 2)})
     return st.fixed_dictionaries({

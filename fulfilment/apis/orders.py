@@ -24,7 +24,8 @@ NOT_FOUND = {404: OpenApiResponse(description="No such store or order")}
 SIGNED_OUT = {401: OpenApiResponse(description="Not signed in: send `Authorization: Token <key>`")}
 THROTTLED = {429: OpenApiResponse(description="Too many requests; retry after `Retry-After` seconds")}
 PAYMENT = {402: OpenApiResponse(description="Card declined; the order was cancelled"),
-           503: OpenApiResponse(description="Payment provider unreachable; nothing was charged")}
+           503: OpenApiResponse(description="Payment provider unreachable; the order is kept, retry with the "
+                                            "same Idempotency-Key")}
 
 
 def _idempotency_key(request) -> str | None:

@@ -48,6 +48,7 @@ class HandoffApi(APIView):
     def post(self, request, store_id: int):
         data = HandoffIn(data=request.data)
         data.is_valid(raise_exception=True)
-        order = pickup_services.pickup_handoff(store_id=store_id, staff=request.user, token=data.validated_data["token"],
-                                               code=data.validated_data["code"], name=data.validated_data["name"])
+        given = data.validated_data
+        order = pickup_services.pickup_handoff(store_id=store_id, staff=request.user, token=given["token"],
+                                               code=given["code"], name=given["name"])
         return Response(OrderOut(selectors.order_list_for_store(store_id=store_id).get(pk=order.pk)).data)

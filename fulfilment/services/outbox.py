@@ -120,8 +120,7 @@ def outbox_plan_changed(*, store: Store, before: dict[int, tuple], lines: list[O
 
 
 def item_message(item: MenuItem) -> dict:
-    return {"id": item.pk, "name": item.name, "station": item.station_id, "eighty_sixed": item.eighty_sixed,
-            "available": item.is_available}
+    return {"id": item.pk, "name": item.name, "station": item.station_id, "eighty_sixed": item.eighty_sixed}
 
 
 def outbox_menu_item(*, store: Store, item: MenuItem, actor=None) -> StoreEvent:

@@ -49,7 +49,7 @@ from fulfilment.payments import (
     get_gateway,
 )
 from fulfilment.payments import gateway as intents
-from orderahead.errors import Conflict, DomainError, NotFound
+from orderahead.errors import Conflict, DomainError
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -622,10 +622,3 @@ def payment_reconcile(*, now: dt.datetime | None = None) -> list[int]:
         if not outcome.startswith("failed"):
             settled.append(order_id)
     return settled
-
-
-def payment_get(*, order: Order) -> Payment:
-    payment = Payment.objects.filter(order=order).first()
-    if payment is None:
-        raise NotFound(f"Order {order.pk} has no card payment.", code="no_card_payment")
-    return payment

@@ -115,8 +115,8 @@ class StripeDouble:
     def fail_next(self, method: str, path: str, *, mode: str = "drop", times: int = 1, status: int = 500,
                   error: dict | None = None) -> None:
         with self._lock:
-            self._faults.append(Fault(method, re.compile(path), mode, times, status,
-                                      error or {"type": "api_error", "message": "Something went wrong on Stripe's end."}))
+            error = error or {"type": "api_error", "message": "Something went wrong on Stripe's end."}
+            self._faults.append(Fault(method, re.compile(path), mode, times, status, error))
 
     def calls(self, method: str, path: str) -> list[Seen]:
         pattern = re.compile(path)

@@ -163,8 +163,9 @@ def test_unverified_delivery_is_400_and_changes_nothing(waiting, stripe_api, api
 def test_webhooks_without_a_configured_secret_are_refused(waiting, stripe_api, send_webhook, settings):
     order, intent = waiting()
     settings.STRIPE_WEBHOOK_SECRET = ""
+    authorised = stripe_api.confirm(intent["id"], "pm_card_visa")
 
-    response = send_webhook("payment_intent.amount_capturable_updated", stripe_api.confirm(intent["id"], "pm_card_visa"))
+    response = send_webhook("payment_intent.amount_capturable_updated", authorised)
 
     assert response.status_code == 400
     assert Order.objects.get(pk=order.pk).status == "pending_payment"

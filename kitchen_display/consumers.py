@@ -1,0 +1,307 @@
+"""WebSocket consumers: kitchen screens (station, expo, pickup board), the customer's order, the live menu.
+
+Kitchen screens (`ws/kds/<store>/<station>/`, `.../expo/`, `.../board/`) are for staff of that store
+only, signed in with their session; anyone else is refused at connect. A screen gets a snapshot of the
+store's tickets with the store's event number, then every later event with the next number, in order.
+It may reconnect with `?since=<number>` and get just what it missed. Every message from the server:
+
+    {"type": "snapshot", "seq": 41, "tickets": [...], "eighty_sixed": [...]}
+    {"type": "events", "events": [{"seq": 42, "kind": "order.created", "ticket": {...}, ...}, ...]}
+    {"type": "ack", "ref": "a7", "action": "bump_ticket"}     the action is done; its events follow
+    {"type": "error", "ref": "a7", "code": "order_cancelled", "message": "Order 17 was cancelled; ..."}
+    {"type": "pong", "head": 43}
+
+and from the screen: {"action": "sync", "since": 41} (check in, get anything missed), {"action":
+"snapshot"}, and the barista's actions (see `ACTIONS`), each with a `ref` the answer repeats. Actions
+are `fulfilment.services.kitchen` calls (and `pickup_handoff` for a scanned QR code); what they change
+comes back to every screen as events, this one included.
+
+The customer's socket (`ws/orders/<id>/`) is for the order's owner: session, or the app's API token as
+the subprotocol `token.<key>` (a browser cannot set headers on a WebSocket). It gets the order as the
+REST API shows it, again whenever it changes. The menu socket (`ws/stores/<store>/menu/`) is public and
+says when an item is marked 86 or back.
+"""
+
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from fulfilment import selectors
+from fulfilment.serializers import OrderOut
+from fulfilment.services import kitchen, pickup
+from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot
+from kitchen_display.relay import menu_group, order_group, relay, store_group
+from orderahead.errors import DomainError
+from stores.models import Station, Store
+from stores.selectors import MAX_ID, store_role
+
+log = logging.getLogger(__name__)
+
+# More missed events than this and a screen gets a new snapshot instead (cheaper, and as good).
+CATCH_UP_LIMIT = 2000
+CHUNK = 100  # events per frame when catching up
+SUBPROTOCOL = "orderahead.v1"
+
+# action -> (service, the message fields it takes (name in message, keyword), screens that may use it)
+STATION, EXPO = "station", "expo"
+ACTIONS = {
+    "start_item": (kitchen.kitchen_item_start, [("order", "order_id"), ("line", "line_id")], {STATION}),
+    "bump_item": (kitchen.kitchen_item_bump, [("order", "order_id"), ("line", "line_id")], {STATION}),
+    "bump_ticket": (kitchen.kitchen_ticket_bump, [("order", "order_id")], {STATION}),
+    "bump_order": (kitchen.kitchen_order_bump, [("order", "order_id")], {EXPO}),
+    "recall": (kitchen.kitchen_order_recall, [("order", "order_id")], {STATION, EXPO}),
+    "delay": (kitchen.kitchen_delay_report, [("order", "order_id"), ("minutes", "minutes")], {STATION, EXPO}),
+    "item_86": (kitchen.kitchen_item_86, [("item", "item_id"), ("eighty_sixed", "eighty_sixed")], {STATION, EXPO}),
+}
+
+
+def _int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise DomainError(f"`{name}` must be a positive whole number.", code="invalid")
+    return value
+
+
+def _query(scope) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
+
+
+class KitchenConsumer(AsyncJsonWebsocketConsumer):
+    """A station screen, the store's expo screen or its pickup board."""
+
+    store_id: int
+    station_id: int | None
+    last_seq: int = 0  # the last event number this screen was sent
+    synced = False  # it has had a snapshot or a resume point
+
+    async def connect(self):
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.store_id = kwargs["store_id"]
+        self.station_id = kwargs.get("station_id")
+        self.screen = kwargs.get("screen", STATION)
+        self.user = self.scope.get("user") or AnonymousUser()
+        refusal = await self.refusal()
+        if refusal:
+            log.info("KDS socket refused (%s): store %s, user %s", refusal, self.store_id, self.user)
+            await self.close(code=4403 if refusal != "signed_out" else 4401)
+            return
+        relay.ensure_started()
+        await self.channel_layer.group_add(store_group(self.store_id), self.channel_name)
+        await self.accept()
+        relay.register(self)
+        since = _query(self.scope).get("since", "")
+        await self.catch_up(since=int(since) if since.isdigit() else None)
+
+    async def disconnect(self, code):
+        if getattr(self, "store_id", None) is not None:
+            relay.unregister(self)
+            await self.channel_layer.group_discard(store_group(self.store_id), self.channel_name)
+
+    @database_sync_to_async
+    def refusal(self) -> str:
+        if not self.user.is_authenticated:
+            return "signed_out"
+        if self.station_id is not None and not 1 <= self.station_id <= MAX_ID:
+            return "unknown_station"
+        if store_role(user=self.user, store_id=self.store_id) is None:
+            return "not_staff"
+        if self.station_id is not None and not Station.objects.filter(pk=self.station_id,
+                                                                      store_id=self.store_id).exists():
+            return "unknown_station"
+        return ""
+
+    # -- what the screen is sent --
+    async def send_snapshot(self):
+        snapshot = await database_sync_to_async(outbox_snapshot)(store_id=self.store_id)
+        await self.send_json({"type": "snapshot", "now": timezone.now().isoformat(), **snapshot})
+        self.last_seq, self.synced = snapshot["seq"], True
+
+    @database_sync_to_async
+    def missed(self, since: int) -> list[dict] | None:
+        """The events after `since`, or None where only a snapshot will do: too far behind, numbers
+        pruned, or a number from the future (the database was reset under a long-open screen)."""
+        events = outbox_since(store_id=self.store_id, since=since, limit=CATCH_UP_LIMIT)
+        if events == [] and since > outbox_head(store_id=self.store_id):
+            return None
+        return events
+
+    async def catch_up(self, since: int | None = None):
+        """Send every event after `since` (default: the last one sent), else a snapshot."""
+        if since is None:
+            if not self.synced:
+                return await self.send_snapshot()
+            since = self.last_seq
+        events = await self.missed(since)
+        if events is None:
+            return await self.send_snapshot()
+        self.last_seq, self.synced = since, True
+        for start in range(0, len(events), CHUNK):
+            chunk = events[start:start + CHUNK]
+            await self.send_json({"type": "events", "events": chunk})
+            self.last_seq = chunk[-1]["seq"]
+
+    async def store_events(self, message):
+        """A push from the relay: send it on if it follows what this screen has; fill a gap from the outbox."""
+        if message["last"] <= self.last_seq:
+            return  # already sent (the screen's own action, or a catch-up got there first)
+        if message["first"] == self.last_seq + 1:
+            await self.send(text_data=message["text"])
+            self.last_seq = message["last"]
+        else:
+            await self.catch_up()
+
+    async def store_head(self, message):
+        """The watcher says the store is further than this screen: a push was lost somewhere."""
+        if message["seq"] > self.last_seq:
+            await self.catch_up()
+
+    # -- what the screen asks --
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return
+        action, ref = content.get("action"), content.get("ref")
+        if action == "sync":
+            since = content.get("since")
+            valid = isinstance(since, int) and not isinstance(since, bool) and since >= 0
+            # The screen knows best what it has applied (it may have dropped a frame it could not use).
+            await self.catch_up(since=since if valid else None)
+            await self.send_json({"type": "pong", "head": self.last_seq, "ref": ref})
+            return
+        if action == "snapshot":
+            await self.send_snapshot()
+            return
+        try:
+            done = await self.perform(action, content)
+        except DomainError as error:
+            await self.send_json({"type": "error", "ref": ref, "action": action, "code": error.code,
+                                  "message": error.message, "fields": error.fields})
+            return
+        except Exception:  # noqa: BLE001 - a bug must not take the screen down; it is logged
+            log.exception("KDS action %r failed", action)
+            await self.send_json({"type": "error", "ref": ref, "action": action, "code": "server_error",
+                                  "message": "Something went wrong; nothing was changed. Try again."})
+            return
+        await self.catch_up()  # the change, straight from the outbox, without waiting for the push
+        await self.send_json({"type": "ack", "ref": ref, "action": action, **done})
+
+    async def perform(self, action, content) -> dict:
+        if action == "handoff":
+            if self.screen != EXPO:
+                raise DomainError("Hand orders over from the expo screen.", code="wrong_screen")
+            order = await database_sync_to_async(pickup.pickup_handoff)(
+                store_id=self.store_id, staff=self.user, token=str(content.get("token") or "")[:512],
+                code=str(content.get("code") or "")[:12], name=str(content.get("name") or "")[:80])
+            return {"order": order.pk, "name": order.customer_name}
+        if action not in ACTIONS:
+            raise DomainError(f"Unknown action {str(action)[:40]!r}.", code="unknown_action")
+        service, fields, screens = ACTIONS[action]
+        if self.screen not in screens:
+            raise DomainError("This screen cannot do that.", code="wrong_screen")
+        arguments = {"store_id": self.store_id, "actor": self.user}
+        if self.screen == STATION and action != "item_86":
+            arguments["station_id"] = self.station_id  # the station's items only
+        for name, keyword in fields:
+            value = content.get(name)
+            if keyword == "eighty_sixed":
+                arguments[keyword] = value is not False
+            elif keyword == "minutes":
+                arguments[keyword] = value
+            else:
+                arguments[keyword] = _int(value, name)
+        await database_sync_to_async(service)(**arguments)
+        return {"order": arguments.get("order_id")}
+
+
+class OrderConsumer(AsyncJsonWebsocketConsumer):
+    """A customer following their order: the order as the API shows it, sent again when it changes."""
+
+    last_text = ""
+
+    async def connect(self):
+        self.order_id = self.scope["url_route"]["kwargs"]["order_id"]
+        offered = self.scope.get("subprotocols") or []
+        user = self.scope.get("user") or AnonymousUser()
+        if not user.is_authenticated:
+            user = await self.user_from_token(offered)
+        self.user = user
+        if not await self.owns_order():
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(order_group(self.order_id), self.channel_name)
+        await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        await self.send_order()
+
+    async def disconnect(self, code):
+        if getattr(self, "order_id", None) is not None:
+            await self.channel_layer.group_discard(order_group(self.order_id), self.channel_name)
+
+    @database_sync_to_async
+    def user_from_token(self, offered):
+        from rest_framework.authtoken.models import Token
+
+        keys = [p[len("token."):] for p in offered if p.startswith("token.")]
+        token = Token.objects.select_related("user").filter(key=keys[0]).first() if keys else None
+        return token.user if token and token.user.is_active else AnonymousUser()
+
+    @database_sync_to_async
+    def owns_order(self) -> bool:
+        return (self.user.is_authenticated and 1 <= self.order_id <= MAX_ID
+                and selectors.order_list_for_customer(customer=self.user).filter(pk=self.order_id).exists())
+
+    @database_sync_to_async
+    def read_order(self) -> tuple[int, str] | None:
+        """The store's event number and the order as the API shows it (with the kitchen's current
+        estimate), as JSON; None if it is gone."""
+        order = selectors.order_get_for_customer(customer=self.user, order_id=self.order_id)
+        if order is None:
+            return None
+        data = OrderOut(order).data
+        data["estimated_ready_at"] = order.estimated_ready_at.isoformat() if order.estimated_ready_at else None
+        return outbox_head(store_id=order.store_id), json.dumps(data, separators=(",", ":"), default=str)
+
+    async def send_order(self, force: bool = True):
+        """Send the order, unless it is just what this socket was sent last (`force=False`)."""
+        found = await self.read_order()
+        if found is None:
+            await self.close(code=4404)
+            return
+        seq, text = found
+        if force or text != self.last_text:
+            await self.send(text_data=f'{{"type":"order","seq":{seq},"order":{text}}}')
+        self.last_text = text
+
+    async def order_changed(self, message):
+        await self.send_order(force=False)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("action") == "sync":
+            await self.send_order(force=False)
+            await self.send_json({"type": "pong", "ref": content.get("ref")})
+
+
+class MenuConsumer(AsyncJsonWebsocketConsumer):
+    """Anyone looking at a store's menu hears when an item is marked 86 or comes back."""
+
+    async def connect(self):
+        self.store_id = self.scope["url_route"]["kwargs"]["store_id"]
+        if not (1 <= self.store_id <= MAX_ID
+                and await database_sync_to_async(Store.objects.filter(pk=self.store_id).exists)()):
+            await self.close(code=4404)
+            return
+        await self.channel_layer.group_add(menu_group(self.store_id), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "store_id", None) is not None:
+            await self.channel_layer.group_discard(menu_group(self.store_id), self.channel_name)
+
+    async def menu_items(self, message):
+        await self.send_json({"type": "items", "items": message["items"]})
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("action") == "sync":
+            await self.send_json({"type": "pong", "ref": content.get("ref")})

@@ -1,0 +1,193 @@
+"""From the outbox to the screens: after-commit pushes (the fast path) and a watcher (the safety net).
+
+Fast path: `fulfilment.services.outbox` announces each committed `StoreEvent` (`store_events_committed`).
+`on_events_committed` hands them to this process's sender task, which batches whatever committed
+meanwhile and sends ONE group message per store (`kds.<store>`) however many events it holds, plus a
+short note to the group of each order whose customer should hear of it (`order.<id>`) and menu changes
+to the store's public menu group (`menu.<store>`). Channels fans a group message out to every member
+one by one, so fewer, larger group messages is what keeps 50 orders/s cheap. The JSON a screen gets is
+encoded once here, not once per screen.
+
+Safety net: a push can be lost (the committing process died after its commit, a full channel, an
+expired group membership). Every Daphne process runs one watcher task that reads the newest event
+number of each store it has screens for, once a second in ONE query, and nudges a screen that is still
+behind a number it should have had by the previous poll; the screen then reads what it missed from the
+outbox. Screens also check in themselves (`sync`) and fill gaps they see. Together: every event
+reaches every open screen, each number once, in order.
+"""
+
+import asyncio
+import json
+import logging
+import threading
+from collections import defaultdict
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from fulfilment.services.outbox import MENU_ITEM, outbox_heads
+
+log = logging.getLogger(__name__)
+
+
+def store_group(store_id: int) -> str:
+    return f"kds.{store_id}"
+
+
+def order_group(order_id: int) -> str:
+    return f"order.{order_id}"
+
+
+def menu_group(store_id: int) -> str:
+    return f"menu.{store_id}"
+
+
+def poll_seconds() -> float:
+    return float(getattr(settings, "KDS_OUTBOX_POLL_S", 1.0))
+
+
+# Group memberships expire in Redis (channels_redis group_expiry, a day by default): screens join again
+# this often, so a screen left open for days never silently drops out of its store's group.
+GROUP_REFRESH_S = 30 * 60
+
+
+def store_message(store_id: int, events: list[dict]) -> dict:
+    """The group message for a store's screens: the events, and the frame they send, encoded once."""
+    events = sorted(events, key=lambda e: e["seq"])
+    return {"type": "store.events", "store": store_id, "first": events[0]["seq"], "last": events[-1]["seq"],
+            "text": json.dumps({"type": "events", "events": events}, separators=(",", ":"))}
+
+
+async def broadcast(events: list[dict]) -> None:
+    """Send committed events to the groups that want them: one message per store, per order, per menu."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    by_store: dict[int, list[dict]] = defaultdict(list)
+    menus: dict[int, list[dict]] = defaultdict(list)
+    orders: dict[int, int] = {}
+    for event in events:
+        by_store[event["store"]].append(event)
+        if event["kind"] == MENU_ITEM:
+            menus[event["store"]].append(event["item"])
+        for order_id in event.get("notify") or ():
+            orders[order_id] = max(orders.get(order_id, 0), event["seq"])
+    sends = [layer.group_send(store_group(store_id), store_message(store_id, store_events))
+             for store_id, store_events in by_store.items()]
+    sends += [layer.group_send(order_group(order_id), {"type": "order.changed", "seq": seq})
+              for order_id, seq in orders.items()]
+    sends += [layer.group_send(menu_group(store_id), {"type": "menu.items", "items": items})
+              for store_id, items in menus.items()]
+    for result in await asyncio.gather(*sends, return_exceptions=True):
+        if isinstance(result, Exception):  # a hint lost: the watcher and the screens' own checks cover it
+            log.warning("KDS push failed: %r", result)
+
+
+class Relay:
+    """This process's sender and watcher tasks, on the event loop the consumers run on."""
+
+    def __init__(self):
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+        self.queue: asyncio.Queue | None = None
+        self.tasks: list[asyncio.Task] = []
+        self.screens: dict[int, set] = defaultdict(set)  # store id -> consumers with a `last_seq`
+        self.sent_batches = 0
+
+    # -- lifecycle --
+    def ensure_started(self) -> None:
+        """Start the tasks on the running loop (the first screen of a process does this)."""
+        loop = asyncio.get_running_loop()
+        if self.loop is loop and self.tasks and not any(task.done() for task in self.tasks):
+            return
+        for task in self.tasks:
+            task.cancel()
+        self.loop, self.loop_thread = loop, threading.get_ident()
+        self.queue = asyncio.Queue()
+        self.screens = defaultdict(set)
+        self.tasks = [loop.create_task(self._send_forever()), loop.create_task(self._watch_forever())]
+
+    def _running(self) -> bool:
+        return self.loop is not None and self.loop.is_running() and not self.loop.is_closed()
+
+    # -- fast path --
+    def submit(self, events: list[dict]) -> None:
+        """Called after a commit, from any thread: queue the events for the sender task, or, in a process
+        without one (a management command, an HTTP-only process), send them now."""
+        if self._running():
+            if threading.get_ident() == self.loop_thread:
+                self.queue.put_nowait(events)
+            else:
+                self.loop.call_soon_threadsafe(self.queue.put_nowait, events)
+            return
+        try:
+            async_to_sync(broadcast)(events)
+        except Exception:  # noqa: BLE001 - a lost hint; the outbox still has the events
+            log.exception("KDS push failed")
+
+    async def _send_forever(self) -> None:
+        while True:
+            events = list(await self.queue.get())
+            while not self.queue.empty():  # whatever else committed meanwhile goes in the same messages
+                events.extend(self.queue.get_nowait())
+            try:
+                await broadcast(events)
+                self.sent_batches += 1
+            except Exception:  # noqa: BLE001
+                log.exception("KDS push failed")
+
+    # -- safety net --
+    def register(self, consumer) -> None:
+        self.screens[consumer.store_id].add(consumer)
+
+    def unregister(self, consumer) -> None:
+        self.screens.get(consumer.store_id, set()).discard(consumer)
+
+    async def _watch_forever(self) -> None:
+        previous: dict[int, int] = {}
+        since_refresh = 0.0
+        while True:
+            interval = poll_seconds()
+            await asyncio.sleep(interval)
+            try:
+                previous = await self.check(previous)
+                since_refresh += interval
+                if since_refresh >= GROUP_REFRESH_S:
+                    since_refresh = 0.0
+                    await self.refresh_groups()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the database may be briefly away; try again next time
+                log.exception("KDS outbox watch failed")
+
+    async def check(self, previous: dict[int, int]) -> dict[int, int]:
+        """Nudge each screen still behind the number its store had at the previous check: by now the
+        push for it has had a whole poll interval to arrive, so it was lost."""
+        store_ids = [store_id for store_id, consumers in self.screens.items() if consumers]
+        if not store_ids:
+            return {}
+        heads = await database_sync_to_async(outbox_heads)(store_ids=store_ids)
+        layer = get_channel_layer()
+        for store_id, head in heads.items():
+            due = previous.get(store_id)
+            if due is None:
+                continue
+            for consumer in list(self.screens.get(store_id, ())):
+                if consumer.last_seq < due:
+                    await layer.send(consumer.channel_name, {"type": "store.head", "seq": head})
+        return heads
+
+    async def refresh_groups(self) -> None:
+        layer = get_channel_layer()
+        for store_id, consumers in list(self.screens.items()):
+            for consumer in list(consumers):
+                await layer.group_add(store_group(store_id), consumer.channel_name)
+
+
+relay = Relay()
+
+
+def on_events_committed(sender, events, **kwargs) -> None:
+    relay.submit(events)

@@ -1,0 +1,79 @@
+"""Kitchen screens: sign in, pick store and station, then a station screen, the expo screen or the
+pickup board. The pages are shells; kds.js fills them from the store's socket."""
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse_lazy
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from fulfilment.models import Channel
+from stores.models import MenuItem, Station, Store, StoreMembership
+from stores.selectors import MAX_ID, store_role
+
+LOGIN_URL = reverse_lazy("kds-login")
+
+
+class KdsLoginView(auth_views.LoginView):
+    template_name = "kitchen_display/login.html"
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("kds-home")
+
+
+class KdsLogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("kds-login")
+
+
+@login_required(login_url=LOGIN_URL)
+def kds_home(request):
+    """The stores this person works at, each with its stations, expo screen and pickup board."""
+    memberships = (StoreMembership.objects.filter(user=request.user).select_related("store")
+                   .order_by("store__name"))
+    stores = [(m.store, m.get_role_display(), list(m.store.stations.order_by("name"))) for m in memberships]
+    return render(request, "kitchen_display/home.html", {"stores": stores})
+
+
+def _store_for_staff(request, store_id: int) -> Store:
+    if not 1 <= store_id <= MAX_ID:  # a URL may carry any number; the database would choke on it
+        raise Http404
+    store = get_object_or_404(Store, pk=store_id)
+    if store_role(user=request.user, store_id=store.pk) is None:
+        raise PermissionDenied("You are not on the staff of this store.")
+    return store
+
+
+def _screen(request, store: Store, screen: str, station: Station | None):
+    stations = list(store.stations.order_by("name"))
+    items = list(MenuItem.objects.filter(store=store, is_active=True).order_by("station__name", "name")
+                 .values("id", "name", "station_id"))
+    socket = f"/ws/kds/{store.pk}/{station.pk if station else screen}/"
+    context = {"store": store, "station": station, "screen": screen, "stations": stations, "socket": socket,
+               "config": {"socket": socket, "screen": screen, "store": store.pk,
+                          "station": station.pk if station else None,
+                          "stations": {s.pk: s.name for s in stations}, "items": items,
+                          "channels": dict(Channel.choices), "user": request.user.get_username()}}
+    template = "kitchen_display/board.html" if screen == "board" else "kitchen_display/screen.html"
+    return render(request, template, context)
+
+
+@login_required(login_url=LOGIN_URL)
+@ensure_csrf_cookie
+def kds_station(request, store_id: int, station_id: int):
+    store = _store_for_staff(request, store_id)
+    if not 1 <= station_id <= MAX_ID:
+        raise Http404
+    station = get_object_or_404(Station, pk=station_id, store=store)
+    return _screen(request, store, "station", station)
+
+
+@login_required(login_url=LOGIN_URL)
+@ensure_csrf_cookie
+def kds_expo(request, store_id: int):
+    return _screen(request, _store_for_staff(request, store_id), "expo", None)
+
+
+@login_required(login_url=LOGIN_URL)
+def kds_board(request, store_id: int):
+    return _screen(request, _store_for_staff(request, store_id), "board", None)
