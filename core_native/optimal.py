@@ -59,7 +59,8 @@ def solve_exact(inst: dict, time_limit_s: float):
     try:
         from ortools.sat.python import cp_model
     except ImportError:
-        raise SystemExit("error: OR-Tools is not installed (pip install ortools); it is needed only here") from None
+        print("error: OR-Tools is not installed (pip install ortools); only this check needs it", file=sys.stderr)
+        raise SystemExit(2) from None
     model = cp_model.CpModel()
     prep = inst["item_prep_s"].astype(int)
     release = inst["item_release_s"].astype(int)

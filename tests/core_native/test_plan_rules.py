@@ -6,7 +6,7 @@ from hypothesis import given, settings
 
 from core_native import api
 
-from .conftest import as_plan_args, chain, seeds
+from .conftest import chain, seeds
 
 
 def lanes_at(kw, station, t):
