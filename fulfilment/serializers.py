@@ -168,6 +168,7 @@ class PickupOut(serializers.Serializer):
 
 class OrderOut(serializers.ModelSerializer):
     store_name = serializers.CharField(source="store.name")
+    store_timezone = serializers.CharField(source="store.timezone")
     status_label = serializers.CharField(source="get_status_display")
     lines = OrderLineOut(many=True, read_only=True)
     events = OrderEventOut(many=True, read_only=True)
@@ -176,7 +177,7 @@ class OrderOut(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "store", "store_name", "channel", "status", "status_label", "customer_name", "pickup_kind",
+        fields = ["id", "store", "store_name", "store_timezone", "channel", "status", "status_label", "customer_name", "pickup_kind",
                   "requested_pickup_at", "slot_starts_at", "promised_ready_at", "subtotal_minor", "total_minor",
                   "currency", "lines", "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup"]
         read_only_fields = fields

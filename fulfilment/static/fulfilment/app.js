@@ -10,8 +10,9 @@ const stripe = window.STRIPE_KEY && window.Stripe ? window.Stripe(window.STRIPE_
 function money(minor, currency) {
   return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
 }
+// Times are shown in the store's time zone: a pickup at 8:15 means 8:15 where the coffee is.
 function time(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "—";
+  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.tz }) : "—";
 }
 function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -64,7 +65,8 @@ function storeCard(store) {
 
 async function viewMenu(storeId) {
   const { store, categories } = await api(`/stores/${storeId}/menu/`);
-  if (!state.cart || state.cart.store !== store.id) { state.cart = { store: store.id, currency: store.currency, lines: [] }; saveCart(); }
+  state.tz = store.timezone;
+  if (!state.cart || state.cart.store !== store.id) { state.cart = { store: store.id, currency: store.currency, tz: store.timezone, lines: [] }; saveCart(); }
   const items = categories.flatMap(c => c.items);
   render(`<h1>${esc(store.name)}</h1>
     ${store.mobile_ordering.paused ? `<p class="error">Mobile ordering is paused: ${esc(store.mobile_ordering.reason)}</p>` : ""}
@@ -100,6 +102,7 @@ function itemCard(item) {
 async function viewCheckout() {
   const cart = state.cart;
   if (!cart || !cart.lines.length) { render(`<p>Your cart is empty. <a href="#/">Choose a store</a></p>`); return; }
+  state.tz = cart.tz;
   const items = cart.lines.map(({ item, quantity, modifiers }) => ({ item, quantity, modifiers }));
   let quote;
   try { quote = await api(`/stores/${cart.store}/quote/`, { method: "POST", body: { items, pickup: "asap" } }); }
@@ -191,13 +194,14 @@ async function viewOrders() {
     <span class="price">${money(o.total_minor, o.currency)}</span></a>`).join("") || "<p>No orders yet.</p>"}`);
 }
 
-async function viewOrder(orderId) {
-  const order = await api(`/orders/${orderId}/`);
+async function viewOrder(orderId, pushed) {
+  const order = pushed || await api(`/orders/${orderId}/`);  // `pushed`: the state the order's socket sent
+  state.tz = order.store_timezone;
   const open = ["pending_payment", "confirmed", "in_progress", "ready"].includes(order.status);
   const pay = stripe && order.status === "pending_payment" && order.payment.provider === "stripe";
   render(`<h1>Order #${order.id}</h1>
     <div class="card"><div class="status" data-status="${order.status}">${esc(order.status_label)}</div>
-      <div>${esc(order.store_name)} · ready about <strong>${time(order.promised_ready_at)}</strong></div>
+      <div>${esc(order.store_name)} · ready about <strong>${time(order.promised_ready_at)}</strong>${moved(order)}</div>
       ${order.payment.demo ? `<div class="demo-note">Demo payment: no card was charged.</div>`
         : order.payment.message ? `<div class="muted">${esc(order.payment.message)}</div>` : ""}
       ${order.cancel_reason ? `<div class="error">${esc(order.cancel_reason)}</div>` : ""}</div>
@@ -217,7 +221,18 @@ async function viewOrder(orderId) {
   });
   if (order.pickup) showQr(order);
   if (pay) { await mountPayment(order); return; }  // no refresh while the customer types a card number
-  if (open) refreshTimer = setTimeout(() => viewOrder(orderId), 5000);
+  if (open) followOrder(orderId); else window.OrderLive?.stop();
+}
+
+// Live status: the order's socket pushes each change (kitchen_display/live.js); poll only while it is down.
+function followOrder(orderId) {
+  clearTimeout(refreshTimer);
+  if (window.OrderLive?.follow(orderId, state.token, order => viewOrder(orderId, order || undefined))) return;
+  refreshTimer = setTimeout(() => viewOrder(orderId), 5000);
+}
+function moved(order) {  // the kitchen's current estimate, when it is a minute or more off the promise
+  const off = order.estimated_ready_at && Math.abs(Date.parse(order.estimated_ready_at) - Date.parse(order.promised_ready_at));
+  return off >= 60000 ? ` · now expected about <strong>${time(order.estimated_ready_at)}</strong>` : "";
 }
 
 // The QR image needs the API token, which an <img src> cannot send: fetch it once, show it as a blob.
@@ -251,6 +266,8 @@ async function mountPayment(order) {
 
 async function route() {
   clearTimeout(refreshTimer);
+  window.OrderLive?.watchMenu(state.cart?.store);  // tells the customer if an item in the cart runs out
+  if (!location.hash.startsWith("#/order/")) window.OrderLive?.stop();
   document.getElementById("logout").hidden = !state.token;
   const [, view, id] = location.hash.split("/");
   try {
