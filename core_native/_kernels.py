@@ -21,12 +21,18 @@ arrays keep their `Prepared` field names throughout.
 import math
 
 import numpy as np
+from numba import config as _numba_config
 from numba import njit, prange
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-from ._layout import SLOT_FULL, SLOT_KITCHEN_FULL, SLOT_OFFERED, SLOT_TOO_SOON
+from ._layout import SLOT_FULL, SLOT_KITCHEN_FULL, SLOT_OFFERED, SLOT_TOO_SOON, Prepared
 
 INF = np.inf
 EPS = 1e-6
+FIRE_WINDOW_S = 120.0  # reference.FIRE_WINDOW_S
+MAX_MOVE = 8  # reference.MAX_MOVE
+TRIALS_PER_ORDER = 2  # reference.TRIALS_PER_ORDER
 
 
 # -- one lane ------------------------------------------------------------------
@@ -249,23 +255,6 @@ def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
                 out_finish[it] = INF
             else:
                 _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish)
-        order_finish = running_finish
-        for it in range(i_lo, i_hi):
-            order_finish = max(order_finish, out_finish[it])
-        if order_finish < INF:
-            for it in range(i_lo, i_hi):
-                if item_progress_lane[it] >= 0:
-                    continue
-                paced_finish = order_finish - z * math.sqrt(item_var_s2[it])
-                if out_finish[it] < paced_finish - pacing_window:
-                    old_lane, old_start = out_lane[it], out_start[it]
-                    _remove(starts, ends, items, counts, old_lane, it)
-                    lane, start = _latest_fit(it, old_start, paced_finish, lane_lo, station_lane_start,
-                                              item_station, item_prep_s, starts, ends, counts)
-                    if lane < 0:
-                        lane, start = old_lane, old_start
-                    _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start,
-                            out_finish)
 
     finish = -INF
     for it in range(i_lo, i_hi):
@@ -317,72 +306,194 @@ def _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, k_fi
                           lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[1], outs[2], outs[3], give_up_at)
 
 
+# -- after every order is placed: fire window and pacing ---------------------------
 @njit(cache=True)
-def _swap_may_help(inst, before, tardy, before_ready):
-    """reference `_swap_may_help`: worth trying to put `tardy` ahead of `before`?"""
-    if not before_ready > inst.order_due_s[before]:
-        return True
-    work_before = 0.0
-    for it in range(inst.order_item_start[before], inst.order_item_start[before + 1]):
-        work_before += inst.item_prep_s[it]
-    work_tardy = 0.0
-    for it in range(inst.order_item_start[tardy], inst.order_item_start[tardy + 1]):
-        work_tardy += inst.item_prep_s[it]
-    return inst.order_weight[tardy] * work_before > inst.order_weight[before] * work_tardy
+def _placed_just_in_time(inst, o, handoff, z, jit_buffer, out_finish):
+    """reference `_placed_just_in_time`."""
+    if not inst.order_jit[o]:
+        return False
+    i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
+    own_var = 0.0
+    for it in range(i_lo, i_hi):
+        if inst.item_progress_lane[it] < 0:
+            own_var += inst.item_var_s2[it]
+    target = inst.order_due_s[o] - handoff - z * math.sqrt(own_var) - jit_buffer
+    for it in range(i_lo, i_hi):
+        if inst.item_progress_lane[it] < 0 and not out_finish[it] <= target:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _fire_early(inst, seq, handoff, params, lanes, outs):
+    """reference `fire_early`."""
+    order_item_start, item_station, item_prep_s = inst.order_item_start, inst.item_station, inst.item_prep_s
+    item_progress_lane = inst.item_progress_lane
+    out_start, out_finish, out_ready = outs[1], outs[2], outs[3]
+    starts, ends, items, counts = lanes
+    i_min, i_max, st_min, st_max = 1 << 62, -1, 1 << 62, -1
+    any_jit = False
+    for k in range(len(seq)):
+        o = seq[k]
+        if inst.order_jit[o]:
+            any_jit = True
+        i_min = min(i_min, order_item_start[o])
+        i_max = max(i_max, order_item_start[o + 1])
+        for it in range(order_item_start[o], order_item_start[o + 1]):
+            st_min = min(st_min, item_station[it])
+            st_max = max(st_max, item_station[it])
+    if not any_jit or i_max <= i_min:
+        return
+    shortest = np.full(st_max - st_min + 1, INF)
+    jit_item = np.zeros(i_max - i_min, np.bool_)
+    n_jit = 0
+    for k in range(len(seq)):
+        o = seq[k]
+        placed_jit = _placed_just_in_time(inst, o, handoff, params[0], params[2], out_finish)
+        for it in range(order_item_start[o], order_item_start[o + 1]):
+            if item_progress_lane[it] < 0:
+                st = item_station[it] - st_min
+                shortest[st] = min(shortest[st], item_prep_s[it])
+                if placed_jit:
+                    jit_item[it - i_min] = True
+                    n_jit += 1
+    if n_jit == 0:
+        return
+    for lane in range(len(counts)):
+        for pos in range(1, counts[lane]):
+            it = items[lane, pos]
+            if it < i_min or it >= i_max or not jit_item[it - i_min]:
+                continue
+            gap = starts[lane, pos] - ends[lane, pos - 1]
+            if not (0.0 < gap < shortest[item_station[it] - st_min]):
+                continue
+            new_start = max(ends[lane, pos - 1], inst.item_release_s[it], starts[lane, pos] - FIRE_WINDOW_S)
+            if new_start < starts[lane, pos]:
+                starts[lane, pos] = new_start
+                ends[lane, pos] = new_start + item_prep_s[it]
+                out_start[it] = starts[lane, pos]
+                out_finish[it] = ends[lane, pos]
+    for k in range(len(seq)):
+        o = seq[k]
+        if inst.order_jit[o]:
+            finish = -INF
+            for it in range(order_item_start[o], order_item_start[o + 1]):
+                finish = max(finish, out_finish[it])
+            out_ready[o] = finish + handoff
+
+
+@njit(cache=True)
+def _pace(inst, seq, handoff, params, lanes, outs):
+    """reference `pace`: early items slide later on their own lane, into free time only."""
+    z, window = params[0], params[1]
+    order_item_start, item_progress_lane, item_prep_s = inst.order_item_start, inst.item_progress_lane, inst.item_prep_s
+    out_lane, out_start, out_finish = outs[0], outs[1], outs[2]
+    starts, ends, items, counts = lanes
+    for k in range(len(seq)):
+        o = seq[k]
+        if _placed_just_in_time(inst, o, handoff, z, params[2], out_finish):
+            continue
+        i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
+        order_finish = -INF
+        for it in range(i_lo, i_hi):
+            order_finish = max(order_finish, out_finish[it])
+        if order_finish == INF:
+            continue
+        for it in range(i_lo, i_hi):
+            if item_progress_lane[it] >= 0:
+                continue
+            paced_finish = order_finish - z * math.sqrt(inst.item_var_s2[it])
+            if not out_finish[it] < paced_finish - window:
+                continue
+            lane = out_lane[it]
+            n = counts[lane]
+            pos = 0
+            while items[lane, pos] != it:
+                pos += 1
+            new_finish = paced_finish
+            if pos + 1 < n and starts[lane, pos + 1] < new_finish:
+                new_finish = starts[lane, pos + 1]
+            if new_finish > out_finish[it]:
+                start = new_finish - item_prep_s[it]
+                starts[lane, pos] = start
+                ends[lane, pos] = new_finish
+                out_start[it] = start
+                out_finish[it] = new_finish
 
 
 @njit(cache=True)
 def _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, outs):
-    """reference `plan_sequence`. A swap trial at position i does not re-place
-    seq[:i]: it starts from a copy of the lanes holding just that prefix
-    (`prefix`), which is the very state re-placing it would rebuild."""
-    twt = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    """reference `plan_sequence`: improve, then the fire window and pacing."""
+    twt = _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    _fire_early(inst, seq, handoff, params, lanes, outs)
+    _pace(inst, seq, handoff, params, lanes, outs)
+    return twt
+
+
+@njit(cache=True)
+def _moved(seq, m, j, later, cand):
+    """reference `_moved`, into `cand`."""
+    n = len(seq)
+    for i in range(m):
+        cand[i] = seq[i]
+    if later:
+        for i in range(m, j):
+            cand[i] = seq[i + 1]
+        cand[j] = seq[m]
+    else:
+        cand[m] = seq[j]
+        for i in range(m + 1, j + 1):
+            cand[i] = seq[i - 1]
+    for i in range(j + 1, n):
+        cand[i] = seq[i]
+
+
+@njit(cache=True)
+def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
+    """reference `_improve`. A trial that first changes position m does not
+    re-place seq[:m]: it starts from a copy of the lanes holding just that
+    prefix (`prefix`), which is the very state re-placing it would rebuild;
+    once the prefix alone is as tardy as the best, no later move can win."""
+    best = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     passes = params[3]
-    if twt <= 0.0 or passes <= 0:
-        return twt
-    due, weight = inst.order_due_s, inst.order_weight
-    out_ready = outs[3]
-    o_lo = seq.min()
-    best_ready = np.empty(seq.max() - o_lo + 1)
-    for k in range(len(seq)):
-        best_ready[seq[k] - o_lo] = out_ready[seq[k]]
+    if best <= 0.0 or passes <= 0:
+        return best
+    n = len(seq)
+    budget = TRIALS_PER_ORDER * n
+    cand = np.empty_like(seq)
     prefix = (np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3]))
-    best = twt
-    tried = False
+    tried = 0
     for _ in range(passes):
         improved = False
         _copy_lanes(base[0], base[1], base[2], base[3], prefix[0], prefix[1], prefix[2], prefix[3])
         prefix_twt = 0.0
-        for i in range(len(seq) - 1):
-            nxt = seq[i + 1]
-            a = seq[i]
-            if best_ready[nxt - o_lo] > due[nxt] and _swap_may_help(inst, a, nxt, best_ready[a - o_lo]):
-                tried = True
-                seq[i] = nxt
-                seq[i + 1] = a
-                if prefix_twt >= best - EPS:
-                    t = prefix_twt
-                else:
-                    _copy_lanes(prefix[0], prefix[1], prefix[2], prefix[3], lanes[0], lanes[1], lanes[2], lanes[3])
-                    t = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, i, prefix_twt,
-                                        best - EPS)
-                if t < best - EPS:
-                    best = t
-                    improved = True
-                    for k in range(i, len(seq)):
-                        best_ready[seq[k] - o_lo] = out_ready[seq[k]]
-                    if best <= 0.0:
+        for m in range(n - 1):
+            for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
+                for later in (True, False):
+                    if not later and j == m + 1:
+                        continue  # by one: the same swap
+                    if tried >= budget:
                         break
-                else:
-                    seq[i + 1] = nxt
-                    seq[i] = a
-            # grow the prefix by seq[i] as it now stands
-            o = seq[i]
-            prefix_twt = _schedule_store(inst, seq[: i + 1], lane_lo, handoff, params, base, prefix, outs, i,
-                                         prefix_twt)
-        if not improved or best <= 0.0:
+                    _moved(seq, m, j, later, cand)
+                    tried += 1
+                    if prefix_twt >= best - EPS:
+                        continue  # cannot win: the unchanged prefix alone is as tardy as the best
+                    _copy_lanes(prefix[0], prefix[1], prefix[2], prefix[3], lanes[0], lanes[1], lanes[2], lanes[3])
+                    t = _schedule_store(inst, cand, lane_lo, handoff, params, base, lanes, outs, m, prefix_twt,
+                                        best - EPS)
+                    if t < best - EPS:
+                        best = t
+                        seq[:] = cand
+                        improved = True
+            if best <= 0.0 or tried >= budget:
+                break
+            # grow the prefix by seq[m] as it now stands
+            if prefix_twt < best - EPS:
+                prefix_twt = _schedule_store(inst, seq[: m + 1], lane_lo, handoff, params, base, prefix, outs, m,
+                                             prefix_twt)
+        if not improved or best <= 0.0 or tried >= budget:
             break
-    if tried:
+    if tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     return best
 
@@ -489,20 +600,125 @@ def _plan_stores(inst, first, last, params, out_lane, out_start, out_finish, out
         _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin)
 
 
+# -- borrowed arrays (performance only) -------------------------------------------
+# Every time compiled code hands an array that owns memory to a function that is
+# not inlined, or takes one out of a tuple, Numba updates the array's reference
+# count with an atomic instruction; in the placement loops that was about a third
+# of the run time. A *borrowed* array is the same view (data, shape, strides) with
+# no owner, so those updates are no-ops. The drivers below borrow the instance,
+# the outputs and the lane buffers while the owning arrays are alive in their
+# caller's frame; nothing borrowed outlives the call. (Arrays that prange hands to
+# its worker threads are already ownerless, which is why plan_batch on one thread
+# was faster than the serial path before.) Plans are unchanged: same data, same code.
+if _numba_config.DISABLE_JIT:
+    def _borrow(arr):
+        return arr
+else:
+    @intrinsic
+    def _borrow(typingctx, arr):
+        def codegen(context, builder, sig, args):
+            src = context.make_array(sig.args[0])(context, builder, args[0])
+            out = context.make_array(sig.return_type)(context, builder)
+            for field in ("data", "shape", "strides", "itemsize", "nitems"):
+                setattr(out, field, getattr(src, field))
+            out.meminfo = cgutils.get_null_value(out.meminfo.type)
+            out.parent = cgutils.get_null_value(out.parent.type)
+            return out._getvalue()
+
+        return arr(arr), codegen
+
+
+@njit(cache=True)
+def _borrowed(inst):
+    """The instance with every array borrowed (see above); valid while `inst` is alive."""
+    return Prepared(_borrow(inst.store_station_start), _borrow(inst.station_lane_start),
+                    _borrow(inst.station_segment_start), _borrow(inst.segment_start_s), _borrow(inst.segment_lanes),
+                    _borrow(inst.store_order_start), _borrow(inst.store_handoff_s), _borrow(inst.order_item_start),
+                    _borrow(inst.order_due_s), _borrow(inst.order_weight), _borrow(inst.order_jit),
+                    _borrow(inst.item_station), _borrow(inst.item_prep_s), _borrow(inst.item_var_s2),
+                    _borrow(inst.item_release_s), _borrow(inst.item_progress_lane),
+                    _borrow(inst.item_progress_remaining_s))
+
+
+@njit(cache=True)
+def _balanced_chunks(inst, n_chunks):
+    """Deal stores to chunks so every chunk gets a like share of the work (performance only).
+
+    A store's work is estimated as items x (orders + 1) (placing is linear in the
+    lane contents, and the improvement pass re-places suffixes). Stores are sorted
+    heaviest first and dealt back and forth over the chunks (0, 1, .., n-1, n-1,
+    .., 0, 0, 1, ..), so the few big stores land in different chunks and any
+    contiguous run of chunks that a thread is given holds about its share.
+    Returns (chunk_start int64[n_chunks + 1], stores int64[n_stores]).
+    """
+    n_stores = len(inst.store_order_start) - 1
+    work = np.empty(n_stores)
+    for s in range(n_stores):
+        o_lo, o_hi = inst.store_order_start[s], inst.store_order_start[s + 1]
+        n_items = inst.order_item_start[o_hi] - inst.order_item_start[o_lo]
+        work[s] = -(n_items * (o_hi - o_lo + 1.0))
+    by_work = np.argsort(work, kind="mergesort")
+    chunk_of = np.empty(n_stores, np.int64)
+    counts = np.zeros(n_chunks + 1, np.int64)
+    for r in range(n_stores):
+        lap, pos = r // n_chunks, r % n_chunks
+        c = pos if lap % 2 == 0 else n_chunks - 1 - pos
+        chunk_of[r] = c
+        counts[c + 1] += 1
+    for c in range(n_chunks):
+        counts[c + 1] += counts[c]
+    fill = counts[:-1].copy()
+    stores = np.empty(n_stores, np.int64)
+    for r in range(n_stores):
+        c = chunk_of[r]
+        stores[fill[c]] = by_work[r]
+        fill[c] += 1
+    return counts, stores
+
+
+@njit(cache=True)
+def _plan_store_list(inst, stores, params, out_lane, out_start, out_finish, out_ready, out_margin):
+    """_plan_stores over a list of stores instead of a range, with one set of borrowed lane buffers."""
+    most_lanes, most_cap = 1, 1
+    for s in stores:
+        n_lanes, cap = _store_shape(inst, s)
+        most_lanes = max(most_lanes, n_lanes)
+        most_cap = max(most_cap, cap)
+    f, i, c = _new_buffers(most_lanes, most_cap)
+    buffers = (_borrow(f), _borrow(i), _borrow(c))
+    for s in stores:
+        _plan_store(inst, s, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin)
+    return f.size + i.size + c.size  # a use of the owning buffers after the loop: they live until here
+
+
+@njit(cache=True)
+def plan_serial(inst, params, out_lane, out_start, out_finish, out_ready, out_margin):
+    """Plan every store on the calling thread (api.plan(parallel=False)): the same plans as plan_batch."""
+    _plan_store_list(_borrowed(inst), np.arange(len(inst.store_order_start) - 1), params, _borrow(out_lane),
+                     _borrow(out_start), _borrow(out_finish), _borrow(out_ready), _borrow(out_margin))
+
+
 @njit(cache=True, parallel=True)
 def plan_batch(inst, params, out_lane, out_start, out_finish, out_ready, out_margin, n_chunks=64):
     """Plan every store, stores in parallel. Outputs must be preset (lane -1, times inf, margin 0).
 
-    Stores are cut into `n_chunks` runs; each prange iteration plans one run
-    with its own lane buffers (so buffers are per thread and allocated once
-    per run, not per store), writing only its own stores' output slots.
+    Stores are dealt to `n_chunks` chunks of like total work (`_balanced_chunks`:
+    store sizes are skewed, and contiguous runs left one thread with the big
+    stores); call it through `api.plan_batch`, which sets a parallel chunk size
+    of 1 so threads take chunks one at a time as they finish (dynamic
+    scheduling: on a shared machine a thread whose core is busy takes fewer;
+    set inside this function it would stop Numba caching it). Each prange
+    iteration plans one chunk with its own lane buffers (so
+    buffers are per thread and allocated once per chunk, not per store), writing
+    only its own stores' output slots. Stores are independent, so the plan is the
+    same whatever the chunking.
     """
     n_stores = len(inst.store_order_start) - 1
     n_chunks = max(1, min(n_chunks, n_stores))
+    chunk_start, stores = _balanced_chunks(inst, n_chunks)
     for c in prange(n_chunks):
-        first = c * n_stores // n_chunks
-        last = (c + 1) * n_stores // n_chunks
-        _plan_stores(inst, first, last, params, out_lane, out_start, out_finish, out_ready, out_margin)
+        _plan_store_list(inst, stores[chunk_start[c]:chunk_start[c + 1]], params, out_lane, out_start, out_finish,
+                         out_ready, out_margin)
 
 
 # -- quote ---------------------------------------------------------------------
@@ -538,6 +754,8 @@ def _dispatch_position(inst, n, due):
 def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs):
     _sequence_with_new_at(base_seq, new, k, seq)
     _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs)
+    _fire_early(inst, seq, handoff, params, lanes, outs)
+    _pace(inst, seq, handoff, params, lanes, outs)
     m = _order_margin_store(inst, new, params[0], lanes, outs)
     return _existing_kept(len(base_seq), outs[3], allowed), outs[3][new] + m, m
 
@@ -630,3 +848,10 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     jit[new] = False
     due[new] = best_promise
     return best_promise, best_margin, keeps
+
+
+@njit(cache=True)
+def quote_fast(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status):
+    """quote_store on the borrowed instance (performance only; the same answer, see _borrow)."""
+    return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
+                       new_jit, _borrow(out_status))

@@ -88,7 +88,8 @@ from ._layout import (
 )
 from .config import DEFAULT_PLANNER, PlannerConfig
 
-__all__ = ["PlanError", "PlanResult", "QuoteResult", "plan", "quote", "plan_instance", "SLOT_STATUS_NAMES"]
+__all__ = ["PlanError", "PlanResult", "QuoteResult", "StoreSnapshot", "plan", "quote", "prepare_store", "plan_instance",
+           "SLOT_STATUS_NAMES"]
 
 _NEW_ORDER_DUE = 1e300  # placeholder that sorts the quoted order after every real one
 
@@ -341,6 +342,20 @@ def _config_tuple(config: PlannerConfig):
             int(config.improve_max_passes))
 
 
+def plan_batch(inst: Prepared, params, lane, start, finish, ready, margin):
+    """_kernels.plan_batch with dynamic scheduling: threads take the (work-balanced) chunks one at a
+    time, so a thread on a core that another process holds takes fewer (same plans either way)."""
+    import numba
+
+    from . import _kernels
+
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        _kernels.plan_batch(inst, params, lane, start, finish, ready, margin)
+    finally:
+        numba.set_parallel_chunksize(previous)
+
+
 def _run_plan(inst: Prepared, params, use_reference: bool, parallel: bool):
     if use_reference:
         lane, start, finish, ready, margin = reference.plan(inst, params)
@@ -355,9 +370,9 @@ def _run_plan(inst: Prepared, params, use_reference: bool, parallel: bool):
     ready = np.full(n_orders, np.inf)
     margin = np.zeros(n_orders)
     if parallel:
-        _kernels.plan_batch(inst, params, lane, start, finish, ready, margin)
+        plan_batch(inst, params, lane, start, finish, ready, margin)
     else:
-        _kernels._plan_stores(inst, 0, inst.store_order_start.size - 1, params, lane, start, finish, ready, margin)
+        _kernels.plan_serial(inst, params, lane, start, finish, ready, margin)
     return lane, start, finish, ready, margin
 
 
@@ -417,6 +432,124 @@ def _unpack(inst, maps, lane, start, finish, ready, margin) -> PlanResult:
         handoff_s=maps["handoff"][maps["item_store"]] if n_items else np.zeros(0))
 
 
+class StoreSnapshot:
+    """One store's open orders, validated and laid out once, to quote many new orders against.
+
+    Build it with `prepare_store(...)` (the store arguments of `quote`) whenever the
+    store's state changes (an order booked, paid, cancelled, an item started or done,
+    staffing changed); `snapshot.quote(new_item_station=..., ...)` then validates only
+    the new order and appends it to the prepared arrays (a handful of small NumPy
+    calls) instead of validating and re-sorting every open item on every quote. The
+    answer is exactly `quote(**store_arrays, ...)`'s: the same prepared instance
+    reaches the same kernel (tests/core_native/test_quote_snapshot.py).
+    """
+
+    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders")
+
+    def __init__(self, inst: Prepared, n_stations: int, new_id: int):
+        self.inst = inst
+        self.n_stations = n_stations
+        self.new_id = new_id
+        self._n_items = inst.item_prep_s.size
+        self._n_orders = inst.order_due_s.size
+
+    def instance_with(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
+                      new_weight=1.0) -> Prepared:
+        """The prepared one-store instance with the new order appended as the last order.
+
+        Identical to what `_prepare` builds from the concatenated arrays: the new order
+        has the largest id and a due time after every real one, so it is last in the
+        dispatch sequence and its items come last, longest first (ties: input position).
+        """
+        new_station = _ints("new_item_station", new_item_station)
+        k = new_station.size
+        if k == 0:
+            raise PlanError("the new order has no items")
+        new_prep = _floats("new_item_prep_s", new_item_prep_s, k)
+        new_sd = _floats("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
+        release = _floats("new_release_s", new_release_s, k)
+        weight = _floats("new_weight", new_weight, k)
+        # k is a handful: plain Python min/max are several times cheaper than NumPy reductions here
+        stations, preps, sds = new_station.tolist(), new_prep.tolist(), new_sd.tolist()
+        if min(stations) < 0 or max(stations) >= self.n_stations:
+            i = next(j for j, x in enumerate(stations) if not 0 <= x < self.n_stations)
+            raise PlanError(f"new_item_station[{i}] = {stations[i]} is out of range [0, {self.n_stations})")
+        if min(preps) <= 0:
+            raise PlanError(f"new_item_prep_s[{int(np.argmin(new_prep))}] = {min(preps)} must be > 0")
+        if min(sds) < 0:
+            raise PlanError(f"new_item_prep_sd_s[{int(np.argmin(new_sd))}] must be >= 0")
+        if weight.min() < 0:
+            raise PlanError("new_weight must be >= 0")
+        n = self._n_items
+        if k > 1:  # longest first, ties by input position (as _prepare's lexsort)
+            order = np.argsort(-new_prep, kind="stable")
+            new_station, new_prep, new_sd, release = new_station[order], new_prep[order], new_sd[order], release[order]
+        inst = self.inst
+        return inst._replace(
+            store_order_start=np.array([0, self._n_orders + 1], np.int64),
+            order_item_start=np.concatenate((inst.order_item_start, np.array([n + k], np.int64))),
+            order_due_s=np.concatenate((inst.order_due_s, np.array([_NEW_ORDER_DUE]))),
+            order_weight=np.concatenate((inst.order_weight, np.array([weight.max()]))),
+            order_jit=np.concatenate((inst.order_jit, np.zeros(1, bool))),
+            item_station=np.concatenate((inst.item_station, new_station)),
+            item_prep_s=np.concatenate((inst.item_prep_s, new_prep)),
+            item_var_s2=np.concatenate((inst.item_var_s2, new_sd * new_sd)),
+            item_release_s=np.concatenate((inst.item_release_s, np.maximum(release, 0.0))),
+            item_progress_lane=np.concatenate((inst.item_progress_lane, np.full(k, -1, np.int64))),
+            item_progress_remaining_s=np.concatenate((inst.item_progress_remaining_s, np.zeros(k))),
+        )
+
+    def quote(self, *, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
+              new_weight=1.0, new_just_in_time=False, slot_first_start_s=0.0, slot_s=300.0, slot_capacity=0,
+              slot_orders=None, use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
+        """Quote one new order against this store state; arguments as in `quote`."""
+        inst = self.instance_with(new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
+        if slot_orders is None:
+            slots = np.zeros(0, np.int64)
+        else:
+            slots = _ints("slot_orders", slot_orders)
+        slot_first = float(slot_first_start_s)
+        width = float(slot_s)
+        if slots.size and not width > 0:
+            raise PlanError("slot_s must be > 0")
+        params = _config_tuple(config)
+        if use_reference:
+            ready, margin, keeps, status = reference.quote(inst, params, slot_first, width, int(slot_capacity),
+                                                           slots.tolist(), bool(new_just_in_time))
+            status = np.asarray(status, np.int8)
+        else:
+            from . import _kernels
+
+            status = np.zeros(slots.size, np.int8)
+            ready, margin, keeps = _kernels.quote_fast(inst, params, slot_first, width, int(slot_capacity), slots,
+                                                       bool(new_just_in_time), status)
+        return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
+                           slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status)
+
+
+def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
+                  item_due_s, item_prep_sd_s=None, item_release_s=None, item_weight=None, item_just_in_time=None,
+                  progress_item=None, progress_lane=None, progress_remaining_s=None, handoff_s=0.0,
+                  n_stations=None) -> StoreSnapshot:
+    """Validate one store's open orders once (quote's store arguments); see StoreSnapshot."""
+    item_order = _ints("item_order", item_order)
+    n = item_order.size
+    new_id = int(item_order.max()) + 1 if n else 0
+    if n_stations is None:
+        st = _ints("item_station", item_station)
+        n_stations = int(max(_ints("segment_station", segment_station).max(initial=-1), st.max(initial=-1))) + 1
+    inst, _ = _prepare(
+        station_store=None, segment_station=segment_station, segment_start_s=segment_start_s,
+        segment_lanes=segment_lanes, item_order=item_order, item_station=item_station, item_prep_s=item_prep_s,
+        item_due_s=item_due_s, item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s,
+        item_weight=item_weight, item_just_in_time=item_just_in_time, progress_item=progress_item,
+        progress_lane=progress_lane, progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stores=1,
+        n_stations=n_stations)
+    if inst.order_due_s.size and inst.order_due_s.max() >= _NEW_ORDER_DUE:
+        raise PlanError("item_due_s is absurdly large")
+    return StoreSnapshot(inst, int(n_stations), new_id)
+
+
 def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s, item_due_s,
           new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0, new_weight=1.0,
           new_just_in_time=False,
@@ -424,55 +557,26 @@ def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_s
           progress_item=None, progress_lane=None, progress_remaining_s=None, handoff_s=0.0,
           slot_first_start_s=0.0, slot_s=300.0, slot_capacity=0, slot_orders=None, n_stations=None,
           use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
-    """Quote one new order at one store; see the module docstring for every argument."""
-    new_station = _ints("new_item_station", new_item_station)
-    k = new_station.size
-    if k == 0:
-        raise PlanError("the new order has no items")
-    new_prep = _floats("new_item_prep_s", new_item_prep_s, k)
-    new_sd = _floats("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
-    item_order = _ints("item_order", item_order)
-    n = item_order.size
-    new_id = int(item_order.max()) + 1 if n else 0
+    """Quote one new order at one store; see the module docstring for every argument.
 
-    def cat(values, extra, default):
-        base = np.full(n, default, dtype=np.float64) if values is None else np.asarray(values, dtype=np.float64)
-        if base.ndim == 0:
-            base = np.full(n, float(base))
-        return np.concatenate([base, np.broadcast_to(np.asarray(extra, dtype=np.float64), (k,))])
-
-    jit = np.zeros(n, bool) if item_just_in_time is None else np.asarray(item_just_in_time, dtype=bool)
-    inst, maps = _prepare(
-        station_store=None, segment_station=segment_station, segment_start_s=segment_start_s,
-        segment_lanes=segment_lanes,
-        item_order=np.concatenate([item_order, np.full(k, new_id, np.int64)]),
-        item_station=np.concatenate([_ints("item_station", item_station, n), new_station]),
-        item_prep_s=cat(item_prep_s, new_prep, 0.0), item_due_s=cat(item_due_s, _NEW_ORDER_DUE, 0.0),
-        item_prep_sd_s=cat(item_prep_sd_s, new_sd, 0.0), item_release_s=cat(item_release_s, new_release_s, 0.0),
-        item_weight=cat(item_weight, new_weight, 1.0),
-        item_just_in_time=np.concatenate([jit, np.zeros(k, bool)]),  # due "never": sorts after all
-        progress_item=progress_item, progress_lane=progress_lane, progress_remaining_s=progress_remaining_s,
-        handoff_s=handoff_s, n_stores=1, n_stations=n_stations)
-    if np.any(inst.order_due_s[:-1] >= _NEW_ORDER_DUE):
-        raise PlanError("item_due_s is absurdly large")
-    slots = np.zeros(0, np.int64) if slot_orders is None else _ints("slot_orders", slot_orders)
-    slot_first = float(slot_first_start_s)
-    width = float(slot_s)
-    if slots.size and not width > 0:
-        raise PlanError("slot_s must be > 0")
-    params = _config_tuple(config)
-    if use_reference:
-        ready, margin, keeps, status = reference.quote(inst, params, slot_first, width, int(slot_capacity),
-                                                       slots.tolist(), bool(new_just_in_time))
-        status = np.asarray(status, np.int8)
-    else:
-        from . import _kernels
-
-        status = np.zeros(slots.size, np.int8)
-        ready, margin, keeps = _kernels.quote_store(inst, params, slot_first, width, int(slot_capacity), slots,
-                                                    bool(new_just_in_time), status)
-    return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
-                       slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status)
+    Equivalent to prepare_store(<store arrays>).quote(<new order>): callers that quote
+    several orders against one store state should keep the snapshot instead.
+    """
+    if n_stations is None:  # as before: stations the new order names count too
+        n_stations = int(max(_ints("segment_station", segment_station).max(initial=-1),
+                             _ints("item_station", item_station).max(initial=-1),
+                             _ints("new_item_station", new_item_station).max(initial=-1))) + 1
+    snapshot = prepare_store(
+        segment_station=segment_station, segment_start_s=segment_start_s, segment_lanes=segment_lanes,
+        item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
+        item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
+        item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
+        progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stations=n_stations)
+    return snapshot.quote(new_item_station=new_item_station, new_item_prep_s=new_item_prep_s,
+                          new_item_prep_sd_s=new_item_prep_sd_s, new_release_s=new_release_s, new_weight=new_weight,
+                          new_just_in_time=new_just_in_time, slot_first_start_s=slot_first_start_s, slot_s=slot_s,
+                          slot_capacity=slot_capacity, slot_orders=slot_orders, use_reference=use_reference,
+                          config=config)
 
 
 # -- instance files (DESIGN.md) --------------------------------------------------------

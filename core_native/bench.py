@@ -1,19 +1,31 @@
 """Benchmark: re-plan a whole chain's open orders, and quote new orders.
 
-    python -m core_native.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000] [--json]
+    python -m core_native.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000] [--repeats 15] [--json]
 
 Builds a chain-wide backlog (see `chain_backlog`), warms the kernels up, then
 measures side by side in one run:
 
-    kernel_ms         plan_batch over every store, prepared arrays, best of 5
-    kernel_1core_ms   the same with numba.set_num_threads(1)
-    plan_call_ms      api.plan end to end (validation + array building + kernels), best of 5
+    kernel_ms         api.plan_batch (the prange kernel, dynamic chunks) over every store, prepared arrays,
+                      all threads: median of --repeats
+    kernel_1core_ms   the same with numba.set_num_threads(1), runs interleaved with the above: median
+    parallel_speedup  median over the interleaved pairs of (1-thread time / all-thread time)
+    plan_call_ms      api.plan end to end (validation + array building + kernels), median of --repeats
+    serial_call_ms    api.plan(parallel=False) end to end (what the Django side calls), median
     reference_ms      the pure-Python reference on the same prepared arrays, full input, once
     speedup           reference_ms / kernel_1core_ms (one core against one core)
     orders_per_s      orders / kernel_1core_ms
-    quote_us_p50/p99  api.quote end to end for one new order at a random store, with 12 pickup slots
-    parallel_speedup  kernel_1core_ms / kernel_ms (prange on all cores over one core)
+    quote_us_p50/p99  api.quote(**store arrays, ...) end to end, one new order (1-3 items) at a random
+                      store of the backlog, 12 pickup slots; timed per call with perf_counter_ns after
+                      warm-up quotes; GC left on (as in production)
+    quote_snapshot_us_p50/p99  the same quotes through the fast path: api.prepare_store(...) once per
+                      store state (not timed: it happens when the state changes), snapshot.quote(...)
+                      timed per call
+    quote_kernel_us_p50/p99    the kernel alone (_kernels.quote_fast on the prepared instance)
+    prepare_store_us_p50       api.prepare_store for the quoted stores (the cost moved off the quote)
+    quote_tardy_share          share of quotes at stores whose plan is tardy (the improvement pass runs)
+    quote_snapshot_us_p99_on_time_stores / _p50_tardy_stores: the fast path split by that (where the tail is)
     peak_rss_mb       peak resident memory of the process
+    load_avg          1-minute load average before and after the run (the machine is shared)
 """
 
 from __future__ import annotations
@@ -146,21 +158,28 @@ def store_slice(kw: dict, store: int) -> dict:
         handoff_s=15.0, n_stations=len(st))
 
 
-def _best_ms(fn, repeats=5):
-    best = np.inf
+def _median_ms(fn, repeats):
+    times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = time.perf_counter_ns()
         fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1e3
+        times.append(time.perf_counter_ns() - t)
+    return float(np.median(times)) / 1e6
 
 
-def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000) -> dict:
+def _pct_us(ns, q):
+    return round(float(np.percentile(ns, q)) / 1e3, 1)
+
+
+def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15) -> dict:
+    import os
+
     import numba
 
     from . import _kernels, api, reference
     from .config import DEFAULT_PLANNER
 
+    load_before = os.getloadavg()[0]
     kw = chain_backlog(n_stores, n_orders, seed)
     inst, _ = api._prepare(**{k: kw.get(k) for k in (
         "station_store", "segment_station", "segment_start_s", "segment_lanes", "item_order", "item_station",
@@ -173,51 +192,97 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000) -> dict:
         return (np.full(n_items, -1, np.int64), np.full(n_items, np.inf), np.full(n_items, np.inf),
                 np.full(n_ord, np.inf), np.zeros(n_ord))
 
-    out = outputs()
     all_threads = numba.get_num_threads()
-    _kernels.plan_batch(inst, params, *out)  # warm-up (compiles or loads the cache)
-    kernel_ms = _best_ms(lambda: _kernels.plan_batch(inst, params, *out))
-    numba.set_num_threads(1)
-    out1 = outputs()
-    _kernels.plan_batch(inst, params, *out1)
-    kernel_1core_ms = _best_ms(lambda: _kernels.plan_batch(inst, params, *out1))
-    numba.set_num_threads(all_threads)
-    plan_call_ms = _best_ms(lambda: api.plan(**kw))
+    out, out1 = outputs(), outputs()
+    api.plan_batch(inst, params, *out)  # warm-up (compiles or loads the cache)
+    # one thread and all threads alternately, so both see the same machine load
+    t_all, t_one = [], []
+    for _ in range(repeats):
+        numba.set_num_threads(1)
+        t = time.perf_counter_ns()
+        api.plan_batch(inst, params, *out1)
+        t_one.append(time.perf_counter_ns() - t)
+        numba.set_num_threads(all_threads)
+        t = time.perf_counter_ns()
+        api.plan_batch(inst, params, *out)
+        t_all.append(time.perf_counter_ns() - t)
+    t_all, t_one = np.asarray(t_all, float), np.asarray(t_one, float)
+    kernel_ms = float(np.median(t_all)) / 1e6
+    kernel_1core_ms = float(np.median(t_one)) / 1e6
+    parallel_speedup = float(np.median(t_one / t_all))
+    api.plan(**kw)
+    plan_call_ms = _median_ms(lambda: api.plan(**kw), max(3, repeats // 3))
+    serial_call_ms = _median_ms(lambda: api.plan(**kw, parallel=False), max(3, repeats // 3))
 
     t = time.perf_counter()
     ref = reference.plan(inst, params)
     reference_ms = (time.perf_counter() - t) * 1e3
-    identical = all(np.array_equal(np.asarray(r), o) for r, o in zip(ref, out1))
+    identical = all(np.array_equal(np.asarray(r), o) and np.array_equal(np.asarray(r), o1)
+                    for r, o, o1 in zip(ref, out1, out))
+    store_tardy = np.zeros(n_stores, bool)
+    order_store = np.searchsorted(inst.store_order_start, np.arange(n_ord), side="right") - 1
+    store_tardy[order_store[out1[3] > inst.order_due_s + 1e-6]] = True
 
     # quotes: one new order (1-3 items) at a random store, judging 12 five-minute slots
     rng = np.random.default_rng(seed + 1)
     stores = rng.integers(0, n_stores, n_quotes)
     slices = {int(s): store_slice(kw, int(s)) for s in np.unique(stores)}
-    lat = np.empty(n_quotes)
-    for i, s in enumerate(stores):
+    prep_ns = []
+    snapshots = {}
+    for s, sl in slices.items():
+        t = time.perf_counter_ns()
+        snapshots[s] = api.prepare_store(**sl)
+        prep_ns.append(time.perf_counter_ns() - t)
+    quotes = []
+    for s in stores:
         k = int(rng.integers(1, 4))
         picks = rng.choice(len(MENU), size=k)
-        args = dict(slices[int(s)], new_item_station=[MENU[m][0] for m in picks],
-                    new_item_prep_s=[MENU[m][1] for m in picks],
-                    new_item_prep_sd_s=[MENU[m][1] * MENU[m][2] for m in picks],
-                    slot_first_start_s=0.0, slot_s=300.0, slot_capacity=10,
-                    slot_orders=rng.integers(0, 12, 12))
-        if i == 0:
-            api.quote(**args)  # warm-up
-        t = time.perf_counter()
-        api.quote(**args)
-        lat[i] = time.perf_counter() - t
+        quotes.append((int(s), dict(new_item_station=[MENU[m][0] for m in picks],
+                                    new_item_prep_s=[MENU[m][1] for m in picks],
+                                    new_item_prep_sd_s=[MENU[m][1] * MENU[m][2] for m in picks],
+                                    slot_first_start_s=0.0, slot_s=300.0, slot_capacity=10,
+                                    slot_orders=rng.integers(0, 12, 12))))
+    for s, new in quotes[:20]:  # warm-up: kernels compiled or loaded, caches warm
+        api.quote(**slices[s], **new)
+        snapshots[s].quote(**new)
+    lat = np.empty(n_quotes)
+    lat_snap = np.empty(n_quotes)
+    lat_kernel = np.empty(n_quotes)
+    for i, (s, new) in enumerate(quotes):
+        t = time.perf_counter_ns()
+        a = api.quote(**slices[s], **new)
+        lat[i] = time.perf_counter_ns() - t
+        t = time.perf_counter_ns()
+        b = snapshots[s].quote(**new)
+        lat_snap[i] = time.perf_counter_ns() - t
+        q_inst = snapshots[s].instance_with(new["new_item_station"], new["new_item_prep_s"], new["new_item_prep_sd_s"])
+        status = np.zeros(12, np.int8)
+        slots = np.asarray(new["slot_orders"], np.int64)
+        t = time.perf_counter_ns()
+        _kernels.quote_fast(q_inst, params, 0.0, 300.0, 10, slots, False, status)
+        lat_kernel[i] = time.perf_counter_ns() - t
+        if i % 97 == 0:  # the fast path answers exactly what the full call answers
+            identical &= (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)
+            identical &= bool(np.array_equal(a.slot_status, b.slot_status))
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return dict(
-        stores=n_stores, orders=n_ord, items=n_items, threads=all_threads,
-        kernel_ms=round(kernel_ms, 3), kernel_1core_ms=round(kernel_1core_ms, 3), plan_call_ms=round(plan_call_ms, 3),
+        stores=n_stores, orders=n_ord, items=n_items, threads=all_threads, repeats=repeats,
+        kernel_ms=round(kernel_ms, 3), kernel_1core_ms=round(kernel_1core_ms, 3),
+        kernel_1core_min_ms=round(float(t_one.min()) / 1e6, 3), plan_call_ms=round(plan_call_ms, 3),
+        serial_call_ms=round(serial_call_ms, 3),
         reference_ms=round(reference_ms, 1), speedup=round(reference_ms / kernel_1core_ms, 1),
         orders_per_s=round(n_ord / (kernel_1core_ms / 1e3)),
-        quote_us_p50=round(float(np.percentile(lat, 50)) * 1e6, 1),
-        quote_us_p99=round(float(np.percentile(lat, 99)) * 1e6, 1),
-        parallel_speedup=round(kernel_1core_ms / kernel_ms, 2), peak_rss_mb=round(peak_rss_mb, 1),
+        quote_us_p50=_pct_us(lat, 50), quote_us_p99=_pct_us(lat, 99),
+        quote_snapshot_us_p50=_pct_us(lat_snap, 50), quote_snapshot_us_p99=_pct_us(lat_snap, 99),
+        quote_kernel_us_p50=_pct_us(lat_kernel, 50), quote_kernel_us_p99=_pct_us(lat_kernel, 99),
+        prepare_store_us_p50=_pct_us(prep_ns, 50),
+        quote_tardy_share=round(float(np.mean(store_tardy[stores])), 3),
+        quote_snapshot_us_p99_on_time_stores=_pct_us(lat_snap[~store_tardy[stores]], 99),
+        quote_snapshot_us_p50_tardy_stores=_pct_us(lat_snap[store_tardy[stores]], 50) if store_tardy[stores].any() else None,
+        parallel_speedup=round(parallel_speedup, 2), peak_rss_mb=round(peak_rss_mb, 1),
         kernel_equals_reference=bool(identical),
         tardy_orders=int(np.sum(out1[3] > inst.order_due_s + 1e-6)),
+        load_avg=[round(load_before, 2), round(os.getloadavg()[0], 2)],
     )
 
 
@@ -227,15 +292,16 @@ def main(argv=None) -> int:
     parser.add_argument("--orders", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quotes", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=15, help="timed kernel runs (medians are reported)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    if args.stores < 1 or args.orders < args.stores or args.quotes < 1:
-        print("error: need --stores >= 1, --orders >= --stores and --quotes >= 1", file=sys.stderr)
+    if args.stores < 1 or args.orders < args.stores or args.quotes < 1 or args.repeats < 1:
+        print("error: need --stores >= 1, --orders >= --stores, --quotes >= 1 and --repeats >= 1", file=sys.stderr)
         return 2
-    result = run(args.stores, args.orders, args.seed, args.quotes)
+    result = run(args.stores, args.orders, args.seed, args.quotes, args.repeats)
     if args.json:
         print(json.dumps(result))
     else:

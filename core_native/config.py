@@ -22,6 +22,11 @@ class PlannerConfig:
     # Local improvement (adjacent swaps in the order sequence) runs only when
     # the dispatch plan has tardiness; at most this many sweeps.
     improve_max_passes: int = 2
+    # Compiled-in for now (reference.py and _kernels.py hold the same value;
+    # tests check they agree), because api._config_tuple passes the four
+    # values above: FIRE_WINDOW_S = 120 (a just-in-time item may start this
+    # much earlier to close a dead gap), MAX_MOVE = 8 (how far the
+    # improvement pass moves an order), TRIALS_PER_ORDER = 2 (its budget).
 
 
 DEFAULT_PLANNER = PlannerConfig()

@@ -27,16 +27,21 @@ How one store is planned
       the order falls back to the ASAP placement below.
     - Otherwise every item takes the earliest free stretch on any lane of its
       station (not before its release; ties to the lower lane), longest item
-      first. Then pacing: an item that would finish more than
-      `pacing_window_s` before its paced finish (the order's last finish
-      less safety_z x its own prep sd, so that it is still done in time
-      with ~95% confidence) is moved to the latest free stretch that
-      finishes by then, so the whole order comes together and nothing
-      waits on the shelf.
+      first.
     - Ready time = last item's finish + the store's handoff seconds.
-4.  Overload. If some order is tardy (ready after due), a local improvement
-    pass swaps neighbours in the sequence, keeping a swap only when total
-    weighted tardiness drops, for at most `improve_max_passes` sweeps.
+4.  Overload. If some order is tardy (ready after due), a local search moves
+    orders up to MAX_MOVE places earlier or later in the sequence, keeping a
+    move only when total weighted tardiness drops; at most
+    `improve_max_passes` sweeps and TRIALS_PER_ORDER x orders trials.
+4b. Touch-ups of the final plan (neither changes any tardiness):
+    - Fire window: a just-in-time item behind a dead gap on its lane (shorter
+      than every item of that station in the plan) moves left to close it,
+      at most FIRE_WINDOW_S, so the idle time joins usable free time.
+    - Pacing: an item of an ASAP order that would finish more than
+      `pacing_window_s` before its paced finish (the order's last finish
+      less safety_z x its own prep sd) slides later on its own lane into the
+      free time right behind it: the order comes together without taking
+      time any other item of the plan uses.
 5.  Safety margin of an order. From its last-finishing item walk back along
     its lane through items that end exactly when the next starts (the
     critical chain: any of them running long delays the order). Margin =
@@ -70,6 +75,9 @@ from ._layout import (
 
 INF = math.inf
 EPS = 1e-6  # seconds; float noise allowance when comparing promised times
+FIRE_WINDOW_S = 120.0  # a just-in-time item may start at most this much earlier to close a dead gap
+MAX_MOVE = 8  # the improvement pass moves an order at most this many places in the sequence
+TRIALS_PER_ORDER = 2  # improvement trials a store may spend, per order (keeps re-planning linear)
 
 
 class _StoreLanes:
@@ -270,23 +278,6 @@ class _StorePlanner:
                     self.out_finish[it] = INF
                 else:
                     self._commit(it, lane, start)
-            order_finish = running_finish
-            for it in range(i_lo, i_hi):
-                order_finish = max(order_finish, self.out_finish[it])
-            if order_finish < INF:  # pacing: bring early items up to the last one
-                for it in range(i_lo, i_hi):
-                    if inst.item_progress_lane[it] >= 0:
-                        continue
-                    # done by the last item's finish with ~95% confidence, not exactly then:
-                    # the order is ready when its slowest item is, so a paced item must not become it
-                    paced_finish = order_finish - z * math.sqrt(inst.item_var_s2[it])
-                    if self.out_finish[it] < paced_finish - pacing_window:
-                        old_lane, old_start = self.out_lane[it], self.out_start[it]
-                        self._uncommit(it)
-                        lane, start = self._latest_fit(it, old_start, paced_finish)
-                        if lane < 0:  # only float rounding can lose the old place: keep it
-                            lane, start = old_lane, old_start
-                        self._commit(it, lane, start)
 
         finish = -INF
         for it in range(i_lo, i_hi):
@@ -311,59 +302,166 @@ class _StorePlanner:
                     return twt
         return twt
 
-    def _swap_may_help(self, before, tardy, before_ready):
-        """Is it worth trying to put `tardy` ahead of `before`?
+    def _jit_target(self, o):
+        """Latest finish of a just-in-time order's items: its margin and the buffer before its due."""
+        inst = self.inst
+        own_var = 0.0
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            if inst.item_progress_lane[it] < 0:
+                own_var += inst.item_var_s2[it]
+        return inst.order_due_s[o] - self.handoff - self.cfg[0] * math.sqrt(own_var) - self.cfg[2]
 
-        Yes if `before` is on time (it may have slack to give). If both are
-        late, only when the weighted-shortest-work rule says so: on a single
-        lane the swap lowers weighted tardiness exactly when
-        weight(tardy) x work(before) > weight(before) x work(tardy).
+    def _placed_just_in_time(self, o):
+        """Was the order placed just in time (not fallen back to ASAP)? Then all its items end by the target."""
+        inst = self.inst
+        if not inst.order_jit[o]:
+            return False
+        target = self._jit_target(o)
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            if inst.item_progress_lane[it] < 0 and not self.out_finish[it] <= target:
+                return False
+        return True
+
+    def fire_early(self, seq):
+        """Fire window: a just-in-time item behind a dead gap starts earlier.
+
+        A gap in front of an item, on its lane, that is shorter than every
+        item of the plan at that station can never be used: the lane would
+        idle there. Such an item, when its order was placed just in time,
+        moves left to close the gap (at most FIRE_WINDOW_S before its planned
+        start, never before its release or now), so the idle time joins the
+        free time behind it, where waiting work can use it. Lanes are swept
+        left to right, so a block of such items moves together. The order is
+        ready a little earlier than just in time (never later); no other item
+        moves, so no other order's ready time changes.
         """
         inst = self.inst
-        if not before_ready > inst.order_due_s[before]:
-            return True
-        work_before = 0.0
-        for it in range(inst.order_item_start[before], inst.order_item_start[before + 1]):
-            work_before += inst.item_prep_s[it]
-        work_tardy = 0.0
-        for it in range(inst.order_item_start[tardy], inst.order_item_start[tardy + 1]):
-            work_tardy += inst.item_prep_s[it]
-        return inst.order_weight[tardy] * work_before > inst.order_weight[before] * work_tardy
+        jit_item = set()  # the items of orders placed just in time
+        shortest = {}  # station -> shortest item of the plan there
+        for o in seq:
+            placed_jit = self._placed_just_in_time(o)
+            for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+                if inst.item_progress_lane[it] < 0:
+                    st = inst.item_station[it]
+                    shortest[st] = min(shortest.get(st, INF), inst.item_prep_s[it])
+                    if placed_jit:
+                        jit_item.add(it)
+        if not jit_item:
+            return
+        for lane in range(len(self.lanes.starts)):
+            items, starts, ends = self.lanes.items[lane], self.lanes.starts[lane], self.lanes.ends[lane]
+            for pos in range(1, len(items)):
+                it = items[pos]
+                if it not in jit_item:
+                    continue
+                gap = starts[pos] - ends[pos - 1]
+                if not (0.0 < gap < shortest[inst.item_station[it]]):
+                    continue
+                new_start = max(ends[pos - 1], inst.item_release_s[it], starts[pos] - FIRE_WINDOW_S)
+                if new_start < starts[pos]:
+                    starts[pos], ends[pos] = new_start, new_start + inst.item_prep_s[it]
+                    self.out_start[it], self.out_finish[it] = starts[pos], ends[pos]
+        for o in seq:
+            if inst.order_jit[o]:
+                finish = -INF
+                for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+                    finish = max(finish, self.out_finish[it])
+                self.out_ready[o] = finish + self.handoff
+
+    def pace(self, seq):
+        """Pacing, once every order is placed: bring early items up to their order's last one.
+
+        An item that would finish more than `pacing_window_s` before its paced
+        finish (the order's last finish less safety_z x its own prep sd: done
+        with the last item with ~95% confidence, so a paced item does not
+        become the one the order waits for) slides later on its own lane,
+        into the free time right behind it, up to the paced finish. Only time
+        no other item of the plan uses is taken, and no order's ready time
+        changes: pacing costs no capacity.
+        """
+        inst = self.inst
+        z, window = self.cfg[0], self.cfg[1]
+        for o in seq:
+            if self._placed_just_in_time(o):
+                continue
+            i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
+            order_finish = -INF
+            for it in range(i_lo, i_hi):
+                order_finish = max(order_finish, self.out_finish[it])
+            if order_finish == INF:
+                continue
+            for it in range(i_lo, i_hi):
+                if inst.item_progress_lane[it] >= 0:
+                    continue
+                paced_finish = order_finish - z * math.sqrt(inst.item_var_s2[it])
+                if not self.out_finish[it] < paced_finish - window:
+                    continue
+                lane = self.out_lane[it]
+                items, starts, ends = self.lanes.items[lane], self.lanes.starts[lane], self.lanes.ends[lane]
+                pos = items.index(it)
+                new_finish = paced_finish
+                if pos + 1 < len(starts) and starts[pos + 1] < new_finish:
+                    new_finish = starts[pos + 1]
+                if new_finish > self.out_finish[it]:
+                    start = new_finish - inst.item_prep_s[it]
+                    starts[pos], ends[pos] = start, new_finish
+                    self.out_start[it], self.out_finish[it] = start, new_finish
 
     def plan_sequence(self, seq):
         """Dispatch `seq`, improve it in place when tardy; leaves the final plan.
 
-        Improvement: sweep the sequence, swapping a tardy order with the one
-        before it (when `_swap_may_help`); keep a swap only if total weighted
-        tardiness drops.
+        Then the fire window and pacing touch up the final plan (neither
+        changes total weighted tardiness).
         """
-        twt = self.schedule(seq)
-        if twt <= 0.0 or self.cfg[3] <= 0:
-            return twt
-        due, ready = self.inst.order_due_s, self.out_ready
-        best = twt
-        best_ready = {o: ready[o] for o in seq}
-        tried = False
+        twt = self._improve(seq)
+        self.fire_early(seq)
+        self.pace(seq)
+        return twt
+
+    @staticmethod
+    def _moved(seq, m, j, later):
+        """seq with seq[m] moved to position j (later), or seq[j] moved to position m (earlier); m < j."""
+        if later:
+            return seq[:m] + seq[m + 1:j + 1] + [seq[m]] + seq[j + 1:]
+        return seq[:m] + [seq[j]] + seq[m:j] + seq[j + 1:]
+
+    def _improve(self, seq):
+        """Local search on the dispatch sequence when it leaves some order tardy.
+
+        Insertion moves: an order is tried up to MAX_MOVE places earlier or
+        later (an adjacent swap is a move by one, tried once). Moves are
+        tried by the first position they change, m = 0, 1, ...: for each
+        j = m+1 .. m+MAX_MOVE, first seq[m] moved to j, then seq[j] moved to
+        m. A move is kept as soon as total weighted tardiness drops (first
+        improvement) and the scan goes on from the new sequence. At most
+        `improve_max_passes` sweeps, stopping after a sweep with no
+        improvement, at zero tardiness, or when the store has used its
+        budget of TRIALS_PER_ORDER x (number of orders) trials: the cost
+        stays linear in the orders of a store however overloaded it is.
+        """
+        best = self.schedule(seq)
+        if best <= 0.0 or self.cfg[3] <= 0:
+            return best
+        n = len(seq)
+        budget = TRIALS_PER_ORDER * n
+        tried = 0
         for _ in range(self.cfg[3]):
             improved = False
-            for i in range(len(seq) - 1):
-                if not best_ready[seq[i + 1]] > due[seq[i + 1]]:
-                    continue  # moving an order that is on time earlier cannot help it
-                if not self._swap_may_help(seq[i], seq[i + 1], best_ready[seq[i]]):
-                    continue
-                tried = True
-                seq[i], seq[i + 1] = seq[i + 1], seq[i]
-                t = self.schedule(seq, best - EPS)
-                if t < best - EPS:
-                    best = t
-                    improved = True
-                    for o in seq:
-                        best_ready[o] = ready[o]
-                    if best <= 0.0:
-                        break
-                else:
-                    seq[i], seq[i + 1] = seq[i + 1], seq[i]
-            if not improved or best <= 0.0:
+            for m in range(n - 1):
+                for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
+                    for later in ((True,) if j == m + 1 else (True, False)):  # by one: the same swap
+                        if tried >= budget:
+                            break
+                        cand = self._moved(seq, m, j, later)
+                        tried += 1
+                        t = self.schedule(cand, best - EPS)
+                        if t < best - EPS:
+                            best = t
+                            seq[:] = cand
+                            improved = True
+                if best <= 0.0 or tried >= budget:
+                    break
+            if not improved or best <= 0.0 or tried >= budget:
                 break
         if tried:
             self.schedule(seq)  # leave the plan of the best sequence in place
@@ -462,7 +560,10 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
 
     def trial(k):
         """New order planned ASAP at position k of the base sequence: (kept, promise, margin)."""
-        p.schedule(base_seq[:k] + [new] + base_seq[k:])
+        seq = base_seq[:k] + [new] + base_seq[k:]
+        p.schedule(seq)
+        p.fire_early(seq)
+        p.pace(seq)
         m = p.order_margin(new)
         return existing_kept(), ready[new] + m, m
 

@@ -1,6 +1,6 @@
 """Discrete-event simulation of one store, to judge quoting and sequencing policies.
 
-    python -m core_native.simulate --scenario FILE --policy planner|fixed|fifo [--json]
+    python -m core_native.simulate --scenario FILE --policy planner|fixed|fifo [--json] [--seed N]
 
 The scenario format and the metric keys are those of DESIGN.md. Every random
 draw (arrivals, order contents, actual prep times, when customers walk in) is
@@ -510,11 +510,15 @@ def main(argv=None) -> int:
     parser.add_argument("--scenario", required=True, help="scenario JSON file (DESIGN.md format)")
     parser.add_argument("--policy", required=True, help="planner, fixed or fifo")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="override the scenario's seed (judge noisy scenarios over several seeds)")
     try:
         args = parser.parse_args(argv)
         if args.policy not in POLICIES:
             raise ScenarioError(f"unknown policy '{args.policy}' (choose {', '.join(POLICIES)})")
         scenario = load_scenario(args.scenario)
+        if args.seed is not None:
+            scenario["_"]["seed"] = args.seed
         result = simulate(scenario, args.policy)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -126,3 +126,29 @@ def test_plan_instance_totals():
                       {"order": "B", "station": "espresso", "prep_s": 60, "due_s": 200}]}
     out = api.plan_instance(inst)
     assert out["totals"] == dict(total_weighted_tardiness=20.0, late_items=1, makespan=120.0, unscheduled_items=0)
+
+
+def test_compiled_in_constants_agree():
+    from core_native import _kernels, reference
+
+    for name in ("FIRE_WINDOW_S", "MAX_MOVE", "TRIALS_PER_ORDER"):
+        assert getattr(_kernels, name) == getattr(reference, name), name
+
+
+def test_pacing_takes_no_time_another_item_uses():
+    """One lane: the drink of order 1 cannot slide behind order 2's drink, so it stays put."""
+    kw = _store(segment_lanes=[1, 1], item_order=[1, 1, 2], item_station=[0, 1, 0],
+                item_prep_s=[50.0, 240.0, 50.0], item_due_s=[400.0, 400.0, 450.0])
+    plan = api.plan(**kw)
+    assert plan.item_start_s[0] == 0.0 and plan.item_start_s[2] == 50.0
+    assert plan.order_ready_s[1] == 115.0
+
+
+def test_fire_window_closes_a_dead_gap_in_front_of_a_scheduled_item():
+    """A 10 s hole before a scheduled drink cannot hold any 50 s drink: the drink starts 10 s earlier."""
+    kw = _store(segment_station=[0], segment_start_s=[0.0], segment_lanes=[1], station_store=[0], handoff_s=0.0,
+                item_order=[1, 2], item_station=[0, 0], item_prep_s=[50.0, 50.0], item_due_s=[50.0, 140.0],
+                item_just_in_time=[False, True])
+    plan = api.plan(**kw)
+    # just in time would be [60, 110) (due 140 - 30 s buffer); the hole [50, 60) is dead
+    assert plan.item_start_s[1] == 50.0 and plan.order_ready_s[1] == 100.0
