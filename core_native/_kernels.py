@@ -630,7 +630,8 @@ else:
 
 @njit(cache=True)
 def _borrowed(inst):
-    """The instance with every array borrowed (see above); valid while `inst` is alive."""
+    """The instance with every array borrowed (see above); valid while `inst` is alive.
+    Only for use inside compiled code: never return borrowed arrays to Python."""
     return Prepared(_borrow(inst.store_station_start), _borrow(inst.station_lane_start),
                     _borrow(inst.station_segment_start), _borrow(inst.segment_start_s), _borrow(inst.segment_lanes),
                     _borrow(inst.store_order_start), _borrow(inst.store_handoff_s), _borrow(inst.order_item_start),
