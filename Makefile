@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/tes
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-fast migrate seed bench clean
+.PHONY: install run serve test test-fast migrate seed bench clean browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,9 +33,15 @@ run: seed
 	@echo ""
 	$(PY) -m daphne -b $(HOST) -p $(PORT) orderahead.asgi:application
 
+# The browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	  else echo "Chromium is missing: sudo apt-get install -y chromium (the browser tests skip without it)"; fi; }
+
 # Pass 1: everything on SQLite. Pass 2: the concurrency tests on PostgreSQL.
 # pytest exits 5 when a pass selects no test; that is not a failure here.
-test: install
+test: install browser
 	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -m postgres $(PYTEST_ARGS) || [ $$? -eq 5 ]
 

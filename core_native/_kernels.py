@@ -500,7 +500,7 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
 
 @njit(cache=True)
 def _order_margin(o, z, order_item_start, item_prep_s, item_var_s2, item_progress_lane, item_progress_remaining_s,
-                  starts, ends, items, counts, out_lane, out_finish):
+                  starts, ends, items, counts, out_lane, out_finish, item_station, station_lane_start):
     i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
     last, last_finish = -1, -INF
     for it in range(i_lo, i_hi):
@@ -517,13 +517,16 @@ def _order_margin(o, z, order_item_start, item_prep_s, item_var_s2, item_progres
         share = item_progress_remaining_s[last] / item_prep_s[last]
         return z * math.sqrt(item_var_s2[last] * share * share)
     var = 0.0
+    st = item_station[last]
+    pooled = float(station_lane_start[st + 1] - station_lane_start[st])  # lanes sharing the work ahead
     while True:
         it = items[lane, pos]
+        w = 1.0 if i_lo <= it < i_hi else 1.0 / pooled  # another order's item: overrun spread over the lanes
         if item_progress_lane[it] >= 0:  # only what is left can still vary
             share = item_progress_remaining_s[it] / item_prep_s[it]
-            var += item_var_s2[it] * share * share
+            var += w * item_var_s2[it] * share * share
         else:
-            var += item_var_s2[it]
+            var += w * item_var_s2[it]
         if pos == 0 or items[lane, pos - 1] < 0 or abs(ends[lane, pos - 1] - starts[lane, pos]) > EPS:
             break
         pos -= 1
@@ -533,7 +536,8 @@ def _order_margin(o, z, order_item_start, item_prep_s, item_var_s2, item_progres
 @njit(cache=True)
 def _order_margin_store(inst, o, z, lanes, outs):
     return _order_margin(o, z, inst.order_item_start, inst.item_prep_s, inst.item_var_s2, inst.item_progress_lane,
-                         inst.item_progress_remaining_s, lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[2])
+                         inst.item_progress_remaining_s, lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[2],
+                         inst.item_station, inst.station_lane_start)
 
 
 @njit(cache=True)
@@ -584,7 +588,8 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
     starts, ends, items, counts = lanes
     for o in range(o_lo, o_hi):
         out_margin[o] = _order_margin(o, params[0], order_item_start, item_prep_s, item_var_s2, item_progress_lane,
-                                      item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish)
+                                      item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish,
+                                      inst.item_station, inst.station_lane_start)
 
 
 @njit(cache=True)

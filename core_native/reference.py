@@ -45,7 +45,10 @@ How one store is planned
 5.  Safety margin of an order. From its last-finishing item walk back along
     its lane through items that end exactly when the next starts (the
     critical chain: any of them running long delays the order). Margin =
-    safety_z x sqrt(sum of their prep variances).
+    safety_z x sqrt(sum of their prep variances), where an item of another
+    order counts 1/L of its variance (L = lanes of the station): the plan is
+    re-made on every event, so an overrun ahead is shared by all L lanes,
+    not borne by this lane alone.
 
 Quote for a new order (one store)
 ---------------------------------
@@ -468,7 +471,12 @@ class _StorePlanner:
         return best
 
     def order_margin(self, o):
-        """safety_z x sqrt(variance along the critical chain ending at the order's last item)."""
+        """safety_z x sqrt(variance along the critical chain ending at the order's last item).
+
+        The order's own items count in full; another order's item ahead on the
+        chain counts 1/(lanes of the station), since re-planning spreads its
+        overrun over every lane of the station.
+        """
         inst = self.inst
         i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
         last, last_finish = -1, -INF
@@ -483,14 +491,19 @@ class _StorePlanner:
             share = inst.item_progress_remaining_s[last] / inst.item_prep_s[last]
             return self.cfg[0] * math.sqrt(inst.item_var_s2[last] * share * share)
         pos = items.index(last)
+        lo, hi = self._station_lanes(last)
+        pooled = hi - lo  # the lanes of the station share the work queued ahead
         var = 0.0
         while True:
             it = items[pos]
+            # another order's item ahead: at the next re-plan an overrun of it is spread over the
+            # station's lanes (work moves to whichever lane frees first), so it counts 1/lanes
+            w = 1.0 if i_lo <= it < i_hi else 1.0 / pooled
             if inst.item_progress_lane[it] >= 0:  # only what is left can still vary
                 share = inst.item_progress_remaining_s[it] / inst.item_prep_s[it]
-                var += inst.item_var_s2[it] * share * share
+                var += w * inst.item_var_s2[it] * share * share
             else:
-                var += inst.item_var_s2[it]
+                var += w * inst.item_var_s2[it]
             if pos == 0 or items[pos - 1] < 0 or abs(ends[pos - 1] - starts[pos]) > EPS:
                 break
             pos -= 1

@@ -34,7 +34,9 @@ class Board:
                 continue
             if self.seq is None or event["seq"] != self.seq + 1:
                 self.gaps += 1
-                return {"action": "snapshot"} if self.seq is None else {"action": "sync", "since": self.seq}
+                if self.seq is None:
+                    return {"action": "snapshot"}
+                return {"action": "sync", "since": self.seq, "gap": True}
             self.apply(event)
             self.seq = event["seq"]
             self.applied.append(event["seq"])

@@ -7,14 +7,15 @@ It may reconnect with `?since=<number>` and get just what it missed. Every messa
 
     {"type": "snapshot", "seq": 41, "tickets": [...], "eighty_sixed": [...]}
     {"type": "events", "events": [{"seq": 42, "kind": "order.created", "ticket": {...}, ...}, ...]}
-    {"type": "ack", "ref": "a7", "action": "bump_ticket"}     the action is done; its events follow
+    {"type": "ack", "ref": "a7", "action": "bump_ticket"}     done; the events it caused came just before
     {"type": "error", "ref": "a7", "code": "order_cancelled", "message": "Order 17 was cancelled; ..."}
     {"type": "pong", "head": 43}
 
-and from the screen: {"action": "sync", "since": 41} (check in, get anything missed), {"action":
-"snapshot"}, and the barista's actions (see `ACTIONS`), each with a `ref` the answer repeats. Actions
-are `fulfilment.services.kitchen` calls (and `pickup_handoff` for a scanned QR code); what they change
-comes back to every screen as events, this one included.
+and from the screen: {"action": "sync", "since": 41} (check in, get anything missed; with "gap": true
+the numbers after 41 are sent again), {"action": "snapshot"}, and the barista's actions (see `ACTIONS`),
+each with a `ref` the answer repeats. Actions are `fulfilment.services.kitchen` calls (and
+`pickup_handoff` for a scanned QR code); what they change comes back to every screen as events, this one
+included. A refused action changes nothing and answers with an error the screen shows.
 
 The customer's socket (`ws/orders/<id>/`) is for the order's owner: session, or the app's API token as
 the subprotocol `token.<key>` (a browser cannot set headers on a WebSocket). It gets the order as the
@@ -94,7 +95,7 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         relay.register(self)
         since = _query(self.scope).get("since", "")
-        await self.catch_up(since=int(since) if since.isdigit() else None)
+        await self.catch_up(since=int(since) if since.isdigit() and len(since) < 19 else None)
 
     async def disconnect(self, code):
         if getattr(self, "store_id", None) is not None:
@@ -166,9 +167,13 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
         action, ref = content.get("action"), content.get("ref")
         if action == "sync":
             since = content.get("since")
-            valid = isinstance(since, int) and not isinstance(since, bool) and since >= 0
-            # The screen knows best what it has applied (it may have dropped a frame it could not use).
-            await self.catch_up(since=since if valid else None)
+            valid = isinstance(since, int) and not isinstance(since, bool) and 0 <= since < 2**63
+            # A check-in: anything after what was sent. A screen behind that number is usually just reading
+            # frames still on their way; only when it says it found a gap is it sent those numbers again.
+            if valid and (since > self.last_seq or content.get("gap") is True):
+                await self.catch_up(since=since)
+            else:
+                await self.catch_up()
             await self.send_json({"type": "pong", "head": self.last_seq, "ref": ref})
             return
         if action == "snapshot":
@@ -231,6 +236,7 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
         if not await self.owns_order():
             await self.close(code=4403)
             return
+        relay.ensure_started()  # pushes from this process go out on this loop
         await self.channel_layer.group_add(order_group(self.order_id), self.channel_name)
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         await self.send_order()
@@ -292,6 +298,7 @@ class MenuConsumer(AsyncJsonWebsocketConsumer):
                 and await database_sync_to_async(Store.objects.filter(pk=self.store_id).exists)()):
             await self.close(code=4404)
             return
+        relay.ensure_started()
         await self.channel_layer.group_add(menu_group(self.store_id), self.channel_name)
         await self.accept()
 

@@ -17,14 +17,14 @@ reaches every open screen, each number once, in order.
 """
 
 import asyncio
+import atexit
 import json
 import logging
 import threading
 from collections import defaultdict
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from fulfilment.services.outbox import MENU_ITEM, outbox_heads
@@ -95,6 +95,7 @@ class Relay:
         self.tasks: list[asyncio.Task] = []
         self.screens: dict[int, set] = defaultdict(set)  # store id -> consumers with a `last_seq`
         self.sent_batches = 0
+        self.thread: _SenderThread | None = None
 
     # -- lifecycle --
     def ensure_started(self) -> None:
@@ -107,36 +108,46 @@ class Relay:
         self.loop, self.loop_thread = loop, threading.get_ident()
         self.queue = asyncio.Queue()
         self.screens = defaultdict(set)
-        self.tasks = [loop.create_task(self._send_forever()), loop.create_task(self._watch_forever())]
+        self.tasks = [loop.create_task(self._send_forever(self.queue)), loop.create_task(self._watch_forever())]
 
     def _running(self) -> bool:
         return self.loop is not None and self.loop.is_running() and not self.loop.is_closed()
 
     # -- fast path --
     def submit(self, events: list[dict]) -> None:
-        """Called after a commit, from any thread: queue the events for the sender task, or, in a process
-        without one (a management command, an HTTP-only process), send them now."""
+        """Called after a commit, from any thread, never blocking it: queue the events for this process's
+        sender task (on the consumers' loop), or, in a process without one (an HTTP-only process, a
+        management command), for a sender thread with a loop of its own."""
         if self._running():
             if threading.get_ident() == self.loop_thread:
                 self.queue.put_nowait(events)
             else:
                 self.loop.call_soon_threadsafe(self.queue.put_nowait, events)
             return
-        try:
-            async_to_sync(broadcast)(events)
-        except Exception:  # noqa: BLE001 - a lost hint; the outbox still has the events
-            log.exception("KDS push failed")
+        if isinstance(get_channel_layer(), InMemoryChannelLayer | None):
+            return  # no screen of this process is listening, and no other process can hear this layer
+        self._thread_sender().submit(events)
 
-    async def _send_forever(self) -> None:
+    async def _send_forever(self, queue: asyncio.Queue, done=None) -> None:
         while True:
-            events = list(await self.queue.get())
-            while not self.queue.empty():  # whatever else committed meanwhile goes in the same messages
-                events.extend(self.queue.get_nowait())
+            events = list(await queue.get())
+            batches = 1
+            while not queue.empty():  # whatever else committed meanwhile goes in the same messages
+                events.extend(queue.get_nowait())
+                batches += 1
             try:
                 await broadcast(events)
                 self.sent_batches += 1
             except Exception:  # noqa: BLE001
                 log.exception("KDS push failed")
+            if done:
+                done(batches)
+
+    def _thread_sender(self) -> "_SenderThread":
+        with _THREAD_LOCK:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = _SenderThread(self)
+            return self.thread
 
     # -- safety net --
     def register(self, consumer) -> None:
@@ -184,6 +195,51 @@ class Relay:
         for store_id, consumers in list(self.screens.items()):
             for consumer in list(consumers):
                 await layer.group_add(store_group(store_id), consumer.channel_name)
+
+
+_THREAD_LOCK = threading.Lock()
+
+
+class _SenderThread(threading.Thread):
+    """A loop of its own for processes without consumers. At exit it is given a moment to send what is
+    queued (a management command commits and ends at once); whatever it cannot send, the screens read
+    from the outbox anyway."""
+
+    def __init__(self, owner: Relay):
+        super().__init__(name="kds-relay-sender", daemon=True)
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue | None = None
+        self.pending = 0
+        self.lock = threading.Lock()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.started = threading.Event()
+        self.owner = owner
+        self.start()
+        self.started.wait(5)
+        atexit.register(self.drain, 2.0)
+
+    def run(self):
+        asyncio.set_event_loop(self.loop)
+        self.queue = asyncio.Queue()
+        self.loop.create_task(self.owner._send_forever(self.queue, done=self._sent))
+        self.started.set()
+        self.loop.run_forever()
+
+    def submit(self, events: list[dict]) -> None:
+        with self.lock:
+            self.pending += 1
+            self.idle.clear()
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, events)
+
+    def _sent(self, batches: int) -> None:
+        with self.lock:
+            self.pending -= batches
+            if self.pending <= 0:
+                self.idle.set()
+
+    def drain(self, timeout: float) -> bool:
+        return self.idle.wait(timeout)
 
 
 relay = Relay()

@@ -130,7 +130,8 @@ def store_replan(*, store: Store, now: dt.datetime) -> planner.PlanResult | None
             line.planned_lane = int(plan.item_lane[units[0]])
             line.planned_start_at = state.at(min(plan.item_start_s[u] for u in units))
             line.planned_finish_at = state.at(finish)
-        changed_lines.append(line)
+        if (line.planned_lane, line.planned_start_at, line.planned_finish_at) != before[line.pk]:
+            changed_lines.append(line)  # only rows whose plan moved are written
     OrderLine.objects.bulk_update(changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
 
     ready_by_order = {int(o): r for o, r in zip(plan.order_id, plan.order_ready_s)}

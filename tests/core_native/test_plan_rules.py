@@ -152,3 +152,18 @@ def test_fire_window_closes_a_dead_gap_in_front_of_a_scheduled_item():
     plan = api.plan(**kw)
     # just in time would be [60, 110) (due 140 - 30 s buffer); the hole [50, 60) is dead
     assert plan.item_start_s[1] == 50.0 and plan.order_ready_s[1] == 100.0
+
+
+def test_margin_pools_work_ahead_over_the_station_lanes():
+    """Own items count in full on the critical chain; another order's item ahead counts 1/lanes."""
+    kw = dict(segment_station=np.array([0], np.int64), segment_start_s=np.array([0.0]),
+              segment_lanes=np.array([2], np.int64), item_order=np.array([0, 1, 2], np.int64),
+              item_station=np.zeros(3, np.int64), item_prep_s=np.full(3, 60.0),
+              item_prep_sd_s=np.full(3, 10.0), item_due_s=np.array([100.0, 110.0, 300.0]))
+    for use_reference in (False, True):
+        plan = api.plan(**kw, use_reference=use_reference)
+        # orders 0 and 1 start at once on the two lanes; order 2 follows one of them back to back
+        assert sorted(plan.item_start_s.tolist()) == [0.0, 0.0, 60.0]
+        z = 1.645
+        assert np.isclose(plan.order_margin_s[0], z * 10.0)
+        assert np.isclose(plan.order_margin_s[2], z * np.sqrt(100.0 + 100.0 / 2))

@@ -13,7 +13,7 @@ from fulfilment.services.outbox import outbox_head, outbox_snapshot
 from kitchen_display.client import Board
 from kitchen_display.relay import relay
 
-from conftest import read_until, receive
+from kds_helpers import read_until, receive
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
@@ -60,22 +60,26 @@ async def test_a_screen_away_for_500_updates_gets_each_number_once(layer, open_s
     left_at = board.seq
 
     def busy_kitchen():
-        """At least 500 events while the screen is away: orders placed, started, bumped, recalled, 86."""
+        """At least 500 events while the screen is away: orders placed, started, bumped, recalled, picked up,
+        cancelled, an item marked 86 and back (the queue stays short, as in a store)."""
         head, n = left_at, 0
         while head - left_at < 500:
             order = counter_order(latte=1, croissant=0, drip=1, name=f"guest {n}")
-            line = order.lines.filter(station_id=espresso).first()
-            kitchen.kitchen_item_start(store_id=store.pk, station_id=espresso, order_id=order.pk, line_id=line.pk,
-                                       actor=barista_store1)
-            if n % 3 == 0:
+            if n % 7 == 3:
+                services.order_cancel(order=order, actor=barista_store1, reason="changed their mind")
+            else:
+                line = order.lines.filter(station_id=espresso).first()
+                kitchen.kitchen_item_start(store_id=store.pk, station_id=espresso, order_id=order.pk,
+                                           line_id=line.pk, actor=barista_store1)
                 kitchen.kitchen_ticket_bump(store_id=store.pk, station_id=espresso, order_id=order.pk,
                                             actor=barista_store1)
-            if n % 6 == 0:
-                kitchen.kitchen_order_recall(store_id=store.pk, order_id=order.pk, actor=barista_store1)
-            if n % 5 == 0:
-                services.order_cancel(order=order, actor=barista_store1, reason="test")
+                if n % 3 == 0:
+                    kitchen.kitchen_order_recall(store_id=store.pk, order_id=order.pk, actor=barista_store1)
+                    kitchen.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1)
+                if n % 2 == 0:
+                    services.order_pick_up(order=order, actor=barista_store1)
             if n % 10 == 0:
-                kitchen.kitchen_item_86(store_id=store.pk, item_id=menu["drip"].pk, actor=barista_store1,
+                kitchen.kitchen_item_86(store_id=store.pk, item_id=menu["croissant"].pk, actor=barista_store1,
                                         eighty_sixed=n % 20 == 0)
             n += 1
             head = outbox_head(store_id=store.pk)
@@ -137,7 +141,9 @@ async def test_a_screen_that_reports_a_gap_gets_the_missing_events(layer, open_s
     head = await database_sync_to_async(outbox_head)(store_id=store.pk)
     async with open_socket(_kds(store, menu), barista_store1) as ws:
         await receive(ws)
-        await ws.send_json_to({"action": "sync", "since": head - 3})
+        await ws.send_json_to({"action": "sync", "since": head - 3})  # a check-in: nothing missing
+        assert (await receive(ws)) == {"type": "pong", "head": head, "ref": None}
+        await ws.send_json_to({"action": "sync", "since": head - 3, "gap": True})
         events = await receive(ws)
         pong = await receive(ws)
     assert [e["seq"] for e in events["events"]] == [head - 2, head - 1, head]
@@ -147,6 +153,9 @@ async def test_a_screen_that_reports_a_gap_gets_the_missing_events(layer, open_s
 async def test_a_resume_point_the_store_never_reached_gets_a_snapshot(layer, open_socket, store, menu,
                                                                        barista_store1, acounter_order):
     await acounter_order()
-    async with open_socket(_kds(store, menu) + "?since=99999", barista_store1) as ws:
-        message = await receive(ws)
-    assert message["type"] == "snapshot" and message["seq"] < 99999
+    for since in ("99999", "9" * 40, "-3", "x"):
+        async with open_socket(_kds(store, menu) + f"?since={since}", barista_store1) as ws:
+            message = await receive(ws)
+            assert message["type"] == "snapshot" and message["seq"] < 99999
+            await ws.send_json_to({"action": "sync", "since": 10**30, "gap": True})
+            assert (await receive(ws))["type"] == "pong"

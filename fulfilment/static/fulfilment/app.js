@@ -227,7 +227,8 @@ async function viewOrder(orderId, pushed) {
 // Live status: the order's socket pushes each change (kitchen_display/live.js); poll only while it is down.
 function followOrder(orderId) {
   clearTimeout(refreshTimer);
-  if (window.OrderLive?.follow(orderId, state.token, order => viewOrder(orderId, order || undefined))) return;
+  const update = order => viewOrder(orderId, order || undefined).catch(() => followOrder(orderId));
+  if (window.OrderLive?.follow(orderId, state.token, update)) return;
   refreshTimer = setTimeout(() => viewOrder(orderId), 5000);
 }
 function moved(order) {  // the kitchen's current estimate, when it is a minute or more off the promise

@@ -11,6 +11,7 @@ const $ = id => document.getElementById(id);
 const VISIBLE = new Set(["confirmed", "in_progress", "ready"]);
 const KITCHEN = new Set(["confirmed", "in_progress"]);
 const FIRE_LEAD_MS = 60 * 1000;        // a scheduled order shows this long before its first item should start
+const UNPLANNED_LEAD_MS = 15 * 60 * 1000; // ... or this long before its pickup time while it is not planned yet
 const WARN_MS = 2 * 60 * 1000;         // a ticket turns amber this close to its promised time
 const HEARTBEAT_MS = 10 * 1000;        // check in this often ...
 const DEAD_AFTER_MS = 25 * 1000;       // ... and call the link dead after this long without an answer
@@ -116,7 +117,7 @@ function receive(message) {
     for (const event of message.events) {
       if (state.seq != null && event.seq <= state.seq) continue;          // had it already
       if (state.seq == null || event.seq !== state.seq + 1) {             // a gap: ask for what is missing
-        if (state.socket) state.socket.send(JSON.stringify(state.seq == null ? { action: "snapshot" } : { action: "sync", since: state.seq }));
+        if (state.socket) state.socket.send(JSON.stringify(state.seq == null ? { action: "snapshot" } : { action: "sync", since: state.seq, gap: true }));
         break;
       }
       apply(event);
@@ -153,10 +154,12 @@ function apply(event) {
 
 const mine = ticket => (config.station ? ticket.lines.filter(l => l.station === config.station) : ticket.lines);
 const openLines = ticket => mine(ticket).filter(l => !l.done_at);
-function fireAt(ticket) {
+function fireAt(ticket) {  // when a scheduled order comes up: its first item's planned start, a little early
   if (ticket.pickup_kind !== "scheduled") return null;
   const starts = openLines(ticket).map(l => ms(l.planned_start_at)).filter(Boolean);
-  return starts.length ? Math.min(...starts) - FIRE_LEAD_MS : null;
+  if (starts.length) return Math.min(...starts) - FIRE_LEAD_MS;
+  const due = ms(ticket.promised_ready_at);  // hours ahead, not in the plan yet
+  return due == null ? null : due - UNPLANNED_LEAD_MS;
 }
 const fired = ticket => { const at = fireAt(ticket); return at == null || at <= now(); };
 function planKey(ticket) {
@@ -264,8 +267,10 @@ function drawEightySix() {
 }
 
 // Timers tick every second; a scheduled order reaching its fire time redraws the screen.
+const showClock = () => { $("clock").textContent = new Date(now()).toLocaleTimeString(); };
+showClock();
 setInterval(() => {
-  $("clock").textContent = new Date(now()).toLocaleTimeString();
+  showClock();
   if (state.offlineSince) $("offline").querySelector("strong").textContent = `Offline for ${duration(Date.now() - state.offlineSince)}`;
   if (config.screen === "board") {
     const making = [...state.tickets.values()].filter(t => KITCHEN.has(t.status) && fired(t)).sort(byPlan);
