@@ -247,6 +247,7 @@ def kitchen_item_86(*, store_id: int, item_id: int, actor, eighty_sixed: bool = 
             raise NotFound(f"Item {item_id} is not on this store's menu.", code="unknown_menu_item")
         if item.eighty_sixed == eighty_sixed:
             return item
+        item._announced = True  # the event is written below, in this transaction (see fulfilment.signals)
         item_set_86(item=item, eighty_sixed=eighty_sixed)
         store_replan(store=store, now=now)
         outbox_menu_item(store=store, item=item, actor=actor)
