@@ -460,8 +460,10 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
         return best
     n = len(seq)
     budget = TRIALS_PER_ORDER * n
-    cand = np.empty_like(seq)
-    prefix = (np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3]))
+    cand_own = np.empty_like(seq)
+    p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
+    cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
+    prefix = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
     tried = 0
     for _ in range(passes):
         improved = False
@@ -495,6 +497,8 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
             break
     if tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    if cand_own.size + p0.size + p1.size + p2.size + p3.size < 0:  # keeps the owning scratch alive to here
+        return INF
     return best
 
 
@@ -784,47 +788,108 @@ def _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base,
 
 
 @njit(cache=True)
-def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status):
-    """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps)."""
+def _quote_base(inst, n, handoff, params, base, lanes, outs, base_seq, allowed):
+    """Step 1 of reference.quote: plan the n existing orders (base_seq = arange(n) in, the
+    improved sequence out) and what each may not exceed. Reads nothing of orders >= n."""
+    for o in range(n):
+        base_seq[o] = o
+    _plan_sequence(inst, base_seq, 0, handoff, params, base, lanes, outs)
+    due, out_ready = inst.order_due_s, outs[3]
+    for o in range(n):
+        allowed[o] = max(due[o] - _order_margin_store(inst, o, params[0], lanes, outs), out_ready[o])
+
+
+@njit(cache=True)
+def quote_base_fast(inst, params, out_seq, out_allowed):
+    """_quote_base for a one-store instance of existing orders only (StoreSnapshot): the base plan
+    does not depend on the new order, so a snapshot computes it once for all its quotes."""
+    n_items = len(inst.item_prep_s)
+    n = len(inst.order_due_s)
+    own_lane, own_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
+    own_finish, own_ready = np.full(n_items, INF), np.full(n, INF)
+    outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready))
+    n_lanes, cap = _store_shape(inst, 0)
+    bf, bi, bc = _new_buffers(n_lanes, cap)
+    b_inst = _borrowed(inst)
+    base, lanes = _store_lanes(b_inst, 0, (_borrow(bf), _borrow(bi), _borrow(bc)))
+    _quote_base(b_inst, n, inst.store_handoff_s[0], params, base, lanes, outs, _borrow(out_seq),
+                _borrow(out_allowed))
+    return own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
+
+
+@njit(cache=True)
+def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
+                known_seq=None, known_allowed=None):
+    """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps).
+
+    Performance only, the answer is reference.quote's: the outputs and lane buffers are
+    borrowed (owners alive to the return); a trial is a pure function of its position and
+    a confirming plan of its promise, so each is computed once per quote and remembered.
+    """
     n_items = len(inst.item_prep_s)
     n_orders = len(inst.order_due_s)
-    outs = (np.full(n_items, -1, np.int64), np.full(n_items, INF), np.full(n_items, INF), np.full(n_orders, INF))
+    own_lane, own_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
+    own_finish, own_ready = np.full(n_items, INF), np.full(n_orders, INF)
+    outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready))
     out_ready = outs[3]
     handoff = inst.store_handoff_s[0]
-    base, lanes = _store_buffers(inst, 0)
+    n_lanes, cap = _store_shape(inst, 0)
+    bf, bi, bc = _new_buffers(n_lanes, cap)
+    base, lanes = _store_lanes(inst, 0, (_borrow(bf), _borrow(bi), _borrow(bc)))
     due, jit = inst.order_due_s, inst.order_jit
     new = n_orders - 1
     n = new
 
-    base_seq = np.arange(n)
-    _plan_sequence(inst, base_seq, 0, handoff, params, base, lanes, outs)
-    allowed = np.empty(n)
-    for o in range(n):
-        allowed[o] = max(due[o] - _order_margin_store(inst, o, params[0], lanes, outs), out_ready[o])
+    own_base_seq = np.arange(n)
+    base_seq = _borrow(own_base_seq)
+    own_allowed = np.empty(n)
+    allowed = _borrow(own_allowed)
+    if known_seq is None or known_allowed is None:
+        _quote_base(inst, n, handoff, params, base, lanes, outs, base_seq, allowed)
+    else:  # from quote_base_fast on the same store state (the same numbers)
+        base_seq[:] = known_seq
+        allowed[:] = known_allowed
 
-    seq = np.empty(n + 1, np.int64)
+    own_seq = np.empty(n + 1, np.int64)
+    seq = _borrow(own_seq)
+    # trial(k) remembered per k (see _trial_memo)
+    own_memo = np.zeros((3, n + 1))
+    memo = _borrow(own_memo)
     jit[new] = False
     due[new] = INF
-    first_promise = _trial(inst, 0, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)[1]
+    first_promise = _trial_memo(inst, 0, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo)[1]
     lo = 0
     while lo < n and due[base_seq[lo]] <= first_promise:
         lo += 1
     hi = n
     while lo < hi:
         mid = (lo + hi) // 2
-        if _trial(inst, mid, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)[0]:
+        if _trial_memo(inst, mid, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo)[0]:
             hi = mid
         else:
             lo = mid + 1
     best_promise, best_margin, keeps = INF, 0.0, False
+    n_confirmed = 0
+    own_confirmed = np.empty((2, n + 2))
+    confirmed = _borrow(own_confirmed)  # promises already confirmed (all of them failed)
     for k in range(lo, n + 1):
-        kept, promise, m = _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)
-        if kept and promise < INF and _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base,
-                                                       lanes, allowed, outs):
-            best_promise, best_margin, keeps = promise, m, True
-            break
+        kept, promise, m = _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs,
+                                       memo)
+        if kept and promise < INF:
+            seen = False
+            for c in range(n_confirmed):
+                if confirmed[0, c] == promise:
+                    seen = True
+                    break
+            if seen:
+                continue  # the same confirming plan: it failed already
+            if _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base, lanes, allowed, outs):
+                best_promise, best_margin, keeps = promise, m, True
+                break
+            confirmed[0, n_confirmed] = promise
+            n_confirmed += 1
     if not keeps:
-        result = _trial(inst, n, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)
+        result = _trial_memo(inst, n, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo)
         best_promise, best_margin = result[1], result[2]
 
     own_var = 0.0
@@ -853,7 +918,22 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                 out_status[j] = SLOT_KITCHEN_FULL
     jit[new] = False
     due[new] = best_promise
+    alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
+             + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size)
+    if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
+        return INF, 0.0, False
     return best_promise, best_margin, keeps
+
+
+@njit(cache=True)
+def _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo):
+    """_trial(k), computed once per quote: memo[:, k] = (kept, promise, margin); memo[0, k] == 0 unknown, 1 not kept, 2 kept."""
+    if memo[0, k] == 0.0:
+        kept, promise, m = _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)
+        memo[0, k] = 2.0 if kept else 1.0
+        memo[1, k] = promise
+        memo[2, k] = m
+    return memo[0, k] == 2.0, memo[1, k], memo[2, k]
 
 
 @njit(cache=True)
@@ -861,3 +941,11 @@ def quote_fast(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_ord
     """quote_store on the borrowed instance (performance only; the same answer, see _borrow)."""
     return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
                        new_jit, _borrow(out_status))
+
+
+@njit(cache=True)
+def quote_fast_known(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
+                     known_seq, known_allowed):
+    """quote_fast with the base plan from quote_base_fast on the store's snapshot (the same answer)."""
+    return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
+                       new_jit, _borrow(out_status), _borrow(known_seq), _borrow(known_allowed))

@@ -444,7 +444,7 @@ class StoreSnapshot:
     reaches the same kernel (tests/core_native/test_quote_snapshot.py).
     """
 
-    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders")
+    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders", "_base")
 
     def __init__(self, inst: Prepared, n_stations: int, new_id: int):
         self.inst = inst
@@ -452,6 +452,20 @@ class StoreSnapshot:
         self.new_id = new_id
         self._n_items = inst.item_prep_s.size
         self._n_orders = inst.order_due_s.size
+        self._base = {}  # planner params -> (base sequence, allowed): the quote's step 1, new-order free
+
+    def base_plan(self, params):
+        """The existing orders' plan a quote starts from (reference.quote step 1): it does not
+        depend on the new order, so it is computed once per store state and planner config
+        (performance only; `_kernels.quote_base_fast`). None for a store with no open orders."""
+        got = self._base.get(params)
+        if got is None and self._n_orders:
+            from . import _kernels
+
+            seq, allowed = np.empty(self._n_orders, np.int64), np.empty(self._n_orders)
+            _kernels.quote_base_fast(self.inst, params, seq, allowed)
+            got = self._base[params] = (seq, allowed)
+        return got
 
     def instance_with(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
                       new_weight=1.0) -> Prepared:
@@ -521,8 +535,14 @@ class StoreSnapshot:
             from . import _kernels
 
             status = np.zeros(slots.size, np.int8)
-            ready, margin, keeps = _kernels.quote_fast(inst, params, slot_first, width, int(slot_capacity), slots,
-                                                       bool(new_just_in_time), status)
+            known = self.base_plan(params)
+            if known is None:
+                ready, margin, keeps = _kernels.quote_fast(inst, params, slot_first, width, int(slot_capacity),
+                                                           slots, bool(new_just_in_time), status)
+            else:
+                ready, margin, keeps = _kernels.quote_fast_known(inst, params, slot_first, width,
+                                                                 int(slot_capacity), slots, bool(new_just_in_time),
+                                                                 status, known[0], known[1])
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                            slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status)
 
@@ -530,8 +550,11 @@ class StoreSnapshot:
 def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
                   item_due_s, item_prep_sd_s=None, item_release_s=None, item_weight=None, item_just_in_time=None,
                   progress_item=None, progress_lane=None, progress_remaining_s=None, handoff_s=0.0,
-                  n_stations=None) -> StoreSnapshot:
-    """Validate one store's open orders once (quote's store arguments); see StoreSnapshot."""
+                  n_stations=None, plan_base=True) -> StoreSnapshot:
+    """Validate one store's open orders once (quote's store arguments); see StoreSnapshot.
+
+    `plan_base`: also plan the existing orders now (what every kernel quote of this state
+    starts from, for the default planner config); otherwise the first quote does it."""
     item_order = _ints("item_order", item_order)
     n = item_order.size
     new_id = int(item_order.max()) + 1 if n else 0
@@ -547,7 +570,10 @@ def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order
         n_stations=n_stations)
     if inst.order_due_s.size and inst.order_due_s.max() >= _NEW_ORDER_DUE:
         raise PlanError("item_due_s is absurdly large")
-    return StoreSnapshot(inst, int(n_stations), new_id)
+    snapshot = StoreSnapshot(inst, int(n_stations), new_id)
+    if plan_base:  # the plan every quote of this state starts from (default config), once, here
+        snapshot.base_plan(_config_tuple(DEFAULT_PLANNER))
+    return snapshot
 
 
 def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s, item_due_s,
@@ -571,7 +597,7 @@ def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_s
         item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
         item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
         item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
-        progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stations=n_stations)
+        progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stations=n_stations, plan_base=False)
     return snapshot.quote(new_item_station=new_item_station, new_item_prep_s=new_item_prep_s,
                           new_item_prep_sd_s=new_item_prep_sd_s, new_release_s=new_release_s, new_weight=new_weight,
                           new_just_in_time=new_just_in_time, slot_first_start_s=slot_first_start_s, slot_s=slot_s,

@@ -93,3 +93,29 @@ def test_snapshot_rejects_bad_new_orders():
                 dict(new_item_station=[0], new_item_prep_s=[5.0], new_weight=-1.0)):
         with pytest.raises(api.PlanError):
             snap.quote(**bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds)
+def test_snapshot_base_plan_gives_the_quote_of_the_whole_kernel(seed):
+    """quote_fast_known (base plan from the snapshot) answers what quote_fast (plans it itself) answers."""
+    from core_native import _kernels
+    from core_native.config import DEFAULT_PLANNER
+
+    rng = np.random.default_rng(seed)
+    kw = random_store(rng, zero_lane_station=False)
+    kw["n_stations"] = 3
+    new = _new_order(rng)
+    snap = api.prepare_store(**{k: kw.get(k) for k in STORE_KEYS})
+    params = api._config_tuple(DEFAULT_PLANNER)
+    known = snap.base_plan(params)
+    slots = rng.integers(0, 4, 8).astype(np.int64)
+    for new_jit in (False, True):
+        a_status, b_status = np.zeros(8, np.int8), np.zeros(8, np.int8)
+        a = _kernels.quote_fast(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, a_status)
+        if known is None:
+            continue
+        b = _kernels.quote_fast_known(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, b_status,
+                                      known[0], known[1])
+        assert a == b
+        assert np.array_equal(a_status, b_status)
