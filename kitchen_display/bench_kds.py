@@ -340,23 +340,33 @@ def run_generator(config_path: str, out_path: str) -> None:
     print(json.dumps({"warm": True}), flush=True)
     sys.stdin.readline()  # go
 
+    from django.db import connection
+
+    queries = [0]
+
+    def count_query(execute, sql, params, many, context):  # queries per order (placement and its bump)
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
     cpu_start = time.process_time()
     interval = 1.0 / config["rate"]
     count = int(config["rate"] * config["seconds"])
     start = time.perf_counter()
-    for i in range(count):
-        due = start + i * interval
-        delay = due - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        spec = stores[i % len(stores)]
-        try:
-            placed.append((spec["store"], place(spec)))
-        except Exception as error:  # noqa: BLE001 - counted and reported
-            errors.append(repr(error)[:200])
+    with connection.execute_wrapper(count_query):
+        for i in range(count):
+            due = start + i * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            spec = stores[i % len(stores)]
+            try:
+                placed.append((spec["store"], place(spec)))
+            except Exception as error:  # noqa: BLE001 - counted and reported
+                errors.append(repr(error)[:200])
     elapsed = time.perf_counter() - start
     Path(out_path).write_text(json.dumps({"placed": placed, "errors": errors, "elapsed_s": elapsed,
-                                          "place_s": place_s, "cpu_s": time.process_time() - cpu_start}))
+                                          "place_s": place_s, "cpu_s": time.process_time() - cpu_start,
+                                          "queries": queries[0]}))
 
 
 # --- Orchestration ---------------------------------------------------------------------------------------------
@@ -500,9 +510,11 @@ def orchestrate(args) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    placed, errors, elapsed, place_s = [], [], 0.0, []
+    placed, errors, elapsed, place_s, queries, gen_cpu = [], [], 0.0, [], 0, 0.0
     for g in range(args.generators):
         result = json.loads((work / f"gen-{g}.out").read_text())
+        queries += result.get("queries", 0)
+        gen_cpu += result["cpu_s"]
         placed += [tuple(p) for p in result["placed"]]
         errors += result["errors"]
         elapsed = max(elapsed, result["elapsed_s"])
@@ -532,6 +544,9 @@ def orchestrate(args) -> int:
         "p99_ms": round(_percentile(latencies, 99) * 1000, 1), "max_ms": round(max(latencies, default=0) * 1000, 1),
         "place_p50_ms": round(_percentile(place_s, 50) * 1000, 1) if place_s else None,
         "place_p99_ms": round(_percentile(place_s, 99) * 1000, 1) if place_s else None,
+        # The generators' CPU and database queries per order (in orders mode: placing it and bumping one).
+        "generator_cpu_ms_per_order": round(gen_cpu / len(placed) * 1000, 1) if placed else None,
+        "queries_per_order": round(queries / len(placed), 1) if placed else None,
         "cpu_s": cpu, "wall_s": round(wall, 1), "cores": os.cpu_count(),
         "error_samples": errors[:3],
     }

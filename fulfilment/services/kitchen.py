@@ -17,7 +17,7 @@ from django.utils import timezone
 from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus
 from fulfilment.services.orders import order_transition
 from fulfilment.services.outbox import ORDER_DELAYED, ORDER_LINES, outbox_menu_item, outbox_order_changed
-from fulfilment.services.scheduling import store_replan
+from fulfilment.services.scheduling import _fast_bulk_update, store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import MenuItem, Station, Store
 from stores.selectors import store_role
@@ -80,9 +80,11 @@ def _line(order: Order, line_id: int, station: Station | None) -> OrderLine:
 # --- After the rows changed: state, plan, event ---------------------------------------------------------------
 
 def _finish(*, store: Store, order: Order, actor, action: str, now: dt.datetime, data: dict | None = None,
-            kind: str = ORDER_LINES) -> Order:
-    """Move the order on where its lines say so, else re-plan and tell the screens what changed."""
-    open_lines = order.lines.filter(done_at__isnull=True).exists()
+            kind: str = ORDER_LINES, open_lines: bool | None = None) -> Order:
+    """Move the order on where its lines say so, else re-plan and tell the screens what changed.
+    `open_lines`: whether any line is still to be done, when the caller knows (else it is read)."""
+    if open_lines is None:
+        open_lines = order.lines.filter(done_at__isnull=True).exists()
     note = {"kds": action, **(data or {})}
     if not open_lines and order.status in KITCHEN_STATUSES:
         return order_transition(order=order, to_status=S.READY, actor=actor, data=note, now=now)
@@ -169,8 +171,9 @@ def kitchen_order_bump(*, store_id: int, order_id: int, actor, now: dt.datetime 
         for line in lines:
             line.started_at = line.started_at or now
             line.done_at = now
-        OrderLine.objects.bulk_update(lines, ["started_at", "done_at"])
-        return _finish(store=store, order=order, actor=actor, action="bump_order", now=now)
+        _fast_bulk_update(OrderLine, lines, ["started_at", "done_at"])
+        # Every line not yet done was just marked done, in this transaction: none is open.
+        return _finish(store=store, order=order, actor=actor, action="bump_order", now=now, open_lines=False)
 
 
 def kitchen_order_recall(*, store_id: int, order_id: int, actor, station_id: int | None = None,

@@ -15,7 +15,7 @@ from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import ORDER_CHANGED, ORDER_CREATED, outbox_order_changed
 from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_settle_cancelled
 from fulfilment.services.quotes import pickup_choose
-from fulfilment.services.scheduling import store_replan
+from fulfilment.services.scheduling import kitchen_state, store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import Store
 from stores.services import stock_release, stock_reserve
@@ -109,7 +109,10 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
             return _replay(existing, fingerprint), False
 
     priced = cart_price(store=store, lines=lines)
-    pickup = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=channel, now=now)
+    # An ASAP order: one kitchen state serves the quote and, with this order's lines added, the re-plan.
+    state = kitchen_state(store=store, now=now) if requested_at is None else None
+    pickup = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=channel, now=now,
+                           state=state)
     if channel == Channel.MOBILE:  # the card hold must last until the pickup
         payment_check_pickup_window(store=store, ready_at=pickup.promised_ready_at, now=now)
     subtotal = sum(line.line_total_minor for line in priced)
@@ -127,7 +130,7 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     # breaks by failing one of them (a 500).
     for line in sorted(priced, key=lambda line: line.item.pk):
         stock_reserve(item=line.item, quantity=line.quantity)
-    OrderLine.objects.bulk_create([
+    new_lines = OrderLine.objects.bulk_create([
         OrderLine(order=order, item=line.item, item_name=line.item.name, quantity=line.quantity,
                   modifiers=line.modifiers_snapshot(), unit_price_minor=line.unit_price_minor,
                   line_total_minor=line.line_total_minor, prep_seconds=line.prep_seconds,
@@ -136,8 +139,10 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     OrderEvent.objects.create(order=order, kind=OrderEvent.CREATED, to_status=order.status,
                               actor=placed_by or customer,
                               data={"channel": channel, "promised_ready_at": order.promised_ready_at.isoformat()})
-    store_replan(store=store, now=now)
-    order.refresh_from_db(fields=["estimated_ready_at"])
+    store_replan(store=store, now=now, base=state, added=new_lines)
+    if state is None or not all(line.pk for line in new_lines):
+        order.refresh_from_db(fields=["estimated_ready_at"])
+    # else the re-plan set `estimated_ready_at` on this very instance (its lines carry it) as it wrote it
     outbox_order_changed(store=store, order=order, kind=ORDER_CREATED, actor=placed_by or customer)  # screens
     return order, True
 

@@ -51,10 +51,12 @@ def _units(lines: list[PricedLine]) -> list[tuple[int, int, int]]:
             for line in lines for _ in range(line.quantity)]
 
 
-def kitchen_ready_at(*, store: Store, lines: list[PricedLine], now: dt.datetime) -> dt.datetime:
+def kitchen_ready_at(*, store: Store, lines: list[PricedLine], now: dt.datetime,
+                     state: "scheduling.KitchenState | None" = None) -> dt.datetime:
     """When the kitchen can have these lines ready, keeping every promise already made (the scheduler's
-    answer, with the safety margin that comes from the prep-time spread)."""
-    return scheduling.kitchen_quote(store=store, units=_units(lines), now=now).ready_at
+    answer, with the safety margin that comes from the prep-time spread). `state`: the store's kitchen
+    state at `now`, when the caller already built it."""
+    return scheduling.kitchen_quote(store=store, units=_units(lines), now=now, state=state).ready_at
 
 
 def slot_floor(store: Store, when: dt.datetime) -> dt.datetime:
@@ -80,7 +82,8 @@ def _paused_error(store: Store) -> Conflict:
 
 
 def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: dt.datetime,
-                  ready: dt.datetime | None = None) -> dt.datetime:
+                  ready: dt.datetime | None = None, state: "scheduling.KitchenState | None" = None
+                  ) -> dt.datetime:
     """The ready time an ASAP order gets, or Conflict saying why the store cannot take one now."""
     if channel == Channel.MOBILE and store.is_mobile_paused(now):
         raise _paused_error(store)
@@ -89,7 +92,7 @@ def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: d
         opens = hours.next_opening(store, now)
         when = f"; it opens at {opens.astimezone(store.tz):%a %H:%M}" if opens else ""
         raise Conflict(f"{store.name} is closed{when}.", code="store_closed")
-    ready = ready or kitchen_ready_at(store=store, lines=lines, now=now)
+    ready = ready or kitchen_ready_at(store=store, lines=lines, now=now, state=state)
     if ready > period[1]:
         raise Conflict(f"The kitchen cannot have this ready before closing at "
                        f"{period[1].astimezone(store.tz):%H:%M}.", code="store_closing")
@@ -125,14 +128,15 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime,
 
 
 def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.datetime | None,
-                  channel: str, now: dt.datetime) -> PickupPlan:
+                  channel: str, now: dt.datetime, state: "scheduling.KitchenState | None" = None) -> PickupPlan:
     """Check the pickup a client asked for against the store's rules and the kitchen; say why not if not.
 
     Counted against slot capacity: scheduled mobile orders, by the slot their pickup time falls in.
     """
     if requested_at is None:
         return PickupPlan(kind=PickupKind.ASAP,
-                          promised_ready_at=asap_ready_at(store=store, lines=lines, channel=channel, now=now))
+                          promised_ready_at=asap_ready_at(store=store, lines=lines, channel=channel, now=now,
+                                                          state=state))
 
     if requested_at.tzinfo is None:
         requested_at = requested_at.replace(tzinfo=store.tz)

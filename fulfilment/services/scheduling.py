@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import connection
 from django.db.models import Q
 
 from core_native import api as planner
@@ -41,6 +42,7 @@ class KitchenState:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     unit_line: list[int] = field(default_factory=list)  # plan item -> OrderLine pk
     lines: list[OrderLine] = field(default_factory=list)
+    segments: tuple | None = None                       # what `_segments` gave, for a second state
 
     def seconds(self, when: dt.datetime) -> float:
         return (when - self.now).total_seconds()
@@ -58,23 +60,67 @@ def _open_lines(store: Store, now: dt.datetime, around: dt.datetime | None) -> l
                 .select_related("order").order_by("order_id", "id"))
 
 
-def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None = None) -> KitchenState:
-    stations = list(store.stations.prefetch_related("staffing").order_by("pk"))
-    state = KitchenState(store=store, now=now, station_index={s.pk: i for i, s in enumerate(stations)})
-    horizon_end = max(now, around or now) + PLAN_LOOKAHEAD + dt.timedelta(hours=4)
+def _fast_bulk_update(model, objs: list, fields: list[str]) -> None:
+    """`Model.objects.bulk_update(objs, fields)` in one statement without building a Case/When
+    expression per row (most of the re-plan's cost): the same values written to the same rows."""
+    if not objs:
+        return
+    if connection.vendor not in ("postgresql", "sqlite"):
+        model.objects.bulk_update(objs, fields)
+        return
+    size = max(1, connection.ops.bulk_batch_size(["pk", "pk", *fields], objs))  # Django's batches
+    for start in range(0, len(objs), size):
+        _fast_update_batch(model, objs[start:start + size], fields)
 
+
+def _fast_update_batch(model, objs: list, fields: list[str]) -> None:
+    meta = model._meta
+    qn = connection.ops.quote_name
+    cast = connection.features.requires_casted_case_in_updates
+    pk_col = qn(meta.pk.column)
+    sets, params = [], []
+    for name in fields:
+        field = meta.get_field(name)
+        whens = []
+        for obj in objs:
+            whens.append("WHEN %s THEN %s")
+            params += [obj.pk, field.get_db_prep_save(getattr(obj, field.attname), connection)]
+        case = f"CASE {pk_col} {' '.join(whens)} END"
+        if cast:
+            case = f"CAST({case} AS {field.db_type(connection)})"
+        sets.append(f"{qn(field.column)} = {case}")
+    ids = [obj.pk for obj in objs]
+    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(sets)} "
+           f"WHERE {pk_col} IN ({', '.join(['%s'] * len(ids))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + ids)
+
+
+def _segments(store: Store, now: dt.datetime, horizon_end: dt.datetime):
+    stations = list(store.stations.prefetch_related("staffing").order_by("pk"))
     seg_station, seg_start, seg_lanes = [], [], []
     for index, station in enumerate(stations):
         for starts, lanes in hours.lane_segments(station, now, horizon_end):
             seg_station.append(index)
-            seg_start.append(max(0.0, state.seconds(starts)))
+            seg_start.append(max(0.0, (starts - now).total_seconds()))
             seg_lanes.append(lanes)
+    return {s.pk: i for i, s in enumerate(stations)}, seg_station, seg_start, seg_lanes
+
+
+def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None = None,
+                  segments=None, lines: list[OrderLine] | None = None) -> KitchenState:
+    """`segments` (from `_segments`, same store, now and horizon) and `lines` (the open lines as
+    `_open_lines` would read them) skip the reads when the caller already has them."""
+    horizon_end = max(now, around or now) + PLAN_LOOKAHEAD + dt.timedelta(hours=4)
+    station_index, seg_station, seg_start, seg_lanes = segments or _segments(store, now, horizon_end)
+    state = KitchenState(store=store, now=now, station_index=station_index)
+    state.segments = (station_index, seg_station, seg_start, seg_lanes)
 
     order_ids, station_of, prep, sd, due, jit = [], [], [], [], [], []
     progress_item, progress_lane, progress_remaining = [], [], []
     busy_lanes: dict[int, int] = {}
     lanes_now = {i: lanes for i, start, lanes in zip(seg_station, seg_start, seg_lanes) if start == 0.0}
-    state.lines = _open_lines(store, now, around)
+    state.lines = _open_lines(store, now, around) if lines is None else lines
     for line in state.lines:
         index = state.station_index[line.station_id]
         for unit in range(line.quantity):
@@ -104,14 +150,26 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
     return state
 
 
-def store_replan(*, store: Store, now: dt.datetime) -> planner.PlanResult | None:
+def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = None,
+                 added: list[OrderLine] = ()) -> planner.PlanResult | None:
     """Re-plan the store's kitchen and store the plan: lane, start and finish on each line, the
     expected ready time on each order, and an order event where that time moved noticeably.
 
     Call inside the transaction that changed the queue, after the change, with the store row
     locked (`Store.objects.select_for_update()`), so two plans never interleave.
+
+    `base`: a state of this store at this `now` (built without `around`) read in this transaction
+    before the only change since, which added the lines `added` (each with its `order` attached):
+    the open lines are then those of `base` plus `added`, without reading them again.
     """
-    state = kitchen_state(store=store, now=now)
+    if base is not None and base.now == now and base.store.pk == store.pk and all(l.pk for l in added):
+        limit = now + PLAN_LOOKAHEAD
+        extra = [line for line in added if line.order.status in PLAN_STATUSES and line.done_at is None
+                 and line.order.promised_ready_at <= limit]
+        lines = sorted([*base.lines, *extra], key=lambda line: (line.order_id, line.pk))
+        state = kitchen_state(store=store, now=now, segments=base.segments, lines=lines)
+    else:
+        state = kitchen_state(store=store, now=now)
     if not state.unit_line:
         return None
     plan = planner.plan(**state.arrays, parallel=False)
@@ -132,10 +190,12 @@ def store_replan(*, store: Store, now: dt.datetime) -> planner.PlanResult | None
             line.planned_finish_at = state.at(finish)
         if (line.planned_lane, line.planned_start_at, line.planned_finish_at) != before[line.pk]:
             changed_lines.append(line)  # only rows whose plan moved are written
-    OrderLine.objects.bulk_update(changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
+    _fast_bulk_update(OrderLine, changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
 
     ready_by_order = {int(o): r for o, r in zip(plan.order_id, plan.order_ready_s)}
-    orders = Order.objects.filter(pk__in=ready_by_order)
+    # The orders were read with their lines (same transaction, store locked); in Order's own ordering.
+    loaded = {line.order_id: line.order for line in state.lines}
+    orders = sorted((loaded[pk] for pk in ready_by_order), key=lambda o: (o.created_at, o.pk), reverse=True)
     changed_orders, events = [], []
     for order in orders:
         ready_s = ready_by_order[order.pk]
@@ -153,7 +213,7 @@ def store_replan(*, store: Store, now: dt.datetime) -> planner.PlanResult | None
                                            "promised": order.promised_ready_at.isoformat()}))
         order.estimated_ready_at = estimate
         changed_orders.append(order)
-    Order.objects.bulk_update(changed_orders, ["estimated_ready_at"])
+    _fast_bulk_update(Order, changed_orders, ["estimated_ready_at"])
     OrderEvent.objects.bulk_create(events)
     # The screens' copy of the plan, and the customers whose ready time moved (kitchen_display relays it).
     outbox_plan_changed(store=store, before=before, lines=changed_lines, orders=changed_orders,
@@ -173,8 +233,8 @@ SLOT_REASONS = {0: "", 1: "full", 2: "kitchen full", 3: "too soon"}
 
 
 def kitchen_quote(*, store: Store, units: list[tuple[int, int, int]], now: dt.datetime,
-                  slot_starts: list[dt.datetime] = (), slot_taken: dict[dt.datetime, int] | None = None
-                  ) -> KitchenQuote:
+                  slot_starts: list[dt.datetime] = (), slot_taken: dict[dt.datetime, int] | None = None,
+                  state: KitchenState | None = None) -> KitchenQuote:
     """Ask the scheduler when a new order of `units` [(station pk, prep s, prep sd s), ...] can be
     ready without breaking an earlier promise, and which of `slot_starts` it fits in.
 
@@ -182,7 +242,8 @@ def kitchen_quote(*, store: Store, units: list[tuple[int, int, int]], now: dt.da
     fall in a closed gap are judged too and simply not read back.
     """
     around = max(slot_starts) if slot_starts else None
-    state = kitchen_state(store=store, now=now, around=around)
+    if state is None or around is not None or state.now != now:
+        state = kitchen_state(store=store, now=now, around=around)
     width = store.slot_minutes * 60
     first = min(slot_starts) if slot_starts else now
     count = int(round((max(slot_starts) - first).total_seconds() / width)) + 1 if slot_starts else 0
