@@ -28,6 +28,7 @@ run: seed
 	@echo ""
 	@echo "  Customer app   http://$(HOST):$(PORT)/"
 	@echo "  API docs       http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Kitchen screens http://$(HOST):$(PORT)/kds/   (barista1..3)"
 	@echo "  Admin          http://$(HOST):$(PORT)/admin/   (admin / demo-pass-123)"
 	@echo "  Logins         manager1..3, barista1..3, customer  (password demo-pass-123)"
 	@echo ""
