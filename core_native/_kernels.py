@@ -771,16 +771,23 @@ def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, o
 
 
 @njit(cache=True)
-def _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base, lanes, allowed, outs):
-    due, jit = inst.order_due_s, inst.order_jit
-    due[new] = promise
-    jit[new] = new_jit
-    k = _dispatch_position(inst, n, promise)
+def _dispatch_with_new(inst, n, new, due, seq):
+    """seq = the existing orders 0..n-1 in dispatch order, with the new order at its place for `due`
+    (`_sequence_with_new_at` over the identity sequence, without allocating one)."""
+    k = _dispatch_position(inst, n, due)
     for i in range(k):
         seq[i] = i
     seq[k] = new
     for i in range(k, n):
         seq[i + 1] = i
+
+
+@njit(cache=True)
+def _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base, lanes, allowed, outs):
+    due, jit = inst.order_due_s, inst.order_jit
+    due[new] = promise
+    jit[new] = new_jit
+    _dispatch_with_new(inst, n, new, promise, seq)
     _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
     jit[new] = False
     due[new] = INF
@@ -905,12 +912,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             out_status[j] = SLOT_TOO_SOON
         else:
             due[new] = start
-            k = _dispatch_position(inst, n, start)
-            for i in range(k):
-                seq[i] = i
-            seq[k] = new
-            for i in range(k, n):
-                seq[i + 1] = i
+            _dispatch_with_new(inst, n, new, start, seq)
             _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
             if _existing_kept(n, out_ready, allowed) and out_ready[new] <= start - own_margin + EPS:
                 out_status[j] = SLOT_OFFERED

@@ -10,30 +10,18 @@ keys beyond DESIGN.md: prep_sd_s (prep spread, default 0) and just_in_time
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from ._cli import load_json_file, one_line_parser
 from ._layout import PlanError
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (argparse would print the usage too)
-        raise PlanError(message)
+_Parser = one_line_parser(PlanError)
 
 
 def _load(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise PlanError(f"instance file not found: {path}") from None
-    except IsADirectoryError:
-        raise PlanError(f"instance path is a directory: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise PlanError(f"instance file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"cannot read instance file {path}: {exc}") from None
+    return load_json_file(path, "instance", PlanError)
 
 
 def _fmt(x):

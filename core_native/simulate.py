@@ -41,7 +41,6 @@ Policies
 
 from __future__ import annotations
 
-import argparse
 import heapq
 import json
 import math
@@ -49,6 +48,7 @@ import sys
 
 import numpy as np
 
+from ._cli import load_json_file, one_line_parser
 from .config import DEFAULT_PLANNER, DEFAULT_SIMULATOR, PlannerConfig, SimulatorConfig
 
 POLICIES = ("planner", "fixed", "fifo")
@@ -486,23 +486,10 @@ def simulate(scenario: dict, policy: str, planner_config: PlannerConfig = DEFAUL
 
 
 def load_scenario(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file not found: {path}") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"scenario path is a directory: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"scenario file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read scenario file {path}: {exc}") from None
-    return validate_scenario(data)
+    return validate_scenario(load_json_file(path, "scenario", ScenarioError))
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (argparse would print the usage too)
-        raise ScenarioError(message)
+_Parser = one_line_parser(ScenarioError)
 
 
 def main(argv=None) -> int:
