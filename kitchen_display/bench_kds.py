@@ -16,8 +16,9 @@ What it does:
   4. Generator processes place counter orders (1-3 items) through `order_place`, open loop at `--rate`
      orders per second in total, round robin over the stores, and keep each store's queue short the way
      a kitchen does: past `--open` orders in a store, the oldest is bumped to ready.
-  5. Report: p50/p90/p99/max commit-to-screen latency, the order rate held, tickets missing (an order some
-     socket of its store never showed), gaps and duplicates, and the CPU each part used.
+  5. After the last order the screens get up to `--drain` seconds to show everything (`drain_s`: how long
+     they took). Report: p50/p90/p99/max commit-to-screen latency, the order rate held, tickets missing (an
+     order some socket of its store never showed), gaps and duplicates, and the CPU each part used.
 
 Subcommands `clients` and `generate` are the worker processes; you do not call them yourself.
 """
@@ -230,6 +231,20 @@ async def _screen(index: int, port: int, path: str, store: int, cookie: str, sta
         ws.writer.close()
 
 
+async def _drain(stats: dict, expected: dict[str, list[int]], timeout_s: float) -> float | None:
+    """Wait until every open socket has shown every order placed in its store. Returns the seconds
+    it took, or None when `timeout_s` passed first (what is still missing then is reported missing)."""
+    started = time.time()
+    wanted = {int(store): set(orders) for store, orders in expected.items()}
+    while True:
+        if all(wanted.get(sock["store"], set()) <= set(sock["seen"])
+               for sock in stats["sockets"].values() if not sock.get("dropped")):
+            return round(time.time() - started, 2)
+        if time.time() - started > timeout_s:
+            return None
+        await asyncio.sleep(0.2)
+
+
 async def _clients(config: dict) -> dict:
     stats = {"sockets": {}, "latencies": []}
     stop = asyncio.Event()
@@ -244,9 +259,16 @@ async def _clients(config: dict) -> dict:
     for _ in config["sockets"]:
         await ready.acquire()
     print(json.dumps({"ready": len(config["sockets"]), "connect_s": round(time.time() - started, 2)}), flush=True)
+    # The orchestrator writes one line when the generators are done: "expect FILE" (the orders placed,
+    # by store) to wait until every screen shows all of its store's, or "stop" to stop at once.
     loop = asyncio.get_running_loop()
-    loop.add_reader(sys.stdin.fileno(), stop.set)  # the orchestrator writes a line when it is time to stop
-    await stop.wait()
+    commands = asyncio.Queue()
+    loop.add_reader(sys.stdin.fileno(), lambda: commands.put_nowait(sys.stdin.readline()))
+    command = await commands.get()
+    if command.startswith("expect "):
+        expected = json.loads(Path(command.split(" ", 1)[1].strip()).read_text())
+        stats["drain_s"] = await _drain(stats, expected, config["drain_timeout_s"])
+    stop.set()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -415,6 +437,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--daphne", type=int, default=2, help="Daphne processes")
     parser.add_argument("--generators", type=int, default=1, help="order generator processes")
+    parser.add_argument("--drain", type=float, default=30.0,
+                        help="seconds to wait after the last order for every screen to show it (else: missing)")
     parser.add_argument("--mode", choices=["orders", "synthetic"], default="orders",
                         help="orders: real counter orders through order_place (and bumps); synthetic: only the "
                              "order.created outbox row, to measure the display path alone")
@@ -461,7 +485,8 @@ def orchestrate(args) -> int:
                         raise SystemExit(f"Daphne on {port} did not start; see {work}")
                     time.sleep(0.2)
 
-        client_config = {"cookie": seeded["cookie"], "sockets": _socket_plan(seeded["stores"], args.sockets, ports)}
+        client_config = {"cookie": seeded["cookie"], "sockets": _socket_plan(seeded["stores"], args.sockets, ports),
+                         "drain_timeout_s": args.drain}
         (work / "clients.json").write_text(json.dumps(client_config))
         clients = subprocess.Popen([sys.executable, "-m", "kitchen_display.bench_kds", "clients",
                                     "--config", str(work / "clients.json"), "--result", str(work / "clients.out")],
@@ -493,13 +518,19 @@ def orchestrate(args) -> int:
             proc.stdin.flush()
         for proc in generators:
             proc.wait()
-        time.sleep(3)  # let the last tickets arrive (a lost push is fetched within 2 poll intervals)
+        # Wait for the screens to show every order placed (a late ticket is late, not missing); one never
+        # shown within --drain seconds is missing.
+        expected: dict[int, list[int]] = {}
+        for g in range(args.generators):
+            for store, order in json.loads((work / f"gen-{g}.out").read_text())["placed"]:
+                expected.setdefault(store, []).append(order)
+        (work / "expected.json").write_text(json.dumps(expected))
+        clients.stdin.write(f"expect {work / 'expected.json'}\n")
+        clients.stdin.flush()
+        clients.wait(args.drain + 60)
         wall = time.time() - wall_before
         cpu = {name: round(_cpu_seconds(proc.pid) - cpu_before[name], 1) for name, proc in procs.items()
                if name.startswith("daphne")}
-        clients.stdin.write("stop\n")
-        clients.stdin.flush()
-        clients.wait(60)
     finally:
         for name, proc in procs.items():
             if proc.poll() is None:
@@ -536,7 +567,7 @@ def orchestrate(args) -> int:
         "rate_target": args.rate, "seconds": args.seconds, "orders": len(placed), "errors": len(errors),
         "rate_held": round(len(placed) / elapsed, 1) if elapsed else 0.0,
         "tickets_expected": sum(len(by_store.get(s["store"], ())) for s in stats["sockets"].values()),
-        "tickets_shown": len(latencies), "tickets_missing": missing,
+        "tickets_shown": len(latencies), "tickets_missing": missing, "drain_s": stats.get("drain_s"),
         "gaps": sum(s["gaps"] for s in stats["sockets"].values()),
         "duplicates": sum(s["duplicates"] for s in stats["sockets"].values()),
         "dropped_sockets": sum(1 for s in stats["sockets"].values() if s.get("dropped")),

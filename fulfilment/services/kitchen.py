@@ -87,10 +87,11 @@ def _finish(*, store: Store, order: Order, actor, action: str, now: dt.datetime,
         open_lines = order.lines.filter(done_at__isnull=True).exists()
     note = {"kds": action, **(data or {})}
     if not open_lines and order.status in KITCHEN_STATUSES:
-        return order_transition(order=order, to_status=S.READY, actor=actor, data=note, now=now)
+        return order_transition(order=order, to_status=S.READY, actor=actor, data=note, now=now, locked_store=store)
     started = order.lines.filter(started_at__isnull=False).exists()
     if order.status == S.CONFIRMED and started:
-        return order_transition(order=order, to_status=S.IN_PROGRESS, actor=actor, data=note, now=now)
+        return order_transition(order=order, to_status=S.IN_PROGRESS, actor=actor, data=note, now=now,
+                                locked_store=store)
     store_replan(store=store, now=now)
     outbox_order_changed(store=store, order=order, kind=kind, actor=actor, data={"action": action, **(data or {})})
     order.refresh_from_db()
@@ -201,7 +202,7 @@ def kitchen_order_recall(*, store_id: int, order_id: int, actor, station_id: int
         OrderLine.objects.bulk_update(lines, ["started_at", "done_at"])
         if order.status == S.READY:
             return order_transition(order=order, to_status=S.IN_PROGRESS, actor=actor, now=now,
-                                    data={"recall": True, "kds": "recall"})
+                                    data={"recall": True, "kds": "recall"}, locked_store=store)
         return _finish(store=store, order=order, actor=actor, action="recall", now=now)
 
 

@@ -156,18 +156,23 @@ def order_get_for_update(*, order_id: int) -> Order:
 
 def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | None = None,
                      data: dict | None = None, now: dt.datetime | None = None,
-                     only_from: set[str] | None = None) -> Order:
+                     only_from: set[str] | None = None, locked_store: Store | None = None) -> Order:
     """Move an order to `to_status` if the state machine allows it from the state in the database.
 
     `only_from` narrows the legal starting states for one caller (a customer may cancel only
     before the kitchen starts); it is checked under the row lock, so a race cannot slip past it.
+    `locked_store`: the caller is inside a transaction that already holds this store's row lock and
+    read `order` with `select_for_update` after it (the kitchen actions), so neither is read again.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        # Store first, then order: the same lock order as order placement, which re-plans (and so
-        # writes) the store's other orders while holding the store lock.
-        store = Store.objects.select_for_update().get(pk=order.store_id)
-        locked = order_get_for_update(order_id=order.pk)
+        if locked_store is not None:
+            store, locked = locked_store, order
+        else:
+            # Store first, then order: the same lock order as order placement, which re-plans (and so
+            # writes) the store's other orders while holding the store lock.
+            store = Store.objects.select_for_update().get(pk=order.store_id)
+            locked = order_get_for_update(order_id=order.pk)
         from_status = locked.status
         if only_from is not None and from_status not in only_from:
             raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()} and can no longer be "
