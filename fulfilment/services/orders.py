@@ -139,11 +139,14 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     OrderEvent.objects.create(order=order, kind=OrderEvent.CREATED, to_status=order.status,
                               actor=placed_by or customer,
                               data={"channel": channel, "promised_ready_at": order.promised_ready_at.isoformat()})
-    store_replan(store=store, now=now, base=state, added=new_lines)
-    if state is None or not all(line.pk for line in new_lines):
+    plan = store_replan(store=store, now=now, base=state, added=new_lines)
+    # With the quote's state, the re-plan took this order's lines as they are (`added`) and set their
+    # planned times and the order's `estimated_ready_at` on these very instances as it wrote them.
+    in_memory = state is not None and plan is not None and all(line.pk for line in new_lines)
+    if not in_memory:
         order.refresh_from_db(fields=["estimated_ready_at"])
-    # else the re-plan set `estimated_ready_at` on this very instance (its lines carry it) as it wrote it
-    outbox_order_changed(store=store, order=order, kind=ORDER_CREATED, actor=placed_by or customer)  # screens
+    outbox_order_changed(store=store, order=order, kind=ORDER_CREATED, actor=placed_by or customer,  # screens
+                         current_lines=new_lines if in_memory else None)
     return order, True
 
 

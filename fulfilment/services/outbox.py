@@ -116,12 +116,19 @@ def _announce(message: dict) -> None:
     store_events_committed.send(sender=StoreEvent, events=[message])
 
 
-def outbox_order_changed(*, store: Store, order: Order, kind: str, actor=None, data: dict | None = None
-                         ) -> StoreEvent:
-    """The order's whole ticket as it is now, read again after the re-plan wrote its planned times."""
-    fresh = Order.objects.get(pk=order.pk)
-    payload = {"ticket": order_ticket(fresh), "by": _username(actor), "notify": [order.pk], **(data or {})}
-    return outbox_write(store=store, kind=kind, payload=payload, order=fresh)
+def outbox_order_changed(*, store: Store, order: Order, kind: str, actor=None, data: dict | None = None,
+                         current_lines: list[OrderLine] | None = None) -> StoreEvent:
+    """The order's whole ticket as it is now, read again after the re-plan wrote its planned times.
+
+    `current_lines`: the caller holds `order` and all of its lines exactly as the database has them now
+    (the re-plan set their planned times on these very instances), so nothing is read again."""
+    if current_lines is None:
+        order = Order.objects.get(pk=order.pk)
+        ticket = order_ticket(order)
+    else:
+        ticket = order_ticket(order, sorted(current_lines, key=lambda line: line.pk))
+    payload = {"ticket": ticket, "by": _username(actor), "notify": [order.pk], **(data or {})}
+    return outbox_write(store=store, kind=kind, payload=payload, order=order)
 
 
 def outbox_plan_changed(*, store: Store, before: dict[int, tuple], lines: list[OrderLine], orders: list[Order],

@@ -139,3 +139,28 @@ def test_the_prune_command_keeps_recent_events(store, menu, counter_order):
     out = StringIO()
     call_command("kds_outbox_prune", "--keep-hours", "1", stdout=out)
     assert "Deleted 0 store events" in out.getvalue() and seqs(store) == kept
+
+
+
+def test_a_new_orders_ticket_is_the_order_as_the_database_has_it(store, menu, barista_store1):
+    """The placement builds the `order.created` ticket from the rows it has just written and planned,
+    without reading them back: right after each placement it must be exactly what a read gives."""
+    from fulfilment.models import Order
+    from fulfilment.services.outbox import order_ticket
+
+    def counter(**quantities):
+        lines = [LineRequest(item_id=menu[name].pk, quantity=q) for name, q in quantities.items()]
+        return services.order_place(store_id=store.pk, channel=Channel.COUNTER, lines=lines,
+                                    placed_by=barista_store1, customer_name="Sam")[0]
+
+    def scheduled():
+        slot = (timezone.now() + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+        return services.order_place(store_id=store.pk, channel=Channel.COUNTER, placed_by=barista_store1,
+                                    requested_at=slot, lines=[LineRequest(item_id=menu["latte"].pk, quantity=1)])[0]
+
+    for place in (lambda: counter(latte=2, croissant=1), lambda: counter(latte=1, drip=2), scheduled,
+                  lambda: counter(croissant=3)):
+        order = place()
+        ticket = StoreEvent.objects.get(store=store, order=order, kind="order.created").payload["ticket"]
+        assert ticket == order_ticket(Order.objects.get(pk=order.pk))
+        assert ticket["estimated_ready_at"] and all(line["planned_finish_at"] for line in ticket["lines"])
