@@ -225,6 +225,8 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
     """A customer following their order: the order as the API shows it, sent again when it changes."""
 
     last_text = ""
+    store_id: int | None = None
+    notified_seq = 0  # the store's event number this socket's last sent order is current to
 
     async def connect(self):
         self.order_id = self.scope["url_route"]["kwargs"]["order_id"]
@@ -233,16 +235,19 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
         if not user.is_authenticated:
             user = await self.user_from_token(offered)
         self.user = user
-        if not await self.owns_order():
+        self.store_id = await self.owned_order_store()
+        if self.store_id is None:
             await self.close(code=4403)
             return
         relay.ensure_started()  # pushes from this process go out on this loop
         await self.channel_layer.group_add(order_group(self.order_id), self.channel_name)
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         await self.send_order()
+        relay.follow(self)  # the watcher re-sends a push this socket was owed and lost
 
     async def disconnect(self, code):
         if getattr(self, "order_id", None) is not None:
+            relay.unfollow(self)
             await self.channel_layer.group_discard(order_group(self.order_id), self.channel_name)
 
     @database_sync_to_async
@@ -254,20 +259,24 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
         return token.user if token and token.user.is_active else AnonymousUser()
 
     @database_sync_to_async
-    def owns_order(self) -> bool:
-        return (self.user.is_authenticated and 1 <= self.order_id <= MAX_ID
-                and selectors.order_list_for_customer(customer=self.user).filter(pk=self.order_id).exists())
+    def owned_order_store(self) -> int | None:
+        """The order's store, if the order is this user's; else None."""
+        if not (self.user.is_authenticated and 1 <= self.order_id <= MAX_ID):
+            return None
+        return (selectors.order_list_for_customer(customer=self.user).filter(pk=self.order_id)
+                .values_list("store_id", flat=True).first())
 
     @database_sync_to_async
     def read_order(self) -> tuple[int, str] | None:
         """The store's event number and the order as the API shows it (with the kitchen's current
-        estimate), as JSON; None if it is gone."""
+        estimate), as JSON; None if it is gone. The number is read first: the order is at least as new."""
+        seq = outbox_head(store_id=self.store_id)
         order = selectors.order_get_for_customer(customer=self.user, order_id=self.order_id)
         if order is None:
             return None
         data = OrderOut(order).data
         data["estimated_ready_at"] = order.estimated_ready_at.isoformat() if order.estimated_ready_at else None
-        return outbox_head(store_id=order.store_id), json.dumps(data, separators=(",", ":"), default=str)
+        return seq, json.dumps(data, separators=(",", ":"), default=str)
 
     async def send_order(self, force: bool = True):
         """Send the order, unless it is just what this socket was sent last (`force=False`)."""
@@ -279,8 +288,10 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
         if force or text != self.last_text:
             await self.send(text_data=f'{{"type":"order","seq":{seq},"order":{text}}}')
         self.last_text = text
+        self.notified_seq = max(self.notified_seq, seq)
 
     async def order_changed(self, message):
+        self.notified_seq = max(self.notified_seq, message.get("seq", 0))
         await self.send_order(force=False)
 
     async def receive_json(self, content, **kwargs):

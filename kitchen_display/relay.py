@@ -13,7 +13,9 @@ expired group membership). Every Daphne process runs one watcher task that reads
 number of each store it has screens for, once a second in ONE query, and nudges a screen that is still
 behind a number it should have had by the previous poll; the screen then reads what it missed from the
 outbox. Screens also check in themselves (`sync`) and fill gaps they see. Together: every event
-reaches every open screen, each number once, in order.
+reaches every open screen, each number once, in order. The same watcher reads the `notify` lists of the
+events since its previous check and nudges each customer's order socket that was owed a push and did
+not get it, so a customer's page, too, hears of a lost push within about two poll intervals.
 """
 
 import asyncio
@@ -27,7 +29,7 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from fulfilment.services.outbox import MENU_ITEM, outbox_heads
+from fulfilment.services.outbox import MENU_ITEM, outbox_heads, outbox_notices
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ def menu_group(store_id: int) -> str:
 
 
 def poll_seconds() -> float:
-    return float(getattr(settings, "KDS_OUTBOX_POLL_S", 1.0))
+    return float(settings.KDS_OUTBOX_POLL_S)
 
 
 # Group memberships expire in Redis (channels_redis group_expiry, a day by default): screens join again
@@ -94,6 +96,8 @@ class Relay:
         self.queue: asyncio.Queue | None = None
         self.tasks: list[asyncio.Task] = []
         self.screens: dict[int, set] = defaultdict(set)  # store id -> consumers with a `last_seq`
+        self.followers: dict[int, set] = defaultdict(set)  # store id -> customer sockets with a `notified_seq`
+        self.notices_checked: dict[int, int] = {}  # store id -> events checked for lost customer pushes, up to
         self.sent_batches = 0
         self.thread: _SenderThread | None = None
 
@@ -108,6 +112,7 @@ class Relay:
         self.loop, self.loop_thread = loop, threading.get_ident()
         self.queue = asyncio.Queue()
         self.screens = defaultdict(set)
+        self.followers, self.notices_checked = defaultdict(set), {}
         self.tasks = [loop.create_task(self._send_forever(self.queue)), loop.create_task(self._watch_forever())]
 
     def _running(self) -> bool:
@@ -156,6 +161,16 @@ class Relay:
     def unregister(self, consumer) -> None:
         self.screens.get(consumer.store_id, set()).discard(consumer)
 
+    def follow(self, consumer) -> None:
+        """A customer's order socket, current to its store's event `consumer.notified_seq`."""
+        store_id = consumer.store_id
+        self.notices_checked[store_id] = min(self.notices_checked.get(store_id, consumer.notified_seq),
+                                             consumer.notified_seq)
+        self.followers[store_id].add(consumer)
+
+    def unfollow(self, consumer) -> None:
+        self.followers.get(consumer.store_id, set()).discard(consumer)
+
     async def _watch_forever(self) -> None:
         previous: dict[int, int] = {}
         since_refresh = 0.0
@@ -176,7 +191,8 @@ class Relay:
     async def check(self, previous: dict[int, int]) -> dict[int, int]:
         """Nudge each screen still behind the number its store had at the previous check: by now the
         push for it has had a whole poll interval to arrive, so it was lost."""
-        store_ids = [store_id for store_id, consumers in self.screens.items() if consumers]
+        store_ids = {store_id for store_id, consumers in self.screens.items() if consumers}
+        store_ids |= {store_id for store_id, consumers in self.followers.items() if consumers}
         if not store_ids:
             return {}
         heads = await database_sync_to_async(outbox_heads)(store_ids=store_ids)
@@ -188,7 +204,30 @@ class Relay:
             for consumer in list(self.screens.get(store_id, ())):
                 if consumer.last_seq < due:
                     await layer.send(consumer.channel_name, {"type": "store.head", "seq": head})
+        await self.check_followers(previous)
         return heads
+
+    async def check_followers(self, previous: dict[int, int]) -> None:
+        """Nudge each customer socket that an event up to the previous check should have told about its
+        order and that has not heard of it (one query for the events' `notify` lists of every store)."""
+        ranges = {}
+        for store_id, consumers in self.followers.items():
+            checked, due = self.notices_checked.get(store_id, 0), previous.get(store_id)
+            if consumers and due is not None and due > checked:
+                ranges[store_id] = (checked, due)
+        if not ranges:
+            return
+        notices = await database_sync_to_async(outbox_notices)(ranges=ranges)
+        owed: dict = {}
+        for store_id, seq, order_ids in notices:
+            for consumer in self.followers.get(store_id, ()):
+                if consumer.order_id in order_ids and consumer.notified_seq < seq:
+                    owed[consumer] = max(owed.get(consumer, 0), seq)
+        for store_id, (_, due) in ranges.items():
+            self.notices_checked[store_id] = due
+        layer = get_channel_layer()
+        for consumer, seq in owed.items():
+            await layer.send(consumer.channel_name, {"type": "order.changed", "seq": seq})
 
     async def refresh_groups(self) -> None:
         layer = get_channel_layer()

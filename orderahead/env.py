@@ -4,6 +4,7 @@ A bad value stops the process at start with a message naming the variable,
 instead of surfacing later as a confusing failure in a request.
 """
 
+import math
 import os
 from urllib.parse import unquote, urlparse
 
@@ -37,6 +38,19 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a number >= {minimum:g}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ import datetime as dt
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -164,6 +164,18 @@ def outbox_heads(*, store_ids) -> dict[int, int]:
     heads = {store_id: 0 for store_id in store_ids}
     heads.update({row["store_id"]: row["last"] for row in rows})
     return heads
+
+
+def outbox_notices(*, ranges: dict[int, tuple[int, int]]) -> list[tuple[int, int, list[int]]]:
+    """(store, number, orders whose customers were to be told) of every event numbered after `lo` up to
+    `hi`, for each store's `(lo, hi)` in `ranges`, in one query: what the watcher checks customer pages by."""
+    wanted = Q()
+    for store_id, (lo, hi) in ranges.items():
+        wanted |= Q(store_id=store_id, seq__gt=lo, seq__lte=hi)
+    if not ranges:
+        return []
+    rows = StoreEvent.objects.filter(wanted).values_list("store_id", "seq", "payload__notify")
+    return [(store_id, seq, list(notify or ())) for store_id, seq, notify in rows]
 
 
 def outbox_since(*, store_id: int, since: int, limit: int, upto: int | None = None) -> list[dict] | None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from orderahead.env import database_from_url, env_bool, env_int, env_list, env_str
+from orderahead.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -73,6 +73,9 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each Daphne process checks the outbox this often for pushes that were lost (kitchen_display.relay):
+# a lost push reaches its screen or customer within about two of these.
+KDS_OUTBOX_POLL_S = env_float("KDS_OUTBOX_POLL_S", 1.0, minimum=0.05)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -198,3 +198,21 @@ async def test_the_customer_hears_of_changes_without_any_kitchen_screen_open(lay
         assert (await receive(phone))["order"]["status"] == "confirmed"
         await database_sync_to_async(services.order_start)(order=order, actor=barista_store1)
         assert (await receive(phone))["order"]["status"] == "in_progress"
+
+
+async def test_a_customer_whose_push_was_lost_still_hears_of_the_change(layer, open_socket, store, barista_store1,
+                                                                        customer_a, amobile_order, monkeypatch):
+    """The process that committed the change died before it pushed: the watcher sees, in the events' notify
+    lists, that this order's page was owed a push and nudges it; the page shows the change."""
+    from kitchen_display.relay import relay
+
+    order = await amobile_order()
+    other = await amobile_order()
+    async with open_socket(f"/ws/orders/{order.pk}/", customer_a) as phone:
+        assert (await receive(phone))["order"]["status"] == "confirmed"
+        monkeypatch.setattr(relay, "submit", lambda events: None)  # every push after the commit is lost
+        await database_sync_to_async(services.order_start)(order=other, actor=barista_store1)
+        await database_sync_to_async(services.order_start)(order=order, actor=barista_store1)
+        message = await receive(phone, timeout=5)  # poll interval is 0.2 s in these tests
+        assert message["order"]["status"] == "in_progress"
+        assert message["seq"] == await database_sync_to_async(outbox_head)(store_id=store.pk)
