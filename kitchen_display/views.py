@@ -28,10 +28,14 @@ class KdsLogoutView(auth_views.LogoutView):
 
 @login_required(login_url=LOGIN_URL)
 def kds_home(request):
-    """The stores this person works at, each with its stations, expo screen and pickup board."""
-    memberships = (StoreMembership.objects.filter(user=request.user).select_related("store")
-                   .order_by("store__name"))
-    stores = [(m.store, m.get_role_display(), list(m.store.stations.order_by("name"))) for m in memberships]
+    """The stores this person works at (a superuser: every store), each with its stations, expo screen and
+    pickup board."""
+    if request.user.is_superuser:
+        roles = [(store, "Chain admin") for store in Store.objects.order_by("name")]
+    else:
+        roles = [(m.store, m.get_role_display()) for m in
+                 StoreMembership.objects.filter(user=request.user).select_related("store").order_by("store__name")]
+    stores = [(store, role, list(store.stations.order_by("name"))) for store, role in roles]
     return render(request, "kitchen_display/home.html", {"stores": stores})
 
 

@@ -104,3 +104,24 @@ def test_a_barista_signs_in_on_the_kds_login_page(client, barista_store1):
     assert wrong.status_code == 200 and b"did not match" in wrong.content
     response = client.post("/kds/login/", {"username": "barista1", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/kds/"
+
+
+def test_a_superuser_runs_every_stores_screens_without_a_membership(client, store, store2, menu):
+    from tests import factories
+
+    admin = factories.user("chainadmin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    home = client.get("/kds/")
+    assert home.status_code == 200 and store.name.encode() in home.content and store2.name.encode() in home.content
+    assert b"Chain admin" in home.content
+    assert client.get(f"/kds/{store.pk}/{menu['espresso'].pk}/").status_code == 200
+    assert client.get(f"/kds/{store2.pk}/board/").status_code == 200
+    assert client.get("/kds/999999/expo/").status_code == 404
+
+
+async def test_a_superusers_screen_socket_opens(layer, open_socket, store, menu):
+    from tests import factories
+
+    admin = await database_sync_to_async(factories.user)("chainadmin", is_staff=True, is_superuser=True)
+    async with open_socket(f"/ws/kds/{store.pk}/expo/", admin) as ws:
+        assert (await receive(ws))["type"] == "snapshot"
