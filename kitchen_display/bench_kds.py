@@ -182,53 +182,70 @@ def _at(iso: str) -> float:
 
 async def _screen(index: int, port: int, path: str, store: int, cookie: str, stats: dict, stop: asyncio.Event,
                   ready: asyncio.Semaphore, gate: asyncio.Semaphore):
+    """One screen, behaving like kds.js: applies event numbers in order, asks for what it misses, checks in
+    every 10 s, and when the server closes the socket reconnects (after 0.5 s) resuming from its number."""
     me = stats["sockets"][index] = {"store": store, "path": path, "port": port, "seen": [], "gaps": 0,
-                                    "duplicates": 0, "snapshots": 0, "seq": None}
-    try:
-        async with gate:
-            ws = await Socket.open(port, path, cookie)
-    except (OSError, ConnectionError, asyncio.IncompleteReadError) as error:
-        me["dropped"] = f"connect: {error}"
-        return
-    finally:
-        ready.release()
+                                    "duplicates": 0, "snapshots": 0, "seq": None, "reconnects": 0}
     latencies = stats["latencies"]
+    first = True
+    while not stop.is_set():
+        resume = f"?since={me['seq']}" if me["seq"] is not None else ""
+        try:
+            async with gate:
+                ws = await Socket.open(port, path + resume, cookie)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError) as error:
+            if first:
+                me["dropped"] = f"connect: {error}"
+                ready.release()
+                return
+            await asyncio.sleep(0.5)
+            continue
+        if first:
+            ready.release()
+            first = False
+        beat = asyncio.create_task(_check_in(ws, me, stop))
+        try:
+            while not stop.is_set():
+                text = await ws.receive()
+                received = time.time()
+                if text is None:
+                    break
+                _apply(json.loads(text), ws, me, received, latencies)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            beat.cancel()
+            ws.writer.close()
+        if not stop.is_set():
+            me["reconnects"] += 1
+            await asyncio.sleep(0.5)
 
-    async def heartbeat():
-        await asyncio.sleep(random.uniform(0, 10))
-        while not stop.is_set():
-            ws.send(json.dumps({"action": "sync", "since": me["seq"]}))
-            await asyncio.sleep(10)
 
-    beat = asyncio.create_task(heartbeat())
-    try:
-        while not stop.is_set():
-            text = await ws.receive()
-            received = time.time()
-            if text is None:
+async def _check_in(ws: "Socket", me: dict, stop: asyncio.Event) -> None:
+    await asyncio.sleep(random.uniform(0, 10))
+    while not stop.is_set():
+        ws.send(json.dumps({"action": "sync", "since": me["seq"]}))
+        await asyncio.sleep(10)
+
+
+def _apply(message: dict, ws: "Socket", me: dict, received: float, latencies: list) -> None:
+    if message["type"] == "snapshot":  # the tickets on the screen now; no latency to record for them
+        me["seq"] = message["seq"]
+        me["snapshots"] += 1
+        me["seen"].extend(ticket["id"] for ticket in message["tickets"])
+    elif message["type"] == "events":
+        for event in message["events"]:
+            if me["seq"] is not None and event["seq"] <= me["seq"]:
+                me["duplicates"] += 1
+                continue
+            if me["seq"] is None or event["seq"] != me["seq"] + 1:
+                me["gaps"] += 1
+                ws.send(json.dumps({"action": "sync", "since": me["seq"], "gap": True}))
                 break
-            message = json.loads(text)
-            if message["type"] == "snapshot":
-                me["seq"] = message["seq"]
-                me["snapshots"] += 1
-            elif message["type"] == "events":
-                for event in message["events"]:
-                    if me["seq"] is not None and event["seq"] <= me["seq"]:
-                        me["duplicates"] += 1
-                        continue
-                    if me["seq"] is None or event["seq"] != me["seq"] + 1:
-                        me["gaps"] += 1
-                        ws.send(json.dumps({"action": "sync", "since": me["seq"], "gap": True}))
-                        break
-                    me["seq"] = event["seq"]
-                    if event["kind"] == "order.created":
-                        me["seen"].append(event["ticket"]["id"])
-                        latencies.append((event["ticket"]["id"], received - _at(event["at"])))
-    except (asyncio.IncompleteReadError, ConnectionError):
-        me["dropped"] = True
-    finally:
-        beat.cancel()
-        ws.writer.close()
+            me["seq"] = event["seq"]
+            if event["kind"] == "order.created":
+                me["seen"].append(event["ticket"]["id"])
+                latencies.append((event["ticket"]["id"], received - _at(event["at"])))
 
 
 async def _drain(stats: dict, expected: dict[str, list[int]], timeout_s: float) -> float | None:
@@ -571,6 +588,7 @@ def orchestrate(args) -> int:
         "gaps": sum(s["gaps"] for s in stats["sockets"].values()),
         "duplicates": sum(s["duplicates"] for s in stats["sockets"].values()),
         "dropped_sockets": sum(1 for s in stats["sockets"].values() if s.get("dropped")),
+        "reconnects": sum(s.get("reconnects", 0) for s in stats["sockets"].values()),
         "p50_ms": round(_percentile(latencies, 50) * 1000, 1), "p90_ms": round(_percentile(latencies, 90) * 1000, 1),
         "p99_ms": round(_percentile(latencies, 99) * 1000, 1), "max_ms": round(max(latencies, default=0) * 1000, 1),
         "place_p50_ms": round(_percentile(place_s, 50) * 1000, 1) if place_s else None,

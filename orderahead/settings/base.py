@@ -64,9 +64,14 @@ DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# redis-py 8 gives every read a 5 s socket timeout by default, and the channel layer's receive blocks in
+# BZPOPMIN for up to 5 s: under load the read timed out and the exception killed the consumer, closing a
+# kitchen screen's socket (django/channels_redis#422). Reads may take longer than the blocking pop.
+REDIS_CONNECTION_OPTIONS = {"socket_timeout": 30, "socket_connect_timeout": 5}
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]}}
     }
     # Throttle counters must be shared by every Daphne process, so they live in Redis too.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

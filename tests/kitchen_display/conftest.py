@@ -25,7 +25,8 @@ def layer(request, settings):
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                               "CONFIG": {"hosts": [url], "prefix": f"kdstest{uuid.uuid4().hex[:8]}"}}}
+                                               "CONFIG": {"hosts": [{"address": url, **settings.REDIS_CONNECTION_OPTIONS}],
+                                                          "prefix": f"kdstest{uuid.uuid4().hex[:8]}"}}}
     else:
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     settings.KDS_OUTBOX_POLL_S = 0.2  # the watcher's safety net, quick enough for a test to wait on
