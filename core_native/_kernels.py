@@ -32,7 +32,6 @@ INF = np.inf
 EPS = 1e-6
 FIRE_WINDOW_S = 120.0  # reference.FIRE_WINDOW_S
 MAX_MOVE = 8  # reference.MAX_MOVE
-TRIALS_PER_ORDER = 2  # reference.TRIALS_PER_ORDER
 
 
 # -- one lane ------------------------------------------------------------------
@@ -206,6 +205,39 @@ def _commit(item, lane, start, item_prep_s, starts, ends, items, counts, out_lan
     out_finish[item] = finish
 
 
+@njit(cache=True, inline="always")
+def _place_asap(it, lane_lo, station_lane_start, item_station, item_prep_s, item_release_s,
+                starts, ends, items, counts, out_lane, out_start, out_finish):
+    """reference `_place_asap`: the earliest free stretch on any lane of the item's station."""
+    lane, start = _earliest_fit(it, item_release_s[it], lane_lo, station_lane_start, item_station, item_prep_s,
+                                starts, ends, counts)
+    if lane < 0 or start == INF:
+        out_lane[it] = -1
+        out_start[it] = INF
+        out_finish[it] = INF
+    else:
+        _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish)
+
+
+@njit(cache=True, inline="always")
+def _place_running(o, lane_lo, order_item_start, station_lane_start, item_station, item_progress_lane,
+                   item_progress_remaining_s, out_lane, out_start, out_finish):
+    """reference `_place_running`."""
+    for it in range(order_item_start[o], order_item_start[o + 1]):
+        if item_progress_lane[it] >= 0:
+            out_lane[it] = station_lane_start[item_station[it]] - lane_lo + item_progress_lane[it]
+            out_start[it] = 0.0
+            out_finish[it] = item_progress_remaining_s[it]
+
+
+@njit(cache=True, inline="always")
+def _set_ready(o, handoff, order_item_start, out_finish, out_ready):
+    finish = -INF
+    for it in range(order_item_start[o], order_item_start[o + 1]):
+        finish = max(finish, out_finish[it])
+    out_ready[o] = finish + handoff
+
+
 # -- one order -----------------------------------------------------------------
 @njit(cache=True)
 def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
@@ -213,16 +245,12 @@ def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
                  item_release_s, item_progress_lane, item_progress_remaining_s,
                  starts, ends, items, counts, out_lane, out_start, out_finish, out_ready):
     i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
-    running_finish = -INF
+    _place_running(o, lane_lo, order_item_start, station_lane_start, item_station, item_progress_lane,
+                   item_progress_remaining_s, out_lane, out_start, out_finish)
     own_var = 0.0
     n_free = 0
     for it in range(i_lo, i_hi):
-        if item_progress_lane[it] >= 0:
-            out_lane[it] = station_lane_start[item_station[it]] - lane_lo + item_progress_lane[it]
-            out_start[it] = 0.0
-            out_finish[it] = item_progress_remaining_s[it]
-            running_finish = max(running_finish, item_progress_remaining_s[it])
-        else:
+        if item_progress_lane[it] < 0:
             own_var += item_var_s2[it]
             n_free += 1
 
@@ -245,21 +273,10 @@ def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
 
     if not placed and n_free > 0:
         for it in range(i_lo, i_hi):
-            if item_progress_lane[it] >= 0:
-                continue
-            lane, start = _earliest_fit(it, item_release_s[it], lane_lo, station_lane_start, item_station,
-                                        item_prep_s, starts, ends, counts)
-            if lane < 0 or start == INF:
-                out_lane[it] = -1
-                out_start[it] = INF
-                out_finish[it] = INF
-            else:
-                _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish)
-
-    finish = -INF
-    for it in range(i_lo, i_hi):
-        finish = max(finish, out_finish[it])
-    out_ready[o] = finish + handoff
+            if item_progress_lane[it] < 0:
+                _place_asap(it, lane_lo, station_lane_start, item_station, item_prep_s, item_release_s,
+                            starts, ends, items, counts, out_lane, out_start, out_finish)
+    _set_ready(o, handoff, order_item_start, out_finish, out_ready)
 
 
 # -- whole store ---------------------------------------------------------------
@@ -459,7 +476,7 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
     if best <= 0.0 or passes <= 0:
         return best
     n = len(seq)
-    budget = TRIALS_PER_ORDER * n
+    budget = params[4] * n
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
     cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
@@ -495,9 +512,128 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
                                              prefix_twt)
         if not improved or best <= 0.0 or tried >= budget:
             break
-    if tried > 0:
+    if best > 0.0 and params[5] > 0:
+        best = _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs)
+    elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     if cand_own.size + p0.size + p1.size + p2.size + p3.size < 0:  # keeps the owning scratch alive to here
+        return INF
+    return best
+
+
+# -- the item search ---------------------------------------------------------------
+@njit(cache=True)
+def _placed_whole(inst, o):
+    """reference `_placed_whole`."""
+    if inst.order_jit[o]:
+        return True
+    for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+        if inst.item_progress_lane[it] < 0:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _item_list(inst, seq, tokens):
+    """reference `_item_list`, into `tokens`; returns how many."""
+    n = 0
+    for k in range(len(seq)):
+        o = seq[k]
+        if _placed_whole(inst, o):
+            tokens[n] = inst.order_item_start[o]
+            n += 1
+            continue
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            if inst.item_progress_lane[it] < 0:
+                tokens[n] = it
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
+                    give_up_at=INF):
+    """reference `schedule_items` (`left`: scratch, tokens not yet placed per order - o_lo)."""
+    order_item_start, order_due_s, order_weight = inst.order_item_start, inst.order_due_s, inst.order_weight
+    station_lane_start, item_station, item_prep_s = inst.station_lane_start, inst.item_station, inst.item_prep_s
+    item_release_s, item_progress_lane = inst.item_release_s, inst.item_progress_lane
+    starts, ends, items, counts = lanes
+    out_lane, out_start, out_finish, out_ready = outs
+    _copy_lanes(base[0], base[1], base[2], base[3], starts, ends, items, counts)
+    left[:] = 0
+    for k in range(len(tokens)):
+        left[order_of_item[tokens[k] - i_lo] - o_lo] += 1
+    twt = 0.0
+    for k in range(len(tokens)):
+        it = tokens[k]
+        o = order_of_item[it - i_lo]
+        whole = _placed_whole(inst, o)
+        if whole:
+            _place_order(o, lane_lo, handoff, params[0], params[1], params[2],
+                         order_item_start, order_due_s, inst.order_jit, station_lane_start, item_station, item_prep_s,
+                         inst.item_var_s2, item_release_s, item_progress_lane, inst.item_progress_remaining_s,
+                         starts, ends, items, counts, out_lane, out_start, out_finish, out_ready)
+        else:
+            _place_asap(it, lane_lo, station_lane_start, item_station, item_prep_s, item_release_s,
+                        starts, ends, items, counts, out_lane, out_start, out_finish)
+        left[o - o_lo] -= 1
+        if left[o - o_lo] > 0:
+            continue
+        if not whole:
+            _place_running(o, lane_lo, order_item_start, station_lane_start, item_station, item_progress_lane,
+                           inst.item_progress_remaining_s, out_lane, out_start, out_finish)
+            _set_ready(o, handoff, order_item_start, out_finish, out_ready)
+        late = out_ready[o] - order_due_s[o]
+        if late > 0.0 and late < INF:
+            twt += order_weight[o] * late
+            if twt >= give_up_at:
+                return twt
+    return twt
+
+
+@njit(cache=True)
+def _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs):
+    """reference `_improve_items`. Each trial re-places the whole list (no prefix copy):
+    the item search runs only with a thorough config, on small offline problems."""
+    o_lo, o_hi = seq[0], seq[0] + 1
+    for k in range(len(seq)):
+        o_lo = min(o_lo, seq[k])
+        o_hi = max(o_hi, seq[k] + 1)
+    i_lo, i_hi = inst.order_item_start[o_lo], inst.order_item_start[o_hi]
+    own_order_of_item = np.empty(i_hi - i_lo, np.int64)
+    own_left = np.empty(o_hi - o_lo, np.int64)
+    own_tokens = np.empty(i_hi - i_lo, np.int64)
+    own_cand = np.empty(i_hi - i_lo, np.int64)
+    order_of_item, left = _borrow(own_order_of_item), _borrow(own_left)
+    for o in range(o_lo, o_hi):
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            order_of_item[it - i_lo] = o
+    n = _item_list(inst, seq, own_tokens)
+    tokens, cand = _borrow(own_tokens[:n]), _borrow(own_cand[:n])
+    budget = params[5] * n
+    tried = 0
+    improved = True
+    while improved and best > 0.0 and tried < budget:
+        improved = False
+        for m in range(n - 1):
+            for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
+                for later in (True, False):
+                    if not later and j == m + 1:
+                        continue  # by one: the same swap
+                    if tried >= budget:
+                        break
+                    _moved(tokens, m, j, later, cand)
+                    tried += 1
+                    t = _schedule_items(inst, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base,
+                                        lanes, outs, best - EPS)
+                    if t < best - EPS:
+                        best = t
+                        tokens[:] = cand
+                        improved = True
+            if best <= 0.0 or tried >= budget:
+                break
+    _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs)
+    if own_order_of_item.size + own_left.size + own_tokens.size + own_cand.size < 0:  # owners live to here
         return INF
     return best
 

@@ -102,15 +102,18 @@ def solve_exact(inst: dict, time_limit_s: float):
     return float(solver.ObjectiveValue()), status == cp_model.OPTIMAL
 
 
-def run(n_instances=20, seed=1, time_limit_s=10.0) -> dict:
+def run(n_instances=20, seed=1, time_limit_s=10.0, config=None) -> dict:
     from . import api
+    from .config import THOROUGH_PLANNER
+
+    config = THOROUGH_PLANNER if config is None else config
 
     rng = np.random.default_rng(seed)
     gaps, rows = [], []
     t0 = time.perf_counter()
     for k in range(n_instances):
         inst = random_instance(rng)
-        planned = api.plan(**inst).total_weighted_tardiness
+        planned = api.plan(**inst, config=config).total_weighted_tardiness
         optimum, proven = solve_exact(inst, time_limit_s)
         if optimum is None:
             continue
