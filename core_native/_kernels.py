@@ -32,6 +32,7 @@ INF = np.inf
 EPS = 1e-6
 FIRE_WINDOW_S = 120.0  # reference.FIRE_WINDOW_S
 MAX_MOVE = 8  # reference.MAX_MOVE
+ITEM_MAX_MOVE = 16  # reference.ITEM_MAX_MOVE
 
 
 # -- one lane ------------------------------------------------------------------
@@ -482,7 +483,44 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
     cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
     prefix = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
     tried = 0
+    # 1. tardy orders moved earlier, largest weighted tardiness first (ties: smaller order)
+    late_own, late_key_own = np.empty_like(seq), np.empty(n)
+    late, late_key = _borrow(late_own), _borrow(late_key_own)
+    out_ready, order_due_s, order_weight = outs[3], inst.order_due_s, inst.order_weight
+    n_late = 0
+    for k in range(n):
+        o = seq[k]
+        lateness = out_ready[o] - order_due_s[o]
+        if 0.0 < lateness < INF:
+            key = -order_weight[o] * lateness
+            i = n_late
+            while i > 0 and (late_key[i - 1] > key or (late_key[i - 1] == key and late[i - 1] > o)):
+                late[i] = late[i - 1]
+                late_key[i] = late_key[i - 1]
+                i -= 1
+            late[i] = o
+            late_key[i] = key
+            n_late += 1
+    for q in range(n_late):
+        j = 0
+        while seq[j] != late[q]:
+            j += 1
+        for m in range(max(0, j - MAX_MOVE), j):
+            if tried >= budget:
+                break
+            _moved(seq, m, j, False, cand)
+            tried += 1
+            t = _schedule_store(inst, cand, lane_lo, handoff, params, base, lanes, outs, 0, 0.0, best - EPS)
+            if t < best - EPS:
+                best = t
+                seq[:] = cand
+                break
+        if best <= 0.0 or tried >= budget:
+            break
+    # 2. sweeps over every move
     for _ in range(passes):
+        if best <= 0.0 or tried >= budget:
+            break
         improved = False
         _copy_lanes(base[0], base[1], base[2], base[3], prefix[0], prefix[1], prefix[2], prefix[3])
         prefix_twt = 0.0
@@ -516,7 +554,7 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
         best = _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs)
     elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
-    if cand_own.size + p0.size + p1.size + p2.size + p3.size < 0:  # keeps the owning scratch alive to here
+    if cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size < 0:  # owners live
         return INF
     return best
 
@@ -616,7 +654,7 @@ def _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs)
     while improved and best > 0.0 and tried < budget:
         improved = False
         for m in range(n - 1):
-            for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
+            for j in range(m + 1, min(n, m + ITEM_MAX_MOVE + 1)):
                 for later in (True, False):
                     if not later and j == m + 1:
                         continue  # by one: the same swap

@@ -35,13 +35,14 @@ class PlannerConfig:
     # Compiled-in for now (reference.py and _kernels.py hold the same value;
     # tests check they agree): FIRE_WINDOW_S = 120 (a just-in-time item may
     # start this much earlier to close a dead gap), MAX_MOVE = 8 (how far
-    # the improvement searches move an order or an item).
+    # the order search moves an order), ITEM_MAX_MOVE = 16 (how far the item
+    # search moves an item).
 
 
 DEFAULT_PLANNER = PlannerConfig()
 # For offline planning of one small store (`api.plan_instance`, the optimality
 # check): a thorough search, far closer to the optimum, at many times the cost.
-THOROUGH_PLANNER = PlannerConfig(improve_trials_per_order=16, item_trials_per_item=32)
+THOROUGH_PLANNER = PlannerConfig(improve_trials_per_order=16, item_trials_per_item=64)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ from ._layout import (
 INF = math.inf
 EPS = 1e-6  # seconds; float noise allowance when comparing promised times
 FIRE_WINDOW_S = 120.0  # a just-in-time item may start at most this much earlier to close a dead gap
-MAX_MOVE = 8  # the improvement passes move an order (or an item) at most this many places in the sequence
+MAX_MOVE = 8  # the order search moves an order at most this many places in the sequence
+ITEM_MAX_MOVE = 16  # the item search moves an item at most this many places in the item list
 
 
 class _StoreLanes:
@@ -448,17 +449,24 @@ class _StorePlanner:
         """Local search on the dispatch sequence when it leaves some order tardy.
 
         Insertion moves: an order is tried up to MAX_MOVE places earlier or
-        later (an adjacent swap is a move by one, tried once). Moves are
-        tried by the first position they change, m = 0, 1, ...: for each
-        j = m+1 .. m+MAX_MOVE, first seq[m] moved to j, then seq[j] moved to
-        m. A move is kept as soon as total weighted tardiness drops (first
-        improvement) and the scan goes on from the new sequence. At most
-        `improve_max_passes` sweeps, stopping after a sweep with no
-        improvement, at zero tardiness, or when the store has used its
-        budget of `improve_trials_per_order` x (number of orders) trials:
-        the cost stays linear in the orders of a store however overloaded
-        it is. If tardiness is left and `item_trials_per_item` > 0, the item
-        search (`_improve_items`) goes on from the best sequence.
+        later (an adjacent swap is a move by one, tried once). A move is
+        kept as soon as total weighted tardiness drops (first improvement)
+        and the search goes on from the new sequence. The store has a budget
+        of `improve_trials_per_order` x (number of orders) trials, so the
+        cost stays linear in its orders however overloaded it is, and spends
+        it on the most promising moves first:
+        1.  Each order tardy in the dispatch plan, largest weighted tardiness
+            first, is moved earlier: MAX_MOVE places, then fewer, up to the
+            first move that helps.
+        2.  Sweeps over every move, by the first position they change,
+            m = 0, 1, ...: for each j = m+1 .. m+MAX_MOVE, first seq[m] moved
+            to j, then seq[j] moved to m. At most `improve_max_passes`
+            sweeps, stopping after one with no improvement.
+        Both stop at zero tardiness or when the budget is spent. (Step 1
+        only orders the trials, it filters none out: searching only those
+        moves was tried and was much worse.) If tardiness is left and
+        `item_trials_per_item` > 0, the item search (`_improve_items`) goes
+        on from the best sequence.
         """
         best = self.schedule(seq)
         if best <= 0.0 or self.cfg[3] <= 0:
@@ -466,7 +474,26 @@ class _StorePlanner:
         n = len(seq)
         budget = self.cfg[4] * n
         tried = 0
+        inst = self.inst
+        late = [o for o in seq if 0.0 < self.out_ready[o] - inst.order_due_s[o] < INF]
+        late.sort(key=lambda o: (-inst.order_weight[o] * (self.out_ready[o] - inst.order_due_s[o]), o))
+        for o in late:
+            j = seq.index(o)
+            for m in range(max(0, j - MAX_MOVE), j):
+                if tried >= budget:
+                    break
+                cand = self._moved(seq, m, j, False)
+                tried += 1
+                t = self.schedule(cand, best - EPS)
+                if t < best - EPS:
+                    best = t
+                    seq[:] = cand
+                    break
+            if best <= 0.0 or tried >= budget:
+                break
         for _ in range(self.cfg[3]):
+            if best <= 0.0 or tried >= budget:
+                break
             improved = False
             for m in range(n - 1):
                 for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
@@ -558,7 +585,7 @@ class _StorePlanner:
         Placing whole orders cannot put the bottleneck item of an urgent
         order between two items of an earlier one, and the optimum often
         does just that. Here the plan is the list of items placed one by one
-        (`_item_list`), and an item moves up to MAX_MOVE places earlier or
+        (`_item_list`), and an item moves up to ITEM_MAX_MOVE places earlier or
         later in it, tried in the same order and kept on the same rule as
         the order moves (first improvement). Sweeps repeat until one finds
         nothing, tardiness is zero, or `item_trials_per_item` x (items to
@@ -578,7 +605,7 @@ class _StorePlanner:
         while improved and best > 0.0 and tried < budget:
             improved = False
             for m in range(n - 1):
-                for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
+                for j in range(m + 1, min(n, m + ITEM_MAX_MOVE + 1)):
                     for later in ((True,) if j == m + 1 else (True, False)):  # by one: the same swap
                         if tried >= budget:
                             break
