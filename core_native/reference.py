@@ -31,12 +31,14 @@ How one store is planned
     - Ready time = last item's finish + the store's handoff seconds.
 4.  Overload. If some order is tardy (ready after due), a local search moves
     orders up to MAX_MOVE places earlier or later in the sequence, keeping a
-    move only when total weighted tardiness drops; at most
-    `improve_max_passes` sweeps and `improve_trials_per_order` x orders
-    trials. Then, if some order is still tardy and `item_trials_per_item` >
-    0, a second search works on items instead of whole orders: the plan is
-    read as a list of items placed one by one (earliest free stretch), and
-    single items move up to MAX_MOVE places in that list, so an item of one
+    move only when total weighted tardiness drops, within a budget of
+    `improve_trials_per_order` x orders trials: first each tardy order
+    (heaviest weighted tardiness first) is moved earlier, then at most
+    `improve_max_passes` sweeps try every move. Then, if some order is
+    still tardy and `item_trials_per_item` > 0 (off on the live path), a
+    second search works on items instead of whole orders: the plan is read
+    as a list of items placed one by one (earliest free stretch), and single
+    items move up to ITEM_MAX_MOVE places in that list, so an item of one
     order can go between the items of another (at most
     `item_trials_per_item` x items trials).
 4b. Touch-ups of the final plan (neither changes any tardiness):
