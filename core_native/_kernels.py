@@ -505,16 +505,24 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
         j = 0
         while seq[j] != late[q]:
             j += 1
-        for m in range(max(0, j - MAX_MOVE), j):
+        # as in the sweeps, a trial starts from the lanes holding the unchanged prefix seq[:m]
+        m_first = max(0, j - MAX_MOVE)
+        prefix_twt = _schedule_store(inst, seq[:m_first], lane_lo, handoff, params, base, prefix, outs)
+        for m in range(m_first, j):
             if tried >= budget:
                 break
             _moved(seq, m, j, False, cand)
             tried += 1
-            t = _schedule_store(inst, cand, lane_lo, handoff, params, base, lanes, outs, 0, 0.0, best - EPS)
+            if prefix_twt >= best - EPS:
+                continue  # cannot win: the unchanged prefix alone is as tardy as the best
+            _copy_lanes(prefix[0], prefix[1], prefix[2], prefix[3], lanes[0], lanes[1], lanes[2], lanes[3])
+            t = _schedule_store(inst, cand, lane_lo, handoff, params, base, lanes, outs, m, prefix_twt, best - EPS)
             if t < best - EPS:
                 best = t
                 seq[:] = cand
                 break
+            prefix_twt = _schedule_store(inst, seq[: m + 1], lane_lo, handoff, params, base, prefix, outs, m,
+                                         prefix_twt)
         if best <= 0.0 or tried >= budget:
             break
     # 2. sweeps over every move
