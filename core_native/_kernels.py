@@ -481,6 +481,8 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
     cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
+    dispatch_own = seq.copy() if params[5] > 0 else seq[:0].copy()  # the item search starts from it too
+    dispatch = _borrow(dispatch_own)
     prefix = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
     tried = 0
     # 1. tardy orders moved earlier, largest weighted tardiness first (ties: smaller order)
@@ -559,10 +561,11 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
         if not improved or best <= 0.0 or tried >= budget:
             break
     if best > 0.0 and params[5] > 0:
-        best = _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs)
+        best = _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs)
     elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
-    if cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size < 0:  # owners live
+    alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
+    if alive + dispatch_own.size < 0:  # never: keeps the owning scratch alive to here
         return INF
     return best
 
@@ -638,7 +641,7 @@ def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, hand
 
 
 @njit(cache=True)
-def _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs):
+def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs):
     """reference `_improve_items`. Each trial re-places the whole list (no prefix copy):
     the item search runs only with a thorough config, on small offline problems."""
     o_lo, o_hi = seq[0], seq[0] + 1
@@ -648,14 +651,42 @@ def _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs)
     i_lo, i_hi = inst.order_item_start[o_lo], inst.order_item_start[o_hi]
     own_order_of_item = np.empty(i_hi - i_lo, np.int64)
     own_left = np.empty(o_hi - o_lo, np.int64)
+    own_best_tokens = np.empty(i_hi - i_lo, np.int64)
     own_tokens = np.empty(i_hi - i_lo, np.int64)
     own_cand = np.empty(i_hi - i_lo, np.int64)
     order_of_item, left = _borrow(own_order_of_item), _borrow(own_left)
     for o in range(o_lo, o_hi):
         for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
             order_of_item[it - i_lo] = o
-    n = _item_list(inst, seq, own_tokens)
-    tokens, cand = _borrow(own_tokens[:n]), _borrow(own_cand[:n])
+    n = _item_list(inst, seq, own_best_tokens)
+    best_tokens, tokens, cand = _borrow(own_best_tokens[:n]), _borrow(own_tokens[:n]), _borrow(own_cand[:n])
+    best = _item_search(inst, best_tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base,
+                        lanes, outs)
+    same = True
+    for k in range(len(seq)):
+        if dispatch[k] != seq[k]:
+            same = False
+            break
+    if best > 0.0 and not same:
+        _item_list(inst, dispatch, tokens)
+        t = _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base,
+                         lanes, outs)
+        if t < best - EPS:
+            best = t
+            best_tokens[:] = tokens
+    _schedule_items(inst, best_tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs)
+    alive = own_order_of_item.size + own_left.size + own_best_tokens.size + own_tokens.size + own_cand.size
+    if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
+        return INF
+    return best
+
+
+@njit(cache=True)
+def _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs):
+    """reference `_item_search` (`cand`: scratch as long as `tokens`)."""
+    best = _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes,
+                           outs)
+    n = len(tokens)
     budget = params[5] * n
     tried = 0
     improved = True
@@ -678,9 +709,6 @@ def _improve_items(inst, seq, best, lane_lo, handoff, params, base, lanes, outs)
                         improved = True
             if best <= 0.0 or tried >= budget:
                 break
-    _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs)
-    if own_order_of_item.size + own_left.size + own_tokens.size + own_cand.size < 0:  # owners live to here
-        return INF
     return best
 
 

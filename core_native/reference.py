@@ -40,7 +40,8 @@ How one store is planned
     as a list of items placed one by one (earliest free stretch), and single
     items move up to ITEM_MAX_MOVE places in that list, so an item of one
     order can go between the items of another (at most
-    `item_trials_per_item` x items trials).
+    `item_trials_per_item` x items trials), once from the best order
+    sequence and once from the dispatch sequence; the better plan is kept.
 4b. Touch-ups of the final plan (neither changes any tardiness):
     - Fire window: a just-in-time item behind a dead gap on its lane (shorter
       than every item of that station in the plan) moves left to close it,
@@ -468,7 +469,7 @@ class _StorePlanner:
         only orders the trials, it filters none out: searching only those
         moves was tried and was much worse.) If tardiness is left and
         `item_trials_per_item` > 0, the item search (`_improve_items`) goes
-        on from the best sequence.
+        on from the best sequence and from the dispatch sequence.
         """
         best = self.schedule(seq)
         if best <= 0.0 or self.cfg[3] <= 0:
@@ -477,6 +478,7 @@ class _StorePlanner:
         budget = self.cfg[4] * n
         tried = 0
         inst = self.inst
+        dispatch = list(seq)
         late = [o for o in seq if 0.0 < self.out_ready[o] - inst.order_due_s[o] < INF]
         late.sort(key=lambda o: (-inst.order_weight[o] * (self.out_ready[o] - inst.order_due_s[o]), o))
         for o in late:
@@ -514,7 +516,7 @@ class _StorePlanner:
             if not improved or best <= 0.0 or tried >= budget:
                 break
         if best > 0.0 and self.cfg[5] > 0:
-            return self._improve_items(seq, best)
+            return self._improve_items(seq, dispatch, best)
         if tried:
             self.schedule(seq)  # leave the plan of the best sequence in place
         return best
@@ -581,17 +583,19 @@ class _StorePlanner:
                     return twt
         return twt
 
-    def _improve_items(self, seq, best):
-        """Local search on single items, from the plan of the best order sequence.
+    def _improve_items(self, seq, dispatch, best):
+        """Local search on single items, after the order search; leaves the best plan in place.
 
         Placing whole orders cannot put the bottleneck item of an urgent
         order between two items of an earlier one, and the optimum often
         does just that. Here the plan is the list of items placed one by one
-        (`_item_list`), and an item moves up to ITEM_MAX_MOVE places earlier or
-        later in it, tried in the same order and kept on the same rule as
-        the order moves (first improvement). Sweeps repeat until one finds
-        nothing, tardiness is zero, or `item_trials_per_item` x (items to
-        place) trials are spent. Leaves the plan of the best list in place.
+        (`_item_list`), searched by `_item_search`. It starts twice: from the
+        best order sequence, and from the dispatch sequence `dispatch`
+        (unless the two are the same), and keeps the better result: the
+        order search may commit to a sequence whose item list the single
+        item moves cannot get out of (a local optimum), and on small
+        instances starting over from the dispatch list often found a better
+        one.
         """
         inst = self.inst
         self.i_lo = inst.order_item_start[self.o_lo]
@@ -599,7 +603,25 @@ class _StorePlanner:
         for o in range(self.o_lo, self.o_hi):
             for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
                 self.order_of_item[it - self.i_lo] = o
-        tokens = self._item_list(seq)
+        best_tokens = self._item_list(seq)
+        best = self._item_search(best_tokens)
+        if best > 0.0 and dispatch != seq:
+            tokens = self._item_list(dispatch)
+            t = self._item_search(tokens)
+            if t < best - EPS:
+                best, best_tokens = t, tokens
+        self.schedule_items(best_tokens)  # leave the plan of the best list in place
+        return best
+
+    def _item_search(self, tokens):
+        """First-improvement search on an item list, in place; returns its total weighted tardiness.
+
+        An item moves up to ITEM_MAX_MOVE places earlier or later in the list,
+        tried in the same order and kept on the same rule as the order moves.
+        Sweeps repeat until one finds nothing, tardiness is zero, or
+        `item_trials_per_item` x (items to place) trials are spent.
+        """
+        best = self.schedule_items(tokens)
         n = len(tokens)
         budget = self.cfg[5] * n
         tried = 0
@@ -620,7 +642,6 @@ class _StorePlanner:
                             improved = True
                 if best <= 0.0 or tried >= budget:
                     break
-        self.schedule_items(tokens)  # leave the plan of the best list in place
         return best
 
     def order_margin(self, o):
