@@ -32,7 +32,7 @@ INF = np.inf
 EPS = 1e-6
 FIRE_WINDOW_S = 120.0  # reference.FIRE_WINDOW_S
 MAX_MOVE = 8  # reference.MAX_MOVE
-TRIALS_PER_ORDER = 2  # reference.TRIALS_PER_ORDER
+ITEM_MAX_MOVE = 16  # reference.ITEM_MAX_MOVE
 
 
 # -- one lane ------------------------------------------------------------------
@@ -206,6 +206,39 @@ def _commit(item, lane, start, item_prep_s, starts, ends, items, counts, out_lan
     out_finish[item] = finish
 
 
+@njit(cache=True, inline="always")
+def _place_asap(it, lane_lo, station_lane_start, item_station, item_prep_s, item_release_s,
+                starts, ends, items, counts, out_lane, out_start, out_finish):
+    """reference `_place_asap`: the earliest free stretch on any lane of the item's station."""
+    lane, start = _earliest_fit(it, item_release_s[it], lane_lo, station_lane_start, item_station, item_prep_s,
+                                starts, ends, counts)
+    if lane < 0 or start == INF:
+        out_lane[it] = -1
+        out_start[it] = INF
+        out_finish[it] = INF
+    else:
+        _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish)
+
+
+@njit(cache=True, inline="always")
+def _place_running(o, lane_lo, order_item_start, station_lane_start, item_station, item_progress_lane,
+                   item_progress_remaining_s, out_lane, out_start, out_finish):
+    """reference `_place_running`."""
+    for it in range(order_item_start[o], order_item_start[o + 1]):
+        if item_progress_lane[it] >= 0:
+            out_lane[it] = station_lane_start[item_station[it]] - lane_lo + item_progress_lane[it]
+            out_start[it] = 0.0
+            out_finish[it] = item_progress_remaining_s[it]
+
+
+@njit(cache=True, inline="always")
+def _set_ready(o, handoff, order_item_start, out_finish, out_ready):
+    finish = -INF
+    for it in range(order_item_start[o], order_item_start[o + 1]):
+        finish = max(finish, out_finish[it])
+    out_ready[o] = finish + handoff
+
+
 # -- one order -----------------------------------------------------------------
 @njit(cache=True)
 def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
@@ -213,16 +246,12 @@ def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
                  item_release_s, item_progress_lane, item_progress_remaining_s,
                  starts, ends, items, counts, out_lane, out_start, out_finish, out_ready):
     i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
-    running_finish = -INF
+    _place_running(o, lane_lo, order_item_start, station_lane_start, item_station, item_progress_lane,
+                   item_progress_remaining_s, out_lane, out_start, out_finish)
     own_var = 0.0
     n_free = 0
     for it in range(i_lo, i_hi):
-        if item_progress_lane[it] >= 0:
-            out_lane[it] = station_lane_start[item_station[it]] - lane_lo + item_progress_lane[it]
-            out_start[it] = 0.0
-            out_finish[it] = item_progress_remaining_s[it]
-            running_finish = max(running_finish, item_progress_remaining_s[it])
-        else:
+        if item_progress_lane[it] < 0:
             own_var += item_var_s2[it]
             n_free += 1
 
@@ -245,21 +274,10 @@ def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
 
     if not placed and n_free > 0:
         for it in range(i_lo, i_hi):
-            if item_progress_lane[it] >= 0:
-                continue
-            lane, start = _earliest_fit(it, item_release_s[it], lane_lo, station_lane_start, item_station,
-                                        item_prep_s, starts, ends, counts)
-            if lane < 0 or start == INF:
-                out_lane[it] = -1
-                out_start[it] = INF
-                out_finish[it] = INF
-            else:
-                _commit(it, lane, start, item_prep_s, starts, ends, items, counts, out_lane, out_start, out_finish)
-
-    finish = -INF
-    for it in range(i_lo, i_hi):
-        finish = max(finish, out_finish[it])
-    out_ready[o] = finish + handoff
+            if item_progress_lane[it] < 0:
+                _place_asap(it, lane_lo, station_lane_start, item_station, item_prep_s, item_release_s,
+                            starts, ends, items, counts, out_lane, out_start, out_finish)
+    _set_ready(o, handoff, order_item_start, out_finish, out_ready)
 
 
 # -- whole store ---------------------------------------------------------------
@@ -459,13 +477,60 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
     if best <= 0.0 or passes <= 0:
         return best
     n = len(seq)
-    budget = TRIALS_PER_ORDER * n
+    budget = params[4] * n
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
     cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
+    dispatch_own = seq.copy() if params[5] > 0 else seq[:0].copy()  # the item search starts from it too
+    dispatch = _borrow(dispatch_own)
     prefix = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
     tried = 0
+    # 1. tardy orders moved earlier, largest weighted tardiness first (ties: smaller order)
+    late_own, late_key_own = np.empty_like(seq), np.empty(n)
+    late, late_key = _borrow(late_own), _borrow(late_key_own)
+    out_ready, order_due_s, order_weight = outs[3], inst.order_due_s, inst.order_weight
+    n_late = 0
+    for k in range(n):
+        o = seq[k]
+        lateness = out_ready[o] - order_due_s[o]
+        if 0.0 < lateness < INF:
+            key = -order_weight[o] * lateness
+            i = n_late
+            while i > 0 and (late_key[i - 1] > key or (late_key[i - 1] == key and late[i - 1] > o)):
+                late[i] = late[i - 1]
+                late_key[i] = late_key[i - 1]
+                i -= 1
+            late[i] = o
+            late_key[i] = key
+            n_late += 1
+    for q in range(n_late):
+        j = 0
+        while seq[j] != late[q]:
+            j += 1
+        # as in the sweeps, a trial starts from the lanes holding the unchanged prefix seq[:m]
+        m_first = max(0, j - MAX_MOVE)
+        prefix_twt = _schedule_store(inst, seq[:m_first], lane_lo, handoff, params, base, prefix, outs)
+        for m in range(m_first, j):
+            if tried >= budget:
+                break
+            _moved(seq, m, j, False, cand)
+            tried += 1
+            if prefix_twt >= best - EPS:
+                continue  # cannot win: the unchanged prefix alone is as tardy as the best
+            _copy_lanes(prefix[0], prefix[1], prefix[2], prefix[3], lanes[0], lanes[1], lanes[2], lanes[3])
+            t = _schedule_store(inst, cand, lane_lo, handoff, params, base, lanes, outs, m, prefix_twt, best - EPS)
+            if t < best - EPS:
+                best = t
+                seq[:] = cand
+                break
+            prefix_twt = _schedule_store(inst, seq[: m + 1], lane_lo, handoff, params, base, prefix, outs, m,
+                                         prefix_twt)
+        if best <= 0.0 or tried >= budget:
+            break
+    # 2. sweeps over every move
     for _ in range(passes):
+        if best <= 0.0 or tried >= budget:
+            break
         improved = False
         _copy_lanes(base[0], base[1], base[2], base[3], prefix[0], prefix[1], prefix[2], prefix[3])
         prefix_twt = 0.0
@@ -495,10 +560,155 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
                                              prefix_twt)
         if not improved or best <= 0.0 or tried >= budget:
             break
-    if tried > 0:
+    if best > 0.0 and params[5] > 0:
+        best = _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs)
+    elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
-    if cand_own.size + p0.size + p1.size + p2.size + p3.size < 0:  # keeps the owning scratch alive to here
+    alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
+    if alive + dispatch_own.size < 0:  # never: keeps the owning scratch alive to here
         return INF
+    return best
+
+
+# -- the item search ---------------------------------------------------------------
+@njit(cache=True)
+def _placed_whole(inst, o):
+    """reference `_placed_whole`."""
+    if inst.order_jit[o]:
+        return True
+    for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+        if inst.item_progress_lane[it] < 0:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _item_list(inst, seq, tokens):
+    """reference `_item_list`, into `tokens`; returns how many."""
+    n = 0
+    for k in range(len(seq)):
+        o = seq[k]
+        if _placed_whole(inst, o):
+            tokens[n] = inst.order_item_start[o]
+            n += 1
+            continue
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            if inst.item_progress_lane[it] < 0:
+                tokens[n] = it
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
+                    give_up_at=INF):
+    """reference `schedule_items` (`left`: scratch, tokens not yet placed per order - o_lo)."""
+    order_item_start, order_due_s, order_weight = inst.order_item_start, inst.order_due_s, inst.order_weight
+    station_lane_start, item_station, item_prep_s = inst.station_lane_start, inst.item_station, inst.item_prep_s
+    item_release_s, item_progress_lane = inst.item_release_s, inst.item_progress_lane
+    starts, ends, items, counts = lanes
+    out_lane, out_start, out_finish, out_ready = outs
+    _copy_lanes(base[0], base[1], base[2], base[3], starts, ends, items, counts)
+    left[:] = 0
+    for k in range(len(tokens)):
+        left[order_of_item[tokens[k] - i_lo] - o_lo] += 1
+    twt = 0.0
+    for k in range(len(tokens)):
+        it = tokens[k]
+        o = order_of_item[it - i_lo]
+        whole = _placed_whole(inst, o)
+        if whole:
+            _place_order(o, lane_lo, handoff, params[0], params[1], params[2],
+                         order_item_start, order_due_s, inst.order_jit, station_lane_start, item_station, item_prep_s,
+                         inst.item_var_s2, item_release_s, item_progress_lane, inst.item_progress_remaining_s,
+                         starts, ends, items, counts, out_lane, out_start, out_finish, out_ready)
+        else:
+            _place_asap(it, lane_lo, station_lane_start, item_station, item_prep_s, item_release_s,
+                        starts, ends, items, counts, out_lane, out_start, out_finish)
+        left[o - o_lo] -= 1
+        if left[o - o_lo] > 0:
+            continue
+        if not whole:
+            _place_running(o, lane_lo, order_item_start, station_lane_start, item_station, item_progress_lane,
+                           inst.item_progress_remaining_s, out_lane, out_start, out_finish)
+            _set_ready(o, handoff, order_item_start, out_finish, out_ready)
+        late = out_ready[o] - order_due_s[o]
+        if late > 0.0 and late < INF:
+            twt += order_weight[o] * late
+            if twt >= give_up_at:
+                return twt
+    return twt
+
+
+@njit(cache=True)
+def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs):
+    """reference `_improve_items`. Each trial re-places the whole list (no prefix copy):
+    the item search runs only with a thorough config, on small offline problems."""
+    o_lo, o_hi = seq[0], seq[0] + 1
+    for k in range(len(seq)):
+        o_lo = min(o_lo, seq[k])
+        o_hi = max(o_hi, seq[k] + 1)
+    i_lo, i_hi = inst.order_item_start[o_lo], inst.order_item_start[o_hi]
+    own_order_of_item = np.empty(i_hi - i_lo, np.int64)
+    own_left = np.empty(o_hi - o_lo, np.int64)
+    own_best_tokens = np.empty(i_hi - i_lo, np.int64)
+    own_tokens = np.empty(i_hi - i_lo, np.int64)
+    own_cand = np.empty(i_hi - i_lo, np.int64)
+    order_of_item, left = _borrow(own_order_of_item), _borrow(own_left)
+    for o in range(o_lo, o_hi):
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            order_of_item[it - i_lo] = o
+    n = _item_list(inst, seq, own_best_tokens)
+    best_tokens, tokens, cand = _borrow(own_best_tokens[:n]), _borrow(own_tokens[:n]), _borrow(own_cand[:n])
+    best = _item_search(inst, best_tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base,
+                        lanes, outs)
+    same = True
+    for k in range(len(seq)):
+        if dispatch[k] != seq[k]:
+            same = False
+            break
+    if best > 0.0 and not same:
+        _item_list(inst, dispatch, tokens)
+        t = _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base,
+                         lanes, outs)
+        if t < best - EPS:
+            best = t
+            best_tokens[:] = tokens
+    _schedule_items(inst, best_tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs)
+    alive = own_order_of_item.size + own_left.size + own_best_tokens.size + own_tokens.size + own_cand.size
+    if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
+        return INF
+    return best
+
+
+@njit(cache=True)
+def _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs):
+    """reference `_item_search` (`cand`: scratch as long as `tokens`)."""
+    best = _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes,
+                           outs)
+    n = len(tokens)
+    budget = params[5] * n
+    tried = 0
+    improved = True
+    while improved and best > 0.0 and tried < budget:
+        improved = False
+        for m in range(n - 1):
+            for j in range(m + 1, min(n, m + ITEM_MAX_MOVE + 1)):
+                for later in (True, False):
+                    if not later and j == m + 1:
+                        continue  # by one: the same swap
+                    if tried >= budget:
+                        break
+                    _moved(tokens, m, j, later, cand)
+                    tried += 1
+                    t = _schedule_items(inst, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base,
+                                        lanes, outs, best - EPS)
+                    if t < best - EPS:
+                        best = t
+                        tokens[:] = cand
+                        improved = True
+            if best <= 0.0 or tried >= budget:
+                break
     return best
 
 

@@ -86,7 +86,7 @@ from ._layout import (
     PlanError,
     Prepared,
 )
-from .config import DEFAULT_PLANNER, PlannerConfig
+from .config import DEFAULT_PLANNER, THOROUGH_PLANNER, PlannerConfig
 
 __all__ = ["PlanError", "PlanResult", "QuoteResult", "StoreSnapshot", "plan", "quote", "prepare_store", "plan_instance",
            "SLOT_STATUS_NAMES"]
@@ -339,7 +339,7 @@ def _prepare(*, station_store, segment_station, segment_start_s, segment_lanes, 
 
 def _config_tuple(config: PlannerConfig):
     return (float(config.safety_z), float(config.pacing_window_s), float(config.jit_buffer_s),
-            int(config.improve_max_passes))
+            int(config.improve_max_passes), int(config.improve_trials_per_order), int(config.item_trials_per_item))
 
 
 def plan_batch(inst: Prepared, params, lane, start, finish, ready, margin):
@@ -390,7 +390,7 @@ def plan(*, segment_station, segment_start_s, segment_lanes, item_order, item_st
         n_stores=n_stores)
     params = _config_tuple(config)
     if not improve:
-        params = params[:3] + (0,)
+        params = params[:3] + (0,) + params[4:]
     lane, start, finish, ready, margin = _run_plan(inst, params, use_reference, parallel)
     return _unpack(inst, maps, lane, start, finish, ready, margin)
 
@@ -693,8 +693,10 @@ def instance_arrays(instance: dict) -> dict:
     return dict(kwargs=kwargs, station_names=[s["name"] for s in stations], order_names=order_names)
 
 
-def plan_instance(instance: dict, *, use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> dict:
-    """Plan a DESIGN.md instance dict; returns a JSON-ready dict (items, orders, totals)."""
+def plan_instance(instance: dict, *, use_reference=False, config: PlannerConfig = THOROUGH_PLANNER) -> dict:
+    """Plan a DESIGN.md instance dict; returns a JSON-ready dict (items, orders, totals).
+
+    One store planned offline, so by default with the thorough search (`THOROUGH_PLANNER`)."""
     parsed = instance_arrays(instance)
     kw = parsed["kwargs"]
     result = plan(**kw, use_reference=use_reference, config=config)

@@ -19,17 +19,30 @@ class PlannerConfig:
     # A just-in-time (scheduled) order aims to be ready its own safety margin
     # plus this buffer before its slot starts.
     jit_buffer_s: float = 30.0
-    # Local improvement (adjacent swaps in the order sequence) runs only when
-    # the dispatch plan has tardiness; at most this many sweeps.
+    # Local improvement (insertion moves of orders in the dispatch sequence)
+    # runs only when the dispatch plan has tardiness; at most this many sweeps
+    # (0: no improvement search at all, neither on orders nor on items).
     improve_max_passes: int = 2
+    # Its budget: at most this many trial plans per order of the store, so
+    # re-planning stays linear in a store's orders however overloaded it is.
+    improve_trials_per_order: int = 2
+    # The item search after it (single items moved in the list of items placed
+    # one by one, so items of different orders can interleave on a station):
+    # at most this many trial plans per item to place; 0 = off. Off on the
+    # live path: on the 1,000-store benchmark it would cost several times the
+    # re-plan time; `THOROUGH_PLANNER` turns it on for small offline problems.
+    item_trials_per_item: int = 0
     # Compiled-in for now (reference.py and _kernels.py hold the same value;
-    # tests check they agree), because api._config_tuple passes the four
-    # values above: FIRE_WINDOW_S = 120 (a just-in-time item may start this
-    # much earlier to close a dead gap), MAX_MOVE = 8 (how far the
-    # improvement pass moves an order), TRIALS_PER_ORDER = 2 (its budget).
+    # tests check they agree): FIRE_WINDOW_S = 120 (a just-in-time item may
+    # start this much earlier to close a dead gap), MAX_MOVE = 8 (how far
+    # the order search moves an order), ITEM_MAX_MOVE = 16 (how far the item
+    # search moves an item).
 
 
 DEFAULT_PLANNER = PlannerConfig()
+# For offline planning of one small store (`api.plan_instance`, the optimality
+# check): a thorough search, far closer to the optimum, at many times the cost.
+THOROUGH_PLANNER = PlannerConfig(improve_trials_per_order=16, item_trials_per_item=64)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,17 @@ How one store is planned
     - Ready time = last item's finish + the store's handoff seconds.
 4.  Overload. If some order is tardy (ready after due), a local search moves
     orders up to MAX_MOVE places earlier or later in the sequence, keeping a
-    move only when total weighted tardiness drops; at most
-    `improve_max_passes` sweeps and TRIALS_PER_ORDER x orders trials.
+    move only when total weighted tardiness drops, within a budget of
+    `improve_trials_per_order` x orders trials: first each tardy order
+    (heaviest weighted tardiness first) is moved earlier, then at most
+    `improve_max_passes` sweeps try every move. Then, if some order is
+    still tardy and `item_trials_per_item` > 0 (off on the live path), a
+    second search works on items instead of whole orders: the plan is read
+    as a list of items placed one by one (earliest free stretch), and single
+    items move up to ITEM_MAX_MOVE places in that list, so an item of one
+    order can go between the items of another (at most
+    `item_trials_per_item` x items trials), once from the best order
+    sequence and once from the dispatch sequence; the better plan is kept.
 4b. Touch-ups of the final plan (neither changes any tardiness):
     - Fire window: a just-in-time item behind a dead gap on its lane (shorter
       than every item of that station in the plan) moves left to close it,
@@ -79,8 +88,8 @@ from ._layout import (
 INF = math.inf
 EPS = 1e-6  # seconds; float noise allowance when comparing promised times
 FIRE_WINDOW_S = 120.0  # a just-in-time item may start at most this much earlier to close a dead gap
-MAX_MOVE = 8  # the improvement pass moves an order at most this many places in the sequence
-TRIALS_PER_ORDER = 2  # improvement trials a store may spend, per order (keeps re-planning linear)
+MAX_MOVE = 8  # the order search moves an order at most this many places in the sequence
+ITEM_MAX_MOVE = 16  # the item search moves an item at most this many places in the item list
 
 
 class _StoreLanes:
@@ -145,7 +154,9 @@ class _StorePlanner:
 
     def __init__(self, inst: Prepared, store, cfg, out):
         self.inst = inst
-        self.cfg = cfg  # (safety_z, pacing_window_s, jit_buffer_s, improve_max_passes)
+        # (safety_z, pacing_window_s, jit_buffer_s, improve_max_passes, improve_trials_per_order,
+        #  item_trials_per_item): see config.PlannerConfig
+        self.cfg = cfg
         self.out_lane, self.out_start, self.out_finish, self.out_ready, self.out_margin = out
         st_lo, st_hi = inst.store_station_start[store], inst.store_station_start[store + 1]
         self.lane_lo = inst.station_lane_start[st_lo]
@@ -239,18 +250,13 @@ class _StorePlanner:
     # -- placing one order ---------------------------------------------------
     def _place_order(self, o):
         inst = self.inst
-        z, pacing_window, jit_buffer, _ = self.cfg
+        z, jit_buffer = self.cfg[0], self.cfg[2]
         i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
-        running_finish = -INF
+        self._place_running(o)
         own_var = 0.0
         n_free = 0
         for it in range(i_lo, i_hi):
-            if inst.item_progress_lane[it] >= 0:
-                self.out_lane[it] = self.lane_of(it, inst.item_progress_lane[it])
-                self.out_start[it] = 0.0
-                self.out_finish[it] = inst.item_progress_remaining_s[it]
-                running_finish = max(running_finish, inst.item_progress_remaining_s[it])
-            else:
+            if inst.item_progress_lane[it] < 0:
                 own_var += inst.item_var_s2[it]
                 n_free += 1
 
@@ -272,18 +278,32 @@ class _StorePlanner:
 
         if not placed and n_free > 0:
             for it in range(i_lo, i_hi):
-                if inst.item_progress_lane[it] >= 0:
-                    continue
-                lane, start = self._earliest_fit(it, inst.item_release_s[it])
-                if lane < 0 or start == INF:  # no lane is ever open long enough
-                    self.out_lane[it] = -1
-                    self.out_start[it] = INF
-                    self.out_finish[it] = INF
-                else:
-                    self._commit(it, lane, start)
+                if inst.item_progress_lane[it] < 0:
+                    self._place_asap(it)
+        self._set_ready(o)
 
+    def _place_running(self, o):
+        """Items of the order already in progress stay on their lane, from now until done."""
+        inst = self.inst
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            if inst.item_progress_lane[it] >= 0:
+                self.out_lane[it] = self.lane_of(it, inst.item_progress_lane[it])
+                self.out_start[it] = 0.0
+                self.out_finish[it] = inst.item_progress_remaining_s[it]
+
+    def _place_asap(self, it):
+        """The item at the earliest free stretch on any lane of its station."""
+        lane, start = self._earliest_fit(it, self.inst.item_release_s[it])
+        if lane < 0 or start == INF:  # no lane is ever open long enough
+            self.out_lane[it] = -1
+            self.out_start[it] = INF
+            self.out_finish[it] = INF
+        else:
+            self._commit(it, lane, start)
+
+    def _set_ready(self, o):
         finish = -INF
-        for it in range(i_lo, i_hi):
+        for it in range(self.inst.order_item_start[o], self.inst.order_item_start[o + 1]):
             finish = max(finish, self.out_finish[it])
         self.out_ready[o] = finish + self.handoff
 
@@ -432,23 +452,52 @@ class _StorePlanner:
         """Local search on the dispatch sequence when it leaves some order tardy.
 
         Insertion moves: an order is tried up to MAX_MOVE places earlier or
-        later (an adjacent swap is a move by one, tried once). Moves are
-        tried by the first position they change, m = 0, 1, ...: for each
-        j = m+1 .. m+MAX_MOVE, first seq[m] moved to j, then seq[j] moved to
-        m. A move is kept as soon as total weighted tardiness drops (first
-        improvement) and the scan goes on from the new sequence. At most
-        `improve_max_passes` sweeps, stopping after a sweep with no
-        improvement, at zero tardiness, or when the store has used its
-        budget of TRIALS_PER_ORDER x (number of orders) trials: the cost
-        stays linear in the orders of a store however overloaded it is.
+        later (an adjacent swap is a move by one, tried once). A move is
+        kept as soon as total weighted tardiness drops (first improvement)
+        and the search goes on from the new sequence. The store has a budget
+        of `improve_trials_per_order` x (number of orders) trials, so the
+        cost stays linear in its orders however overloaded it is, and spends
+        it on the most promising moves first:
+        1.  Each order tardy in the dispatch plan, largest weighted tardiness
+            first, is moved earlier: MAX_MOVE places, then fewer, up to the
+            first move that helps.
+        2.  Sweeps over every move, by the first position they change,
+            m = 0, 1, ...: for each j = m+1 .. m+MAX_MOVE, first seq[m] moved
+            to j, then seq[j] moved to m. At most `improve_max_passes`
+            sweeps, stopping after one with no improvement.
+        Both stop at zero tardiness or when the budget is spent. (Step 1
+        only orders the trials, it filters none out: searching only those
+        moves was tried and was much worse.) If tardiness is left and
+        `item_trials_per_item` > 0, the item search (`_improve_items`) goes
+        on from the best sequence and from the dispatch sequence.
         """
         best = self.schedule(seq)
         if best <= 0.0 or self.cfg[3] <= 0:
             return best
         n = len(seq)
-        budget = TRIALS_PER_ORDER * n
+        budget = self.cfg[4] * n
         tried = 0
+        inst = self.inst
+        dispatch = list(seq)
+        late = [o for o in seq if 0.0 < self.out_ready[o] - inst.order_due_s[o] < INF]
+        late.sort(key=lambda o: (-inst.order_weight[o] * (self.out_ready[o] - inst.order_due_s[o]), o))
+        for o in late:
+            j = seq.index(o)
+            for m in range(max(0, j - MAX_MOVE), j):
+                if tried >= budget:
+                    break
+                cand = self._moved(seq, m, j, False)
+                tried += 1
+                t = self.schedule(cand, best - EPS)
+                if t < best - EPS:
+                    best = t
+                    seq[:] = cand
+                    break
+            if best <= 0.0 or tried >= budget:
+                break
         for _ in range(self.cfg[3]):
+            if best <= 0.0 or tried >= budget:
+                break
             improved = False
             for m in range(n - 1):
                 for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
@@ -466,8 +515,133 @@ class _StorePlanner:
                     break
             if not improved or best <= 0.0 or tried >= budget:
                 break
+        if best > 0.0 and self.cfg[5] > 0:
+            return self._improve_items(seq, dispatch, best)
         if tried:
             self.schedule(seq)  # leave the plan of the best sequence in place
+        return best
+
+    # -- the item search -------------------------------------------------------
+    def _placed_whole(self, o):
+        """An order the item search keeps in one piece: just in time (its items aim at one
+        target together), or nothing of it left to place."""
+        inst = self.inst
+        if inst.order_jit[o]:
+            return True
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            if inst.item_progress_lane[it] < 0:
+                return False
+        return True
+
+    def _item_list(self, seq):
+        """The plan of `seq` as a list of what is placed one by one: each item still to
+        make of an ASAP order (in the order `_place_order` places them), and for an order
+        kept whole its first item, standing for the order."""
+        inst = self.inst
+        tokens = []
+        for o in seq:
+            if self._placed_whole(o):
+                tokens.append(inst.order_item_start[o])
+                continue
+            for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+                if inst.item_progress_lane[it] < 0:
+                    tokens.append(it)
+        return tokens
+
+    def schedule_items(self, tokens, give_up_at=INF):
+        """Place `tokens` (see `_item_list`) in that order; return total weighted tardiness.
+
+        An item goes to the earliest free stretch on any lane of its station;
+        an order kept whole is placed by `_place_order`. An order's ready time
+        and tardiness count once its last token is placed; `_item_list(seq)`
+        placed this way gives exactly the plan `schedule(seq)` gives. Stops
+        early once the tardiness reaches `give_up_at`.
+        """
+        inst = self.inst
+        self.lanes.copy_from(self.base)
+        left = {}  # order -> its tokens not yet placed
+        for it in tokens:
+            o = self.order_of_item[it - self.i_lo]
+            left[o] = left.get(o, 0) + 1
+        twt = 0.0
+        for it in tokens:
+            o = self.order_of_item[it - self.i_lo]
+            if self._placed_whole(o):
+                self._place_order(o)
+            else:
+                self._place_asap(it)
+            left[o] -= 1
+            if left[o] > 0:
+                continue
+            if not self._placed_whole(o):
+                self._place_running(o)
+                self._set_ready(o)
+            late = self.out_ready[o] - inst.order_due_s[o]
+            if late > 0.0 and late < INF:
+                twt += inst.order_weight[o] * late
+                if twt >= give_up_at:
+                    return twt
+        return twt
+
+    def _improve_items(self, seq, dispatch, best):
+        """Local search on single items, after the order search; leaves the best plan in place.
+
+        Placing whole orders cannot put the bottleneck item of an urgent
+        order between two items of an earlier one, and the optimum often
+        does just that. Here the plan is the list of items placed one by one
+        (`_item_list`), searched by `_item_search`. It starts twice: from the
+        best order sequence, and from the dispatch sequence `dispatch`
+        (unless the two are the same), and keeps the better result: the
+        order search may commit to a sequence whose item list the single
+        item moves cannot get out of (a local optimum), and on small
+        instances starting over from the dispatch list often found a better
+        one.
+        """
+        inst = self.inst
+        self.i_lo = inst.order_item_start[self.o_lo]
+        self.order_of_item = [0] * (inst.order_item_start[self.o_hi] - self.i_lo)
+        for o in range(self.o_lo, self.o_hi):
+            for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+                self.order_of_item[it - self.i_lo] = o
+        best_tokens = self._item_list(seq)
+        best = self._item_search(best_tokens)
+        if best > 0.0 and dispatch != seq:
+            tokens = self._item_list(dispatch)
+            t = self._item_search(tokens)
+            if t < best - EPS:
+                best, best_tokens = t, tokens
+        self.schedule_items(best_tokens)  # leave the plan of the best list in place
+        return best
+
+    def _item_search(self, tokens):
+        """First-improvement search on an item list, in place; returns its total weighted tardiness.
+
+        An item moves up to ITEM_MAX_MOVE places earlier or later in the list,
+        tried in the same order and kept on the same rule as the order moves.
+        Sweeps repeat until one finds nothing, tardiness is zero, or
+        `item_trials_per_item` x (items to place) trials are spent.
+        """
+        best = self.schedule_items(tokens)
+        n = len(tokens)
+        budget = self.cfg[5] * n
+        tried = 0
+        improved = True
+        while improved and best > 0.0 and tried < budget:
+            improved = False
+            for m in range(n - 1):
+                for j in range(m + 1, min(n, m + ITEM_MAX_MOVE + 1)):
+                    for later in ((True,) if j == m + 1 else (True, False)):  # by one: the same swap
+                        if tried >= budget:
+                            break
+                        cand = self._moved(tokens, m, j, later)
+                        tried += 1
+                        t = self.schedule_items(cand, best - EPS)
+                        if t < best - EPS:
+                            best = t
+                            tokens[:] = cand
+                            improved = True
+                if best <= 0.0 or tried >= budget:
+                    break
         return best
 
     def order_margin(self, o):
@@ -522,7 +696,8 @@ def _new_outputs(inst: Prepared):
 
 
 def plan(inst: Prepared, cfg):
-    """Plan every store. cfg = (safety_z, pacing_window_s, jit_buffer_s, improve_max_passes).
+    """Plan every store. cfg = api._config_tuple(PlannerConfig): (safety_z, pacing_window_s,
+    jit_buffer_s, improve_max_passes, improve_trials_per_order, item_trials_per_item).
 
     Returns lists (item_lane, item_start_s, item_finish_s, order_ready_s,
     order_margin_s); item_lane is the store-local lane index (see api.py for

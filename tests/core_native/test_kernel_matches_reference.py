@@ -4,18 +4,19 @@ import numpy as np
 from hypothesis import given, settings
 
 from core_native import api
+from core_native.config import DEFAULT_PLANNER, THOROUGH_PLANNER
 
 from .conftest import as_plan_args, chain, random_store, seeds
 
 FIELDS = ("item_lane", "item_start_s", "item_finish_s", "order_ready_s", "order_margin_s")
 
 
-def assert_same_plan(kw):
-    kernel = api.plan(**kw)
-    ref = api.plan(**kw, use_reference=True)
+def assert_same_plan(kw, config=DEFAULT_PLANNER):
+    kernel = api.plan(**kw, config=config)
+    ref = api.plan(**kw, use_reference=True, config=config)
     for field in FIELDS:
         np.testing.assert_array_equal(getattr(kernel, field), getattr(ref, field), err_msg=field)
-    serial = api.plan(**kw, parallel=False)
+    serial = api.plan(**kw, parallel=False, config=config)
     for field in FIELDS:
         np.testing.assert_array_equal(getattr(kernel, field), getattr(serial, field), err_msg=field)
     return kernel
@@ -36,6 +37,20 @@ def test_overloaded_stores_plan_identically(seed):
     kw = as_plan_args(random_store(rng, n_orders=int(rng.integers(8, 20)), max_lanes=1))
     kw["item_due_s"] = kw["item_due_s"] * 0.3
     assert_same_plan(kw)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds)
+def test_thorough_search_plans_identically(seed):
+    """The item search (THOROUGH_PLANNER) matches too, on overloaded chains with running items,
+    scheduled orders and closed lanes (they make orders the item search keeps whole)."""
+    rng = np.random.default_rng(seed)
+    kw = chain(rng, int(rng.integers(1, 3)))
+    kw["item_due_s"] = kw["item_due_s"] * 0.3
+    assert_same_plan(kw, THOROUGH_PLANNER)
+    kw = as_plan_args(random_store(rng, n_orders=int(rng.integers(4, 12)), max_lanes=2))
+    kw["item_due_s"] = kw["item_due_s"] * 0.3
+    assert_same_plan(kw, THOROUGH_PLANNER)
 
 
 @settings(max_examples=40, deadline=None)

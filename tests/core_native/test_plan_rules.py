@@ -131,7 +131,7 @@ def test_plan_instance_totals():
 def test_compiled_in_constants_agree():
     from core_native import _kernels, reference
 
-    for name in ("FIRE_WINDOW_S", "MAX_MOVE", "TRIALS_PER_ORDER"):
+    for name in ("FIRE_WINDOW_S", "MAX_MOVE", "ITEM_MAX_MOVE"):
         assert getattr(_kernels, name) == getattr(reference, name), name
 
 
