@@ -1,0 +1,113 @@
+"""Authorisation at placement, and asking the provider again (`payment_refresh`)."""
+
+
+from django.db import transaction
+
+from fulfilment.models import Order, OrderStatus, Payment, PaymentStatus
+from fulfilment.payments import (
+    GatewayError,
+    Intent,
+    PaymentDeclined,
+    ProviderRejected,
+    ProviderUnavailable,
+    get_gateway,
+)
+from fulfilment.payments import gateway as intents
+from fulfilment.services.payments.state import (
+    PaymentDeclinedError,
+    PaymentUnavailable,
+    _apply_intent,
+    _error_text,
+    _has_remote_state,
+    payment_idempotency_key,
+)
+from orderahead.errors import Conflict, DomainError
+
+S = OrderStatus
+P = PaymentStatus
+
+
+def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
+    """Hold the order's total on the customer's card; confirm the order once it is held.
+
+    With `payment_method` (a Stripe PaymentMethod id made by the Payment Element, or a test one like
+    `pm_card_visa`) the intent is confirmed at once; without one it waits for the customer's browser
+    to confirm it with the client secret, and the webhook (or `payment_refresh`) brings the answer.
+    The demo provider authorises at once.
+
+    Safe to call again for the same order (a retried checkout): the first call's payment method and
+    idempotency key are reused, so the provider answers with the same intent.
+    """
+    if order.status != S.PENDING_PAYMENT:
+        return order
+    with transaction.atomic():
+        gateway = get_gateway()
+        payment, _ = Payment.objects.get_or_create(
+            order=order, defaults={"provider": gateway.provider, "amount_minor": order.total_minor,
+                                   "currency": order.currency, "payment_method": payment_method[:255]})
+    if payment.status != P.PENDING:
+        order.refresh_from_db()
+        return order
+    gateway = get_gateway(payment.provider)
+    try:
+        if _has_remote_state(payment):
+            intent = gateway.retrieve(intent_id=payment.intent_id)
+        else:
+            intent = gateway.authorise(
+                amount_minor=payment.amount_minor, currency=payment.currency,
+                idempotency_key=payment_idempotency_key(order=order, action="authorise"),
+                metadata={"order_id": str(order.pk), "store_id": str(order.store_id)},
+                description=f"Order {order.pk} at {order.store.name}", payment_method=payment.payment_method)
+    except PaymentDeclined as declined:
+        _fail_at_placement(payment, declined)
+        raise PaymentDeclinedError(f"{declined.message} Nothing was charged and the order was cancelled; "
+                                   "please try another card.", fields={"order": order.pk}) from None
+    except ProviderUnavailable as error:
+        Payment.objects.filter(pk=payment.pk).update(last_error=_error_text(error))
+        raise PaymentUnavailable("The payment provider could not be reached, so the card has not been "
+                                 "checked yet. Try again in a moment with the same Idempotency-Key: your "
+                                 "order is kept and will not be charged twice.",
+                                 fields={"order": order.pk}) from None
+    except ProviderRejected as error:
+        _fail_at_placement(payment, error)
+        raise DomainError(f"The payment was refused: {error.message} The order was cancelled.",
+                          code="payment_refused", fields={"order": order.pk}) from None
+    _apply_intent(payment_id=payment.pk, intent=intent, source="placement")
+    order.refresh_from_db()
+    return order
+
+
+def _fail_at_placement(payment: Payment, error: GatewayError) -> None:
+    """A definite no at placement: the payment failed, so the order is cancelled (stock and slot back)."""
+    intent = error.intent or Intent(id=payment.intent_id or "", status=intents.REQUIRES_PAYMENT_METHOD,
+                                    amount_minor=payment.amount_minor, currency=payment.currency)
+    if intent.id:
+        _apply_intent(payment_id=payment.pk, intent=intent, source="placement", failure=error.message)
+        return
+    from fulfilment.services.orders import order_transition
+
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk, status=P.PENDING).update(status=P.FAILED,
+                                                                       last_error=_error_text(error))
+        try:
+            order_transition(order=payment.order, to_status=S.CANCELLED,
+                             data={"reason": f"Payment failed: {error.message}"[:200]})
+        except Conflict:
+            pass  # already moved on (a concurrent retry cancelled it)
+
+
+def payment_refresh(*, order: Order) -> Order:
+    """Ask the provider where the order's intent stands and apply it: for a browser that has just
+    confirmed the payment, so the order moves on even before (or without) the webhook."""
+    payment = Payment.objects.filter(order=order).first()
+    if payment is None or not _has_remote_state(payment):
+        return order
+    try:
+        intent = get_gateway(payment.provider).retrieve(intent_id=payment.intent_id)
+    except ProviderUnavailable as error:
+        raise PaymentUnavailable(f"The payment provider could not be reached: {error.message}") from None
+    except GatewayError as error:
+        raise Conflict(f"The payment provider refused: {error.message}", code="payment_refused") from None
+    _apply_intent(payment_id=payment.pk, intent=intent, source="refresh")
+    order.refresh_from_db()
+    return order

@@ -1,0 +1,215 @@
+"""Money at the end of an order: capture or release when it leaves the shelf, release or refund when it
+is cancelled, and refunds after capture."""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from fulfilment.models import Order, OrderStatus, Payment, PaymentStatus, Refund
+from fulfilment.payments import GatewayError, ProviderRejected, ProviderUnavailable, get_gateway
+from fulfilment.payments import gateway as intents
+from fulfilment.services.payments.state import (
+    CLAIM_STALE_AFTER,
+    PaymentUnavailable,
+    _apply_intent,
+    _error_text,
+    _has_remote_state,
+    _lock,
+    payment_idempotency_key,
+)
+from orderahead.errors import Conflict, DomainError
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+P = PaymentStatus
+
+
+def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=None, data: dict | None = None,
+                         refuse: Callable[[Order], DomainError] | None = None,
+                         now: dt.datetime | None = None) -> Order:
+    """Move a ready order to `to_status` (picked_up or no_show), capturing its payment first
+    (`capture=True`) or releasing it. Exactly once, however many callers race for the same order.
+
+    1. Under the order's row lock: the order must still be ready (else `refuse(order)` is raised),
+       and its payment is claimed (`busy_since`) for this caller; a second caller gets a 409.
+    2. After that commit, outside any transaction: the capture or release at the provider.
+    3. Then the payment is recorded and the order moved on. If the provider says no, the claim is
+       dropped and the order stays ready, with an error that says what to do.
+    """
+    from fulfilment.services.orders import order_transition
+
+    now = now or timezone.now()
+    refuse = refuse or (lambda o: Conflict(f"Order {o.pk} is {o.get_status_display().lower()}.",
+                                           code="not_ready", fields={"status": o.status}))
+    with transaction.atomic():
+        payment = _lock(order.pk)
+        locked = payment.order if payment else Order.objects.get(pk=order.pk)
+        if locked.status != S.READY:
+            raise refuse(locked)
+        settled = payment is None or payment.status == P.CAPTURED or (
+            not capture and payment.status in (P.CANCELLED, P.FAILED))
+        if settled:
+            return order_transition(order=locked, to_status=to_status, actor=actor, data=data, now=now)
+        if payment.status != P.AUTHORISED:
+            raise Conflict(f"The payment of order {locked.pk} is {payment.get_status_display().lower()}, not "
+                           "authorised; take payment at the till.", code="payment_not_authorised",
+                           fields={"payment_status": payment.status})
+        if payment.busy_since and payment.busy_since > now - CLAIM_STALE_AFTER:
+            raise Conflict(f"Order {locked.pk} is being handed over right now (since "
+                           f"{payment.busy_since.astimezone(locked.store.tz):%H:%M:%S}).",
+                           code="handoff_in_progress", fields={"since": payment.busy_since.isoformat()})
+        if capture and payment.capture_deadline and now >= payment.capture_deadline:
+            raise Conflict("The card authorisation of this order has run out, so it cannot be charged; "
+                           "take payment at the till.", code="authorisation_expired",
+                           fields={"capture_deadline": payment.capture_deadline.isoformat()})
+        payment.busy_since = now
+        payment.save(update_fields=["busy_since", "updated_at"])
+
+    gateway = get_gateway(payment.provider)
+    action = "capture" if capture else "release"
+    try:
+        if capture:
+            intent = gateway.capture(intent_id=payment.intent_id, amount_minor=payment.amount_minor,
+                                     idempotency_key=payment_idempotency_key(order=order, action="capture"))
+        else:
+            intent = gateway.cancel(intent_id=payment.intent_id,
+                                    idempotency_key=payment_idempotency_key(order=order, action="cancel"))
+    except GatewayError as error:
+        Payment.objects.filter(pk=payment.pk).update(busy_since=None, last_error=_error_text(error))
+        log.warning("Could not %s the payment of order %s: %s", action, order.pk, error.message)
+        what = "charge the card" if capture else "release the card hold"
+        fields = {"status": S.READY, "payment_status": payment.status}
+        if isinstance(error, ProviderUnavailable):
+            raise PaymentUnavailable(f"Could not reach the payment provider to {what}; the order is still "
+                                     "ready and nothing was charged. Try again in a moment.", fields=fields) from None
+        raise Conflict(f"The payment provider refused to {what}: {error.message} The order is still ready and "
+                       "was not handed over; ask the customer to pay at the till.",
+                       code=f"{action}_failed", fields=fields) from None
+
+    expected = intents.SUCCEEDED if capture else intents.CANCELED
+    if intent.status != expected:
+        Payment.objects.filter(pk=payment.pk).update(busy_since=None, intent_status=intent.status)
+        raise Conflict(f"The payment provider left the payment {intent.status.replace('_', ' ')}; the order is "
+                       "still ready and was not handed over.", code=f"{action}_failed",
+                       fields={"status": S.READY, "payment_status": payment.status})
+    _apply_intent(payment_id=payment.pk, intent=intent, source=to_status, now=now, move_order=False)
+    Payment.objects.filter(pk=payment.pk).update(busy_since=None)
+    data = {**(data or {}), "payment": {"provider": payment.provider, "currency": payment.currency,
+                                        "captured_minor": intent.amount_received_minor if capture else 0,
+                                        "released": not capture}}
+    try:
+        return order_transition(order=order, to_status=to_status, actor=actor, data=data, now=now,
+                                only_from={S.READY})
+    except Conflict:
+        order.refresh_from_db()
+        if order.status == S.CANCELLED:  # cancelled while we were capturing: give the money back
+            payment_settle_cancelled(order_id=order.pk)
+        raise refuse(order) from None
+
+
+# --- Cancelled orders: release or refund ---------------------------------------------------------------
+
+def payment_settle_cancelled(*, order_id: int, now: dt.datetime | None = None) -> str:
+    """Make sure a cancelled order costs the customer nothing: release the hold, or refund what was
+    captured. Runs after every cancellation commits (order_transition), and again from the sweep for
+    any payment a network failure left unsettled. Never raises: a failure is logged and retried later."""
+    now = now or timezone.now()
+    payment = Payment.objects.select_related("order").filter(order_id=order_id).first()
+    if payment is None or payment.order.status != S.CANCELLED:
+        return "nothing to settle"
+    if payment.busy_since and payment.busy_since > now - CLAIM_STALE_AFTER:
+        return "a capture or release is in flight; it settles the payment itself"
+    try:
+        if payment.status == P.CAPTURED:
+            if payment.captured_minor > payment.refunded_minor + _pending_refunds(payment):
+                payment_refund(order=payment.order, reason="Order cancelled after the payment was captured")
+                return "refunded"
+            return "already refunded"
+        if payment.status == P.CANCELLED:
+            return "already released"
+        if not _has_remote_state(payment):
+            Payment.objects.filter(pk=payment.pk, status__in=[P.PENDING, P.AUTHORISED, P.FAILED]).update(
+                status=P.CANCELLED, cancelled_at=now)
+            return "released"
+        intent = get_gateway(payment.provider).cancel(
+            intent_id=payment.intent_id, idempotency_key=payment_idempotency_key(order=payment.order, action="cancel"))
+    except (GatewayError, DomainError) as error:
+        message = error.message
+        Payment.objects.filter(pk=payment.pk).update(last_error=message[:300])
+        log.warning("Could not settle the payment of cancelled order %s (will retry): %s", order_id, message)
+        if isinstance(error, ProviderRejected) and error.intent is not None:
+            _apply_intent(payment_id=payment.pk, intent=error.intent, source="settle")
+        return f"failed: {message}"
+    _apply_intent(payment_id=payment.pk, intent=intent, source="cancel", now=now)
+    return "released"
+
+
+# --- Refunds ---------------------------------------------------------------------------------------------
+
+def _pending_refunds(payment: Payment) -> int:
+    return payment.refunds.filter(status=Refund.PENDING).aggregate(n=Sum("amount_minor"))["n"] or 0
+
+
+def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = None, reason: str = "") -> Refund:
+    """Give money back after capture: `lines` maps order line ids to quantities; None refunds all that
+    is left. A line is never refunded for more units than were sold, nor a payment beyond its capture."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(order=order).first()
+        if payment is None:
+            raise Conflict("This order was paid at the till; refund it there.", code="no_card_payment")
+        if payment.status != P.CAPTURED:
+            raise Conflict(f"Nothing has been charged for order {order.pk} yet (the payment is "
+                           f"{payment.get_status_display().lower()}); cancel the order to release the hold.",
+                           code="not_captured", fields={"payment_status": payment.status})
+        left = payment.captured_minor - payment.refunded_minor - _pending_refunds(payment)
+        refund_lines = []
+        if lines:
+            already = defaultdict(int)
+            for done in payment.refunds.exclude(status=Refund.FAILED):
+                for entry in done.lines:
+                    already[entry["line"]] += entry["quantity"]
+            order_lines = {line.pk: line for line in order.lines.all()}
+            for line_id, quantity in sorted(lines.items()):
+                line = order_lines.get(line_id)
+                if line is None:
+                    raise DomainError(f"Line {line_id} is not part of order {order.pk}.", code="unknown_line")
+                if quantity < 1 or already[line_id] + quantity > line.quantity:
+                    raise Conflict(f"{line.item_name}: {line.quantity - already[line_id]} of {line.quantity} "
+                                   "can still be refunded.", code="refund_too_large",
+                                   fields={"line": line_id, "refundable": line.quantity - already[line_id]})
+                refund_lines.append({"line": line_id, "quantity": quantity,
+                                     "amount_minor": line.unit_price_minor * quantity})
+            amount = sum(entry["amount_minor"] for entry in refund_lines)
+            if amount > left:
+                raise Conflict(f"Only {left} (minor units) of order {order.pk} can still be refunded.",
+                               code="refund_too_large", fields={"refundable_minor": left})
+        else:
+            amount = left
+        if amount <= 0:
+            raise Conflict(f"Order {order.pk} has been refunded in full already.", code="nothing_to_refund")
+        refund = Refund.objects.create(payment=payment, amount_minor=amount, lines=refund_lines,
+                                       reason=reason[:200], created_by=actor)
+
+    try:
+        result = get_gateway(payment.provider).refund(
+            intent_id=payment.intent_id, amount_minor=amount,
+            idempotency_key=payment_idempotency_key(order=order, action=f"refund-{refund.pk}"),
+            metadata={"order_id": str(order.pk), "refund": str(refund.pk)})
+    except GatewayError as error:
+        Refund.objects.filter(pk=refund.pk).update(status=Refund.FAILED, error=_error_text(error))
+        if isinstance(error, ProviderUnavailable):
+            raise PaymentUnavailable(f"Could not reach the payment provider; nothing was refunded. "
+                                     f"{error.message}") from None
+        raise Conflict(f"The payment provider refused the refund: {error.message}", code="refund_failed") from None
+
+    with transaction.atomic():
+        Refund.objects.filter(pk=refund.pk).update(status=Refund.SUCCEEDED, provider_refund_id=result.id)
+        Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount)
+    refund.refresh_from_db()
+    return refund
