@@ -448,6 +448,32 @@ class _StorePlanner:
             return seq[:m] + seq[m + 1:j + 1] + [seq[m]] + seq[j + 1:]
         return seq[:m] + [seq[j]] + seq[m:j] + seq[j + 1:]
 
+    def _sweep(self, seq, max_move, evaluate, best, tried, budget):
+        """One sweep of the first-improvement search over `seq` (orders or items), in place.
+
+        For m = 0, 1, ...: for each j = m+1 .. m+max_move, first seq[m] moved
+        to j, then seq[j] moved to m (by one, the same swap: tried once); a
+        move is kept as soon as `evaluate` (total weighted tardiness, giving up
+        once it cannot win) drops. Stops at zero tardiness or when `tried`
+        reaches `budget`. Returns (best, tried, improved)."""
+        improved = False
+        n = len(seq)
+        for m in range(n - 1):
+            for j in range(m + 1, min(n, m + max_move + 1)):
+                for later in ((True,) if j == m + 1 else (True, False)):
+                    if tried >= budget:
+                        break
+                    cand = self._moved(seq, m, j, later)
+                    tried += 1
+                    t = evaluate(cand, best - EPS)
+                    if t < best - EPS:
+                        best = t
+                        seq[:] = cand
+                        improved = True
+            if best <= 0.0 or tried >= budget:
+                break
+        return best, tried, improved
+
     def _improve(self, seq):
         """Local search on the dispatch sequence when it leaves some order tardy.
 
@@ -498,22 +524,8 @@ class _StorePlanner:
         for _ in range(self.cfg[3]):
             if best <= 0.0 or tried >= budget:
                 break
-            improved = False
-            for m in range(n - 1):
-                for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
-                    for later in ((True,) if j == m + 1 else (True, False)):  # by one: the same swap
-                        if tried >= budget:
-                            break
-                        cand = self._moved(seq, m, j, later)
-                        tried += 1
-                        t = self.schedule(cand, best - EPS)
-                        if t < best - EPS:
-                            best = t
-                            seq[:] = cand
-                            improved = True
-                if best <= 0.0 or tried >= budget:
-                    break
-            if not improved or best <= 0.0 or tried >= budget:
+            best, tried, improved = self._sweep(seq, MAX_MOVE, self.schedule, best, tried, budget)
+            if not improved:
                 break
         if best > 0.0 and self.cfg[5] > 0:
             return self._improve_items(seq, dispatch, best)
@@ -622,26 +634,11 @@ class _StorePlanner:
         `item_trials_per_item` x (items to place) trials are spent.
         """
         best = self.schedule_items(tokens)
-        n = len(tokens)
-        budget = self.cfg[5] * n
+        budget = self.cfg[5] * len(tokens)
         tried = 0
         improved = True
         while improved and best > 0.0 and tried < budget:
-            improved = False
-            for m in range(n - 1):
-                for j in range(m + 1, min(n, m + ITEM_MAX_MOVE + 1)):
-                    for later in ((True,) if j == m + 1 else (True, False)):  # by one: the same swap
-                        if tried >= budget:
-                            break
-                        cand = self._moved(tokens, m, j, later)
-                        tried += 1
-                        t = self.schedule_items(cand, best - EPS)
-                        if t < best - EPS:
-                            best = t
-                            tokens[:] = cand
-                            improved = True
-                if best <= 0.0 or tried >= budget:
-                    break
+            best, tried, improved = self._sweep(tokens, ITEM_MAX_MOVE, self.schedule_items, best, tried, budget)
         return best
 
     def order_margin(self, o):
