@@ -169,7 +169,13 @@ class Relay:
         self.followers[store_id].add(consumer)
 
     def unfollow(self, consumer) -> None:
-        self.followers.get(consumer.store_id, set()).discard(consumer)
+        followers = self.followers.get(consumer.store_id)
+        if followers is None:
+            return
+        followers.discard(consumer)
+        if not followers:  # the next follower starts the check from its own number, not from this one's
+            del self.followers[consumer.store_id]
+            self.notices_checked.pop(consumer.store_id, None)
 
     async def _watch_forever(self) -> None:
         previous: dict[int, int] = {}

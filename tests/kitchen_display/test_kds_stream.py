@@ -178,3 +178,24 @@ async def test_a_quiet_screen_on_redis_outlives_the_layers_blocking_pop(layer, o
         head = await database_sync_to_async(outbox_head)(store_id=store.pk)
         await read_until(ws, board, head, timeout=3)
     assert order.pk in board.tickets
+
+
+def test_the_watcher_checks_a_stores_notices_from_its_oldest_follower_and_forgets_a_store_nobody_follows():
+    """Customer sockets of a store are checked from the oldest number any of them is current to; once the
+    last one leaves, a later one starts from its own number (no scan of the store's whole history)."""
+    from kitchen_display.relay import Relay
+
+    class Page:  # what the watcher reads of a customer's order socket
+        def __init__(self, store_id, notified_seq):
+            self.store_id, self.notified_seq = store_id, notified_seq
+
+    watcher = Relay()
+    early, late = Page(7, 40), Page(7, 90)
+    watcher.follow(late)
+    watcher.follow(early)
+    assert watcher.notices_checked[7] == 40
+    watcher.unfollow(early)
+    watcher.unfollow(late)
+    assert 7 not in watcher.notices_checked and 7 not in watcher.followers
+    watcher.follow(Page(7, 5000))
+    assert watcher.notices_checked[7] == 5000
