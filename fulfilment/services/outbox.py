@@ -169,11 +169,11 @@ def outbox_heads(*, store_ids) -> dict[int, int]:
 def outbox_notices(*, ranges: dict[int, tuple[int, int]]) -> list[tuple[int, int, list[int]]]:
     """(store, number, orders whose customers were to be told) of every event numbered after `lo` up to
     `hi`, for each store's `(lo, hi)` in `ranges`, in one query: what the watcher checks customer pages by."""
+    if not ranges:
+        return []
     wanted = Q()
     for store_id, (lo, hi) in ranges.items():
         wanted |= Q(store_id=store_id, seq__gt=lo, seq__lte=hi)
-    if not ranges:
-        return []
     rows = StoreEvent.objects.filter(wanted).values_list("store_id", "seq", "payload__notify")
     return [(store_id, seq, list(notify or ())) for store_id, seq, notify in rows]
 
