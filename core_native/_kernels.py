@@ -16,6 +16,16 @@ the `Prepared` named tuple, because every array taken out of a tuple costs
 Numba an atomic reference-count update, and in the inner loops that tripled
 the run time. The top-level kernels unpack the tuple once per store. The
 arrays keep their `Prepared` field names throughout.
+
+Why one long module (against the house habit of splitting files past ~400
+lines): Numba's on-disk cache (`cache=True`) notices a change only in the
+file of the function it compiled, not in the functions it calls from other
+modules (numba/numba#1833, documented in Numba's "Cache invalidation"
+notes). Split across modules, an edit to a lane helper would leave every
+cached caller running the old code until someone cleared `__pycache__`; in
+one module every edit recompiles everything. The sections below follow the
+reference's order: one lane, store setup, one item, one order, whole store,
+touch-ups, the order search, the item search, margins, drivers, the quote.
 """
 
 import math
@@ -439,6 +449,7 @@ def _pace(inst, seq, handoff, params, lanes, outs):
                 out_finish[it] = new_finish
 
 
+# -- the order search --------------------------------------------------------------
 @njit(cache=True)
 def _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, outs):
     """reference `plan_sequence`: improve, then the fire window and pacing."""
@@ -712,6 +723,7 @@ def _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, h
     return best
 
 
+# -- safety margin -------------------------------------------------------------------
 @njit(cache=True)
 def _order_margin(o, z, order_item_start, item_prep_s, item_var_s2, item_progress_lane, item_progress_remaining_s,
                   starts, ends, items, counts, out_lane, out_finish, item_station, station_lane_start):
@@ -754,6 +766,7 @@ def _order_margin_store(inst, o, z, lanes, outs):
                          inst.item_station, inst.station_lane_start)
 
 
+# -- drivers: lane buffers, one store, many stores ---------------------------------
 @njit(cache=True)
 def _new_buffers(n_lanes, cap):
     """Room for two lane states (base and working) of a store with up to this many lanes and intervals."""
