@@ -291,6 +291,9 @@ class StoreSim:
             slot = first_slot + int(offered[0])
             self.slot_booked[slot] = self.slot_booked.get(slot, 0) + 1
             o["promised"] = slot * slot_s
+            if self.policy == "planner":  # the slot's own promise inside the window (its start or later)
+                j = int(offered[0])
+                o["promised"] += float(q.slot_ready_s[j] - q.slot_start_s[j])
             if self.policy != "planner":
                 o["release"] = max(now, o["promised"] - self.cfg.fire_lead_s)
                 if o["release"] > now:
