@@ -72,6 +72,13 @@ A pickup slot is offered when it holds fewer than `slot_capacity` orders and
 the full planner, with the new order made just in time for the slot's start,
 keeps every existing promise and has the new order ready at least its own
 safety margin before the slot.
+Promise inside the window: the slot's start S is its promise unless that
+confirming plan makes the new order ready more than `slot_shift_tol_s` before
+its just-in-time target (S - own margin - jit_buffer_s): stacked behind the
+slot's other orders, which all aim at S. Then the slot is promised P = S + how
+early it was (whole `slot_shift_step_s`, at least one, at most S + slot width -
+one step) when the full planner confirms P exactly as it confirmed S and the
+order ends up nearer its promise there; the order is then booked due P.
 """
 
 import math
