@@ -1018,6 +1018,16 @@ def _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base,
 
 
 @njit(cache=True)
+def _slot_plan_keeps(inst, promise, own_margin, n, new, seq, handoff, params, base, lanes, allowed, outs):
+    """The next re-plan with the new order booked just in time for this slot promise (jit[new] set by
+    the caller): every existing order kept and the new one ready its own margin before the promise."""
+    inst.order_due_s[new] = promise
+    _dispatch_with_new(inst, n, new, promise, seq)
+    _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
+    return _existing_kept(n, outs[3], allowed) and outs[3][new] <= promise - own_margin + EPS
+
+
+@njit(cache=True)
 def _quote_base(inst, n, handoff, params, base, lanes, outs, base_seq, allowed):
     """Step 1 of reference.quote: plan the n existing orders (base_seq = arange(n) in, the
     improved sequence out) and what each may not exceed. Reads nothing of orders >= n."""
@@ -1049,8 +1059,9 @@ def quote_base_fast(inst, params, out_seq, out_allowed):
 
 @njit(cache=True)
 def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                known_seq=None, known_allowed=None):
-    """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps).
+                out_slot_ready, known_seq=None, known_allowed=None):
+    """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps);
+    out_status and out_slot_ready (each slot's promise) are filled per slot.
 
     Performance only, the answer is reference.quote's: the outputs and lane buffers are
     borrowed (owners alive to the return); a trial is a pure function of its position and
@@ -1126,21 +1137,29 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     for it in range(inst.order_item_start[new], inst.order_item_start[new + 1]):
         own_var += inst.item_var_s2[it]
     own_margin = params[0] * math.sqrt(own_var)
+    shift_tol, step = params[6], params[7]
     jit[new] = True
     for j in range(len(slot_orders)):
         start = slot_first_start_s + j * slot_s
+        out_slot_ready[j] = start
         if slot_orders[j] >= slot_capacity:
             out_status[j] = SLOT_FULL
         elif start < best_promise - EPS:
             out_status[j] = SLOT_TOO_SOON
+        elif not _slot_plan_keeps(inst, start, own_margin, n, new, seq, handoff, params, base, lanes, allowed,
+                                  outs):
+            out_status[j] = SLOT_KITCHEN_FULL
         else:
-            due[new] = start
-            _dispatch_with_new(inst, n, new, start, seq)
-            _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
-            if _existing_kept(n, out_ready, allowed) and out_ready[new] <= start - own_margin + EPS:
-                out_status[j] = SLOT_OFFERED
-            else:
-                out_status[j] = SLOT_KITCHEN_FULL
+            out_status[j] = SLOT_OFFERED
+            early = start - own_margin - params[2] - out_ready[new]
+            if early > shift_tol:  # promise inside the window (reference.quote step 4)
+                gap = start - out_ready[new]
+                later = start + max(step, math.floor(early / step + 0.5) * step)
+                later = min(later, start + slot_s - step)
+                if later > start + EPS and _slot_plan_keeps(inst, later, own_margin, n, new, seq, handoff, params,
+                                                            base, lanes, allowed, outs):
+                    if later - out_ready[new] < gap - EPS:
+                        out_slot_ready[j] = later
     jit[new] = False
     due[new] = best_promise
     alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
@@ -1162,15 +1181,17 @@ def _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allow
 
 
 @njit(cache=True)
-def quote_fast(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status):
+def quote_fast(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
+               out_slot_ready):
     """quote_store on the borrowed instance (performance only; the same answer, see _borrow)."""
     return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
-                       new_jit, _borrow(out_status))
+                       new_jit, _borrow(out_status), _borrow(out_slot_ready))
 
 
 @njit(cache=True)
 def quote_fast_known(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                     known_seq, known_allowed):
+                     out_slot_ready, known_seq, known_allowed):
     """quote_fast with the base plan from quote_base_fast on the store's snapshot (the same answer)."""
     return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
-                       new_jit, _borrow(out_status), _borrow(known_seq), _borrow(known_allowed))
+                       new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(known_seq),
+                       _borrow(known_allowed))

@@ -66,9 +66,19 @@ QuoteResult: ready_s (the earliest promise that keeps every promise already
 made, safety margin included), margin_s, keeps_promises (False only when the
 store is so overloaded that no position keeps every promise; ready_s is then
 after everyone else's), slot_start_s float64[J], slot_status int8[J]
-(0 offered, 1 full, 2 kitchen full, 3 too soon), slot_offered bool[J].
-To book an ASAP order, add it with item_due_s = ready_s; to book a slot,
-add it with item_due_s = slot start and item_just_in_time = True.
+(0 offered, 1 full, 2 kitchen full, 3 too soon), slot_offered bool[J],
+slot_ready_s float64[J]: the promised ready time if that slot is booked, in
+[slot start, slot start + slot_s). It is the slot's start unless the plan that
+confirms the slot makes the order more than config.slot_shift_tol_s before its
+just-in-time target (stacked behind the slot's other orders, which all aim at
+the start); then it is later in the window, by about as much (whole
+config.slot_shift_step_s, at most slot_s - one step), when the full planner
+confirms that promise too and makes the order nearer it. Slots not offered
+carry their start (nothing judged). The customer is told "ready at P (your
+S - S + slot_s window)".
+To book an ASAP order, add it with item_due_s = ready_s; to book a slot j,
+add it with item_due_s = slot_ready_s[j] and item_just_in_time = True (the
+slot itself, for capacity counting, stays slot j).
 
 plan_instance(instance: dict) -> dict: the DESIGN.md instance file format.
 """
@@ -138,6 +148,7 @@ class QuoteResult:
     keeps_promises: bool
     slot_start_s: np.ndarray
     slot_status: np.ndarray
+    slot_ready_s: np.ndarray  # the promise if the slot is booked: its start, or later in it (see quote)
 
     @property
     def slot_offered(self) -> np.ndarray:
@@ -339,7 +350,8 @@ def _prepare(*, station_store, segment_station, segment_start_s, segment_lanes, 
 
 def _config_tuple(config: PlannerConfig):
     return (float(config.safety_z), float(config.pacing_window_s), float(config.jit_buffer_s),
-            int(config.improve_max_passes), int(config.improve_trials_per_order), int(config.item_trials_per_item))
+            int(config.improve_max_passes), int(config.improve_trials_per_order), int(config.item_trials_per_item),
+            float(config.slot_shift_tol_s), float(config.slot_shift_step_s))
 
 
 def plan_batch(inst: Prepared, params, lane, start, finish, ready, margin):
@@ -528,23 +540,26 @@ class StoreSnapshot:
             raise PlanError("slot_s must be > 0")
         params = _config_tuple(config)
         if use_reference:
-            ready, margin, keeps, status = reference.quote(inst, params, slot_first, width, int(slot_capacity),
-                                                           slots.tolist(), bool(new_just_in_time))
+            ready, margin, keeps, status, slot_ready = reference.quote(
+                inst, params, slot_first, width, int(slot_capacity), slots.tolist(), bool(new_just_in_time))
             status = np.asarray(status, np.int8)
+            slot_ready = np.asarray(slot_ready, np.float64)
         else:
             from . import _kernels
 
             status = np.zeros(slots.size, np.int8)
+            slot_ready = np.zeros(slots.size)
             known = self.base_plan(params)
             if known is None:
                 ready, margin, keeps = _kernels.quote_fast(inst, params, slot_first, width, int(slot_capacity),
-                                                           slots, bool(new_just_in_time), status)
+                                                           slots, bool(new_just_in_time), status, slot_ready)
             else:
                 ready, margin, keeps = _kernels.quote_fast_known(inst, params, slot_first, width,
                                                                  int(slot_capacity), slots, bool(new_just_in_time),
-                                                                 status, known[0], known[1])
+                                                                 status, slot_ready, known[0], known[1])
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
-                           slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status)
+                           slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
+                           slot_ready_s=slot_ready)
 
 
 def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,

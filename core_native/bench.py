@@ -267,15 +267,17 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
         b = snapshots[s].quote(**new)
         lat_snap[i] = time.perf_counter_ns() - t
         q_inst = snapshots[s].instance_with(new["new_item_station"], new["new_item_prep_s"], new["new_item_prep_sd_s"])
-        status = np.zeros(12, np.int8)
+        status, slot_ready = np.zeros(12, np.int8), np.zeros(12)
         slots = np.asarray(new["slot_orders"], np.int64)
         t = time.perf_counter_ns()
         known = snapshots[s].base_plan(params)  # computed by prepare_store, untimed like it
-        _kernels.quote_fast_known(q_inst, params, 0.0, 300.0, 10, slots, False, status, known[0], known[1])
+        _kernels.quote_fast_known(q_inst, params, 0.0, 300.0, 10, slots, False, status, slot_ready, known[0],
+                                  known[1])
         lat_kernel[i] = time.perf_counter_ns() - t
         if i % 97 == 0:  # the fast path answers exactly what the full call answers
             identical &= (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)
             identical &= bool(np.array_equal(a.slot_status, b.slot_status))
+            identical &= bool(np.array_equal(a.slot_ready_s, b.slot_ready_s))
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return dict(
         stores=n_stores, orders=n_ord, items=n_items, threads=all_threads, repeats=repeats, ref_repeats=ref_repeats,

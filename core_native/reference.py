@@ -72,6 +72,13 @@ A pickup slot is offered when it holds fewer than `slot_capacity` orders and
 the full planner, with the new order made just in time for the slot's start,
 keeps every existing promise and has the new order ready at least its own
 safety margin before the slot.
+Promise inside the window: the slot's start S is its promise unless that
+confirming plan makes the new order ready more than `slot_shift_tol_s` before
+its just-in-time target (S - own margin - jit_buffer_s): stacked behind the
+slot's other orders, which all aim at S. Then the slot is promised P = S + how
+early it was (whole `slot_shift_step_s`, at least one, at most S + slot width -
+one step) when the full planner confirms P exactly as it confirmed S and the
+order ends up nearer its promise there; the order is then booked due P.
 """
 
 import math
@@ -719,7 +726,8 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     The other orders of the store are the existing ones, stored in dispatch
     order (due, id) with ids smaller than the new order's. `new_jit`: the
     ASAP order will be booked just in time; the confirming plan does so.
-    Returns (ready_s, margin_s, keeps_promises, slot_status list).
+    Returns (ready_s, margin_s, keeps_promises, slot_status list, slot_ready_s list: the promise
+    of each slot if booked, its start unless step 4 moved it later in the window).
     """
     inst = _as_lists(inst)
     out = _new_outputs(inst)
@@ -797,20 +805,39 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     for it in range(inst.order_item_start[new], inst.order_item_start[new + 1]):
         own_var += inst.item_var_s2[it]
     own_margin = cfg[0] * math.sqrt(own_var)
+    shift_tol, step = cfg[6], cfg[7]
+
+    def slot_plan_keeps(promise):
+        """The next re-plan with the order booked for this promise (just in time): every existing
+        order kept and the new one ready its own margin before the promise."""
+        due[new] = promise
+        seq = sorted(existing + [new], key=lambda o: (due[o], o))
+        p.plan_sequence(seq)
+        return existing_kept() and ready[new] <= promise - own_margin + EPS
+
     status = [SLOT_OFFERED] * len(slot_orders)
+    slot_ready = [slot_first_start_s + j * slot_s for j in range(len(slot_orders))]
     jit[new] = True
     for j in range(len(slot_orders)):
-        start = slot_first_start_s + j * slot_s
+        start = slot_ready[j]
         if slot_orders[j] >= slot_capacity:
             status[j] = SLOT_FULL
         elif start < best_promise - EPS:
             status[j] = SLOT_TOO_SOON
+        elif not slot_plan_keeps(start):
+            status[j] = SLOT_KITCHEN_FULL
         else:
-            due[new] = start
-            seq = sorted(existing + [new], key=lambda o: (due[o], o))
-            p.plan_sequence(seq)
-            if not (existing_kept() and ready[new] <= start - own_margin + EPS):
-                status[j] = SLOT_KITCHEN_FULL
+            # 4. promise inside the window: the confirming plan made the order early (stacked
+            #    behind the slot's other orders, all aimed at the slot's start)? Then promise it
+            #    later in the window, by about as much as it was early, if the full planner
+            #    confirms that too and makes the order nearer its promise. Otherwise the slot's start.
+            early = start - own_margin - cfg[2] - ready[new]
+            if early > shift_tol:
+                gap = start - ready[new]
+                later = start + max(step, math.floor(early / step + 0.5) * step)
+                later = min(later, start + slot_s - step)
+                if later > start + EPS and slot_plan_keeps(later) and later - ready[new] < gap - EPS:
+                    slot_ready[j] = later
     jit[new] = False
     due[new] = best_promise
-    return best_promise, best_margin, keeps, status
+    return best_promise, best_margin, keeps, status, slot_ready

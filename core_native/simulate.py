@@ -25,11 +25,13 @@ Policies
 --------
 - planner: our scheduler. Each order is quoted by `api.quote` (ASAP: the
   earliest promise that keeps every promise already made; scheduled: the
-  first slot at or after the wanted one that is offered). On every event
+  first slot at or after the wanted one that is offered, promised at that
+  slot's `slot_ready_s`: its start, or later inside it where the slot's
+  earlier orders would have this one made early). On every event
   (arrival, item done, staffing change, planned start due) the store is
   re-planned with `api.plan` (the Numba kernels) from its real state, and
   baristas start whatever the plan says starts now, on the planned lane.
-  Scheduled orders are planned just in time for their slot.
+  Scheduled orders are planned just in time for their promise.
 - fixed: first come first served; every ASAP order is quoted now + 10 min
   (`fixed_quote_s`), a common "default prep time" setting.
 - fifo: first come first served; ASAP quote = the work queued ahead at the
@@ -291,6 +293,9 @@ class StoreSim:
             slot = first_slot + int(offered[0])
             self.slot_booked[slot] = self.slot_booked.get(slot, 0) + 1
             o["promised"] = slot * slot_s
+            if self.policy == "planner":  # the slot's own promise inside the window (its start or later)
+                j = int(offered[0])
+                o["promised"] += float(q.slot_ready_s[j] - q.slot_start_s[j])
             if self.policy != "planner":
                 o["release"] = max(now, o["promised"] - self.cfg.fire_lead_s)
                 if o["release"] > now:

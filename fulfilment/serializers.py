@@ -78,6 +78,9 @@ class SlotOut(serializers.Serializer):
     taken = serializers.IntegerField()
     available = serializers.BooleanField()
     reason = serializers.CharField(help_text='Why not offered: "too soon" or "full"; empty when available')
+    ready_at = serializers.DateTimeField(
+        help_text="The ready time promised when the order is booked in this slot: its start, or a later "
+                  "time inside it when the orders already booked for the slot would have this one made early")
 
 
 class QuoteOut(serializers.Serializer):

@@ -28,6 +28,7 @@ class SlotOffer:
     taken: int
     available: bool
     reason: str = ""
+    ready_at: dt.datetime | None = None  # the ready time promised when booked in this slot (see pickup_choose)
 
 
 @dataclass
@@ -123,7 +124,8 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime,
     for start in starts:
         reason = "too soon" if start < earliest else kitchen.slot_status.get(start, "")
         slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
-                               taken=counts.get(start, 0), available=not reason, reason=reason))
+                               taken=counts.get(start, 0), available=not reason, reason=reason,
+                               ready_at=kitchen.slot_ready.get(start, start)))
     return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=slots)
 
 
@@ -176,7 +178,11 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
     if verdict:
         raise Conflict(f"The kitchen is fully booked around {slot.astimezone(store.tz):%H:%M}; pick another slot.",
                        code="slot_unavailable")
-    return PickupPlan(kind=PickupKind.SCHEDULED, promised_ready_at=requested_at, requested_at=requested_at,
+    # The promise inside the slot: where the orders already booked for this slot would have this one
+    # made early (they all aim at its start), the kitchen promises a later time in the slot, which it
+    # has checked as it checked the start. A customer who asked for a time later than that keeps it.
+    promised = max(requested_at, kitchen.slot_ready.get(slot, requested_at))
+    return PickupPlan(kind=PickupKind.SCHEDULED, promised_ready_at=promised, requested_at=requested_at,
                       slot_starts_at=slot if channel == Channel.MOBILE else None)
 
 

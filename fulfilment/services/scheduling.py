@@ -227,6 +227,10 @@ class KitchenQuote:
     margin_s: float
     keeps_promises: bool
     slot_status: dict[dt.datetime, str]   # slot start -> "" (offered), "full", "kitchen full", "too soon"
+    # slot start -> the ready time promised if the order is booked in that slot: the start, or later in
+    # the slot where the orders already booked for it would have this one made early (core_native's
+    # QuoteResult.slot_ready_s); the start for slots not offered
+    slot_ready: dict[dt.datetime, dt.datetime] = field(default_factory=dict)
 
 
 SLOT_REASONS = {0: "", 1: "full", 2: "kitchen full", 3: "too soon"}
@@ -264,5 +268,8 @@ def kitchen_quote(*, store: Store, units: list[tuple[int, int, int]], now: dt.da
                           code="kitchen_unavailable", status=409)
     status = {first + dt.timedelta(seconds=width * j): SLOT_REASONS[int(code)]
               for j, code in enumerate(result.slot_status)}
+    # the slot's promise as an offset from its start (whole steps of a minute), so an unmoved one is the start itself
+    ready = {start: start + dt.timedelta(seconds=round(float(result.slot_ready_s[j] - result.slot_start_s[j])))
+             for j, start in enumerate(status)}
     return KitchenQuote(ready_at=state.at(result.ready_s), margin_s=result.margin_s,
-                        keeps_promises=result.keeps_promises, slot_status=status)
+                        keeps_promises=result.keeps_promises, slot_status=status, slot_ready=ready)

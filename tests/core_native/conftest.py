@@ -64,6 +64,33 @@ def random_store(rng, n_orders=None, *, staffing_change=True, in_progress=True, 
     return kw
 
 
+def bunched_store(rng):
+    """quote() keyword arguments of a store whose pickup slots (600 s wide, starting at 600 and
+    1200) already hold many just-in-time orders, all due at the slot's start or a little later
+    (promises moved inside the window), plus a few ASAP orders: the slot bunching case."""
+    lanes = [int(rng.integers(1, 4)), int(rng.integers(1, 3))]
+    item_order, item_station, prep, sd, due, jit = ([] for _ in range(6))
+    n_orders = int(rng.integers(3, 16))
+    for o in range(n_orders):
+        scheduled = rng.random() < 0.8
+        d = float(rng.choice([600.0, 600.0, 660.0, 1200.0, 1320.0])) if scheduled else float(rng.uniform(60, 500))
+        for _ in range(int(rng.integers(1, 4))):
+            item_order.append(o)
+            item_station.append(int(rng.integers(0, 2)))
+            p = float(rng.choice([35.0, 55.0, 95.0]))
+            prep.append(p)
+            sd.append(p * float(rng.choice([0.0, 0.25])))
+            due.append(d)
+            jit.append(scheduled)
+    n = len(item_order)
+    return dict(segment_station=np.array([0, 1], np.int64), segment_start_s=np.zeros(2),
+                segment_lanes=np.asarray(lanes, np.int64), item_order=np.asarray(item_order, np.int64),
+                item_station=np.asarray(item_station, np.int64), item_prep_s=np.asarray(prep),
+                item_prep_sd_s=np.asarray(sd), item_release_s=np.zeros(n), item_due_s=np.asarray(due),
+                item_weight=np.ones(n), item_just_in_time=np.asarray(jit, bool),
+                handoff_s=float(rng.choice([0.0, 15.0])), n_stations=2)
+
+
 def as_plan_args(kw):
     """One-store quote() arguments -> plan() arguments."""
     out = dict(kw)

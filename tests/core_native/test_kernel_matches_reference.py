@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from core_native import api
 from core_native.config import DEFAULT_PLANNER, THOROUGH_PLANNER
 
-from .conftest import as_plan_args, chain, random_store, seeds
+from .conftest import as_plan_args, bunched_store, chain, random_store, seeds
 
 FIELDS = ("item_lane", "item_start_s", "item_finish_s", "order_ready_s", "order_margin_s")
 
@@ -69,6 +69,26 @@ def test_random_quotes_identical(seed):
     b = api.quote(**kw, **new, **slots, use_reference=True)
     assert (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)
     np.testing.assert_array_equal(a.slot_status, b.slot_status)
+    np.testing.assert_array_equal(a.slot_ready_s, b.slot_ready_s)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seeds)
+def test_bunched_slot_quotes_identical(seed):
+    """Slots already holding many just-in-time orders (the case that moves a slot's promise
+    later in its window): kernel and reference give the same promise per slot."""
+    rng = np.random.default_rng(seed)
+    kw = bunched_store(rng)
+    k = int(rng.integers(1, 3))
+    new = dict(new_item_station=rng.integers(0, 2, k), new_item_prep_s=rng.choice([35.0, 55.0, 95.0], k),
+               new_item_prep_sd_s=rng.choice([0.0, 10.0, 20.0], k))
+    slots = dict(slot_first_start_s=600.0, slot_s=600.0, slot_capacity=30, slot_orders=np.zeros(3, np.int64),
+                 new_just_in_time=bool(rng.random() < 0.5))
+    a = api.quote(**kw, **new, **slots)
+    b = api.quote(**kw, **new, **slots, use_reference=True)
+    assert (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)
+    np.testing.assert_array_equal(a.slot_status, b.slot_status)
+    np.testing.assert_array_equal(a.slot_ready_s, b.slot_ready_s)
 
 
 def _one(**over):

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 
 from core_native import api
 
-from .conftest import as_plan_args, random_store, seeds
+from .conftest import as_plan_args, bunched_store, random_store, seeds
 
 
 def _with_new_order(kw, new, due, jit):
@@ -48,8 +48,58 @@ def test_quoted_order_keeps_every_promise(seed):
     base = api.plan(**as_plan_args(kw))
     if q.keeps_promises:
         _check_insert(kw, base, new, q.ready_s, jit, q.ready_s)
-    for start in q.slot_start_s[q.slot_offered]:
-        _check_insert(kw, base, new, start, True, start)
+    for start, promise in zip(q.slot_start_s[q.slot_offered], q.slot_ready_s[q.slot_offered]):
+        assert start <= promise < start + 300.0  # the promise lies inside the booked window
+        _check_insert(kw, base, new, promise, True, promise)
+    not_offered = ~q.slot_offered
+    np.testing.assert_array_equal(q.slot_ready_s[not_offered], q.slot_start_s[not_offered])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds)
+def test_bunched_slot_promise_keeps_every_promise(seed):
+    """A slot promise moved inside a bunched window is booked as promised and breaks nobody."""
+    rng = np.random.default_rng(seed)
+    kw = bunched_store(rng)
+    k = int(rng.integers(1, 3))
+    new = dict(new_item_station=rng.integers(0, 2, k), new_item_prep_s=rng.choice([35.0, 55.0, 95.0], k),
+               new_item_prep_sd_s=rng.choice([0.0, 10.0, 20.0], k))
+    q = api.quote(**kw, **new, slot_first_start_s=600.0, slot_s=600.0, slot_capacity=30,
+                  slot_orders=np.zeros(3, np.int64))
+    plan_kw = dict(kw, station_store=np.zeros(2, np.int64))
+    plan_kw.pop("n_stations")
+    base = api.plan(**plan_kw)
+    for start, promise in zip(q.slot_start_s[q.slot_offered], q.slot_ready_s[q.slot_offered]):
+        assert start <= promise < start + 600.0
+        _check_insert(plan_kw, base, new, promise, True, promise)
+
+
+def test_bunched_slot_is_promised_later_in_its_window():
+    """Four 55 s drinks on one lane all due at 600 (just in time: ready by 570): a fifth booked
+    for that slot would stack behind them, ready at 350, 250 s before its promise. Its promise
+    moves later in the window instead, by about as much (240 s), where it is made just in time,
+    and booking it there keeps every earlier promise."""
+    kw = dict(segment_station=[0], segment_start_s=[0.0], segment_lanes=[1], item_order=[1, 2, 3, 4],
+              item_station=[0] * 4, item_prep_s=[55.0] * 4, item_due_s=[600.0] * 4,
+              item_just_in_time=[True] * 4, handoff_s=0.0)
+    new = dict(new_item_station=[0], new_item_prep_s=[55.0], new_item_prep_sd_s=[0.0])
+    q = api.quote(**kw, **new, n_stations=1, slot_first_start_s=600.0, slot_s=600.0, slot_capacity=18,
+                  slot_orders=[4, 0])
+    r = api.quote(**kw, **new, n_stations=1, slot_first_start_s=600.0, slot_s=600.0, slot_capacity=18,
+                  slot_orders=[4, 0], use_reference=True)
+    assert list(q.slot_offered) == [True, True]
+    assert list(q.slot_ready_s) == [840.0, 1200.0]  # the empty next slot keeps its start
+    np.testing.assert_array_equal(q.slot_ready_s, r.slot_ready_s)
+    plan_kw = {k: np.asarray(v) for k, v in kw.items()}
+    plan_kw["item_prep_sd_s"], plan_kw["item_release_s"], plan_kw["item_weight"] = np.zeros(4), np.zeros(4), np.ones(4)
+    plan_kw["station_store"] = np.zeros(1, np.int64)
+    plan_kw["handoff_s"] = 0.0
+    base = api.plan(**plan_kw)
+    _check_insert(plan_kw, base, new, 840.0, True, 840.0)
+    booked, _ = _with_new_order(plan_kw, new, 840.0, True)
+    plan = api.plan(**booked)
+    np.testing.assert_array_equal(plan.order_ready_s[:4], base.order_ready_s)  # nobody moved
+    assert plan.order_ready_s[4] == 810.0  # just in time for 840: ready by 840 - jit_buffer_s
 
 
 def test_empty_store_quote_is_prep_handoff_and_margin():

@@ -81,6 +81,7 @@ def test_snapshot_quotes_equal_quote_and_reference(seed):
         for other in (b, c):
             assert (a.ready_s, a.margin_s, a.keeps_promises) == (other.ready_s, other.margin_s, other.keeps_promises)
             np.testing.assert_array_equal(a.slot_status, other.slot_status)
+            np.testing.assert_array_equal(a.slot_ready_s, other.slot_ready_s)
 
 
 def test_snapshot_rejects_bad_new_orders():
@@ -112,10 +113,12 @@ def test_snapshot_base_plan_gives_the_quote_of_the_whole_kernel(seed):
     slots = rng.integers(0, 4, 8).astype(np.int64)
     for new_jit in (False, True):
         a_status, b_status = np.zeros(8, np.int8), np.zeros(8, np.int8)
-        a = _kernels.quote_fast(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, a_status)
+        a_ready, b_ready = np.zeros(8), np.zeros(8)
+        a = _kernels.quote_fast(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, a_status, a_ready)
         if known is None:
             continue
         b = _kernels.quote_fast_known(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, b_status,
-                                      known[0], known[1])
+                                      b_ready, known[0], known[1])
         assert a == b
         assert np.array_equal(a_status, b_status)
+        assert np.array_equal(a_ready, b_ready)

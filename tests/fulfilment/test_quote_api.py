@@ -108,6 +108,28 @@ def test_scheduled_order_gets_its_slot_and_the_requested_time(api, store, menu, 
     assert taken[slot] == 1
 
 
+def test_bunched_slot_promises_a_later_time_inside_it(api, api_as, barista_store1, store, menu, place):
+    """Four lattes already booked for a slot's start fill both espresso lanes just before it; a fifth
+    made for that start would be ready minutes early. The quote promises it later inside the slot
+    instead, and the order booked for that slot gets that promise (and still counts in the slot)."""
+    slot = slot_an_hour_ahead(store)
+    counter = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/",
+                                          {"channel": "counter", "pickup": slot.isoformat(),
+                                           "items": [{"item": menu["latte"].pk, "quantity": 4}]}, format="json")
+    assert counter.status_code == 201, counter.json()
+
+    offered = {when(s["starts_at"]): s for s in quote(api, store, {"item": menu["latte"].pk, "quantity": 1})["slots"]}
+    response = place(pickup=slot.isoformat(), item=menu["latte"].pk, quantity=1)
+
+    ready_at = when(offered[slot]["ready_at"])
+    assert offered[slot]["available"] and slot < ready_at < slot + dt.timedelta(minutes=5)
+    assert when(offered[slot + dt.timedelta(minutes=30)]["ready_at"]) == slot + dt.timedelta(minutes=30)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert when(body["slot_starts_at"]) == slot and when(body["requested_pickup_at"]) == slot
+    assert when(body["promised_ready_at"]) == ready_at
+
+
 def test_full_slot_is_shown_and_refused(api, api_as, customer_b, barista_store1, store, menu, place):
     slot = slot_an_hour_ahead(store)
     pickup = (slot + dt.timedelta(minutes=1)).isoformat()

@@ -117,7 +117,8 @@ async function viewCheckout() {
       ${quote.asap_available ? "" : `<p class="error">${esc(quote.asap_reason)}</p>`}
       <p class="muted">Or pick a slot:</p>
       <div class="slots">${quote.slots.map(s => `<label class="${s.available ? "" : "full"}" title="${esc(s.reason)}">
-        <input type="radio" name="pickup" value="${s.starts_at}" ${s.available ? "" : "disabled"}> ${time(s.starts_at)}</label>`).join("")}</div>
+        <input type="radio" name="pickup" value="${s.starts_at}" ${s.available ? "" : "disabled"}> ${time(s.starts_at)}${s.available && s.ready_at
+          && new Date(s.ready_at).getTime() !== new Date(s.starts_at).getTime() ? ` <span class="muted">(ready ${time(s.ready_at)})</span>` : ""}</label>`).join("")}</div>
     </div>
     ${stripe ? `<div class="card"><h2>Payment</h2><div id="payment-element"></div>
       <p class="muted">Your card is authorised now and charged when you pick up.</p></div>`
