@@ -5,8 +5,11 @@ import numpy as np
 from hypothesis import given, settings
 
 from core_native import api
+from core_native.config import DEFAULT_PLANNER
 
 from .conftest import chain, seeds
+
+Z = DEFAULT_PLANNER.safety_z  # the margin's z (its value is a tuning decision, see config.py)
 
 
 def lanes_at(kw, station, t):
@@ -84,13 +87,13 @@ def test_pacing_brings_an_order_together():
 
 def test_pacing_leaves_a_safety_gap_for_uncertain_items():
     plan = api.plan(**_store(item_prep_sd_s=[10.0, 0.0]))
-    assert abs(plan.item_finish_s[0] - (240.0 - 1.645 * 10.0)) < 1e-9
+    assert abs(plan.item_finish_s[0] - (240.0 - Z * 10.0)) < 1e-9
 
 
 def test_scheduled_order_is_made_just_in_time():
     kw = _store(item_just_in_time=[True, True], item_due_s=[1800.0, 1800.0], item_prep_sd_s=[10.0, 20.0])
     plan = api.plan(**kw)
-    margin = 1.645 * np.sqrt(10.0**2 + 20.0**2)
+    margin = Z * np.sqrt(10.0**2 + 20.0**2)
     target = 1800.0 - 15.0 - margin - 30.0
     assert np.all(plan.item_finish_s <= target + 1e-9)
     assert plan.item_finish_s.max() == target  # not earlier than needed
@@ -164,6 +167,5 @@ def test_margin_pools_work_ahead_over_the_station_lanes():
         plan = api.plan(**kw, use_reference=use_reference)
         # orders 0 and 1 start at once on the two lanes; order 2 follows one of them back to back
         assert sorted(plan.item_start_s.tolist()) == [0.0, 0.0, 60.0]
-        z = 1.645
-        assert np.isclose(plan.order_margin_s[0], z * 10.0)
-        assert np.isclose(plan.order_margin_s[2], z * np.sqrt(100.0 + 100.0 / 2))
+        assert np.isclose(plan.order_margin_s[0], Z * 10.0)
+        assert np.isclose(plan.order_margin_s[2], Z * np.sqrt(100.0 + 100.0 / 2))
