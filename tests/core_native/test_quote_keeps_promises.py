@@ -37,6 +37,13 @@ def _check_insert(kw, base, new, due, jit, must_be_ready_by):
     assert plan.order_ready_s[p] <= must_be_ready_by + 1e-6
 
 
+def _check_offered_slots(kw, base, new, q, slot_s):
+    """Every offered slot's promise lies inside its window, and booking it there breaks nobody."""
+    for start, promise in zip(q.slot_start_s[q.slot_offered], q.slot_ready_s[q.slot_offered]):
+        assert start <= promise < start + slot_s
+        _check_insert(kw, base, new, promise, True, promise)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seeds)
 def test_quoted_order_keeps_every_promise(seed):
@@ -51,9 +58,7 @@ def test_quoted_order_keeps_every_promise(seed):
     base = api.plan(**as_plan_args(kw))
     if q.keeps_promises:
         _check_insert(kw, base, new, q.ready_s, jit, q.ready_s)
-    for start, promise in zip(q.slot_start_s[q.slot_offered], q.slot_ready_s[q.slot_offered]):
-        assert start <= promise < start + 300.0  # the promise lies inside the booked window
-        _check_insert(kw, base, new, promise, True, promise)
+    _check_offered_slots(kw, base, new, q, slot_s=300.0)
     not_offered = ~q.slot_offered
     np.testing.assert_array_equal(q.slot_ready_s[not_offered], q.slot_start_s[not_offered])
 
@@ -72,9 +77,7 @@ def test_bunched_slot_promise_keeps_every_promise(seed):
     plan_kw = dict(kw, station_store=np.zeros(2, np.int64))
     plan_kw.pop("n_stations")
     base = api.plan(**plan_kw)
-    for start, promise in zip(q.slot_start_s[q.slot_offered], q.slot_ready_s[q.slot_offered]):
-        assert start <= promise < start + 600.0
-        _check_insert(plan_kw, base, new, promise, True, promise)
+    _check_offered_slots(plan_kw, base, new, q, slot_s=600.0)
 
 
 def test_bunched_slot_is_promised_later_in_its_window():
