@@ -1,9 +1,12 @@
-"""What the command-line tools share: bad input is one `error: ...` line and exit code 2."""
+"""What the command-line tools and their input files share: bad input is one
+`error: ...` line and exit code 2, so every check raises the tool's own error
+type (PlanError, ScenarioError) with a message that names the field."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 
 
 def one_line_parser(error: type[Exception]):
@@ -29,3 +32,33 @@ def load_json_file(path: str, what: str, error: type[Exception]):
         raise error(f"{what} file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read {what} file {path}: {exc}") from None
+
+
+def require(ok, message: str, *, error: type[Exception]) -> None:
+    """Raise `error(message)` unless `ok`: one check of a JSON input field."""
+    if not ok:
+        raise error(message)
+
+
+def number(value, where: str, minimum: float | None = None, strict: bool = False, *, error: type[Exception],
+           one_message: bool = False) -> float:
+    """A JSON number field (`where` names it in the messages) as a float, or `error`.
+
+    Modules bind their error type once: `_number = partial(number, error=PlanError)`.
+
+    Not a number (booleans included): "<where> must be a number"; NaN or infinite:
+    "<where> must be finite" (`one_message`: both "<where> must be a finite number",
+    the scenario files' wording). Below `minimum`, or at it when `strict`:
+    "<where> must be >= 0, got -1" (or "> 0").
+    """
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if one_message:
+        require(is_number and math.isfinite(value), f"{where} must be a finite number", error=error)
+    else:
+        require(is_number, f"{where} must be a number", error=error)
+        require(math.isfinite(value), f"{where} must be finite", error=error)
+    value = float(value)
+    if minimum is not None:
+        require(value > minimum if strict else value >= minimum,
+                f"{where} must be {'>' if strict else '>='} {minimum:g}, got {value:g}", error=error)
+    return value

@@ -1,6 +1,6 @@
 """The prepared instance: the flat arrays that both the reference planner and
-the Numba kernels read. `api.py` builds it from caller arrays; nothing else
-should construct one by hand.
+the Numba kernels read. `_kernel_args.prepare` builds it from the caller's
+arrays; nothing else should construct one by hand.
 
 Everything is grouped by store so one store's data is one contiguous range:
 

@@ -180,15 +180,16 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
     import numba
 
     from . import _kernels, api, reference
+    from ._kernel_args import config_tuple, prepare
     from .config import DEFAULT_PLANNER
 
     load_before = os.getloadavg()[0]
     kw = chain_backlog(n_stores, n_orders, seed)
-    inst, _ = api._prepare(**{k: kw.get(k) for k in (
+    inst, _ = prepare(**{k: kw.get(k) for k in (
         "station_store", "segment_station", "segment_start_s", "segment_lanes", "item_order", "item_station",
         "item_prep_s", "item_due_s", "item_prep_sd_s", "item_release_s", "item_weight", "item_just_in_time",
         "progress_item", "progress_lane", "progress_remaining_s", "handoff_s", "n_stores")})
-    params = api._config_tuple(DEFAULT_PLANNER)
+    params = config_tuple(DEFAULT_PLANNER)
     n_items, n_ord = inst.item_prep_s.size, inst.order_due_s.size
 
     def outputs():

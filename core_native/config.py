@@ -60,8 +60,9 @@ class PlannerConfig:
 
 
 DEFAULT_PLANNER = PlannerConfig()
-# For offline planning of one small store (`api.plan_instance`, the optimality
-# check): a thorough search, far closer to the optimum, at many times the cost.
+# For offline planning of one small store (`instances.plan_instance`, the
+# optimality check): a thorough search, far closer to the optimum, at many
+# times the cost.
 THOROUGH_PLANNER = PlannerConfig(improve_trials_per_order=16, item_trials_per_item=64)
 
 

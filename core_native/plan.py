@@ -35,9 +35,9 @@ def main(argv=None) -> int:
     parser.add_argument("--reference", action="store_true", help="use the pure-Python reference planner")
     try:
         args = parser.parse_args(argv)
-        from . import api
+        from .instances import plan_instance
 
-        result = api.plan_instance(_load(args.instance), use_reference=args.reference)
+        result = plan_instance(_load(args.instance), use_reference=args.reference)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -50,12 +50,12 @@ import sys
 
 import numpy as np
 
-from ._cli import load_json_file, one_line_parser
+from ._cli import one_line_parser
 from .config import DEFAULT_PLANNER, DEFAULT_SIMULATOR, PlannerConfig, SimulatorConfig
+from .scenario import ScenarioError, draw_orders, load_scenario, validate_scenario
 
 POLICIES = ("planner", "fixed", "fifo")
 IN_STORE_CHANNELS = ("counter", "kiosk", "drive_thru")
-CHANNELS = ("mobile", "counter", "kiosk", "drive_thru", "delivery")
 METRIC_KEYS = ("orders", "quote_error_p50_s", "quote_error_p90_s", "on_time_rate", "late_p90_s",
                "in_store_wait_p90_s", "hold_p90_s", "throughput_per_h", "rejected_orders", "utilisation")
 
@@ -63,100 +63,6 @@ METRIC_KEYS = ("orders", "quote_error_p50_s", "quote_error_p90_s", "on_time_rate
 # the store look again (a baseline's scheduled order is fired into the queue).
 _FINISH, _STAFF, _ARRIVAL, _TICK, _WAKE = 0, 1, 2, 3, 4
 _TIME_EPS = 1e-6
-
-
-class ScenarioError(ValueError):
-    """The scenario file is not usable; the message says why."""
-
-
-# -- scenario --------------------------------------------------------------------
-def _need(cond, message):
-    if not cond:
-        raise ScenarioError(message)
-
-
-def _num(value, where, minimum=None, strict=False):
-    _need(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
-          f"{where} must be a finite number")
-    if minimum is not None:
-        ok = value > minimum if strict else value >= minimum
-        _need(ok, f"{where} must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
-    return float(value)
-
-
-def _steps(value, where, minimum_value=0):
-    _need(isinstance(value, list) and value, f"{where} must be a non-empty list of [t_s, value]")
-    out = []
-    for i, step in enumerate(value):
-        _need(isinstance(step, list) and len(step) == 2, f"{where}[{i}] must be [t_s, value]")
-        out.append((_num(step[0], f"{where}[{i}] time"), _num(step[1], f"{where}[{i}] value", minimum_value)))
-    times = [t for t, _ in out]
-    _need(times == sorted(times) and len(set(times)) == len(times), f"{where} times must increase")
-    return out
-
-
-def validate_scenario(sc) -> dict:
-    """Check a scenario dict (DESIGN.md format); returns it with parsed fields added under '_'."""
-    _need(isinstance(sc, dict), "the scenario must be a JSON object")
-    for key in ("horizon_s", "slot_s", "slot_capacity", "handoff_s", "stations", "menu", "items_per_order",
-                "arrivals"):
-        _need(key in sc, f"the scenario has no '{key}'")
-    horizon = _num(sc["horizon_s"], "horizon_s", 0, strict=True)
-    slot_s = _num(sc["slot_s"], "slot_s", 0, strict=True)
-    capacity = _num(sc["slot_capacity"], "slot_capacity", 0)
-    handoff = _num(sc["handoff_s"], "handoff_s", 0)
-    seed = sc.get("seed", 0)
-    _need(isinstance(seed, int) and not isinstance(seed, bool), "seed must be an integer")
-    _need(isinstance(sc["stations"], list) and sc["stations"], "the scenario needs at least one station")
-    stations, station_index = [], {}
-    for i, st in enumerate(sc["stations"]):
-        _need(isinstance(st, dict) and isinstance(st.get("name"), str), f"stations[{i}] needs a 'name'")
-        _need(st["name"] not in station_index, f"station '{st['name']}' is listed twice")
-        steps = _steps(st.get("lanes"), f"station '{st['name']}' lanes")
-        for t, c in steps:
-            _need(c == int(c), f"station '{st['name']}' lane counts must be whole numbers")
-        station_index[st["name"]] = i
-        stations.append([(t, int(c)) for t, c in steps])
-    _need(isinstance(sc["menu"], list) and sc["menu"], "the scenario needs a non-empty menu")
-    menu = []
-    for i, m in enumerate(sc["menu"]):
-        _need(isinstance(m, dict), f"menu[{i}] must be an object")
-        name = m.get("sku", f"menu[{i}]")
-        _need(m.get("station") in station_index, f"menu item '{name}': station {m.get('station')!r} is not listed")
-        st = station_index[m["station"]]
-        _need(max(c for _, c in stations[st]) > 0, f"station '{m['station']}' has no lanes but menu item '{name}' needs it")
-        prep = _num(m.get("prep_s"), f"menu item '{name}' prep_s", 0, strict=True)
-        cv = _num(m.get("cv", 0), f"menu item '{name}' cv", 0)
-        weight = _num(m.get("weight", 1), f"menu item '{name}' weight", 0)
-        menu.append((st, prep, cv, weight))
-    _need(sum(w for *_, w in menu) > 0, "menu weights must not all be zero")
-    ipo = sc["items_per_order"]
-    _need(isinstance(ipo, dict), "items_per_order must be an object")
-    ipo_mean = _num(ipo.get("mean"), "items_per_order.mean", 1)
-    ipo_max = _num(ipo.get("max"), "items_per_order.max", 1)
-    _need(ipo_max == int(ipo_max), "items_per_order.max must be a whole number")
-    _need(isinstance(sc["arrivals"], list), "arrivals must be a list")
-    arrivals = []
-    for i, a in enumerate(sc["arrivals"]):
-        _need(isinstance(a, dict), f"arrivals[{i}] must be an object")
-        _need(a.get("channel") in CHANNELS, f"arrivals[{i}] channel must be one of {', '.join(CHANNELS)}")
-        rates = _steps(a.get("rate_per_h"), f"arrivals[{i}] rate_per_h")
-        share = _num(a.get("scheduled_share", 0), f"arrivals[{i}] scheduled_share", 0)
-        _need(share <= 1, f"arrivals[{i}] scheduled_share must be at most 1")
-        lead = a.get("lead_s", [0, 0])
-        _need(isinstance(lead, list) and len(lead) == 2, f"arrivals[{i}] lead_s must be [min, max]")
-        lead_lo = _num(lead[0], f"arrivals[{i}] lead_s min", 0)
-        lead_hi = _num(lead[1], f"arrivals[{i}] lead_s max", lead_lo)
-        arrivals.append((a["channel"], rates, share, lead_lo, lead_hi))
-    off = sc.get("customer_arrival_offset_s", {"mean": 0, "sd": 0})
-    _need(isinstance(off, dict), "customer_arrival_offset_s must be an object")
-    off_mean = _num(off.get("mean", 0), "customer_arrival_offset_s.mean")
-    off_sd = _num(off.get("sd", 0), "customer_arrival_offset_s.sd", 0)
-    sc = dict(sc)
-    sc["_"] = dict(horizon=horizon, slot_s=slot_s, capacity=int(capacity), handoff=handoff, seed=seed,
-                   stations=stations, station_names=[s["name"] for s in sc["stations"]], menu=menu,
-                   ipo_mean=ipo_mean, ipo_max=int(ipo_max), arrivals=arrivals, off_mean=off_mean, off_sd=off_sd)
-    return sc
 
 
 def _lanes_at(steps, t):
@@ -168,40 +74,6 @@ def _lanes_at(steps, t):
         else:
             break
     return count
-
-
-# -- the customers, drawn once ------------------------------------------------------
-def draw_orders(p: dict):
-    """Every order of the run, sorted by time: dicts with channel, time, items, etc."""
-    rng = np.random.default_rng(p["seed"])
-    weights = np.array([m[3] for m in p["menu"]])
-    weights = weights / weights.sum()
-    orders = []
-    for channel, rates, share, lead_lo, lead_hi in p["arrivals"]:
-        for k, (t0, rate) in enumerate(rates):
-            t1 = rates[k + 1][0] if k + 1 < len(rates) else p["horizon"]
-            t1 = min(t1, p["horizon"])
-            if rate <= 0 or t1 <= t0:
-                continue
-            t = t0
-            while True:
-                t += rng.exponential(3600.0 / rate)
-                if t >= t1:
-                    break
-                n_items = int(min(p["ipo_max"], 1 + rng.poisson(p["ipo_mean"] - 1)))
-                skus = rng.choice(len(p["menu"]), size=n_items, p=weights)
-                actual = []
-                for s in skus:
-                    _, mean, cv, _ = p["menu"][s]
-                    sigma2 = math.log(1 + cv * cv)
-                    actual.append(float(rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))))
-                scheduled = bool(rng.random() < share)
-                lead = float(rng.uniform(lead_lo, lead_hi)) if scheduled else 0.0
-                offset = float(rng.normal(p["off_mean"], p["off_sd"]))
-                orders.append(dict(channel=channel, time=t, skus=[int(s) for s in skus], actual=actual,
-                                   scheduled=scheduled and lead > 0, wanted=t + lead, offset=offset))
-    orders.sort(key=lambda o: (o["time"], CHANNELS.index(o["channel"])))
-    return orders
 
 
 # -- the simulation ---------------------------------------------------------------
@@ -489,9 +361,6 @@ def simulate(scenario: dict, policy: str, planner_config: PlannerConfig = DEFAUL
     """Run one scenario under one policy; returns the DESIGN.md metrics."""
     return StoreSim(scenario, policy, planner_config, sim_config).run()
 
-
-def load_scenario(path: str) -> dict:
-    return validate_scenario(load_json_file(path, "scenario", ScenarioError))
 
 
 _Parser = one_line_parser(ScenarioError)

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 
 from core_native import api
 from core_native.config import DEFAULT_PLANNER
+from core_native.instances import plan_instance
 
 from .conftest import chain, seeds
 
@@ -127,7 +128,7 @@ def test_plan_instance_totals():
     inst = {"stations": [{"name": "espresso", "lanes": [[0, 1]]}],
             "items": [{"order": "A", "station": "espresso", "prep_s": 60, "due_s": 50, "weight": 2},
                       {"order": "B", "station": "espresso", "prep_s": 60, "due_s": 200}]}
-    out = api.plan_instance(inst)
+    out = plan_instance(inst)
     assert out["totals"] == dict(total_weighted_tardiness=20.0, late_items=1, makespan=120.0, unscheduled_items=0)
 
 

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 
 from core_native import api
+from core_native._kernel_args import config_tuple, prepare
 
 from .conftest import random_store, seeds
 
@@ -14,7 +15,7 @@ STORE_KEYS = ("segment_station", "segment_start_s", "segment_lanes", "item_order
 
 
 def _concatenated_instance(kw, new):
-    """The one-store instance as quote() used to build it: every array concatenated, then _prepare."""
+    """The one-store instance as quote() used to build it: every array concatenated, then prepare."""
     n = len(kw["item_order"])
     k = len(new["new_item_station"])
     new_id = int(np.max(kw["item_order"])) + 1 if n else 0
@@ -24,7 +25,7 @@ def _concatenated_instance(kw, new):
         return np.concatenate([base, np.broadcast_to(np.asarray(extra, dtype=np.float64), (k,))])
 
     jit = np.zeros(n, bool) if kw.get("item_just_in_time") is None else np.asarray(kw["item_just_in_time"], bool)
-    inst, _ = api._prepare(
+    inst, _ = prepare(
         station_store=None, segment_station=kw["segment_station"], segment_start_s=kw["segment_start_s"],
         segment_lanes=kw["segment_lanes"],
         item_order=np.concatenate([np.asarray(kw["item_order"], np.int64), np.full(k, new_id, np.int64)]),
@@ -108,7 +109,7 @@ def test_snapshot_base_plan_gives_the_quote_of_the_whole_kernel(seed):
     kw["n_stations"] = 3
     new = _new_order(rng)
     snap = api.prepare_store(**{k: kw.get(k) for k in STORE_KEYS})
-    params = api._config_tuple(DEFAULT_PLANNER)
+    params = config_tuple(DEFAULT_PLANNER)
     known = snap.base_plan(params)
     slots = rng.integers(0, 4, 8).astype(np.int64)
     for new_jit in (False, True):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core_native import simulate
+from core_native import scenario, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
 
@@ -47,7 +47,7 @@ def test_shared_scenarios_are_valid():
     if not files:
         pytest.skip("shared/scenarios not found")
     for f in files:
-        simulate.validate_scenario(json.loads(f.read_text()))
+        scenario.validate_scenario(json.loads(f.read_text()))
 
 
 @pytest.mark.slow
@@ -56,5 +56,5 @@ def test_planner_on_shared_scenarios_runs(name):
     path = SCENARIOS / f"{name}.json"
     if not path.exists():
         pytest.skip("shared/scenarios not found")
-    metrics = simulate.simulate(simulate.load_scenario(str(path)), "planner")
+    metrics = simulate.simulate(scenario.load_scenario(str(path)), "planner")
     assert metrics["orders"] > 0
