@@ -40,23 +40,19 @@ def require(ok, message: str, *, error: type[Exception]) -> None:
         raise error(message)
 
 
-def number(value, where: str, minimum: float | None = None, strict: bool = False, *, error: type[Exception],
-           one_message: bool = False) -> float:
+def number(value, where: str, minimum: float | None = None, strict: bool = False, *,
+           error: type[Exception]) -> float:
     """A JSON number field (`where` names it in the messages) as a float, or `error`.
 
     Modules bind their error type once: `_number = partial(number, error=PlanError)`.
 
     Not a number (booleans included): "<where> must be a number"; NaN or infinite:
-    "<where> must be finite" (`one_message`: both "<where> must be a finite number",
-    the scenario files' wording). Below `minimum`, or at it when `strict`:
+    "<where> must be finite". Below `minimum`, or at it when `strict`:
     "<where> must be >= 0, got -1" (or "> 0").
     """
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if one_message:
-        require(is_number and math.isfinite(value), f"{where} must be a finite number", error=error)
-    else:
-        require(is_number, f"{where} must be a number", error=error)
-        require(math.isfinite(value), f"{where} must be finite", error=error)
+    require(isinstance(value, (int, float)) and not isinstance(value, bool), f"{where} must be a number",
+            error=error)
+    require(math.isfinite(value), f"{where} must be finite", error=error)
     value = float(value)
     if minimum is not None:
         require(value > minimum if strict else value >= minimum,

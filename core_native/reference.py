@@ -700,12 +700,14 @@ def _new_outputs(inst: Prepared):
 
 
 def plan(inst: Prepared, cfg):
-    """Plan every store. cfg = api._config_tuple(PlannerConfig): (safety_z, pacing_window_s,
-    jit_buffer_s, improve_max_passes, improve_trials_per_order, item_trials_per_item).
+    """Plan every store. cfg = _kernel_args.config_tuple(PlannerConfig): (safety_z, pacing_window_s,
+    jit_buffer_s, improve_max_passes, improve_trials_per_order, item_trials_per_item,
+    slot_shift_tol_s, slot_shift_step_s).
 
     Returns lists (item_lane, item_start_s, item_finish_s, order_ready_s,
-    order_margin_s); item_lane is the store-local lane index (see api.py for
-    the station-local lane the caller sees), -1 when unschedulable.
+    order_margin_s); item_lane is the store-local lane index (see
+    _kernel_args.unpack for the station-local lane the caller sees), -1 when
+    unschedulable.
     """
     inst = _as_lists(inst)
     out = _new_outputs(inst)

@@ -25,7 +25,7 @@ class ScenarioError(ValueError):
 
 
 _require = partial(require, error=ScenarioError)
-_number = partial(number, error=ScenarioError, one_message=True)
+_number = partial(number, error=ScenarioError)
 
 
 def _steps(value, where, minimum_value=0):
