@@ -162,7 +162,7 @@ class _StorePlanner:
     def __init__(self, inst: Prepared, store, cfg, out):
         self.inst = inst
         # (safety_z, pacing_window_s, jit_buffer_s, improve_max_passes, improve_trials_per_order,
-        #  item_trials_per_item): see config.PlannerConfig
+        #  item_trials_per_item, slot_shift_tol_s, slot_shift_step_s): see config.PlannerConfig
         self.cfg = cfg
         self.out_lane, self.out_start, self.out_finish, self.out_ready, self.out_margin = out
         st_lo, st_hi = inst.store_station_start[store], inst.store_station_start[store + 1]
