@@ -2,7 +2,11 @@
 
 `_kernels.py` does exactly the same, step by step, in Numba; the property
 tests hold the two to identical plans. Read this file to learn what the
-planner does; read the kernels only to see how it is made fast.
+planner does; read the kernels only to see how it is made fast. It is one
+file on purpose, although long: it is read top to bottom as the
+specification, and its sections (lanes, placing an order, the store, the
+touch-ups, the order search, the item search, margins, plan, quote) match
+`_kernels.py`'s, which must stay one module for Numba's cache.
 
 Input is a `Prepared` instance (see `_layout.py`): flat arrays grouped by
 store, times in seconds from now. Stores are independent.
