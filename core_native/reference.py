@@ -407,7 +407,7 @@ class _StorePlanner:
 
         An item that would finish more than `pacing_window_s` before its paced
         finish (the order's last finish less safety_z x its own prep sd: done
-        with the last item with ~95% confidence, so a paced item does not
+        with the last item with high confidence (~90% at safety_z 1.28), so a paced item does not
         become the one the order waits for) slides later on its own lane,
         into the free time right behind it, up to the paced finish. Only time
         no other item of the plan uses is taken, and no order's ready time
