@@ -1006,7 +1006,9 @@ def _dispatch_with_new(inst, n, new, due, seq):
 
 
 @njit(cache=True)
-def _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base, lanes, allowed, outs):
+def _booked_plan_keeps(inst, promise, new_jit, ready_by, n, new, seq, handoff, params, base, lanes, allowed,
+                       outs):
+    """reference `booked_plan_keeps`."""
     due, jit = inst.order_due_s, inst.order_jit
     due[new] = promise
     jit[new] = new_jit
@@ -1014,17 +1016,7 @@ def _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base,
     _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
     jit[new] = False
     due[new] = INF
-    return _existing_kept(n, outs[3], allowed) and outs[3][new] <= promise + EPS
-
-
-@njit(cache=True)
-def _slot_plan_keeps(inst, promise, own_margin, n, new, seq, handoff, params, base, lanes, allowed, outs):
-    """The next re-plan with the new order booked just in time for this slot promise (jit[new] set by
-    the caller): every existing order kept and the new one ready its own margin before the promise."""
-    inst.order_due_s[new] = promise
-    _dispatch_with_new(inst, n, new, promise, seq)
-    _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
-    return _existing_kept(n, outs[3], allowed) and outs[3][new] <= promise - own_margin + EPS
+    return _existing_kept(n, outs[3], allowed) and outs[3][new] <= ready_by + EPS
 
 
 @njit(cache=True)
@@ -1124,7 +1116,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                     break
             if seen:
                 continue  # the same confirming plan: it failed already
-            if _full_plan_keeps(inst, promise, new_jit, n, new, seq, handoff, params, base, lanes, allowed, outs):
+            if _booked_plan_keeps(inst, promise, new_jit, promise, n, new, seq, handoff, params, base, lanes,
+                                  allowed, outs):
                 best_promise, best_margin, keeps = promise, m, True
                 break
             confirmed[0, n_confirmed] = promise
@@ -1138,7 +1131,6 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
         own_var += inst.item_var_s2[it]
     own_margin = params[0] * math.sqrt(own_var)
     shift_tol, step = params[6], params[7]
-    jit[new] = True
     for j in range(len(slot_orders)):
         start = slot_first_start_s + j * slot_s
         out_slot_ready[j] = start
@@ -1146,8 +1138,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             out_status[j] = SLOT_FULL
         elif start < best_promise - EPS:
             out_status[j] = SLOT_TOO_SOON
-        elif not _slot_plan_keeps(inst, start, own_margin, n, new, seq, handoff, params, base, lanes, allowed,
-                                  outs):
+        elif not _booked_plan_keeps(inst, start, True, start - own_margin, n, new, seq, handoff, params, base,
+                                    lanes, allowed, outs):
             out_status[j] = SLOT_KITCHEN_FULL
         else:
             out_status[j] = SLOT_OFFERED
@@ -1156,11 +1148,10 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                 gap = start - out_ready[new]
                 later = start + max(step, math.floor(early / step + 0.5) * step)
                 later = min(later, start + slot_s - step)
-                if later > start + EPS and _slot_plan_keeps(inst, later, own_margin, n, new, seq, handoff, params,
-                                                            base, lanes, allowed, outs):
+                if later > start + EPS and _booked_plan_keeps(inst, later, True, later - own_margin, n, new, seq,
+                                                              handoff, params, base, lanes, allowed, outs):
                     if later - out_ready[new] < gap - EPS:
                         out_slot_ready[j] = later
-    jit[new] = False
     due[new] = best_promise
     alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
              + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size)

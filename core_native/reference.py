@@ -766,15 +766,17 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
         m = p.order_margin(new)
         return existing_kept(), ready[new] + m, m
 
-    def full_plan_keeps(promise):
-        """The plan the next re-plan will make, with the order booked as the caller will book it."""
+    def booked_plan_keeps(promise, just_in_time, ready_by):
+        """The plan the next re-plan will make with the order booked as the caller will book it
+        (due `promise`, just in time or not): every existing order kept and the new one ready by
+        `ready_by` (the promise itself for ASAP, its own margin before it for a slot)."""
         due[new] = promise
-        jit[new] = new_jit
+        jit[new] = just_in_time
         seq = sorted(existing + [new], key=lambda o: (due[o], o))
         p.plan_sequence(seq)
         jit[new] = False
         due[new] = INF
-        return existing_kept() and ready[new] <= promise + EPS
+        return existing_kept() and ready[new] <= ready_by + EPS
 
     # 2. ASAP. A trial places the new order at position k of the base
     #    sequence; its promise there is its ready time plus its margin, and
@@ -800,7 +802,7 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     best_promise, best_margin, keeps = INF, 0.0, False
     for k in range(lo, n + 1):
         kept, promise, m = trial(k)
-        if kept and promise < INF and full_plan_keeps(promise):
+        if kept and promise < INF and booked_plan_keeps(promise, new_jit, promise):
             best_promise, best_margin, keeps = promise, m, True
             break
     if not keeps:  # overloaded beyond repair: after everyone else, honestly flagged
@@ -812,25 +814,15 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
         own_var += inst.item_var_s2[it]
     own_margin = cfg[0] * math.sqrt(own_var)
     shift_tol, step = cfg[6], cfg[7]
-
-    def slot_plan_keeps(promise):
-        """The next re-plan with the order booked for this promise (just in time): every existing
-        order kept and the new one ready its own margin before the promise."""
-        due[new] = promise
-        seq = sorted(existing + [new], key=lambda o: (due[o], o))
-        p.plan_sequence(seq)
-        return existing_kept() and ready[new] <= promise - own_margin + EPS
-
     status = [SLOT_OFFERED] * len(slot_orders)
     slot_ready = [slot_first_start_s + j * slot_s for j in range(len(slot_orders))]
-    jit[new] = True
     for j in range(len(slot_orders)):
         start = slot_ready[j]
         if slot_orders[j] >= slot_capacity:
             status[j] = SLOT_FULL
         elif start < best_promise - EPS:
             status[j] = SLOT_TOO_SOON
-        elif not slot_plan_keeps(start):
+        elif not booked_plan_keeps(start, True, start - own_margin):
             status[j] = SLOT_KITCHEN_FULL
         else:
             # 4. promise inside the window: the confirming plan made the order early (stacked
@@ -842,8 +834,8 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
                 gap = start - ready[new]
                 later = start + max(step, math.floor(early / step + 0.5) * step)
                 later = min(later, start + slot_s - step)
-                if later > start + EPS and slot_plan_keeps(later) and later - ready[new] < gap - EPS:
+                if (later > start + EPS and booked_plan_keeps(later, True, later - own_margin)
+                        and later - ready[new] < gap - EPS):
                     slot_ready[j] = later
-    jit[new] = False
     due[new] = best_promise
     return best_promise, best_margin, keeps, status, slot_ready
