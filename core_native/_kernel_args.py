@@ -48,6 +48,22 @@ def float_array(name, values, n, default=None, allow_inf=False):
     return a
 
 
+def held_rank_array(values, n):
+    """`item_held_rank` as float64[n]: finite numbers, NaN for an order not in the held plan
+    (None: no order is)."""
+    if values is None:
+        return np.full(n, np.nan)
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise PlanError("item_held_rank must hold numbers (NaN: not in the held plan)") from None
+    if a.ndim != 1 or a.size != n:
+        raise PlanError(f"item_held_rank has {a.size} values, expected {n}")
+    if np.any(np.isinf(a)):
+        raise PlanError(f"item_held_rank[{int(np.argmax(np.isinf(a)))}] is infinite (NaN: not in the held plan)")
+    return a
+
+
 def check_range(name, a, lo, hi):
     """PlanError naming the first value of `a` outside [lo, hi)."""
     if a.size and (a.min() < lo or a.max() >= hi):
@@ -58,7 +74,7 @@ def check_range(name, a, lo, hi):
 def prepare(*, station_store, segment_station, segment_start_s, segment_lanes, item_order, item_station,
             item_prep_s, item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time,
             progress_item, progress_lane, progress_remaining_s, handoff_s, n_stores, n_stations=None,
-            new_order_due_ok=False):
+            new_order_due_ok=False, item_held_rank=None):
     """Validate caller arrays and build the Prepared instance plus the maps back."""
     item_station = int_array("item_station", item_station)
     n_items = item_station.size
@@ -99,6 +115,7 @@ def prepare(*, station_store, segment_station, segment_start_s, segment_lanes, i
         jit = np.asarray(item_just_in_time, dtype=bool)
         if jit.shape != (n_items,):
             raise PlanError(f"item_just_in_time has {jit.size} values, expected {n_items}")
+    held_rank = held_rank_array(item_held_rank, n_items)
     handoff = float_array("handoff_s", handoff_s, n_stores)
     if n_stores and handoff.min() < 0:
         raise PlanError("handoff_s must be >= 0")
@@ -144,19 +161,26 @@ def prepare(*, station_store, segment_station, segment_start_s, segment_lanes, i
         order_due = np.minimum.reduceat(due[by_order], first)
         order_weight = np.maximum.reduceat(weight[by_order], first)
         order_jit = np.logical_or.reduceat(jit[by_order], first)
+        order_rank = np.fmin.reduceat(held_rank[by_order], first)  # NaN only when no item has a rank
     else:
-        order_due = order_weight = np.zeros(0)
+        order_due = order_weight = order_rank = np.zeros(0)
         order_jit = np.zeros(0, bool)
 
-    # dispatch order inside each store: (due, order id); prepared order q is order order_seq[q]
-    order_seq = np.lexsort((order_id, order_due, order_store))
-    order_rank = np.empty(n_orders, np.int64)
-    order_rank[order_seq] = np.arange(n_orders)
+    # the plan sequence inside each store (see _layout): ranked orders by (rank, id), then the
+    # unranked by (due, id); a store without ranks is in dispatch order. Prepared order q is
+    # order order_seq[q]
+    unranked = np.isnan(order_rank)
+    order_seq = np.lexsort((order_id, np.where(unranked, order_due, order_rank), unranked, order_store))
+    order_place = np.empty(n_orders, np.int64)
+    order_place[order_seq] = np.arange(n_orders)
     store_order_start = np.zeros(n_stores + 1, np.int64)
     np.cumsum(np.bincount(order_store, minlength=n_stores), out=store_order_start[1:])
+    dispatch_place = np.empty(n_orders, np.int64)  # each order's place in its store's (due, id) order
+    dispatch_place[np.lexsort((order_id, order_due, order_store))] = np.arange(n_orders)
+    dispatch_place -= store_order_start[order_store]
 
     # items: by prepared order, longest first; prepared item k is input item item_perm[k]
-    item_rank_order = order_rank[item_order_idx]
+    item_rank_order = order_place[item_order_idx]
     item_perm = np.lexsort((np.arange(n_items), -prep, item_rank_order))
     order_item_start = np.zeros(n_orders + 1, np.int64)
     np.cumsum(np.bincount(item_rank_order, minlength=n_orders), out=order_item_start[1:])
@@ -196,6 +220,8 @@ def prepare(*, station_store, segment_station, segment_start_s, segment_lanes, i
         order_due_s=np.ascontiguousarray(order_due[order_seq]),
         order_weight=np.ascontiguousarray(order_weight[order_seq]),
         order_jit=np.ascontiguousarray(order_jit[order_seq]),
+        order_held_rank=np.ascontiguousarray(order_rank[order_seq]),
+        order_dispatch=np.ascontiguousarray(dispatch_place[order_seq]),
         item_station=station_rank[item_station][item_perm],
         item_prep_s=prep[item_perm],
         item_var_s2=(sd * sd)[item_perm],
@@ -216,7 +242,7 @@ def config_tuple(config: PlannerConfig):
             float(config.slot_shift_tol_s), float(config.slot_shift_step_s))
 
 
-def unpack(inst: Prepared, maps: dict, lane, start, finish, ready, margin) -> dict:
+def unpack(inst: Prepared, maps: dict, lane, start, finish, ready, margin, position) -> dict:
     """The kernels' answers in the caller's order (items by input row, orders by order id):
     PlanResult's fields, by name. `maps` is what `prepare` returned with `inst`."""
     item_perm, order_seq = maps["item_perm"], maps["order_seq"]
@@ -241,6 +267,8 @@ def unpack(inst: Prepared, maps: dict, lane, start, finish, ready, margin) -> di
     order_margin = np.empty(n_orders)
     order_ready[order_seq] = ready
     order_margin[order_seq] = margin
+    order_position = np.empty(n_orders, np.int64)
+    order_position[order_seq] = position
     order_due = np.empty(n_orders)
     order_weight = np.empty(n_orders)
     order_due[order_seq] = inst.order_due_s
@@ -250,5 +278,5 @@ def unpack(inst: Prepared, maps: dict, lane, start, finish, ready, margin) -> di
         item_lane=item_lane, item_start_s=item_start, item_finish_s=item_finish,
         order_id=maps["order_id"], order_store=maps["order_store"], order_ready_s=order_ready,
         order_due_s=order_due, order_weight=order_weight, order_margin_s=order_margin,
-        order_tardiness_s=tardiness, item_due_s=order_due[maps["item_order_idx"]],
+        order_tardiness_s=tardiness, order_position=order_position, item_due_s=order_due[maps["item_order_idx"]],
         handoff_s=maps["handoff"][maps["item_store"]] if n_items else np.zeros(0))

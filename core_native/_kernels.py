@@ -306,7 +306,7 @@ def _copy_lanes(src_starts, src_ends, src_items, src_counts, starts, ends, items
 def _schedule_from(seq, k_first, twt, lane_lo, handoff, z, pacing_window, jit_buffer,
                    order_item_start, order_due_s, order_weight, order_jit, station_lane_start, item_station,
                    item_prep_s, item_var_s2, item_release_s, item_progress_lane, item_progress_remaining_s,
-                   starts, ends, items, counts, out_lane, out_start, out_finish, out_ready, give_up_at):
+                   starts, ends, items, counts, out_lane, out_start, out_finish, out_ready, order_cap, give_up_at):
     """Place seq[k_first:] on lanes that already hold seq[:k_first] (whose tardiness is `twt`)."""
     for k in range(k_first, len(seq)):
         o = seq[k]
@@ -314,6 +314,8 @@ def _schedule_from(seq, k_first, twt, lane_lo, handoff, z, pacing_window, jit_bu
                      order_item_start, order_due_s, order_jit, station_lane_start, item_station, item_prep_s,
                      item_var_s2, item_release_s, item_progress_lane, item_progress_remaining_s,
                      starts, ends, items, counts, out_lane, out_start, out_finish, out_ready)
+        if out_ready[o] > order_cap[o]:
+            return INF  # later than the held plan allows (reference `schedule`)
         late = out_ready[o] - order_due_s[o]
         if late > 0.0 and late < INF:
             twt += order_weight[o] * late
@@ -324,14 +326,18 @@ def _schedule_from(seq, k_first, twt, lane_lo, handoff, z, pacing_window, jit_bu
 
 @njit(cache=True)
 def _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, k_first=0, twt=0.0, give_up_at=INF):
-    """reference `schedule`: from the base lanes when k_first == 0, else on top of `lanes`."""
+    """reference `schedule`: from the base lanes when k_first == 0, else on top of `lanes`.
+
+    `outs` = (item lane, start, finish, order ready: the plan written; order cap: the latest
+    ready time each order may get, inf but while the search runs on a held plan)."""
     if k_first == 0:
         _copy_lanes(base[0], base[1], base[2], base[3], lanes[0], lanes[1], lanes[2], lanes[3])
     return _schedule_from(seq, k_first, twt, lane_lo, handoff, params[0], params[1], params[2],
                           inst.order_item_start, inst.order_due_s, inst.order_weight, inst.order_jit,
                           inst.station_lane_start, inst.item_station, inst.item_prep_s, inst.item_var_s2,
                           inst.item_release_s, inst.item_progress_lane, inst.item_progress_remaining_s,
-                          lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[1], outs[2], outs[3], give_up_at)
+                          lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[1], outs[2], outs[3], outs[4],
+                          give_up_at)
 
 
 # -- after every order is placed: fire window and pacing ---------------------------
@@ -451,9 +457,39 @@ def _pace(inst, seq, handoff, params, lanes, outs):
 
 # -- the order search --------------------------------------------------------------
 @njit(cache=True)
-def _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, outs):
+def _dispatch_if_it_keeps(inst, seq, lane_lo, handoff, params, base, lanes, outs):
+    """reference `_dispatch_if_it_keeps`."""
+    n = len(seq)
+    o_lo = seq[0]
+    for k in range(n):
+        o_lo = min(o_lo, seq[k])
+    own_dispatch = np.empty(n, np.int64)
+    dispatch = _borrow(own_dispatch)
+    same = True
+    for k in range(n):
+        dispatch[inst.order_dispatch[seq[k]]] = seq[k]
+    for k in range(n):
+        if dispatch[k] != seq[k]:
+            same = False
+            break
+    if not same:
+        _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+        order_cap, out_ready, order_due_s = outs[4], outs[3], inst.order_due_s
+        for o in range(o_lo, o_lo + n):
+            order_cap[o] = max(out_ready[o], order_due_s[o]) + EPS
+        if _schedule_store(inst, dispatch, lane_lo, handoff, params, base, lanes, outs) < INF:
+            seq[:] = dispatch
+        for o in range(o_lo, o_lo + n):
+            order_cap[o] = INF
+    return own_dispatch.size  # a use of the owner after the last borrowed use
+
+
+@njit(cache=True)
+def _plan_sequence(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     """reference `plan_sequence`: improve, then the fire window and pacing."""
-    twt = _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    if held:
+        _dispatch_if_it_keeps(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    twt = _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs)
     _fire_early(inst, seq, handoff, params, lanes, outs)
     _pace(inst, seq, handoff, params, lanes, outs)
     return twt
@@ -478,7 +514,7 @@ def _moved(seq, m, j, later, cand):
 
 
 @njit(cache=True)
-def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
+def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     """reference `_improve`. A trial that first changes position m does not
     re-place seq[:m]: it starts from a copy of the lanes holding just that
     prefix (`prefix`), which is the very state re-placing it would rebuild;
@@ -488,6 +524,11 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
     if best <= 0.0 or passes <= 0:
         return best
     n = len(seq)
+    order_cap = outs[4]
+    if held:
+        for k in range(n):
+            o = seq[k]
+            order_cap[o] = max(outs[3][o], inst.order_due_s[o]) + EPS
     budget = params[4] * n
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
@@ -575,6 +616,8 @@ def _improve(inst, seq, lane_lo, handoff, params, base, lanes, outs):
         best = _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs)
     elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    for k in range(n):
+        order_cap[seq[k]] = INF
     alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
     if alive + dispatch_own.size < 0:  # never: keeps the owning scratch alive to here
         return INF
@@ -618,7 +661,7 @@ def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, hand
     station_lane_start, item_station, item_prep_s = inst.station_lane_start, inst.item_station, inst.item_prep_s
     item_release_s, item_progress_lane = inst.item_release_s, inst.item_progress_lane
     starts, ends, items, counts = lanes
-    out_lane, out_start, out_finish, out_ready = outs
+    out_lane, out_start, out_finish, out_ready, order_cap = outs
     _copy_lanes(base[0], base[1], base[2], base[3], starts, ends, items, counts)
     left[:] = 0
     for k in range(len(tokens)):
@@ -643,6 +686,8 @@ def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, hand
             _place_running(o, lane_lo, order_item_start, station_lane_start, item_station, item_progress_lane,
                            inst.item_progress_remaining_s, out_lane, out_start, out_finish)
             _set_ready(o, handoff, order_item_start, out_finish, out_ready)
+        if out_ready[o] > order_cap[o]:
+            return INF  # later than the held plan allows (reference `schedule_items`)
         late = out_ready[o] - order_due_s[o]
         if late > 0.0 and late < INF:
             twt += order_weight[o] * late
@@ -800,7 +845,17 @@ def _store_buffers(inst, store):
 
 
 @njit(cache=True)
-def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin):
+def _store_is_held(inst, o_lo, o_hi):
+    """reference `_StorePlanner.held`: some order of the store has a rank in its held plan."""
+    for o in range(o_lo, o_hi):
+        if not math.isnan(inst.order_held_rank[o]):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin, out_position,
+                order_cap):
     o_lo, o_hi = inst.store_order_start[store], inst.store_order_start[store + 1]
     if o_hi == o_lo:
         return
@@ -808,8 +863,10 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
     handoff = inst.store_handoff_s[store]
     base, lanes = _store_lanes(inst, store, buffers)
     seq = np.arange(o_lo, o_hi)
-    outs = (out_lane, out_start, out_finish, out_ready)
-    _plan_sequence(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    outs = (out_lane, out_start, out_finish, out_ready, order_cap)
+    _plan_sequence(inst, seq, _store_is_held(inst, o_lo, o_hi), lane_lo, handoff, params, base, lanes, outs)
+    for k in range(len(seq)):
+        out_position[seq[k]] = k
     order_item_start, item_prep_s, item_var_s2 = inst.order_item_start, inst.item_prep_s, inst.item_var_s2
     item_progress_lane, item_progress_remaining_s = inst.item_progress_lane, inst.item_progress_remaining_s
     starts, ends, items, counts = lanes
@@ -817,19 +874,6 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
         out_margin[o] = _order_margin(o, params[0], order_item_start, item_prep_s, item_var_s2, item_progress_lane,
                                       item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish,
                                       inst.item_station, inst.station_lane_start)
-
-
-@njit(cache=True)
-def _plan_stores(inst, first, last, params, out_lane, out_start, out_finish, out_ready, out_margin):
-    """Plan stores first..last-1 with one set of lane buffers, sized for the largest of them."""
-    most_lanes, most_cap = 1, 1
-    for store in range(first, last):
-        n_lanes, cap = _store_shape(inst, store)
-        most_lanes = max(most_lanes, n_lanes)
-        most_cap = max(most_cap, cap)
-    buffers = _new_buffers(most_lanes, most_cap)
-    for store in range(first, last):
-        _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin)
 
 
 # -- borrowed arrays (performance only) -------------------------------------------
@@ -868,6 +912,7 @@ def _borrowed(inst):
                     _borrow(inst.station_segment_start), _borrow(inst.segment_start_s), _borrow(inst.segment_lanes),
                     _borrow(inst.store_order_start), _borrow(inst.store_handoff_s), _borrow(inst.order_item_start),
                     _borrow(inst.order_due_s), _borrow(inst.order_weight), _borrow(inst.order_jit),
+                    _borrow(inst.order_held_rank), _borrow(inst.order_dispatch),
                     _borrow(inst.item_station), _borrow(inst.item_prep_s), _borrow(inst.item_var_s2),
                     _borrow(inst.item_release_s), _borrow(inst.item_progress_lane),
                     _borrow(inst.item_progress_remaining_s))
@@ -910,8 +955,9 @@ def _balanced_chunks(inst, n_chunks):
 
 
 @njit(cache=True)
-def _plan_store_list(inst, stores, params, out_lane, out_start, out_finish, out_ready, out_margin):
-    """_plan_stores over a list of stores instead of a range, with one set of borrowed lane buffers."""
+def _plan_store_list(inst, stores, params, out_lane, out_start, out_finish, out_ready, out_margin, out_position,
+                     order_cap):
+    """Plan the listed stores with one set of borrowed lane buffers, sized for the largest of them."""
     most_lanes, most_cap = 1, 1
     for s in stores:
         n_lanes, cap = _store_shape(inst, s)
@@ -920,20 +966,24 @@ def _plan_store_list(inst, stores, params, out_lane, out_start, out_finish, out_
     f, i, c = _new_buffers(most_lanes, most_cap)
     buffers = (_borrow(f), _borrow(i), _borrow(c))
     for s in stores:
-        _plan_store(inst, s, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin)
+        _plan_store(inst, s, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin, out_position,
+                    order_cap)
     return f.size + i.size + c.size  # a use of the owning buffers after the loop: they live until here
 
 
 @njit(cache=True)
-def plan_serial(inst, params, out_lane, out_start, out_finish, out_ready, out_margin):
+def plan_serial(inst, params, out_lane, out_start, out_finish, out_ready, out_margin, out_position, order_cap):
     """Plan every store on the calling thread (api.plan(parallel=False)): the same plans as plan_batch."""
     _plan_store_list(_borrowed(inst), np.arange(len(inst.store_order_start) - 1), params, _borrow(out_lane),
-                     _borrow(out_start), _borrow(out_finish), _borrow(out_ready), _borrow(out_margin))
+                     _borrow(out_start), _borrow(out_finish), _borrow(out_ready), _borrow(out_margin),
+                     _borrow(out_position), _borrow(order_cap))
 
 
 @njit(cache=True, parallel=True)
-def plan_batch(inst, params, out_lane, out_start, out_finish, out_ready, out_margin, n_chunks=64):
-    """Plan every store, stores in parallel. Outputs must be preset (lane -1, times inf, margin 0).
+def plan_batch(inst, params, out_lane, out_start, out_finish, out_ready, out_margin, out_position, order_cap,
+               n_chunks=64):
+    """Plan every store, stores in parallel. Outputs must be preset (lane -1, times inf, margin 0;
+    order_cap, the search's scratch, inf: each store writes only its own orders' slots).
 
     Stores are dealt to `n_chunks` chunks of like total work (`_balanced_chunks`:
     store sizes are skewed, and contiguous runs left one thread with the big
@@ -951,7 +1001,7 @@ def plan_batch(inst, params, out_lane, out_start, out_finish, out_ready, out_mar
     chunk_start, stores = _balanced_chunks(inst, n_chunks)
     for c in prange(n_chunks):
         _plan_store_list(inst, stores[chunk_start[c]:chunk_start[c + 1]], params, out_lane, out_start, out_finish,
-                         out_ready, out_margin)
+                         out_ready, out_margin, out_position, order_cap)
 
 
 # -- quote ---------------------------------------------------------------------
@@ -984,11 +1034,26 @@ def _dispatch_position(inst, n, due):
 
 
 @njit(cache=True)
-def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs):
-    _sequence_with_new_at(base_seq, new, k, seq)
+def _due_position(due, base_seq, n, t):
+    """reference quote `due_position`."""
+    k = n
+    while k > 0 and due[base_seq[k - 1]] > t:
+        k -= 1
+    return k
+
+
+@njit(cache=True)
+def _held_plan(inst, seq, handoff, params, base, lanes, outs):
+    """reference `_held_plan`: `seq` placed in turn, then the touch-ups; no search."""
     _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs)
     _fire_early(inst, seq, handoff, params, lanes, outs)
     _pace(inst, seq, handoff, params, lanes, outs)
+
+
+@njit(cache=True)
+def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs):
+    _sequence_with_new_at(base_seq, new, k, seq)
+    _held_plan(inst, seq, handoff, params, base, lanes, outs)
     m = _order_margin_store(inst, new, params[0], lanes, outs)
     return _existing_kept(len(base_seq), outs[3], allowed), outs[3][new] + m, m
 
@@ -1006,26 +1071,34 @@ def _dispatch_with_new(inst, n, new, due, seq):
 
 
 @njit(cache=True)
-def _booked_plan_keeps(inst, promise, new_jit, ready_by, n, new, seq, handoff, params, base, lanes, allowed,
-                       outs):
+def _booked_plan_keeps(inst, promise, new_jit, ready_by, k, held, n, new, base_seq, seq, handoff, params, base,
+                       lanes, allowed, outs):
     """reference `booked_plan_keeps`."""
     due, jit = inst.order_due_s, inst.order_jit
     due[new] = promise
     jit[new] = new_jit
-    _dispatch_with_new(inst, n, new, promise, seq)
-    _plan_sequence(inst, seq, 0, handoff, params, base, lanes, outs)
+    if held:
+        _sequence_with_new_at(base_seq, new, k, seq)
+        _held_plan(inst, seq, handoff, params, base, lanes, outs)
+    else:
+        _dispatch_with_new(inst, n, new, promise, seq)
+        _plan_sequence(inst, seq, False, 0, handoff, params, base, lanes, outs)
     jit[new] = False
     due[new] = INF
     return _existing_kept(n, outs[3], allowed) and outs[3][new] <= ready_by + EPS
 
 
 @njit(cache=True)
-def _quote_base(inst, n, handoff, params, base, lanes, outs, base_seq, allowed):
+def _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, allowed):
     """Step 1 of reference.quote: plan the n existing orders (base_seq = arange(n) in, the
-    improved sequence out) and what each may not exceed. Reads nothing of orders >= n."""
+    improved sequence out; a held plan as it stands) and what each may not exceed. Reads
+    nothing of orders >= n."""
     for o in range(n):
         base_seq[o] = o
-    _plan_sequence(inst, base_seq, 0, handoff, params, base, lanes, outs)
+    if held:
+        _held_plan(inst, base_seq, handoff, params, base, lanes, outs)
+    else:
+        _plan_sequence(inst, base_seq, False, 0, handoff, params, base, lanes, outs)
     due, out_ready = inst.order_due_s, outs[3]
     for o in range(n):
         allowed[o] = max(due[o] - _order_margin_store(inst, o, params[0], lanes, outs), out_ready[o])
@@ -1038,21 +1111,23 @@ def quote_base_fast(inst, params, out_seq, out_allowed):
     n_items = len(inst.item_prep_s)
     n = len(inst.order_due_s)
     own_lane, own_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
-    own_finish, own_ready = np.full(n_items, INF), np.full(n, INF)
-    outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready))
+    own_finish, own_ready, own_cap = np.full(n_items, INF), np.full(n, INF), np.full(n, INF)
+    outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready), _borrow(own_cap))
     n_lanes, cap = _store_shape(inst, 0)
     bf, bi, bc = _new_buffers(n_lanes, cap)
     b_inst = _borrowed(inst)
     base, lanes = _store_lanes(b_inst, 0, (_borrow(bf), _borrow(bi), _borrow(bc)))
-    _quote_base(b_inst, n, inst.store_handoff_s[0], params, base, lanes, outs, _borrow(out_seq),
-                _borrow(out_allowed))
-    return own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
+    _quote_base(b_inst, n, _store_is_held(b_inst, 0, n), inst.store_handoff_s[0], params, base, lanes, outs,
+                _borrow(out_seq), _borrow(out_allowed))
+    return (own_lane.size + own_start.size + own_finish.size + own_ready.size + own_cap.size + bf.size + bi.size
+            + bc.size)
 
 
 @njit(cache=True)
 def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                out_slot_ready, known_seq=None, known_allowed=None):
-    """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps);
+                out_slot_ready, out_slot_position, known_seq=None, known_allowed=None):
+    """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps,
+    position);
     out_status and out_slot_ready (each slot's promise) are filled per slot.
 
     Performance only, the answer is reference.quote's: the outputs and lane buffers are
@@ -1062,8 +1137,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     n_items = len(inst.item_prep_s)
     n_orders = len(inst.order_due_s)
     own_lane, own_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
-    own_finish, own_ready = np.full(n_items, INF), np.full(n_orders, INF)
-    outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready))
+    own_finish, own_ready, own_cap = np.full(n_items, INF), np.full(n_orders, INF), np.full(n_orders, INF)
+    outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready), _borrow(own_cap))
     out_ready = outs[3]
     handoff = inst.store_handoff_s[0]
     n_lanes, cap = _store_shape(inst, 0)
@@ -1072,13 +1147,14 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     due, jit = inst.order_due_s, inst.order_jit
     new = n_orders - 1
     n = new
+    held = _store_is_held(inst, 0, n)
 
     own_base_seq = np.arange(n)
     base_seq = _borrow(own_base_seq)
     own_allowed = np.empty(n)
     allowed = _borrow(own_allowed)
     if known_seq is None or known_allowed is None:
-        _quote_base(inst, n, handoff, params, base, lanes, outs, base_seq, allowed)
+        _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, allowed)
     else:  # from quote_base_fast on the same store state (the same numbers)
         base_seq[:] = known_seq
         allowed[:] = known_allowed
@@ -1101,7 +1177,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             hi = mid
         else:
             lo = mid + 1
-    best_promise, best_margin, keeps = INF, 0.0, False
+    best_promise, best_margin, keeps, position = INF, 0.0, False, n
     n_confirmed = 0
     own_confirmed = np.empty((2, n + 2))
     confirmed = _borrow(own_confirmed)  # promises already confirmed (all of them failed)
@@ -1109,16 +1185,16 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
         kept, promise, m = _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs,
                                        memo)
         if kept and promise < INF:
-            seen = False
-            for c in range(n_confirmed):
+            seen = False  # from scratch the confirming plan depends on the promise alone (not on k)
+            for c in range(n_confirmed if not held else 0):
                 if confirmed[0, c] == promise:
                     seen = True
                     break
             if seen:
                 continue  # the same confirming plan: it failed already
-            if _booked_plan_keeps(inst, promise, new_jit, promise, n, new, seq, handoff, params, base, lanes,
-                                  allowed, outs):
-                best_promise, best_margin, keeps = promise, m, True
+            if _booked_plan_keeps(inst, promise, new_jit, promise, k, held, n, new, base_seq, seq, handoff, params,
+                                  base, lanes, allowed, outs):
+                best_promise, best_margin, keeps, position = promise, m, True, k
                 break
             confirmed[0, n_confirmed] = promise
             n_confirmed += 1
@@ -1134,12 +1210,14 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     for j in range(len(slot_orders)):
         start = slot_first_start_s + j * slot_s
         out_slot_ready[j] = start
+        out_slot_position[j] = n
         if slot_orders[j] >= slot_capacity:
             out_status[j] = SLOT_FULL
         elif start < best_promise - EPS:
             out_status[j] = SLOT_TOO_SOON
-        elif not _booked_plan_keeps(inst, start, True, start - own_margin, n, new, seq, handoff, params, base,
-                                    lanes, allowed, outs):
+        elif not _booked_plan_keeps(inst, start, True, start - own_margin, _due_position(due, base_seq, n, start), held,
+                                    n, new, base_seq, seq, handoff,
+                                    params, base, lanes, allowed, outs):
             out_status[j] = SLOT_KITCHEN_FULL
         else:
             out_status[j] = SLOT_OFFERED
@@ -1148,16 +1226,20 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                 gap = start - out_ready[new]
                 later = start + max(step, math.floor(early / step + 0.5) * step)
                 later = min(later, start + slot_s - step)
-                if later > start + EPS and _booked_plan_keeps(inst, later, True, later - own_margin, n, new, seq,
-                                                              handoff, params, base, lanes, allowed, outs):
+                if later > start + EPS and _booked_plan_keeps(inst, later, True, later - own_margin,
+                                                              _due_position(due, base_seq, n, later), held, n, new,
+                                                              base_seq, seq, handoff, params, base, lanes, allowed,
+                                                              outs):
                     if later - out_ready[new] < gap - EPS:
                         out_slot_ready[j] = later
+            out_slot_position[j] = _due_position(due, base_seq, n, out_slot_ready[j])
     due[new] = best_promise
     alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
-             + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size)
+             + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size
+             + own_cap.size)
     if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
-        return INF, 0.0, False
-    return best_promise, best_margin, keeps
+        return INF, 0.0, False, n
+    return best_promise, best_margin, keeps, position
 
 
 @njit(cache=True)
@@ -1173,16 +1255,16 @@ def _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allow
 
 @njit(cache=True)
 def quote_fast(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-               out_slot_ready):
+               out_slot_ready, out_slot_position):
     """quote_store on the borrowed instance (performance only; the same answer, see _borrow)."""
     return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
-                       new_jit, _borrow(out_status), _borrow(out_slot_ready))
+                       new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position))
 
 
 @njit(cache=True)
 def quote_fast_known(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                     out_slot_ready, known_seq, known_allowed):
+                     out_slot_ready, out_slot_position, known_seq, known_allowed):
     """quote_fast with the base plan from quote_base_fast on the store's snapshot (the same answer)."""
     return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
-                       new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(known_seq),
-                       _borrow(known_allowed))
+                       new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position),
+                       _borrow(known_seq), _borrow(known_allowed))

@@ -11,7 +11,10 @@ Everything is grouped by store so one store's data is one contiguous range:
                  (lane count from segment_start_s[g] on is segment_lanes[g])
     orders   o : items    order_item_start[o] .. order_item_start[o+1]
 
-Inside a store, orders are sorted by (due, order id): the dispatch sequence.
+Inside a store, orders are in the store's plan sequence: by (due, order id),
+the dispatch sequence, for a store planned from scratch; for a store with a
+held plan (some order has a finite `order_held_rank`), the ranked orders by
+(rank, order id), then the unranked ones by (due, order id).
 Inside an order, items are sorted by (longest prep first, input position).
 Times are float64 seconds from "now" (the start of the plan); ids int64.
 """
@@ -37,6 +40,8 @@ class Prepared(NamedTuple):
     order_due_s: np.ndarray  # float64[n_orders]: promised ready time
     order_weight: np.ndarray  # float64[n_orders]: largest item weight
     order_jit: np.ndarray  # bool[n_orders]: make just in time for the due time
+    order_held_rank: np.ndarray  # float64[n_orders]: position in the store's held plan, NaN: not in it
+    order_dispatch: np.ndarray  # int64[n_orders]: place in the store's dispatch sequence (due, id), 0 first
     item_station: np.ndarray  # int64[n_items]: prepared station index
     item_prep_s: np.ndarray  # float64[n_items]: mean prep seconds, > 0
     item_var_s2: np.ndarray  # float64[n_items]: prep variance (sd squared)

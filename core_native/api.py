@@ -28,6 +28,13 @@ station_store=None: every station belongs to store 0).
     progress_item        int64[P]    row (item index) of each item already being made
     progress_lane        int64[P]    its lane within its station, 0-based
     progress_remaining_s float64[P]  expected seconds left, > 0
+    item_held_rank       float64[N]  the store's held plan: its order's place in the sequence of the
+                                     store's last plan (PlanResult.order_position, or the rank a quote
+                                     gave), NaN for an order not in it. A store with any rank is planned
+                                     from its held plan: the orders in that sequence (unranked ones last,
+                                     by due), and the search keeps only changes that break no promise
+                                     that plan keeps; without ranks it is planned from scratch (by due).
+                                     (default None: no held plans)
     handoff_s            float or float64[n_stores]  last item done -> order on the shelf
     n_stores             int         optional, default max(station_store) + 1
     use_reference        bool        run the pure-Python reference instead of the kernels
@@ -40,7 +47,8 @@ PlanResult (item arrays in input row order; order arrays sorted by order id):
     item_start_s, item_finish_s (inf when unschedulable; running items start at 0),
     order_id, order_store, order_ready_s (last finish + handoff), order_due_s,
     order_weight, order_margin_s (safety margin of the order's critical chain),
-    order_tardiness_s; properties total_weighted_tardiness, late_items, makespan.
+    order_tardiness_s, order_position (the order's place in its store's plan sequence, 0 first:
+    pass it back as item_held_rank); properties total_weighted_tardiness, late_items, makespan.
 
 quote(...) -> QuoteResult: one new order at one store
 -------------------------------------------------------
@@ -67,7 +75,10 @@ made, safety margin included), margin_s, keeps_promises (False only when the
 store is so overloaded that no position keeps every promise; ready_s is then
 after everyone else's), slot_start_s float64[J], slot_status int8[J]
 (0 offered, 1 full, 2 kitchen full, 3 too soon), slot_offered bool[J],
-slot_ready_s float64[J]: the promised ready time if that slot is booked, in
+held_rank (book the ASAP order with this item_held_rank: where the quote placed it in the
+held plan; NaN for a store planned from scratch), slot_held_rank float64[J] (the same for
+each slot: a slot order goes last in the held plan), slot_ready_s float64[J]: the promised
+ready time if that slot is booked, in
 [slot start, slot start + slot_s). It is the slot's start unless the plan that
 confirms the slot makes the order more than config.slot_shift_tol_s before its
 just-in-time target (stacked behind the slot's other orders, which all aim at
@@ -76,9 +87,10 @@ config.slot_shift_step_s, at most slot_s - one step), when the full planner
 confirms that promise too and makes the order nearer it. Slots not offered
 carry their start (nothing judged). The customer is told "ready at P (your
 S - S + slot_s window)".
-To book an ASAP order, add it with item_due_s = ready_s; to book a slot j,
-add it with item_due_s = slot_ready_s[j] and item_just_in_time = True (the
-slot itself, for capacity counting, stays slot j).
+To book an ASAP order, add it with item_due_s = ready_s and item_held_rank =
+held_rank; to book a slot j, add it with item_due_s = slot_ready_s[j],
+item_just_in_time = True and item_held_rank = slot_held_rank[j] (the slot
+itself, for capacity counting, stays slot j).
 
 Instance files (the DESIGN.md format) are planned by instances.plan_instance(instance: dict).
 """
@@ -117,6 +129,7 @@ class PlanResult:
     order_weight: np.ndarray
     order_margin_s: np.ndarray
     order_tardiness_s: np.ndarray
+    order_position: np.ndarray
     item_due_s: np.ndarray
     handoff_s: np.ndarray  # per item: its store's handoff
 
@@ -150,13 +163,15 @@ class QuoteResult:
     slot_start_s: np.ndarray
     slot_status: np.ndarray
     slot_ready_s: np.ndarray  # the promise if the slot is booked: its start, or later in it (see quote)
+    held_rank: float = float("nan")  # item_held_rank to book the ASAP order with (NaN: no held plan)
+    slot_held_rank: np.ndarray | None = None  # the same per slot
 
     @property
     def slot_offered(self) -> np.ndarray:
         return self.slot_status == SLOT_OFFERED
 
 
-def plan_batch(inst: Prepared, params, lane, start, finish, ready, margin):
+def plan_batch(inst: Prepared, params, lane, start, finish, ready, margin, position):
     """_kernels.plan_batch with dynamic scheduling: threads take the (work-balanced) chunks one at a
     time, so a thread on a core that another process holds takes fewer (same plans either way)."""
     import numba
@@ -165,16 +180,17 @@ def plan_batch(inst: Prepared, params, lane, start, finish, ready, margin):
 
     previous = numba.set_parallel_chunksize(1)
     try:
-        _kernels.plan_batch(inst, params, lane, start, finish, ready, margin)
+        _kernels.plan_batch(inst, params, lane, start, finish, ready, margin, position,
+                            np.full(inst.order_due_s.size, np.inf))
     finally:
         numba.set_parallel_chunksize(previous)
 
 
 def _run_plan(inst: Prepared, params, use_reference: bool, parallel: bool):
     if use_reference:
-        lane, start, finish, ready, margin = reference.plan(inst, params)
+        lane, start, finish, ready, margin, position = reference.plan(inst, params)
         return (np.asarray(lane, np.int64), np.asarray(start, np.float64), np.asarray(finish, np.float64),
-                np.asarray(ready, np.float64), np.asarray(margin, np.float64))
+                np.asarray(ready, np.float64), np.asarray(margin, np.float64), np.asarray(position, np.int64))
     from . import _kernels
 
     n_items, n_orders = inst.item_prep_s.size, inst.order_due_s.size
@@ -183,17 +199,19 @@ def _run_plan(inst: Prepared, params, use_reference: bool, parallel: bool):
     finish = np.full(n_items, np.inf)
     ready = np.full(n_orders, np.inf)
     margin = np.zeros(n_orders)
+    position = np.zeros(n_orders, np.int64)
     if parallel:
-        plan_batch(inst, params, lane, start, finish, ready, margin)
+        plan_batch(inst, params, lane, start, finish, ready, margin, position)
     else:
-        _kernels.plan_serial(inst, params, lane, start, finish, ready, margin)
-    return lane, start, finish, ready, margin
+        _kernels.plan_serial(inst, params, lane, start, finish, ready, margin, position, np.full(n_orders, np.inf))
+    return lane, start, finish, ready, margin, position
 
 
 def plan(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s, item_due_s,
          station_store=None, item_prep_sd_s=None, item_release_s=None, item_weight=None, item_just_in_time=None,
-         progress_item=None, progress_lane=None, progress_remaining_s=None, handoff_s=0.0, n_stores=None,
-         use_reference=False, improve=True, parallel=True, config: PlannerConfig = DEFAULT_PLANNER) -> PlanResult:
+         progress_item=None, progress_lane=None, progress_remaining_s=None, item_held_rank=None, handoff_s=0.0,
+         n_stores=None, use_reference=False, improve=True, parallel=True,
+         config: PlannerConfig = DEFAULT_PLANNER) -> PlanResult:
     """Plan many stores at once; see the module docstring for every argument."""
     inst, maps = prepare(
         station_store=station_store, segment_station=segment_station, segment_start_s=segment_start_s,
@@ -201,12 +219,12 @@ def plan(*, segment_station, segment_start_s, segment_lanes, item_order, item_st
         item_due_s=item_due_s, item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s,
         item_weight=item_weight, item_just_in_time=item_just_in_time, progress_item=progress_item,
         progress_lane=progress_lane, progress_remaining_s=progress_remaining_s, handoff_s=handoff_s,
-        n_stores=n_stores)
+        n_stores=n_stores, item_held_rank=item_held_rank)
     params = config_tuple(config)
     if not improve:
         params = params[:3] + (0,) + params[4:]
-    lane, start, finish, ready, margin = _run_plan(inst, params, use_reference, parallel)
-    return PlanResult(**unpack(inst, maps, lane, start, finish, ready, margin))
+    lane, start, finish, ready, margin, position = _run_plan(inst, params, use_reference, parallel)
+    return PlanResult(**unpack(inst, maps, lane, start, finish, ready, margin, position))
 
 
 class StoreSnapshot:
@@ -282,6 +300,8 @@ class StoreSnapshot:
             order_due_s=np.concatenate((inst.order_due_s, np.array([_NEW_ORDER_DUE]))),
             order_weight=np.concatenate((inst.order_weight, np.array([weight.max()]))),
             order_jit=np.concatenate((inst.order_jit, np.zeros(1, bool))),
+            order_held_rank=np.concatenate((inst.order_held_rank, np.full(1, np.nan))),
+            order_dispatch=np.concatenate((inst.order_dispatch, np.array([self._n_orders], np.int64))),
             item_station=np.concatenate((inst.item_station, new_station)),
             item_prep_s=np.concatenate((inst.item_prep_s, new_prep)),
             item_var_s2=np.concatenate((inst.item_var_s2, new_sd * new_sd)),
@@ -305,7 +325,7 @@ class StoreSnapshot:
             raise PlanError("slot_s must be > 0")
         params = config_tuple(config)
         if use_reference:
-            ready, margin, keeps, status, slot_ready = reference.quote(
+            ready, margin, keeps, status, slot_ready, position, slot_position = reference.quote(
                 inst, params, slot_first, width, int(slot_capacity), slots.tolist(), bool(new_just_in_time))
             status = np.asarray(status, np.int8)
             slot_ready = np.asarray(slot_ready, np.float64)
@@ -314,23 +334,41 @@ class StoreSnapshot:
 
             status = np.zeros(slots.size, np.int8)
             slot_ready = np.zeros(slots.size)
+            slot_position = np.zeros(slots.size, np.int64)
             known = self.base_plan(params)
             if known is None:
-                ready, margin, keeps = _kernels.quote_fast(inst, params, slot_first, width, int(slot_capacity),
-                                                           slots, bool(new_just_in_time), status, slot_ready)
+                ready, margin, keeps, position = _kernels.quote_fast(
+                    inst, params, slot_first, width, int(slot_capacity), slots, bool(new_just_in_time), status,
+                    slot_ready, slot_position)
             else:
-                ready, margin, keeps = _kernels.quote_fast_known(inst, params, slot_first, width,
-                                                                 int(slot_capacity), slots, bool(new_just_in_time),
-                                                                 status, slot_ready, known[0], known[1])
+                ready, margin, keeps, position = _kernels.quote_fast_known(
+                    inst, params, slot_first, width, int(slot_capacity), slots, bool(new_just_in_time), status,
+                    slot_ready, slot_position, known[0], known[1])
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                            slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
-                           slot_ready_s=slot_ready)
+                           slot_ready_s=slot_ready, held_rank=self.held_rank_at(int(position)),
+                           slot_held_rank=np.array([self.held_rank_at(int(k)) for k in slot_position], np.float64))
+
+    def held_rank_at(self, position: int) -> float:
+        """The item_held_rank that books a new order at `position` of the held plan's sequence
+        (between the orders there), NaN for a store planned from scratch. Positions among
+        unranked orders (which go last) take the place right after the ranked ones."""
+        ranks = self.inst.order_held_rank
+        ranked = int(np.count_nonzero(~np.isnan(ranks)))
+        if ranked == 0:
+            return float("nan")
+        position = min(position, ranked)
+        if position == 0:
+            return float(ranks[0]) - 1.0
+        if position == ranked:
+            return float(ranks[ranked - 1]) + 1.0
+        return (float(ranks[position - 1]) + float(ranks[position])) / 2.0
 
 
 def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
                   item_due_s, item_prep_sd_s=None, item_release_s=None, item_weight=None, item_just_in_time=None,
-                  progress_item=None, progress_lane=None, progress_remaining_s=None, handoff_s=0.0,
-                  n_stations=None, plan_base=True) -> StoreSnapshot:
+                  progress_item=None, progress_lane=None, progress_remaining_s=None, item_held_rank=None,
+                  handoff_s=0.0, n_stations=None, plan_base=True) -> StoreSnapshot:
     """Validate one store's open orders once (quote's store arguments); see StoreSnapshot.
 
     `plan_base`: also plan the existing orders now (what every kernel quote of this state
@@ -347,7 +385,7 @@ def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order
         item_due_s=item_due_s, item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s,
         item_weight=item_weight, item_just_in_time=item_just_in_time, progress_item=progress_item,
         progress_lane=progress_lane, progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stores=1,
-        n_stations=n_stations)
+        n_stations=n_stations, item_held_rank=item_held_rank)
     if inst.order_due_s.size and inst.order_due_s.max() >= _NEW_ORDER_DUE:
         raise PlanError("item_due_s is absurdly large")
     snapshot = StoreSnapshot(inst, int(n_stations), new_id)
@@ -360,7 +398,7 @@ def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_s
           new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0, new_weight=1.0,
           new_just_in_time=False,
           item_prep_sd_s=None, item_release_s=None, item_weight=None, item_just_in_time=None,
-          progress_item=None, progress_lane=None, progress_remaining_s=None, handoff_s=0.0,
+          progress_item=None, progress_lane=None, progress_remaining_s=None, item_held_rank=None, handoff_s=0.0,
           slot_first_start_s=0.0, slot_s=300.0, slot_capacity=0, slot_orders=None, n_stations=None,
           use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
     """Quote one new order at one store; see the module docstring for every argument.
@@ -377,7 +415,8 @@ def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_s
         item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
         item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
         item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
-        progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stations=n_stations, plan_base=False)
+        progress_remaining_s=progress_remaining_s, item_held_rank=item_held_rank, handoff_s=handoff_s,
+        n_stations=n_stations, plan_base=False)
     return snapshot.quote(new_item_station=new_item_station, new_item_prep_s=new_item_prep_s,
                           new_item_prep_sd_s=new_item_prep_sd_s, new_release_s=new_release_s, new_weight=new_weight,
                           new_just_in_time=new_just_in_time, slot_first_start_s=slot_first_start_s, slot_s=slot_s,

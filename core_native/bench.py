@@ -1,7 +1,7 @@
 """Benchmark: re-plan a whole chain's open orders, and quote new orders.
 
     python -m core_native.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000]
-                                [--repeats 15] [--ref-repeats 3] [--json]
+                                [--repeats 15] [--ref-repeats 3] [--from-scratch] [--json]
 
 Builds a chain-wide backlog (see `chain_backlog`), warms the kernels up, then
 measures side by side in one run:
@@ -49,7 +49,7 @@ MENU = (
 )
 
 
-def chain_backlog(n_stores: int, n_orders: int, seed: int = 7) -> dict:
+def chain_backlog(n_stores: int, n_orders: int, seed: int = 7, held: bool = True) -> dict:
     """A realistic snapshot of a chain's open orders, as plan() keyword arguments.
 
     Every store has three stations (espresso 2-3 lanes, cold 1-2, oven 2-3);
@@ -62,6 +62,11 @@ def chain_backlog(n_stores: int, n_orders: int, seed: int = 7) -> dict:
     to two minutes; in one store out of ten the kitchen has fallen behind and
     promises are 0-30% too early, so those stores are tardy and need the
     improvement pass.
+
+    `held`: every store has the held plan the last re-plan left (each order's
+    place in a plan of this very state, as item_held_rank), as the Django
+    bridge and the simulator always pass; False: no held plans (every store
+    planned from scratch, by due).
     """
     rng = np.random.default_rng(seed)
     lanes = np.stack([rng.integers(2, 4, n_stores), rng.integers(1, 3, n_stores), rng.integers(2, 4, n_stores)], 1)
@@ -137,6 +142,9 @@ def chain_backlog(n_stores: int, n_orders: int, seed: int = 7) -> dict:
     asap = ~kw["item_just_in_time"]
     item_order_index = np.searchsorted(fcfs.order_id, kw["item_order"])
     kw["item_due_s"] = np.where(asap, order_due[item_order_index], kw["item_due_s"])
+    if held:
+        last = api.plan(**kw)
+        kw["item_held_rank"] = last.order_position[np.searchsorted(last.order_id, kw["item_order"])].astype(float)
     return kw
 
 
@@ -158,6 +166,7 @@ def store_slice(kw: dict, store: int) -> dict:
         item_weight=kw["item_weight"][items], item_just_in_time=kw["item_just_in_time"][items],
         progress_item=np.asarray([item_map[int(x)] for x in kw["progress_item"][prog]], np.int64),
         progress_lane=kw["progress_lane"][prog], progress_remaining_s=kw["progress_remaining_s"][prog],
+        item_held_rank=kw["item_held_rank"][items] if "item_held_rank" in kw else None,
         handoff_s=15.0, n_stations=len(st))
 
 
@@ -177,7 +186,7 @@ def _pct_us(ns, q):
     return round(float(np.percentile(ns, q)) / 1e3, 1)
 
 
-def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_repeats=3) -> dict:
+def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_repeats=3, held=True) -> dict:
     import os
 
     import numba
@@ -187,17 +196,17 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
     from .config import DEFAULT_PLANNER
 
     load_before = os.getloadavg()[0]
-    kw = chain_backlog(n_stores, n_orders, seed)
+    kw = chain_backlog(n_stores, n_orders, seed, held)
     inst, _ = prepare(**{k: kw.get(k) for k in (
         "station_store", "segment_station", "segment_start_s", "segment_lanes", "item_order", "item_station",
         "item_prep_s", "item_due_s", "item_prep_sd_s", "item_release_s", "item_weight", "item_just_in_time",
-        "progress_item", "progress_lane", "progress_remaining_s", "handoff_s", "n_stores")})
+        "progress_item", "progress_lane", "progress_remaining_s", "item_held_rank", "handoff_s", "n_stores")})
     params = config_tuple(DEFAULT_PLANNER)
     n_items, n_ord = inst.item_prep_s.size, inst.order_due_s.size
 
     def outputs():
         return (np.full(n_items, -1, np.int64), np.full(n_items, np.inf), np.full(n_items, np.inf),
-                np.full(n_ord, np.inf), np.zeros(n_ord))
+                np.full(n_ord, np.inf), np.zeros(n_ord), np.zeros(n_ord, np.int64))
 
     all_threads = numba.get_num_threads()
     out, out1 = outputs(), outputs()
@@ -276,12 +285,12 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
         b = snapshots[s].quote(**new)
         lat_snap[i] = time.perf_counter_ns() - t
         q_inst = snapshots[s].instance_with(new["new_item_station"], new["new_item_prep_s"], new["new_item_prep_sd_s"])
-        status, slot_ready = np.zeros(12, np.int8), np.zeros(12)
+        status, slot_ready, slot_position = np.zeros(12, np.int8), np.zeros(12), np.zeros(12, np.int64)
         slots = np.asarray(new["slot_orders"], np.int64)
         t = time.perf_counter_ns()
         known = snapshots[s].base_plan(params)  # computed by prepare_store, untimed like it
-        _kernels.quote_fast_known(q_inst, params, 0.0, 300.0, 10, slots, False, status, slot_ready, known[0],
-                                  known[1])
+        _kernels.quote_fast_known(q_inst, params, 0.0, 300.0, 10, slots, False, status, slot_ready, slot_position,
+                                  known[0], known[1])
         lat_kernel[i] = time.perf_counter_ns() - t
         if i % 97 == 0:  # the fast path answers exactly what the full call answers
             identical &= (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)
@@ -289,7 +298,7 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
             identical &= bool(np.array_equal(a.slot_ready_s, b.slot_ready_s))
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return dict(
-        stores=n_stores, orders=n_ord, items=n_items, threads=all_threads, repeats=repeats, ref_repeats=ref_repeats,
+        held_plans=held, stores=n_stores, orders=n_ord, items=n_items, threads=all_threads, repeats=repeats, ref_repeats=ref_repeats,
         kernel_ms=round(kernel_ms, 3), kernel_1core_ms=round(kernel_1core_ms, 3),
         kernel_min_ms=round(float(t_all.min()) / 1e6, 3), kernel_1core_min_ms=round(float(t_one.min()) / 1e6, 3),
         plan_call_ms=round(plan_call_ms, 3),
@@ -319,6 +328,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quotes", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=15, help="timed kernel runs (medians are reported)")
     parser.add_argument("--ref-repeats", type=int, default=3, help="timed reference runs (median)")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="no held plans: every store planned by due from scratch (the planner before held plans)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     try:
         args = parser.parse_args(argv)
@@ -328,7 +339,8 @@ def main(argv=None) -> int:
         print("error: need --stores >= 1, --orders >= --stores, --quotes >= 1, --repeats >= 1 and --ref-repeats >= 1",
               file=sys.stderr)
         return 2
-    result = run(args.stores, args.orders, args.seed, args.quotes, args.repeats, args.ref_repeats)
+    result = run(args.stores, args.orders, args.seed, args.quotes, args.repeats, args.ref_repeats,
+                 held=not args.from_scratch)
     if args.json:
         print(json.dumps(result))
     else:

@@ -85,6 +85,10 @@ class SimulatorConfig:
     slots_ahead: int = 48
     # "On time" per DESIGN.md: ready no later than promised + this.
     on_time_grace_s: float = 60.0
+    # The planner policy keeps the store's held plan between events, as the Django bridge
+    # does (each order's place in the last plan, passed back as item_held_rank); False
+    # plans every event from scratch (the planner before held plans, for comparison).
+    held_plan: bool = True
 
 
 DEFAULT_SIMULATOR = SimulatorConfig()

@@ -176,6 +176,11 @@ class _StorePlanner:
         self.base = _StoreLanes(inst.station_lane_start[st_hi] - self.lane_lo)
         self._build_base_lanes(st_lo, st_hi)
         self.lanes = _StoreLanes(0)
+        # a held plan: the orders come in the sequence of the store's last plan (see _layout)
+        self.held = any(r == r for r in inst.order_held_rank[self.o_lo:self.o_hi])  # NaN != NaN
+        # while the search runs on a held plan: the latest ready time each order may get
+        # (index o - o_lo), so that no promise the held plan keeps is broken; None: no limit
+        self.cap = None
 
     # -- setup ---------------------------------------------------------------
     def _build_base_lanes(self, st_lo, st_hi):
@@ -327,8 +332,11 @@ class _StorePlanner:
         """
         self.lanes.copy_from(self.base)
         twt = 0.0
+        cap = self.cap
         for o in seq:
             self._place_order(o)
+            if cap is not None and self.out_ready[o] > cap[o - self.o_lo]:
+                return INF  # later than the held plan allows: this trial cannot be kept
             late = self.out_ready[o] - self.inst.order_due_s[o]
             if late > 0.0 and late < INF:
                 twt += self.inst.order_weight[o] * late
@@ -444,13 +452,36 @@ class _StorePlanner:
     def plan_sequence(self, seq):
         """Dispatch `seq`, improve it in place when tardy; leaves the final plan.
 
-        Then the fire window and pacing touch up the final plan (neither
-        changes total weighted tardiness).
+        On a held plan the dispatch sequence replaces `seq` first where it
+        keeps every promise `seq` keeps (`_dispatch_if_it_keeps`). Then the
+        fire window and pacing touch up the final plan (neither changes total
+        weighted tardiness).
         """
+        if self.held:
+            self._dispatch_if_it_keeps(seq)
         twt = self._improve(seq)
         self.fire_early(seq)
         self.pace(seq)
         return twt
+
+    def _dispatch_if_it_keeps(self, seq):
+        """On a held plan `seq`: take the dispatch sequence (due, id) instead, in place, when its
+        plan has no order later than its due time or than `seq`'s plan has it.
+
+        The held plan is what promises were checked against; earliest due first is the best
+        order to absorb what happens next (it spreads the slack), so the store goes back to it
+        whenever that costs no promise. The two are mostly the same: only a quote that put an
+        order in ahead of its due, or an order out of sequence, makes them differ.
+        """
+        inst = self.inst
+        dispatch = sorted(seq, key=lambda o: inst.order_dispatch[o])
+        if dispatch == seq:
+            return
+        self.schedule(seq)
+        self.cap = [max(self.out_ready[o], inst.order_due_s[o]) + EPS for o in range(self.o_lo, self.o_hi)]
+        if self.schedule(dispatch) < INF:
+            seq[:] = dispatch
+        self.cap = None
 
     @staticmethod
     def _moved(seq, m, j, later):
@@ -507,10 +538,21 @@ class _StorePlanner:
         moves was tried and was much worse.) If tardiness is left and
         `item_trials_per_item` > 0, the item search (`_improve_items`) goes
         on from the best sequence and from the dispatch sequence.
+
+        On a held plan (`self.held`: `seq` is the sequence of the store's
+        last plan) the search starts from it and keeps only moves that break
+        no promise it keeps: no order may end later than its due time or,
+        if it is late already, than it is in the held plan. (A quote checks
+        its promise against the held plan alone; this is what makes that
+        enough. It also makes the search a continuation of the last one,
+        and plans steady: an order on time stays on time.)
         """
         best = self.schedule(seq)
         if best <= 0.0 or self.cfg[3] <= 0:
             return best
+        if self.held:
+            inst = self.inst
+            self.cap = [max(self.out_ready[o], inst.order_due_s[o]) + EPS for o in range(self.o_lo, self.o_hi)]
         n = len(seq)
         budget = self.cfg[4] * n
         tried = 0
@@ -539,9 +581,10 @@ class _StorePlanner:
             if not improved:
                 break
         if best > 0.0 and self.cfg[5] > 0:
-            return self._improve_items(seq, dispatch, best)
-        if tried:
+            best = self._improve_items(seq, dispatch, best)
+        elif tried:
             self.schedule(seq)  # leave the plan of the best sequence in place
+        self.cap = None
         return best
 
     # -- the item search -------------------------------------------------------
@@ -599,6 +642,8 @@ class _StorePlanner:
             if not self._placed_whole(o):
                 self._place_running(o)
                 self._set_ready(o)
+            if self.cap is not None and self.out_ready[o] > self.cap[o - self.o_lo]:
+                return INF  # later than the held plan allows (see _improve)
             late = self.out_ready[o] - inst.order_due_s[o]
             if late > 0.0 and late < INF:
                 twt += inst.order_weight[o] * late
@@ -703,27 +748,37 @@ def _new_outputs(inst: Prepared):
     return ([-1] * n_items, [INF] * n_items, [INF] * n_items, [INF] * n_orders, [0.0] * n_orders)
 
 
+def _held_plan(p: _StorePlanner, seq):
+    """The held plan as it stands, no search: `seq` placed in turn, then the touch-ups."""
+    p.schedule(seq)
+    p.fire_early(seq)
+    p.pace(seq)
+
+
 def plan(inst: Prepared, cfg):
     """Plan every store. cfg = _kernel_args.config_tuple(PlannerConfig): (safety_z, pacing_window_s,
     jit_buffer_s, improve_max_passes, improve_trials_per_order, item_trials_per_item,
     slot_shift_tol_s, slot_shift_step_s).
 
     Returns lists (item_lane, item_start_s, item_finish_s, order_ready_s,
-    order_margin_s); item_lane is the store-local lane index (see
+    order_margin_s, order_position); item_lane is the store-local lane index (see
     _kernel_args.unpack for the station-local lane the caller sees), -1 when
-    unschedulable.
+    unschedulable; order_position is the order's place in its store's final
+    sequence (0 first): the held plan the caller passes back next time.
     """
     inst = _as_lists(inst)
     out = _new_outputs(inst)
+    position = [0] * len(inst.order_due_s)
     for store in range(len(inst.store_order_start) - 1):
         p = _StorePlanner(inst, store, cfg, out)
         seq = list(range(p.o_lo, p.o_hi))
         if not seq:
             continue
         p.plan_sequence(seq)
-        for o in seq:
+        for k, o in enumerate(seq):
             out[4][o] = p.order_margin(o)
-    return out
+            position[o] = k
+    return out + (position,)
 
 
 def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit=False):
@@ -733,7 +788,9 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     order (due, id) with ids smaller than the new order's. `new_jit`: the
     ASAP order will be booked just in time; the confirming plan does so.
     Returns (ready_s, margin_s, keeps_promises, slot_status list, slot_ready_s list: the promise
-    of each slot if booked, its start unless step 4 moved it later in the window).
+    of each slot if booked, its start unless step 4 moved it later in the window, position: where
+    the ASAP order goes in the held plan's sequence, slot_position list: the same per slot).
+    On a held plan a slot order goes right behind the last order due by its promise.
     """
     inst = _as_lists(inst)
     out = _new_outputs(inst)
@@ -746,7 +803,10 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
 
     # 1. what each existing order may not exceed: its promise less its margin, or where it already is
     base_seq = list(existing)
-    p.plan_sequence(base_seq)  # the dispatch sequence, improved if the store is tardy
+    if p.held:
+        _held_plan(p, base_seq)  # the held plan, as the next re-plan starts from it
+    else:
+        p.plan_sequence(base_seq)  # the dispatch sequence, improved if the store is tardy
     allowed = [0.0] * n
     for k, o in enumerate(existing):
         allowed[k] = max(due[o] - p.order_margin(o), ready[o])
@@ -760,20 +820,26 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     def trial(k):
         """New order planned ASAP at position k of the base sequence: (kept, promise, margin)."""
         seq = base_seq[:k] + [new] + base_seq[k:]
-        p.schedule(seq)
-        p.fire_early(seq)
-        p.pace(seq)
+        _held_plan(p, seq)
         m = p.order_margin(new)
         return existing_kept(), ready[new] + m, m
 
-    def booked_plan_keeps(promise, just_in_time, ready_by):
+    def booked_plan_keeps(promise, just_in_time, ready_by, k):
         """The plan the next re-plan will make with the order booked as the caller will book it
         (due `promise`, just in time or not): every existing order kept and the new one ready by
-        `ready_by` (the promise itself for ASAP, its own margin before it for a slot)."""
+        `ready_by` (the promise itself for ASAP, its own margin before it for a slot).
+
+        From scratch that is the full planner (the order sorted in by due). On a held plan it is
+        the held plan with the order at position k: the re-plan starts from that and its search
+        breaks no promise that plan keeps (`_improve`)."""
         due[new] = promise
         jit[new] = just_in_time
-        seq = sorted(existing + [new], key=lambda o: (due[o], o))
-        p.plan_sequence(seq)
+        if p.held:
+            seq = base_seq[:k] + [new] + base_seq[k:]
+            _held_plan(p, seq)
+        else:
+            seq = sorted(existing + [new], key=lambda o: (due[o], o))
+            p.plan_sequence(seq)
         jit[new] = False
         due[new] = INF
         return existing_kept() and ready[new] <= ready_by + EPS
@@ -799,16 +865,23 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
             hi = mid
         else:
             lo = mid + 1
-    best_promise, best_margin, keeps = INF, 0.0, False
+    best_promise, best_margin, keeps, position = INF, 0.0, False, n
     for k in range(lo, n + 1):
         kept, promise, m = trial(k)
-        if kept and promise < INF and booked_plan_keeps(promise, new_jit, promise):
-            best_promise, best_margin, keeps = promise, m, True
+        if kept and promise < INF and booked_plan_keeps(promise, new_jit, promise, k):
+            best_promise, best_margin, keeps, position = promise, m, True, k
             break
     if not keeps:  # overloaded beyond repair: after everyone else, honestly flagged
         _, best_promise, best_margin = trial(n)
 
     # 3. pickup slots
+    def due_position(t):
+        """Where a slot order due at t goes in the held sequence: right behind the last order due by t."""
+        k = n
+        while k > 0 and due[base_seq[k - 1]] > t:
+            k -= 1
+        return k
+
     own_var = 0.0
     for it in range(inst.order_item_start[new], inst.order_item_start[new + 1]):
         own_var += inst.item_var_s2[it]
@@ -816,13 +889,14 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     shift_tol, step = cfg[6], cfg[7]
     status = [SLOT_OFFERED] * len(slot_orders)
     slot_ready = [slot_first_start_s + j * slot_s for j in range(len(slot_orders))]
+    slot_position = [n] * len(slot_orders)
     for j in range(len(slot_orders)):
         start = slot_ready[j]
         if slot_orders[j] >= slot_capacity:
             status[j] = SLOT_FULL
         elif start < best_promise - EPS:
             status[j] = SLOT_TOO_SOON
-        elif not booked_plan_keeps(start, True, start - own_margin):
+        elif not booked_plan_keeps(start, True, start - own_margin, due_position(start)):
             status[j] = SLOT_KITCHEN_FULL
         else:
             # 4. promise inside the window: the confirming plan made the order early (stacked
@@ -834,8 +908,9 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
                 gap = start - ready[new]
                 later = start + max(step, math.floor(early / step + 0.5) * step)
                 later = min(later, start + slot_s - step)
-                if (later > start + EPS and booked_plan_keeps(later, True, later - own_margin)
+                if (later > start + EPS and booked_plan_keeps(later, True, later - own_margin, due_position(later))
                         and later - ready[new] < gap - EPS):
                     slot_ready[j] = later
+            slot_position[j] = due_position(slot_ready[j])
     due[new] = best_promise
-    return best_promise, best_margin, keeps, status, slot_ready
+    return best_promise, best_margin, keeps, status, slot_ready, position, slot_position

@@ -109,7 +109,8 @@ class StoreSim:
 
     def run(self) -> dict:
         for i, o in enumerate(self.orders):
-            o.update(promised=math.nan, ready=math.nan, rejected=False, remaining=len(o["skus"]), release=o["time"])
+            o.update(promised=math.nan, ready=math.nan, rejected=False, remaining=len(o["skus"]), release=o["time"],
+                     rank=math.nan)  # rank: place in the store's held plan (planner; NaN: not in it)
             self.push(o["time"], _ARRIVAL, i)
         for st, steps in enumerate(self.p["stations"]):
             for t, _ in steps:
@@ -168,12 +169,15 @@ class StoreSim:
             if self.policy == "planner":  # the slot's own promise inside the window (its start or later)
                 j = int(offered[0])
                 o["promised"] += float(q.slot_ready_s[j] - q.slot_start_s[j])
+                o["rank"] = float(q.slot_held_rank[j])
             if self.policy != "planner":
                 o["release"] = max(now, o["promised"] - self.cfg.fire_lead_s)
                 if o["release"] > now:
                     self.push(o["release"], _TICK, -1)
         elif self.policy == "planner":
-            o["promised"] = now + self._quote(now, stations, means, sds, 0.0, [], self._timed(o)).ready_s
+            q = self._quote(now, stations, means, sds, 0.0, [], self._timed(o))
+            o["promised"] = now + q.ready_s
+            o["rank"] = q.held_rank
         elif self.policy == "fixed":
             o["promised"] = now + self.cfg.fixed_quote_s
         else:
@@ -226,6 +230,7 @@ class StoreSim:
                 prog_lane.append(self.it_lane[it])
                 prog_rem.append(max(self.it_mean[it] - elapsed, floor))
         orders = self.orders
+        ranks = [orders[o]["rank"] for o in order_of] if self.cfg.held_plan else None
         return dict(
             segment_station=np.asarray(seg_station, np.int64), segment_start_s=np.asarray(seg_start),
             segment_lanes=np.asarray(seg_lanes, np.int64), item_order=np.asarray(order_of, np.int64),
@@ -236,7 +241,8 @@ class StoreSim:
             item_due_s=np.asarray([orders[o]["promised"] - now for o in order_of]),
             item_just_in_time=np.asarray([self._timed(orders[o]) for o in order_of], bool),
             progress_item=np.asarray(prog_item, np.int64), progress_lane=np.asarray(prog_lane, np.int64),
-            progress_remaining_s=np.asarray(prog_rem), handoff_s=self.p["handoff"])
+            progress_remaining_s=np.asarray(prog_rem), handoff_s=self.p["handoff"],
+            item_held_rank=None if ranks is None else np.asarray(ranks))
 
     @staticmethod
     def _timed(order) -> bool:
@@ -300,6 +306,8 @@ class StoreSim:
 
         kw = self._store_arrays(now)
         plan = api.plan(**kw, station_store=np.zeros(self.n_stations, np.int64), n_stores=1, config=self.pcfg)
+        for order_id, position in zip(plan.order_id.tolist(), plan.order_position.tolist()):
+            self.orders[order_id]["rank"] = float(position)  # the held plan the next plan starts from
         items = list(self.open_items)
         wake = math.inf
         for k, it in enumerate(items):

@@ -53,6 +53,11 @@ class Order(models.Model):
     promised_ready_at = models.DateTimeField(null=True, blank=True, help_text="What the customer was promised.")
     estimated_ready_at = models.DateTimeField(null=True, blank=True,
                                               help_text="When the current kitchen plan expects it ready.")
+    # The store's held kitchen plan: the order's place in the sequence of the last plan (set from the
+    # quote when placed, rewritten by every re-plan); the next plan starts from it and breaks no promise
+    # it keeps. None: not in it (placed outside the plan's look-ahead); it then joins the end, by due.
+    plan_rank = models.FloatField(null=True, blank=True, editable=False,
+                                  help_text="Place in the store's held kitchen plan.")
 
     subtotal_minor = models.PositiveIntegerField()
     total_minor = models.PositiveIntegerField()

@@ -121,7 +121,8 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         store=store, customer=customer, customer_name=customer_name or (customer.get_username() if customer else ""),
         channel=channel, status=S.CONFIRMED if in_store else S.PENDING_PAYMENT, placed_by=placed_by,
         pickup_kind=pickup.kind, requested_pickup_at=pickup.requested_at, slot_starts_at=pickup.slot_starts_at,
-        promised_ready_at=pickup.promised_ready_at, subtotal_minor=subtotal, total_minor=subtotal,
+        promised_ready_at=pickup.promised_ready_at, plan_rank=pickup.plan_rank,
+        subtotal_minor=subtotal, total_minor=subtotal,
         currency=store.currency, idempotency_scope=scope, idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint, confirmed_at=now if in_store else None)
 

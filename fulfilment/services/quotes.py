@@ -45,19 +45,13 @@ class PickupPlan:
     promised_ready_at: dt.datetime
     requested_at: dt.datetime | None = None
     slot_starts_at: dt.datetime | None = None
+    # where the quote placed the order in the store's held kitchen plan (Order.plan_rank); None: at the end
+    plan_rank: float | None = None
 
 
 def _units(lines: list[PricedLine]) -> list[tuple[int, int, int]]:
     return [(line.item.station_id, line.prep_seconds, line.prep_sd_seconds)
             for line in lines for _ in range(line.quantity)]
-
-
-def kitchen_ready_at(*, store: Store, lines: list[PricedLine], now: dt.datetime,
-                     state: "scheduling.KitchenState | None" = None) -> dt.datetime:
-    """When the kitchen can have these lines ready, keeping every promise already made (the scheduler's
-    answer, with the safety margin that comes from the prep-time spread). `state`: the store's kitchen
-    state at `now`, when the caller already built it."""
-    return scheduling.kitchen_quote(store=store, units=_units(lines), now=now, state=state).ready_at
 
 
 def slot_floor(store: Store, when: dt.datetime) -> dt.datetime:
@@ -82,10 +76,8 @@ def _paused_error(store: Store) -> Conflict:
                                                  if store.paused_until else None})
 
 
-def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: dt.datetime,
-                  ready: dt.datetime | None = None, state: "scheduling.KitchenState | None" = None
-                  ) -> dt.datetime:
-    """The ready time an ASAP order gets, or Conflict saying why the store cannot take one now."""
+def _asap_period(*, store: Store, channel: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The opening period an ASAP order is made in, or Conflict saying why the store takes none now."""
     if channel == Channel.MOBILE and store.is_mobile_paused(now):
         raise _paused_error(store)
     period = hours.period_containing(store, now)
@@ -93,11 +85,35 @@ def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: d
         opens = hours.next_opening(store, now)
         when = f"; it opens at {opens.astimezone(store.tz):%a %H:%M}" if opens else ""
         raise Conflict(f"{store.name} is closed{when}.", code="store_closed")
-    ready = ready or kitchen_ready_at(store=store, lines=lines, now=now, state=state)
+    return period
+
+
+def _before_closing(store: Store, period: tuple[dt.datetime, dt.datetime], ready: dt.datetime) -> dt.datetime:
     if ready > period[1]:
         raise Conflict(f"The kitchen cannot have this ready before closing at "
                        f"{period[1].astimezone(store.tz):%H:%M}.", code="store_closing")
     return ready
+
+
+def asap_pickup(*, store: Store, lines: list[PricedLine], channel: str, now: dt.datetime,
+                state: "scheduling.KitchenState | None" = None) -> PickupPlan:
+    """An ASAP pickup: the earliest ready time that keeps every promise already made (the scheduler's
+    answer, with the safety margin that comes from the prep-time spread) and the order's place in the
+    kitchen plan; or Conflict saying why the store cannot take one now. `state`: the store's kitchen
+    state at `now`, when the caller already built it."""
+    period = _asap_period(store=store, channel=channel, now=now)
+    kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, state=state)
+    return PickupPlan(kind=PickupKind.ASAP, promised_ready_at=_before_closing(store, period, kitchen.ready_at),
+                      plan_rank=kitchen.held_rank)
+
+
+def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: dt.datetime,
+                  ready: dt.datetime | None = None) -> dt.datetime:
+    """The ready time an ASAP order gets (`ready`: the kitchen's answer, when the caller has it), or
+    Conflict saying why the store cannot take one now."""
+    if ready is None:
+        return asap_pickup(store=store, lines=lines, channel=channel, now=now).promised_ready_at
+    return _before_closing(store, _asap_period(store=store, channel=channel, now=now), ready)
 
 
 def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime,
@@ -136,9 +152,7 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
     Counted against slot capacity: scheduled mobile orders, by the slot their pickup time falls in.
     """
     if requested_at is None:
-        return PickupPlan(kind=PickupKind.ASAP,
-                          promised_ready_at=asap_ready_at(store=store, lines=lines, channel=channel, now=now,
-                                                          state=state))
+        return asap_pickup(store=store, lines=lines, channel=channel, now=now, state=state)
 
     if requested_at.tzinfo is None:
         requested_at = requested_at.replace(tzinfo=store.tz)
@@ -183,7 +197,8 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
     # has checked as it checked the start. A customer who asked for a time later than that keeps it.
     promised = max(requested_at, kitchen.slot_ready.get(slot, requested_at))
     return PickupPlan(kind=PickupKind.SCHEDULED, promised_ready_at=promised, requested_at=requested_at,
-                      slot_starts_at=slot if channel == Channel.MOBILE else None)
+                      slot_starts_at=slot if channel == Channel.MOBILE else None,
+                      plan_rank=kitchen.slot_held_rank.get(slot))
 
 
 @dataclass

@@ -116,7 +116,7 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
     state = KitchenState(store=store, now=now, station_index=station_index)
     state.segments = (station_index, seg_station, seg_start, seg_lanes)
 
-    order_ids, station_of, prep, sd, due, jit = [], [], [], [], [], []
+    order_ids, station_of, prep, sd, due, jit, rank = [], [], [], [], [], [], []
     progress_item, progress_lane, progress_remaining = [], [], []
     busy_lanes: dict[int, int] = {}
     lanes_now = {i: lanes for i, start, lanes in zip(seg_station, seg_start, seg_lanes) if start == 0.0}
@@ -136,6 +136,7 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
             sd.append(float(line.prep_sd_seconds))
             due.append(state.seconds(line.order.promised_ready_at))
             jit.append(line.order.pickup_kind == PickupKind.SCHEDULED)
+            rank.append(math.nan if line.order.plan_rank is None else line.order.plan_rank)
             state.unit_line.append(line.pk)
 
     state.arrays = dict(
@@ -146,7 +147,7 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
         item_just_in_time=np.asarray(jit, bool), progress_item=np.asarray(progress_item, np.int64),
         progress_lane=np.asarray(progress_lane, np.int64),
         progress_remaining_s=np.maximum(1.0, np.asarray(progress_remaining, np.float64)),
-        handoff_s=float(store.handoff_seconds))
+        item_held_rank=np.asarray(rank, np.float64), handoff_s=float(store.handoff_seconds))
     return state
 
 
@@ -193,6 +194,7 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
     _fast_bulk_update(OrderLine, changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
 
     ready_by_order = {int(o): r for o, r in zip(plan.order_id, plan.order_ready_s)}
+    position_by_order = {int(o): float(p) for o, p in zip(plan.order_id, plan.order_position)}
     # The orders were read with their lines (same transaction, store locked); in Order's own ordering.
     loaded = {line.order_id: line.order for line in state.lines}
     orders = sorted((loaded[pk] for pk in ready_by_order), key=lambda o: (o.created_at, o.pk), reverse=True)
@@ -201,7 +203,11 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
         ready_s = ready_by_order[order.pk]
         estimate = state.at(ready_s) if math.isfinite(ready_s) else None
         previous = order.estimated_ready_at
+        rank_moved = order.plan_rank != position_by_order[order.pk]
+        order.plan_rank = position_by_order[order.pk]  # the held plan the next re-plan starts from
         if estimate == previous:
+            if rank_moved:
+                changed_orders.append(order)
             continue
         moved = (estimate is None or previous is None
                  or abs((estimate - previous).total_seconds()) >= READY_TIME_NOTICE_S)
@@ -213,7 +219,7 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
                                            "promised": order.promised_ready_at.isoformat()}))
         order.estimated_ready_at = estimate
         changed_orders.append(order)
-    _fast_bulk_update(Order, changed_orders, ["estimated_ready_at"])
+    _fast_bulk_update(Order, changed_orders, ["estimated_ready_at", "plan_rank"])
     OrderEvent.objects.bulk_create(events)
     # The screens' copy of the plan, and the customers whose ready time moved (kitchen_display relays it).
     outbox_plan_changed(store=store, before=before, lines=changed_lines, orders=changed_orders,
@@ -231,6 +237,9 @@ class KitchenQuote:
     # the slot where the orders already booked for it would have this one made early (core_native's
     # QuoteResult.slot_ready_s); the start for slots not offered
     slot_ready: dict[dt.datetime, dt.datetime] = field(default_factory=dict)
+    # Order.plan_rank to book the order with: ASAP, and per slot start (None: the store has no held plan yet)
+    held_rank: float | None = None
+    slot_held_rank: dict[dt.datetime, float | None] = field(default_factory=dict)
 
 
 SLOT_REASONS = {0: "", 1: "full", 2: "kitchen full", 3: "too soon"}
@@ -271,5 +280,14 @@ def kitchen_quote(*, store: Store, units: list[tuple[int, int, int]], now: dt.da
     # the slot's promise as an offset from its start (whole steps of a minute), so an unmoved one is the start itself
     ready = {start: start + dt.timedelta(seconds=round(float(result.slot_ready_s[j] - result.slot_start_s[j])))
              for j, start in enumerate(status)}
+    def rank(value) -> float | None:
+        return float(value) if math.isfinite(value) else None
+
+    # a slot beyond the re-plan's look-ahead (a state read `around` it) joins the held plan when it
+    # comes into view, at the end by due, as an order without a rank does
+    lookahead = state.seconds(now + PLAN_LOOKAHEAD)
+    slot_rank = {start: rank(result.slot_held_rank[j]) if result.slot_ready_s[j] <= lookahead else None
+                 for j, start in enumerate(status)}
     return KitchenQuote(ready_at=state.at(result.ready_s), margin_s=result.margin_s,
-                        keeps_promises=result.keeps_promises, slot_status=status, slot_ready=ready)
+                        keeps_promises=result.keeps_promises, slot_status=status, slot_ready=ready,
+                        held_rank=rank(result.held_rank), slot_held_rank=slot_rank)

@@ -115,11 +115,14 @@ def test_snapshot_base_plan_gives_the_quote_of_the_whole_kernel(seed):
     for new_jit in (False, True):
         a_status, b_status = np.zeros(8, np.int8), np.zeros(8, np.int8)
         a_ready, b_ready = np.zeros(8), np.zeros(8)
-        a = _kernels.quote_fast(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, a_status, a_ready)
+        a_pos, b_pos = np.zeros(8, np.int64), np.zeros(8, np.int64)
+        a = _kernels.quote_fast(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, a_status, a_ready,
+                                a_pos)
         if known is None:
             continue
         b = _kernels.quote_fast_known(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, b_status,
-                                      b_ready, known[0], known[1])
+                                      b_ready, b_pos, known[0], known[1])
         assert a == b
         assert np.array_equal(a_status, b_status)
         assert np.array_equal(a_ready, b_ready)
+        assert np.array_equal(a_pos, b_pos)
