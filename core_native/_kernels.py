@@ -1051,9 +1051,45 @@ def _held_plan(inst, seq, handoff, params, base, lanes, outs):
 
 
 @njit(cache=True)
-def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs):
+def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix):
+    """_held_plan of base_seq with the new order at position k, without re-placing base_seq[:k].
+
+    `prefix` = (lanes, outs, item_pos) of base_seq placed once before the touch-ups (item_pos:
+    each existing item's order's position in base_seq). The lanes after the first k orders hold
+    just the intervals of that plan that are closures, running items or items of those orders
+    (placing is deterministic and a lane's intervals never share a start), so a trial starts from
+    that filtered copy and places the rest: the same plan as placing everything (performance only).
+    """
+    p_lanes, p_outs, item_pos = prefix
     _sequence_with_new_at(base_seq, new, k, seq)
-    _held_plan(inst, seq, handoff, params, base, lanes, outs)
+    p_starts, p_ends, p_items, p_counts = p_lanes
+    starts, ends, items, counts = lanes
+    progress = inst.item_progress_lane
+    for lane in range(len(p_counts)):
+        c = 0
+        for i in range(p_counts[lane]):
+            it = p_items[lane, i]
+            if it < 0 or progress[it] >= 0 or item_pos[it] < k:
+                starts[lane, c] = p_starts[lane, i]
+                ends[lane, c] = p_ends[lane, i]
+                items[lane, c] = it
+                c += 1
+        counts[lane] = c
+    for q in range(k):
+        o = base_seq[q]
+        outs[3][o] = p_outs[3][o]
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            outs[0][it] = p_outs[0][it]
+            outs[1][it] = p_outs[1][it]
+            outs[2][it] = p_outs[2][it]
+    _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs, k)
+    _fire_early(inst, seq, handoff, params, lanes, outs)
+    _pace(inst, seq, handoff, params, lanes, outs)
+
+
+@njit(cache=True)
+def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, prefix):
+    _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix)
     m = _order_margin_store(inst, new, params[0], lanes, outs)
     return _existing_kept(len(base_seq), outs[3], allowed), outs[3][new] + m, m
 
@@ -1072,14 +1108,13 @@ def _dispatch_with_new(inst, n, new, due, seq):
 
 @njit(cache=True)
 def _booked_plan_keeps(inst, promise, new_jit, ready_by, k, held, n, new, base_seq, seq, handoff, params, base,
-                       lanes, allowed, outs):
+                       lanes, allowed, outs, prefix):
     """reference `booked_plan_keeps`."""
     due, jit = inst.order_due_s, inst.order_jit
     due[new] = promise
     jit[new] = new_jit
     if held:
-        _sequence_with_new_at(base_seq, new, k, seq)
-        _held_plan(inst, seq, handoff, params, base, lanes, outs)
+        _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix)
     else:
         _dispatch_with_new(inst, n, new, promise, seq)
         _plan_sequence(inst, seq, False, 0, handoff, params, base, lanes, outs)
@@ -1158,6 +1193,19 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     else:  # from quote_base_fast on the same store state (the same numbers)
         base_seq[:] = known_seq
         allowed[:] = known_allowed
+    # the base sequence placed once, before the touch-ups: every trial starts from its first k orders
+    pf, pi, pc = _new_buffers(n_lanes, cap)
+    _, p_lanes = _store_lanes(inst, 0, (_borrow(pf), _borrow(pi), _borrow(pc)))
+    own_p_lane, own_p_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
+    own_p_finish, own_p_ready = np.full(n_items, INF), np.full(n_orders, INF)
+    p_outs = (_borrow(own_p_lane), _borrow(own_p_start), _borrow(own_p_finish), _borrow(own_p_ready), outs[4])
+    _schedule_store(inst, base_seq, 0, handoff, params, base, p_lanes, p_outs)
+    own_item_pos = np.full(n_items, n_orders, np.int64)
+    item_pos = _borrow(own_item_pos)
+    for q in range(n):
+        for it in range(inst.order_item_start[base_seq[q]], inst.order_item_start[base_seq[q] + 1]):
+            item_pos[it] = q
+    prefix = (p_lanes, p_outs, item_pos)
 
     own_seq = np.empty(n + 1, np.int64)
     seq = _borrow(own_seq)
@@ -1166,14 +1214,14 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     memo = _borrow(own_memo)
     jit[new] = False
     due[new] = INF
-    first_promise = _trial_memo(inst, 0, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo)[1]
+    first_promise = _trial_memo(inst, 0, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)[1]
     lo = 0
     while lo < n and due[base_seq[lo]] <= first_promise:
         lo += 1
     hi = n
     while lo < hi:
         mid = (lo + hi) // 2
-        if _trial_memo(inst, mid, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo)[0]:
+        if _trial_memo(inst, mid, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)[0]:
             hi = mid
         else:
             lo = mid + 1
@@ -1183,7 +1231,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     confirmed = _borrow(own_confirmed)  # promises already confirmed (all of them failed)
     for k in range(lo, n + 1):
         kept, promise, m = _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs,
-                                       memo)
+                                       memo, prefix)
         if kept and promise < INF:
             seen = False  # from scratch the confirming plan depends on the promise alone (not on k)
             for c in range(n_confirmed if not held else 0):
@@ -1193,13 +1241,13 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             if seen:
                 continue  # the same confirming plan: it failed already
             if _booked_plan_keeps(inst, promise, new_jit, promise, k, held, n, new, base_seq, seq, handoff, params,
-                                  base, lanes, allowed, outs):
+                                  base, lanes, allowed, outs, prefix):
                 best_promise, best_margin, keeps, position = promise, m, True, k
                 break
             confirmed[0, n_confirmed] = promise
             n_confirmed += 1
     if not keeps:
-        result = _trial_memo(inst, n, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo)
+        result = _trial_memo(inst, n, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)
         best_promise, best_margin = result[1], result[2]
 
     own_var = 0.0
@@ -1217,7 +1265,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             out_status[j] = SLOT_TOO_SOON
         elif not _booked_plan_keeps(inst, start, True, start - own_margin, _due_position(due, base_seq, n, start), held,
                                     n, new, base_seq, seq, handoff,
-                                    params, base, lanes, allowed, outs):
+                                    params, base, lanes, allowed, outs, prefix):
             out_status[j] = SLOT_KITCHEN_FULL
         else:
             out_status[j] = SLOT_OFFERED
@@ -1229,24 +1277,25 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                 if later > start + EPS and _booked_plan_keeps(inst, later, True, later - own_margin,
                                                               _due_position(due, base_seq, n, later), held, n, new,
                                                               base_seq, seq, handoff, params, base, lanes, allowed,
-                                                              outs):
+                                                              outs, prefix):
                     if later - out_ready[new] < gap - EPS:
                         out_slot_ready[j] = later
             out_slot_position[j] = _due_position(due, base_seq, n, out_slot_ready[j])
     due[new] = best_promise
     alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
              + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size
-             + own_cap.size)
+             + own_cap.size + pf.size + pi.size + pc.size + own_p_lane.size + own_p_start.size + own_p_finish.size
+             + own_p_ready.size + own_item_pos.size)
     if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
         return INF, 0.0, False, n
     return best_promise, best_margin, keeps, position
 
 
 @njit(cache=True)
-def _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo):
+def _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix):
     """_trial(k), computed once per quote: memo[:, k] = (kept, promise, margin); memo[0, k] == 0 unknown, 1 not kept, 2 kept."""
     if memo[0, k] == 0.0:
-        kept, promise, m = _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs)
+        kept, promise, m = _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, prefix)
         memo[0, k] = 2.0 if kept else 1.0
         memo[1, k] = promise
         memo[2, k] = m

@@ -239,7 +239,7 @@ class StoreSnapshot:
     reaches the same kernel (tests/core_native/test_quote_snapshot.py).
     """
 
-    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders", "_base")
+    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders", "_base", "_ranks")
 
     def __init__(self, inst: Prepared, n_stations: int, new_id: int):
         self.inst = inst
@@ -248,6 +248,8 @@ class StoreSnapshot:
         self._n_items = inst.item_prep_s.size
         self._n_orders = inst.order_due_s.size
         self._base = {}  # planner params -> (base sequence, allowed): the quote's step 1, new-order free
+        # the held plan's ranks in sequence (ranked orders come first), for held_rank_at
+        self._ranks = [r for r in inst.order_held_rank.tolist() if r == r]
 
     def base_plan(self, params):
         """The existing orders' plan a quote starts from (reference.quote step 1): it does not
@@ -329,6 +331,7 @@ class StoreSnapshot:
                 inst, params, slot_first, width, int(slot_capacity), slots.tolist(), bool(new_just_in_time))
             status = np.asarray(status, np.int8)
             slot_ready = np.asarray(slot_ready, np.float64)
+            slot_position = np.asarray(slot_position, np.int64)
         else:
             from . import _kernels
 
@@ -347,22 +350,23 @@ class StoreSnapshot:
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                            slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
                            slot_ready_s=slot_ready, held_rank=self.held_rank_at(int(position)),
-                           slot_held_rank=np.array([self.held_rank_at(int(k)) for k in slot_position], np.float64))
+                           slot_held_rank=np.array([self.held_rank_at(k) for k in slot_position.tolist()],
+                                                   np.float64))
 
     def held_rank_at(self, position: int) -> float:
         """The item_held_rank that books a new order at `position` of the held plan's sequence
         (between the orders there), NaN for a store planned from scratch. Positions among
         unranked orders (which go last) take the place right after the ranked ones."""
-        ranks = self.inst.order_held_rank
-        ranked = int(np.count_nonzero(~np.isnan(ranks)))
+        ranks = self._ranks
+        ranked = len(ranks)
         if ranked == 0:
             return float("nan")
         position = min(position, ranked)
         if position == 0:
-            return float(ranks[0]) - 1.0
+            return ranks[0] - 1.0
         if position == ranked:
-            return float(ranks[ranked - 1]) + 1.0
-        return (float(ranks[position - 1]) + float(ranks[position])) / 2.0
+            return ranks[ranked - 1] + 1.0
+        return (ranks[position - 1] + ranks[position]) / 2.0
 
 
 def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,

@@ -24,6 +24,14 @@ How one store is planned
     order id, i.e. the earlier order). Each order is placed in turn, on top
     of what earlier orders took (a serial schedule with gap filling: a later
     order may use a hole an earlier one left).
+    Held plan. A store whose orders carry ranks (`order_held_rank`: their
+    place in the store's last plan, or where a quote put a new order) starts
+    from that sequence instead (unranked orders last, by due). It goes back
+    to the dispatch sequence when that makes no order later than its due time
+    or than the held sequence has it, and the search in step 4 keeps only
+    moves within the same bound: a re-plan breaks no promise the held plan
+    keeps. That is what lets a quote check its promise against the held plan
+    alone.
 3.  Placing an order.
     - A just-in-time order (a scheduled pickup) is placed as late as possible
       so that it is ready `own safety margin + jit_buffer_s` before its due
@@ -65,6 +73,11 @@ How one store is planned
 
 Quote for a new order (one store)
 ---------------------------------
+(On a held plan: the existing orders are the held plan as it stands, no
+search; a candidate is the held sequence with the new order at position k, and
+its confirming plan is that same sequence with the order booked, because the
+re-plan starts from it and breaks none of its promises. A slot order goes right
+behind the last order due by its promise. Otherwise, from scratch:)
 Plan the existing orders; each existing order may end up no later than
 max(due - its margin, its current ready): its promise and its safety margin
 are both kept. Try the new order at each position in the dispatch sequence
