@@ -1240,8 +1240,11 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                     break
             if seen:
                 continue  # the same confirming plan: it failed already
-            if _booked_plan_keeps(inst, promise, new_jit, promise, k, held, n, new, base_seq, seq, handoff, params,
-                                  base, lanes, allowed, outs, prefix):
+            # on a held plan an ASAP order's confirming plan is trial k itself (its due moves neither
+            # its placement nor the touch-ups, and ready <= ready + margin): no need to make it again
+            if (held and not new_jit) or _booked_plan_keeps(inst, promise, new_jit, promise, k, held, n, new,
+                                                            base_seq, seq, handoff, params, base, lanes, allowed,
+                                                            outs, prefix):
                 best_promise, best_margin, keeps, position = promise, m, True, k
                 break
             confirmed[0, n_confirmed] = promise

@@ -97,12 +97,13 @@ Instance files (the DESIGN.md format) are planned by instances.plan_instance(ins
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import reference
-from ._kernel_args import config_tuple, float_array, int_array, prepare, unpack
+from ._kernel_args import config_tuple, int_array, prepare, unpack
 from ._layout import (
     SLOT_OFFERED,
     SLOT_STATUS_NAMES,
@@ -227,6 +228,25 @@ def plan(*, segment_station, segment_start_s, segment_lanes, item_order, item_st
     return PlanResult(**unpack(inst, maps, lane, start, finish, ready, margin, position))
 
 
+def _few_floats(name, values, k, default=None) -> list[float]:
+    """A new order's `values` (k of them, a scalar repeated, None: `default`) as finite Python floats;
+    float_array's checks and messages for the handful of numbers of one order, without NumPy."""
+    if values is None:
+        return [float(default)] * k
+    if isinstance(values, (int, float, np.number)):
+        values = [values] * k
+    try:
+        out = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise PlanError(f"{name} must hold numbers") from None
+    if len(out) != k:
+        raise PlanError(f"{name} has {len(out)} values, expected {k}")
+    for i, v in enumerate(out):
+        if not math.isfinite(v):
+            raise PlanError(f"{name}[{i}] is not a finite number")
+    return out
+
+
 class StoreSnapshot:
     """One store's open orders, validated and laid out once, to quote many new orders against.
 
@@ -276,38 +296,39 @@ class StoreSnapshot:
         k = new_station.size
         if k == 0:
             raise PlanError("the new order has no items")
-        new_prep = float_array("new_item_prep_s", new_item_prep_s, k)
-        new_sd = float_array("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
-        release = float_array("new_release_s", new_release_s, k)
-        weight = float_array("new_weight", new_weight, k)
-        # k is a handful: plain Python min/max are several times cheaper than NumPy reductions here
-        stations, preps, sds = new_station.tolist(), new_prep.tolist(), new_sd.tolist()
+        # k is a handful: checked as Python numbers, several times cheaper than NumPy calls here
+        stations = new_station.tolist()
+        preps = _few_floats("new_item_prep_s", new_item_prep_s, k)
+        sds = _few_floats("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
+        releases = _few_floats("new_release_s", new_release_s, k)
+        weights = _few_floats("new_weight", new_weight, k)
         if min(stations) < 0 or max(stations) >= self.n_stations:
             i = next(j for j, x in enumerate(stations) if not 0 <= x < self.n_stations)
             raise PlanError(f"new_item_station[{i}] = {stations[i]} is out of range [0, {self.n_stations})")
         if min(preps) <= 0:
-            raise PlanError(f"new_item_prep_s[{int(np.argmin(new_prep))}] = {min(preps)} must be > 0")
+            raise PlanError(f"new_item_prep_s[{preps.index(min(preps))}] = {min(preps)} must be > 0")
         if min(sds) < 0:
-            raise PlanError(f"new_item_prep_sd_s[{int(np.argmin(new_sd))}] must be >= 0")
-        if weight.min() < 0:
+            raise PlanError(f"new_item_prep_sd_s[{sds.index(min(sds))}] must be >= 0")
+        if min(weights) < 0:
             raise PlanError("new_weight must be >= 0")
         n = self._n_items
         if k > 1:  # longest first, ties by input position (as prepare's lexsort)
-            order = np.argsort(-new_prep, kind="stable")
-            new_station, new_prep, new_sd, release = new_station[order], new_prep[order], new_sd[order], release[order]
+            order = sorted(range(k), key=lambda i: -preps[i])
+            stations, preps = [stations[i] for i in order], [preps[i] for i in order]
+            sds, releases = [sds[i] for i in order], [releases[i] for i in order]
         inst = self.inst
         return inst._replace(
             store_order_start=np.array([0, self._n_orders + 1], np.int64),
             order_item_start=np.concatenate((inst.order_item_start, np.array([n + k], np.int64))),
             order_due_s=np.concatenate((inst.order_due_s, np.array([_NEW_ORDER_DUE]))),
-            order_weight=np.concatenate((inst.order_weight, np.array([weight.max()]))),
+            order_weight=np.concatenate((inst.order_weight, np.array([max(weights)]))),
             order_jit=np.concatenate((inst.order_jit, np.zeros(1, bool))),
             order_held_rank=np.concatenate((inst.order_held_rank, np.full(1, np.nan))),
             order_dispatch=np.concatenate((inst.order_dispatch, np.array([self._n_orders], np.int64))),
-            item_station=np.concatenate((inst.item_station, new_station)),
-            item_prep_s=np.concatenate((inst.item_prep_s, new_prep)),
-            item_var_s2=np.concatenate((inst.item_var_s2, new_sd * new_sd)),
-            item_release_s=np.concatenate((inst.item_release_s, np.maximum(release, 0.0))),
+            item_station=np.concatenate((inst.item_station, np.array(stations, np.int64))),
+            item_prep_s=np.concatenate((inst.item_prep_s, np.array(preps))),
+            item_var_s2=np.concatenate((inst.item_var_s2, np.array([sd * sd for sd in sds]))),
+            item_release_s=np.concatenate((inst.item_release_s, np.array([max(r, 0.0) for r in releases]))),
             item_progress_lane=np.concatenate((inst.item_progress_lane, np.full(k, -1, np.int64))),
             item_progress_remaining_s=np.concatenate((inst.item_progress_remaining_s, np.zeros(k))),
         )
