@@ -113,3 +113,27 @@ def test_a_full_kitchen_is_said_honestly(menu, customer_a, store):
     assert any(not slot.available and slot.reason for slot in quote.slots)
     first_offered = next(slot for slot in quote.slots if slot.available)
     assert first_offered.starts_at >= quote.asap_ready_at - dt.timedelta(minutes=store.slot_minutes)
+
+
+def test_every_open_order_holds_its_place_in_the_kitchen_plan(menu, customer_a):
+    """The re-plan writes each open order's place in the plan (its held plan); an order is booked
+    where its quote put it, and the next re-plan starts from those places."""
+    orders = [place(menu, customer_a, quantity=q) for q in (2, 1, 3)]
+    ranks = [Order.objects.get(pk=o.pk).plan_rank for o in orders]
+    assert sorted(ranks) == [0.0, 1.0, 2.0]
+
+    store = menu["latte"].store
+    now = timezone.now()
+    state = scheduling.kitchen_state(store=store, now=now)
+    held = dict(zip(state.arrays["item_order"].tolist(), state.arrays["item_held_rank"].tolist()))
+    assert held == {o.pk: r for o, r in zip(orders, ranks)}
+
+    latte = menu["latte"]
+    quote = scheduling.kitchen_quote(store=store, now=now, units=[(latte.station_id, latte.prep_seconds, 0)],
+                                     state=state)
+    booked = place(menu, customer_a, quantity=1)
+    # a single latte behind the queue: ranked among the held places, and every order renumbered 0..3
+    assert quote.held_rank is not None
+    assert sorted(Order.objects.filter(pk__in=[o.pk for o in [*orders, booked]])
+                  .values_list("plan_rank", flat=True)) == [0.0, 1.0, 2.0, 3.0]
+
