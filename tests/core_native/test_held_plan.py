@@ -11,7 +11,7 @@ from core_native import api
 from .conftest import as_plan_args, bunched_store, chain, random_store, seeds
 from .test_kernel_matches_reference import FIELDS
 from .test_plan_rules import check_rules
-from .test_quote_keeps_promises import _with_new_order
+from .test_quote_keeps_promises import _check_insert
 
 
 def held_ranks(rng, kw, plan=None):
@@ -145,17 +145,7 @@ def _new_order(rng, stations=3):
 def _check_booked(plan_kw, new, promise, jit, rank, must_be_ready_by):
     """Book the quoted order as told (due, just in time, rank) and re-plan from the held plan: no
     promise the held plan kept is broken, no late order gets later, the new one is ready in time."""
-    held = api.plan(**plan_kw, improve=False)
-    after, new_id = _with_new_order(plan_kw, new, promise, jit)
-    after["item_held_rank"] = np.concatenate([plan_kw["item_held_rank"],
-                                              np.full(len(new["new_item_station"]), rank)])
-    replan = api.plan(**after)
-    for q, order_id in enumerate(held.order_id):
-        p = int(np.searchsorted(replan.order_id, order_id))
-        limit = max(held.order_due_s[q], held.order_ready_s[q])
-        assert replan.order_ready_s[p] <= limit + 1e-6, f"order {order_id} broken by the quoted order"
-    p = int(np.searchsorted(replan.order_id, new_id))
-    assert replan.order_ready_s[p] <= must_be_ready_by + 1e-6
+    _check_insert(plan_kw, api.plan(**plan_kw, improve=False), new, promise, jit, must_be_ready_by, rank)
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,7 +11,9 @@ from .conftest import as_plan_args, bunched_store, random_store, seeds
 Z = DEFAULT_PLANNER.safety_z  # the margin's z (its value is a tuning decision, see config.py)
 
 
-def _with_new_order(kw, new, due, jit):
+def _with_new_order(kw, new, due, jit, rank=np.nan):
+    """plan() arguments of `kw` with the new order booked: due, just in time or not, and (where the
+    store has a held plan) at its rank in it."""
     out = as_plan_args(kw)
     k = len(new["new_item_station"])
     new_id = int(kw["item_order"].max()) + 1
@@ -23,11 +25,15 @@ def _with_new_order(kw, new, due, jit):
     out["item_due_s"] = np.concatenate([kw["item_due_s"], np.full(k, due)])
     out["item_weight"] = np.concatenate([kw["item_weight"], np.ones(k)])
     out["item_just_in_time"] = np.concatenate([kw["item_just_in_time"], np.full(k, jit)])
+    if kw.get("item_held_rank") is not None:
+        out["item_held_rank"] = np.concatenate([kw["item_held_rank"], np.full(k, rank)])
     return out, new_id
 
 
-def _check_insert(kw, base, new, due, jit, must_be_ready_by):
-    after, new_id = _with_new_order(kw, new, due, jit)
+def _check_insert(kw, base, new, due, jit, must_be_ready_by, rank=np.nan):
+    """Booking the new order breaks no promise of `base` (a late order gets no later) and has it
+    ready by `must_be_ready_by`."""
+    after, new_id = _with_new_order(kw, new, due, jit, rank)
     plan = api.plan(**after)
     for q, order_id in enumerate(base.order_id):
         p = int(np.searchsorted(plan.order_id, order_id))
