@@ -1218,7 +1218,13 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     lo = 0
     while lo < n and due[base_seq[lo]] <= first_promise:
         lo += 1
-    hi = n
+    hi = n  # reference: gallop back from the end, then bisect
+    step = 1
+    while hi - step >= lo and _trial_memo(inst, hi - step, base_seq, new, seq, handoff, params, base, lanes,
+                                          allowed, outs, memo, prefix)[0]:
+        hi -= step
+        step *= 2
+    lo = max(lo, hi - step + 1)
     while lo < hi:
         mid = (lo + hi) // 2
         if _trial_memo(inst, mid, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)[0]:
@@ -1303,6 +1309,52 @@ def _trial_memo(inst, k, base_seq, new, seq, handoff, params, base, lanes, allow
         memo[1, k] = promise
         memo[2, k] = m
     return memo[0, k] == 2.0, memo[1, k], memo[2, k]
+
+
+@njit(cache=True)
+def _appended(a, values):
+    out = np.empty(len(a) + len(values), a.dtype)
+    out[:len(a)] = a
+    out[len(a):] = values
+    return out
+
+
+@njit(cache=True)
+def _with_new_order(inst, new_due, station, prep, var, release, weight):
+    """api.StoreSnapshot.instance_with in compiled code (the new order's items already longest first,
+    release clamped to now): the one-store instance with the new order appended as the last order."""
+    n_orders, n_items, k = len(inst.order_due_s), len(inst.item_prep_s), len(station)
+    return Prepared(inst.store_station_start, inst.station_lane_start, inst.station_segment_start,
+                    inst.segment_start_s, inst.segment_lanes, np.array([0, n_orders + 1], np.int64),
+                    inst.store_handoff_s, _appended(inst.order_item_start, np.array([n_items + k], np.int64)),
+                    _appended(inst.order_due_s, np.array([new_due])),
+                    _appended(inst.order_weight, np.array([weight.max()])),
+                    _appended(inst.order_jit, np.zeros(1, np.bool_)),
+                    _appended(inst.order_held_rank, np.array([np.nan])),
+                    _appended(inst.order_dispatch, np.array([n_orders], np.int64)),
+                    _appended(inst.item_station, station), _appended(inst.item_prep_s, prep),
+                    _appended(inst.item_var_s2, var), _appended(inst.item_release_s, release),
+                    _appended(inst.item_progress_lane, np.full(k, -1, np.int64)),
+                    _appended(inst.item_progress_remaining_s, np.zeros(k)))
+
+
+@njit(cache=True)
+def quote_new_known(inst, new_due, station, prep, var, release, weight, params, slot_first_start_s, slot_s,
+                    slot_capacity, slot_orders, new_jit, out_status, out_slot_ready, out_slot_position, known_seq,
+                    known_allowed):
+    """quote_fast_known on the snapshot's instance of existing orders plus the new order's items,
+    appended here rather than in NumPy calls from Python (performance only; the same instance)."""
+    q = _with_new_order(inst, new_due, station, prep, var, release, weight)
+    result = quote_store(_borrowed(q), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
+                         new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position),
+                         _borrow(known_seq), _borrow(known_allowed))
+    alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
+             + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
+             + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size
+             + q.item_progress_remaining_s.size)
+    if alive < 0:  # never: a use of every array made here after the last borrowed use, so they live to here
+        return INF, 0.0, False, 0
+    return result
 
 
 @njit(cache=True)

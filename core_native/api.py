@@ -284,14 +284,10 @@ class StoreSnapshot:
             got = self._base[params] = (seq, allowed)
         return got
 
-    def instance_with(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
-                      new_weight=1.0) -> Prepared:
-        """The prepared one-store instance with the new order appended as the last order.
-
-        Identical to what `prepare` builds from the concatenated arrays: the new order
-        has the largest id and a due time after every real one, so it is last in the
-        dispatch sequence and its items come last, longest first (ties: input position).
-        """
+    def new_order_arrays(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
+                         new_weight=1.0):
+        """The new order's items checked and laid out as `prepare` lays out items: (station, prep,
+        variance, release clamped to now, weight) arrays, longest first (ties: input position)."""
         new_station = int_array("new_item_station", new_item_station)
         k = new_station.size
         if k == 0:
@@ -311,24 +307,37 @@ class StoreSnapshot:
             raise PlanError(f"new_item_prep_sd_s[{sds.index(min(sds))}] must be >= 0")
         if min(weights) < 0:
             raise PlanError("new_weight must be >= 0")
-        n = self._n_items
         if k > 1:  # longest first, ties by input position (as prepare's lexsort)
             order = sorted(range(k), key=lambda i: -preps[i])
             stations, preps = [stations[i] for i in order], [preps[i] for i in order]
             sds, releases = [sds[i] for i in order], [releases[i] for i in order]
-        inst = self.inst
+        return (np.array(stations, np.int64), np.array(preps), np.array([sd * sd for sd in sds]),
+                np.array([max(r, 0.0) for r in releases]), np.array(weights))
+
+    def instance_with(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
+                      new_weight=1.0) -> Prepared:
+        """The prepared one-store instance with the new order appended as the last order.
+
+        Identical to what `prepare` builds from the concatenated arrays: the new order
+        has the largest id and a due time after every real one, so it is last in the
+        dispatch sequence and its items come last, longest first (ties: input position).
+        (`_kernels._with_new_order` builds the same in compiled code for the kernel quote.)
+        """
+        station, prep, var, release, weight = self.new_order_arrays(
+            new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
+        inst, n, k = self.inst, self._n_items, station.size
         return inst._replace(
             store_order_start=np.array([0, self._n_orders + 1], np.int64),
             order_item_start=np.concatenate((inst.order_item_start, np.array([n + k], np.int64))),
             order_due_s=np.concatenate((inst.order_due_s, np.array([_NEW_ORDER_DUE]))),
-            order_weight=np.concatenate((inst.order_weight, np.array([max(weights)]))),
+            order_weight=np.concatenate((inst.order_weight, np.array([weight.max()]))),
             order_jit=np.concatenate((inst.order_jit, np.zeros(1, bool))),
             order_held_rank=np.concatenate((inst.order_held_rank, np.full(1, np.nan))),
             order_dispatch=np.concatenate((inst.order_dispatch, np.array([self._n_orders], np.int64))),
-            item_station=np.concatenate((inst.item_station, np.array(stations, np.int64))),
-            item_prep_s=np.concatenate((inst.item_prep_s, np.array(preps))),
-            item_var_s2=np.concatenate((inst.item_var_s2, np.array([sd * sd for sd in sds]))),
-            item_release_s=np.concatenate((inst.item_release_s, np.array([max(r, 0.0) for r in releases]))),
+            item_station=np.concatenate((inst.item_station, station)),
+            item_prep_s=np.concatenate((inst.item_prep_s, prep)),
+            item_var_s2=np.concatenate((inst.item_var_s2, var)),
+            item_release_s=np.concatenate((inst.item_release_s, release)),
             item_progress_lane=np.concatenate((inst.item_progress_lane, np.full(k, -1, np.int64))),
             item_progress_remaining_s=np.concatenate((inst.item_progress_remaining_s, np.zeros(k))),
         )
@@ -337,7 +346,7 @@ class StoreSnapshot:
               new_weight=1.0, new_just_in_time=False, slot_first_start_s=0.0, slot_s=300.0, slot_capacity=0,
               slot_orders=None, use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
         """Quote one new order against this store state; arguments as in `quote`."""
-        inst = self.instance_with(new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
+        new = (new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
         if slot_orders is None:
             slots = np.zeros(0, np.int64)
         else:
@@ -349,7 +358,8 @@ class StoreSnapshot:
         params = config_tuple(config)
         if use_reference:
             ready, margin, keeps, status, slot_ready, position, slot_position = reference.quote(
-                inst, params, slot_first, width, int(slot_capacity), slots.tolist(), bool(new_just_in_time))
+                self.instance_with(*new), params, slot_first, width, int(slot_capacity), slots.tolist(),
+                bool(new_just_in_time))
             status = np.asarray(status, np.int8)
             slot_ready = np.asarray(slot_ready, np.float64)
             slot_position = np.asarray(slot_position, np.int64)
@@ -362,12 +372,13 @@ class StoreSnapshot:
             known = self.base_plan(params)
             if known is None:
                 ready, margin, keeps, position = _kernels.quote_fast(
-                    inst, params, slot_first, width, int(slot_capacity), slots, bool(new_just_in_time), status,
-                    slot_ready, slot_position)
+                    self.instance_with(*new), params, slot_first, width, int(slot_capacity), slots,
+                    bool(new_just_in_time), status, slot_ready, slot_position)
             else:
-                ready, margin, keeps, position = _kernels.quote_fast_known(
-                    inst, params, slot_first, width, int(slot_capacity), slots, bool(new_just_in_time), status,
-                    slot_ready, slot_position, known[0], known[1])
+                ready, margin, keeps, position = _kernels.quote_new_known(
+                    self.inst, _NEW_ORDER_DUE, *self.new_order_arrays(*new), params, slot_first, width,
+                    int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
+                    known[1])
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                            slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
                            slot_ready_s=slot_ready, held_rank=self.held_rank_at(int(position)),

@@ -862,16 +862,21 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     #    the full planner (sorting by due, as every re-plan does) must
     #    confirm it. Going first is as early as the order can be, so
     #    positions behind orders due before that are skipped; from there a
-    #    binary search finds the first position that keeps every promise
-    #    (a later position disturbs fewer orders), and candidates are
-    #    confirmed in turn from there.
+    #    search from the end (galloping back, then bisecting) finds the first
+    #    position that keeps every promise (a later position disturbs fewer
+    #    orders), and candidates are confirmed in turn from there.
     jit[new] = False
     due[new] = INF
     first_promise = trial(0)[1]
     lo = 0
     while lo < n and due[base_seq[lo]] <= first_promise:
         lo += 1
-    hi = n
+    hi = n  # the first position that keeps, searched from the end (n is taken to keep)
+    step = 1  # galloping back from the end: a new order most often goes near it, and trials there
+    while hi - step >= lo and trial(hi - step)[0]:  # place few orders; then bisect the last bracket
+        hi -= step
+        step *= 2
+    lo = max(lo, hi - step + 1)
     while lo < hi:
         mid = (lo + hi) // 2
         if trial(mid)[0]:
