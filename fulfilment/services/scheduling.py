@@ -198,7 +198,7 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
     # The orders were read with their lines (same transaction, store locked); in Order's own ordering.
     loaded = {line.order_id: line.order for line in state.lines}
     orders = sorted((loaded[pk] for pk in ready_by_order), key=lambda o: (o.created_at, o.pk), reverse=True)
-    changed_orders, events = [], []
+    changed_orders, ready_moved, events = [], [], []  # rows to write; orders whose screens must hear of it
     for order in orders:
         ready_s = ready_by_order[order.pk]
         estimate = state.at(ready_s) if math.isfinite(ready_s) else None
@@ -219,10 +219,11 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
                                            "promised": order.promised_ready_at.isoformat()}))
         order.estimated_ready_at = estimate
         changed_orders.append(order)
+        ready_moved.append(order)
     _fast_bulk_update(Order, changed_orders, ["estimated_ready_at", "plan_rank"])
     OrderEvent.objects.bulk_create(events)
     # The screens' copy of the plan, and the customers whose ready time moved (kitchen_display relays it).
-    outbox_plan_changed(store=store, before=before, lines=changed_lines, orders=changed_orders,
+    outbox_plan_changed(store=store, before=before, lines=changed_lines, orders=ready_moved,
                         notify=[event.order_id for event in events])
     return plan
 
