@@ -1154,13 +1154,36 @@ def quote_base_fast(inst, params, out_seq, out_allowed):
     base, lanes = _store_lanes(b_inst, 0, (_borrow(bf), _borrow(bi), _borrow(bc)))
     _quote_base(b_inst, n, _store_is_held(b_inst, 0, n), inst.store_handoff_s[0], params, base, lanes, outs,
                 _borrow(out_seq), _borrow(out_allowed))
-    return (own_lane.size + own_start.size + own_finish.size + own_ready.size + own_cap.size + bf.size + bi.size
-            + bc.size)
+    prefix = _prefix_plan(inst, n, out_seq, params)
+    alive = own_lane.size + own_start.size + own_finish.size + own_ready.size + own_cap.size + bf.size + bi.size
+    if alive + bc.size < 0:  # never: keeps the owning scratch alive past its borrowed uses
+        return _prefix_plan(inst, 0, out_seq, params)
+    return prefix
+
+
+@njit(cache=True)
+def _prefix_plan(inst, n, base_seq, params):
+    """The base sequence base_seq[:n] of a one-store instance placed once, before the touch-ups:
+    every quote trial starts from its first k orders (`_held_plan_with_new_at`). Returns owned
+    arrays (lane starts, ends, items, counts; item lane, start, finish; order ready; item_pos:
+    each item's order's position in base_seq, n_orders for the rest)."""
+    n_items, n_orders = len(inst.item_prep_s), len(inst.order_due_s)
+    n_lanes, cap = _store_shape(inst, 0)
+    f, i, c = _new_buffers(n_lanes, cap)
+    base, lanes = _store_lanes(inst, 0, (f, i, c))
+    outs = (np.full(n_items, -1, np.int64), np.full(n_items, INF), np.full(n_items, INF), np.full(n_orders, INF),
+            np.full(n_orders, INF))
+    _schedule_store(inst, base_seq[:n], 0, inst.store_handoff_s[0], params, base, lanes, outs)
+    item_pos = np.full(n_items, n_orders, np.int64)
+    for q in range(n):
+        for it in range(inst.order_item_start[base_seq[q]], inst.order_item_start[base_seq[q] + 1]):
+            item_pos[it] = q
+    return (lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[1], outs[2], outs[3], item_pos)
 
 
 @njit(cache=True)
 def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                out_slot_ready, out_slot_position, known_seq=None, known_allowed=None):
+                out_slot_ready, out_slot_position, known_seq=None, known_allowed=None, known_prefix=None):
     """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps,
     position);
     out_status and out_slot_ready (each slot's promise) are filled per slot.
@@ -1194,18 +1217,11 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
         base_seq[:] = known_seq
         allowed[:] = known_allowed
     # the base sequence placed once, before the touch-ups: every trial starts from its first k orders
-    pf, pi, pc = _new_buffers(n_lanes, cap)
-    _, p_lanes = _store_lanes(inst, 0, (_borrow(pf), _borrow(pi), _borrow(pc)))
-    own_p_lane, own_p_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
-    own_p_finish, own_p_ready = np.full(n_items, INF), np.full(n_orders, INF)
-    p_outs = (_borrow(own_p_lane), _borrow(own_p_start), _borrow(own_p_finish), _borrow(own_p_ready), outs[4])
-    _schedule_store(inst, base_seq, 0, handoff, params, base, p_lanes, p_outs)
-    own_item_pos = np.full(n_items, n_orders, np.int64)
-    item_pos = _borrow(own_item_pos)
-    for q in range(n):
-        for it in range(inst.order_item_start[base_seq[q]], inst.order_item_start[base_seq[q] + 1]):
-            item_pos[it] = q
-    prefix = (p_lanes, p_outs, item_pos)
+    if known_prefix is None:
+        pre = _prefix_plan(inst, n, base_seq, params)
+    else:  # from quote_base_fast on the same store state (the same numbers)
+        pre = known_prefix
+    prefix = ((pre[0], pre[1], pre[2], pre[3]), (pre[4], pre[5], pre[6], pre[7], outs[4]), pre[8])
 
     own_seq = np.empty(n + 1, np.int64)
     seq = _borrow(own_seq)
@@ -1293,8 +1309,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     due[new] = best_promise
     alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
              + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size
-             + own_cap.size + pf.size + pi.size + pc.size + own_p_lane.size + own_p_start.size + own_p_finish.size
-             + own_p_ready.size + own_item_pos.size)
+             + own_cap.size + pre[8].size)
     if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
         return INF, 0.0, False, n
     return best_promise, best_margin, keeps, position
@@ -1341,13 +1356,13 @@ def _with_new_order(inst, new_due, station, prep, var, release, weight):
 @njit(cache=True)
 def quote_new_known(inst, new_due, station, prep, var, release, weight, params, slot_first_start_s, slot_s,
                     slot_capacity, slot_orders, new_jit, out_status, out_slot_ready, out_slot_position, known_seq,
-                    known_allowed):
+                    known_allowed, known_prefix):
     """quote_fast_known on the snapshot's instance of existing orders plus the new order's items,
     appended here rather than in NumPy calls from Python (performance only; the same instance)."""
     q = _with_new_order(inst, new_due, station, prep, var, release, weight)
     result = quote_store(_borrowed(q), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
                          new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position),
-                         _borrow(known_seq), _borrow(known_allowed))
+                         _borrow(known_seq), _borrow(known_allowed), known_prefix)
     alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
              + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
              + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size

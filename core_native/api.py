@@ -267,7 +267,7 @@ class StoreSnapshot:
         self.new_id = new_id
         self._n_items = inst.item_prep_s.size
         self._n_orders = inst.order_due_s.size
-        self._base = {}  # planner params -> (base sequence, allowed): the quote's step 1, new-order free
+        self._base = {}  # planner params -> (base sequence, allowed, prefix plan): the quote's step 1, new-order free
         # the held plan's ranks in sequence (ranked orders come first), for held_rank_at
         self._ranks = [r for r in inst.order_held_rank.tolist() if r == r]
 
@@ -280,8 +280,8 @@ class StoreSnapshot:
             from . import _kernels
 
             seq, allowed = np.empty(self._n_orders, np.int64), np.empty(self._n_orders)
-            _kernels.quote_base_fast(self.inst, params, seq, allowed)
-            got = self._base[params] = (seq, allowed)
+            prefix = _kernels.quote_base_fast(self.inst, params, seq, allowed)
+            got = self._base[params] = (seq, allowed, prefix)
         return got
 
     def new_order_arrays(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
@@ -378,7 +378,7 @@ class StoreSnapshot:
                 ready, margin, keeps, position = _kernels.quote_new_known(
                     self.inst, _NEW_ORDER_DUE, *self.new_order_arrays(*new), params, slot_first, width,
                     int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
-                    known[1])
+                    known[1], known[2])
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                            slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
                            slot_ready_s=slot_ready, held_rank=self.held_rank_at(int(position)),
