@@ -23,7 +23,8 @@ measures side by side in one run:
     quote_snapshot_us_p50/p99  the same quotes through the fast path: api.prepare_store(...) once per
                       store state (not timed: it happens when the state changes), snapshot.quote(...)
                       timed per call
-    quote_kernel_us_p50/p99    the kernel alone (_kernels.quote_fast_known on the prepared instance, base plan from the snapshot)
+    quote_kernel_us_p50/p99    the kernel alone (_kernels.quote_fast_known on the prepared instance, base plan from the
+                      snapshot; it places the trials' prefix plan itself, which the snapshot path keeps)
     prepare_store_us_p50       api.prepare_store for the quoted stores (the cost moved off the quote)
     quote_tardy_share          share of quotes at stores whose plan is tardy (the improvement pass runs)
     quote_snapshot_us_p99_on_time_stores / _p50_tardy_stores: the fast path split by that (where the tail is)
