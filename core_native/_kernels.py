@@ -457,12 +457,19 @@ def _pace(inst, seq, handoff, params, lanes, outs):
 
 # -- the order search --------------------------------------------------------------
 @njit(cache=True)
+def _set_caps(seq, outs, order_due_s, cap):
+    """reference `_caps`: each order of `seq` may end no later than its due time or than the plan in
+    `outs` has it (`cap` True), or without limit (False)."""
+    order_cap, out_ready = outs[4], outs[3]
+    for k in range(len(seq)):
+        o = seq[k]
+        order_cap[o] = max(out_ready[o], order_due_s[o]) + EPS if cap else INF
+
+
+@njit(cache=True)
 def _dispatch_if_it_keeps(inst, seq, lane_lo, handoff, params, base, lanes, outs):
     """reference `_dispatch_if_it_keeps`."""
     n = len(seq)
-    o_lo = seq[0]
-    for k in range(n):
-        o_lo = min(o_lo, seq[k])
     own_dispatch = np.empty(n, np.int64)
     dispatch = _borrow(own_dispatch)
     same = True
@@ -474,13 +481,10 @@ def _dispatch_if_it_keeps(inst, seq, lane_lo, handoff, params, base, lanes, outs
             break
     if not same:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
-        order_cap, out_ready, order_due_s = outs[4], outs[3], inst.order_due_s
-        for o in range(o_lo, o_lo + n):
-            order_cap[o] = max(out_ready[o], order_due_s[o]) + EPS
+        _set_caps(seq, outs, inst.order_due_s, True)
         if _schedule_store(inst, dispatch, lane_lo, handoff, params, base, lanes, outs) < INF:
             seq[:] = dispatch
-        for o in range(o_lo, o_lo + n):
-            order_cap[o] = INF
+        _set_caps(seq, outs, inst.order_due_s, False)
     return own_dispatch.size  # a use of the owner after the last borrowed use
 
 
@@ -524,11 +528,8 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     if best <= 0.0 or passes <= 0:
         return best
     n = len(seq)
-    order_cap = outs[4]
     if held:
-        for k in range(n):
-            o = seq[k]
-            order_cap[o] = max(outs[3][o], inst.order_due_s[o]) + EPS
+        _set_caps(seq, outs, inst.order_due_s, True)
     budget = params[4] * n
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
@@ -616,8 +617,7 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
         best = _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs)
     elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
-    for k in range(n):
-        order_cap[seq[k]] = INF
+    _set_caps(seq, outs, inst.order_due_s, False)
     alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
     if alive + dispatch_own.size < 0:  # never: keeps the owning scratch alive to here
         return INF
@@ -1043,9 +1043,10 @@ def _due_position(due, base_seq, n, t):
 
 
 @njit(cache=True)
-def _held_plan(inst, seq, handoff, params, base, lanes, outs):
-    """reference `_held_plan`: `seq` placed in turn, then the touch-ups; no search."""
-    _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs)
+def _held_plan(inst, seq, handoff, params, base, lanes, outs, k_first=0):
+    """reference `_held_plan`: `seq` placed in turn (from seq[k_first] on top of `lanes` when k_first
+    > 0, as `_schedule_store`), then the touch-ups; no search."""
+    _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs, k_first)
     _fire_early(inst, seq, handoff, params, lanes, outs)
     _pace(inst, seq, handoff, params, lanes, outs)
 
@@ -1082,9 +1083,7 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
             outs[0][it] = p_outs[0][it]
             outs[1][it] = p_outs[1][it]
             outs[2][it] = p_outs[2][it]
-    _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs, k)
-    _fire_early(inst, seq, handoff, params, lanes, outs)
-    _pace(inst, seq, handoff, params, lanes, outs)
+    _held_plan(inst, seq, handoff, params, base, lanes, outs, k)
 
 
 @njit(cache=True)
@@ -1235,12 +1234,12 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     while lo < n and due[base_seq[lo]] <= first_promise:
         lo += 1
     hi = n  # reference: gallop back from the end, then bisect
-    step = 1
-    while hi - step >= lo and _trial_memo(inst, hi - step, base_seq, new, seq, handoff, params, base, lanes,
-                                          allowed, outs, memo, prefix)[0]:
-        hi -= step
-        step *= 2
-    lo = max(lo, hi - step + 1)
+    stride = 1
+    while hi - stride >= lo and _trial_memo(inst, hi - stride, base_seq, new, seq, handoff, params, base, lanes,
+                                            allowed, outs, memo, prefix)[0]:
+        hi -= stride
+        stride *= 2
+    lo = max(lo, hi - stride + 1)
     while lo < hi:
         mid = (lo + hi) // 2
         if _trial_memo(inst, mid, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)[0]:

@@ -491,10 +491,16 @@ class _StorePlanner:
         if dispatch == seq:
             return
         self.schedule(seq)
-        self.cap = [max(self.out_ready[o], inst.order_due_s[o]) + EPS for o in range(self.o_lo, self.o_hi)]
+        self.cap = self._caps()
         if self.schedule(dispatch) < INF:
             seq[:] = dispatch
         self.cap = None
+
+    def _caps(self):
+        """Per order (index o - o_lo): the latest ready time a held plan's search may give it, its
+        due time or, if the plan just made has it later, that."""
+        due = self.inst.order_due_s
+        return [max(self.out_ready[o], due[o]) + EPS for o in range(self.o_lo, self.o_hi)]
 
     @staticmethod
     def _moved(seq, m, j, later):
@@ -564,8 +570,7 @@ class _StorePlanner:
         if best <= 0.0 or self.cfg[3] <= 0:
             return best
         if self.held:
-            inst = self.inst
-            self.cap = [max(self.out_ready[o], inst.order_due_s[o]) + EPS for o in range(self.o_lo, self.o_hi)]
+            self.cap = self._caps()
         n = len(seq)
         budget = self.cfg[4] * n
         tried = 0
@@ -830,10 +835,13 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
                 return False
         return True
 
+    def held_plan_with_new_at(k):
+        """The held plan with the new order at position k of the base sequence, no search."""
+        _held_plan(p, base_seq[:k] + [new] + base_seq[k:])
+
     def trial(k):
         """New order planned ASAP at position k of the base sequence: (kept, promise, margin)."""
-        seq = base_seq[:k] + [new] + base_seq[k:]
-        _held_plan(p, seq)
+        held_plan_with_new_at(k)
         m = p.order_margin(new)
         return existing_kept(), ready[new] + m, m
 
@@ -848,8 +856,7 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
         due[new] = promise
         jit[new] = just_in_time
         if p.held:
-            seq = base_seq[:k] + [new] + base_seq[k:]
-            _held_plan(p, seq)
+            held_plan_with_new_at(k)
         else:
             seq = sorted(existing + [new], key=lambda o: (due[o], o))
             p.plan_sequence(seq)
@@ -872,11 +879,11 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     while lo < n and due[base_seq[lo]] <= first_promise:
         lo += 1
     hi = n  # the first position that keeps, searched from the end (n is taken to keep)
-    step = 1  # galloping back from the end: a new order most often goes near it, and trials there
-    while hi - step >= lo and trial(hi - step)[0]:  # place few orders; then bisect the last bracket
-        hi -= step
-        step *= 2
-    lo = max(lo, hi - step + 1)
+    stride = 1  # galloping back from the end: a new order most often goes near it, and trials there
+    while hi - stride >= lo and trial(hi - stride)[0]:  # place few orders; then bisect the last bracket
+        hi -= stride
+        stride *= 2
+    lo = max(lo, hi - stride + 1)
     while lo < hi:
         mid = (lo + hi) // 2
         if trial(mid)[0]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from core_native import api
 
 from .conftest import as_plan_args, bunched_store, chain, random_store, seeds
-from .test_kernel_matches_reference import FIELDS
+from .test_kernel_matches_reference import assert_same_plan
 from .test_plan_rules import check_rules
 from .test_quote_keeps_promises import _check_insert
 
@@ -38,16 +38,6 @@ def settled_ranks(rng, kw):
             return ranks
         ranks = settled
     raise AssertionError("held ranks did not settle")
-
-
-def assert_same_plan(kw):
-    kernel = api.plan(**kw)
-    ref = api.plan(**kw, use_reference=True)
-    serial = api.plan(**kw, parallel=False)
-    for field in (*FIELDS, "order_position"):
-        np.testing.assert_array_equal(getattr(kernel, field), getattr(ref, field), err_msg=field)
-        np.testing.assert_array_equal(getattr(kernel, field), getattr(serial, field), err_msg=field)
-    return kernel
 
 
 def overloaded(rng):

@@ -8,7 +8,7 @@ from core_native.config import DEFAULT_PLANNER, THOROUGH_PLANNER
 
 from .conftest import as_plan_args, bunched_store, chain, random_store, seeds
 
-FIELDS = ("item_lane", "item_start_s", "item_finish_s", "order_ready_s", "order_margin_s")
+FIELDS = ("item_lane", "item_start_s", "item_finish_s", "order_ready_s", "order_margin_s", "order_position")
 
 
 def assert_same_plan(kw, config=DEFAULT_PLANNER):
