@@ -1045,10 +1045,13 @@ def _due_position(due, base_seq, n, t):
 @njit(cache=True)
 def _held_plan(inst, seq, handoff, params, base, lanes, outs, k_first=0):
     """reference `_held_plan`: `seq` placed in turn (from seq[k_first] on top of `lanes` when k_first
-    > 0, as `_schedule_store`), then the touch-ups; no search."""
-    _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs, k_first)
+    > 0, as `_schedule_store`), then the touch-ups; no search. False, with the plan left unfinished,
+    where an order passed its cap (outs[4]; a quote's trials set caps, see quote_store)."""
+    if _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs, k_first) == INF:
+        return False
     _fire_early(inst, seq, handoff, params, lanes, outs)
     _pace(inst, seq, handoff, params, lanes, outs)
+    return True
 
 
 @njit(cache=True)
@@ -1060,6 +1063,7 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
     just the intervals of that plan that are closures, running items or items of those orders
     (placing is deterministic and a lane's intervals never share a start), so a trial starts from
     that filtered copy and places the rest: the same plan as placing everything (performance only).
+    False where an order passed its cap (see `_held_plan`).
     """
     p_lanes, p_outs, item_pos = prefix
     _sequence_with_new_at(base_seq, new, k, seq)
@@ -1083,12 +1087,13 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
             outs[0][it] = p_outs[0][it]
             outs[1][it] = p_outs[1][it]
             outs[2][it] = p_outs[2][it]
-    _held_plan(inst, seq, handoff, params, base, lanes, outs, k)
+    return _held_plan(inst, seq, handoff, params, base, lanes, outs, k)
 
 
 @njit(cache=True)
 def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, prefix):
-    _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix)
+    if not _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix):
+        return False, INF, 0.0  # an existing order past what it is allowed: not kept (see quote_store)
     m = _order_margin_store(inst, new, params[0], lanes, outs)
     return _existing_kept(len(base_seq), outs[3], allowed), outs[3][new] + m, m
 
@@ -1113,13 +1118,14 @@ def _booked_plan_keeps(inst, promise, new_jit, ready_by, k, held, n, new, base_s
     due[new] = promise
     jit[new] = new_jit
     if held:
-        _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix)
+        placed = _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix)
     else:
         _dispatch_with_new(inst, n, new, promise, seq)
         _plan_sequence(inst, seq, False, 0, handoff, params, base, lanes, outs)
+        placed = True
     jit[new] = False
     due[new] = INF
-    return _existing_kept(n, outs[3], allowed) and outs[3][new] <= ready_by + EPS
+    return placed and _existing_kept(n, outs[3], allowed) and outs[3][new] <= ready_by + EPS
 
 
 @njit(cache=True)
@@ -1230,6 +1236,15 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     jit[new] = False
     due[new] = INF
     first_promise = _trial_memo(inst, 0, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)[1]
+    if held:
+        # From here on a held trial stops placing at the first existing ASAP order that ends later than
+        # it is allowed (its ready time is final once placed: the fire window moves only just-in-time
+        # items, and only earlier; pacing never moves an item past its order's last finish), so such a
+        # trial is not kept, as the full trial would say; its promise is then never read (trial 0's is
+        # read, above; trial n places only the new order, which has no cap). Performance only.
+        for o in range(n):
+            if not jit[o]:
+                outs[4][o] = allowed[o] + EPS
     lo = 0
     while lo < n and due[base_seq[lo]] <= first_promise:
         lo += 1
