@@ -303,6 +303,27 @@ def _copy_lanes(src_starts, src_ends, src_items, src_counts, starts, ends, items
 
 
 @njit(cache=True)
+def _copy_lanes_before(plan_lanes, item_pos, i_lo, k, item_progress_lane, lanes):
+    """The lanes of a plan as they stood after its first k orders: only its closures, running
+    items and the items of those orders (item_pos[it - i_lo]: the position of the item's order in
+    the plan's sequence). Placing is deterministic and adds intervals only, and a lane's intervals
+    never share a start, so this is exactly the state re-placing those k orders would rebuild
+    (performance only)."""
+    p_starts, p_ends, p_items, p_counts = plan_lanes
+    starts, ends, items, counts = lanes
+    for lane in range(len(p_counts)):
+        c = 0
+        for i in range(p_counts[lane]):
+            it = p_items[lane, i]
+            if it < 0 or item_progress_lane[it] >= 0 or item_pos[it - i_lo] < k:
+                starts[lane, c] = p_starts[lane, i]
+                ends[lane, c] = p_ends[lane, i]
+                items[lane, c] = it
+                c += 1
+        counts[lane] = c
+
+
+@njit(cache=True)
 def _schedule_from(seq, k_first, twt, lane_lo, handoff, z, pacing_window, jit_buffer,
                    order_item_start, order_due_s, order_weight, order_jit, station_lane_start, item_station,
                    item_prep_s, item_var_s2, item_release_s, item_progress_lane, item_progress_remaining_s,
@@ -518,10 +539,35 @@ def _moved(seq, m, j, later, cand):
 
 
 @njit(cache=True)
+def _twt_at(seq, k_lo, k_hi, twt, ready, order_due_s, order_weight):
+    """twt plus the weighted tardiness of seq[k_lo:k_hi], whose ready times are ready[k_lo:k_hi],
+    summed as `_schedule_from` sums it."""
+    for k in range(k_lo, k_hi):
+        o = seq[k]
+        late = ready[k] - order_due_s[o]
+        if late > 0.0 and late < INF:
+            twt += order_weight[o] * late
+    return twt
+
+
+@njit(cache=True)
+def _hold_current(inst, seq, k_lo, i_lo, lanes, outs, current, item_pos, ready):
+    """The plan in `lanes`/`outs` becomes the search's current plan: its lanes, each item's order's
+    position and each position's ready time (from position k_lo on; before it they are unchanged)."""
+    _copy_lanes(lanes[0], lanes[1], lanes[2], lanes[3], current[0], current[1], current[2], current[3])
+    for k in range(k_lo, len(seq)):
+        o = seq[k]
+        ready[k] = outs[3][o]
+        for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
+            item_pos[it - i_lo] = k
+
+
+@njit(cache=True)
 def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     """reference `_improve`. A trial that first changes position m does not
-    re-place seq[:m]: it starts from a copy of the lanes holding just that
-    prefix (`prefix`), which is the very state re-placing it would rebuild;
+    re-place seq[:m]: it starts from the current plan's lanes as they stood after
+    seq[:m] (`_copy_lanes_before`), the very state re-placing them would rebuild,
+    and the prefix's tardiness is summed from the current plan's ready times;
     once the prefix alone is as tardy as the best, no later move can win."""
     best = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     passes = params[3]
@@ -531,21 +577,29 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     if held:
         _set_caps(seq, outs, inst.order_due_s, True)
     budget = params[4] * n
+    o_lo = seq[0]
+    for k in range(n):
+        o_lo = min(o_lo, seq[k])
+    i_lo = inst.order_item_start[o_lo]
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
+    item_pos_own, ready_own = np.empty(inst.order_item_start[o_lo + n] - i_lo, np.int64), np.empty(n)
     cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
     dispatch_own = seq.copy() if params[5] > 0 else seq[:0].copy()  # the item search starts from it too
     dispatch = _borrow(dispatch_own)
-    prefix = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
+    # the current plan (of seq): its lanes, each item's order's position, each position's ready time
+    current = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
+    item_pos, ready = _borrow(item_pos_own), _borrow(ready_own)
+    _hold_current(inst, seq, 0, i_lo, lanes, outs, current, item_pos, ready)
+    order_due_s, order_weight, progress = inst.order_due_s, inst.order_weight, inst.item_progress_lane
     tried = 0
     # 1. tardy orders moved earlier, largest weighted tardiness first (ties: smaller order)
     late_own, late_key_own = np.empty_like(seq), np.empty(n)
     late, late_key = _borrow(late_own), _borrow(late_key_own)
-    out_ready, order_due_s, order_weight = outs[3], inst.order_due_s, inst.order_weight
     n_late = 0
     for k in range(n):
         o = seq[k]
-        lateness = out_ready[o] - order_due_s[o]
+        lateness = ready[k] - order_due_s[o]
         if 0.0 < lateness < INF:
             key = -order_weight[o] * lateness
             i = n_late
@@ -560,9 +614,8 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
         j = 0
         while seq[j] != late[q]:
             j += 1
-        # as in the sweeps, a trial starts from the lanes holding the unchanged prefix seq[:m]
         m_first = max(0, j - MAX_MOVE)
-        prefix_twt = _schedule_store(inst, seq[:m_first], lane_lo, handoff, params, base, prefix, outs)
+        prefix_twt = _twt_at(seq, 0, m_first, 0.0, ready, order_due_s, order_weight)
         for m in range(m_first, j):
             if tried >= budget:
                 break
@@ -570,14 +623,14 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
             tried += 1
             if prefix_twt >= best - EPS:
                 continue  # cannot win: the unchanged prefix alone is as tardy as the best
-            _copy_lanes(prefix[0], prefix[1], prefix[2], prefix[3], lanes[0], lanes[1], lanes[2], lanes[3])
+            _copy_lanes_before(current, item_pos, i_lo, m, progress, lanes)
             t = _schedule_store(inst, cand, lane_lo, handoff, params, base, lanes, outs, m, prefix_twt, best - EPS)
             if t < best - EPS:
                 best = t
                 seq[:] = cand
+                _hold_current(inst, seq, m, i_lo, lanes, outs, current, item_pos, ready)
                 break
-            prefix_twt = _schedule_store(inst, seq[: m + 1], lane_lo, handoff, params, base, prefix, outs, m,
-                                         prefix_twt)
+            prefix_twt = _twt_at(seq, m, m + 1, prefix_twt, ready, order_due_s, order_weight)
         if best <= 0.0 or tried >= budget:
             break
     # 2. sweeps over every move
@@ -585,7 +638,6 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
         if best <= 0.0 or tried >= budget:
             break
         improved = False
-        _copy_lanes(base[0], base[1], base[2], base[3], prefix[0], prefix[1], prefix[2], prefix[3])
         prefix_twt = 0.0
         for m in range(n - 1):
             for j in range(m + 1, min(n, m + MAX_MOVE + 1)):
@@ -598,19 +650,19 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
                     tried += 1
                     if prefix_twt >= best - EPS:
                         continue  # cannot win: the unchanged prefix alone is as tardy as the best
-                    _copy_lanes(prefix[0], prefix[1], prefix[2], prefix[3], lanes[0], lanes[1], lanes[2], lanes[3])
+                    _copy_lanes_before(current, item_pos, i_lo, m, progress, lanes)
                     t = _schedule_store(inst, cand, lane_lo, handoff, params, base, lanes, outs, m, prefix_twt,
                                         best - EPS)
                     if t < best - EPS:
                         best = t
                         seq[:] = cand
+                        _hold_current(inst, seq, m, i_lo, lanes, outs, current, item_pos, ready)
                         improved = True
             if best <= 0.0 or tried >= budget:
                 break
-            # grow the prefix by seq[m] as it now stands
+            # the prefix grows by seq[m] as it now stands
             if prefix_twt < best - EPS:
-                prefix_twt = _schedule_store(inst, seq[: m + 1], lane_lo, handoff, params, base, prefix, outs, m,
-                                             prefix_twt)
+                prefix_twt = _twt_at(seq, m, m + 1, prefix_twt, ready, order_due_s, order_weight)
         if not improved or best <= 0.0 or tried >= budget:
             break
     if best > 0.0 and params[5] > 0:
@@ -619,7 +671,7 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     _set_caps(seq, outs, inst.order_due_s, False)
     alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
-    if alive + dispatch_own.size < 0:  # never: keeps the owning scratch alive to here
+    if alive + dispatch_own.size + item_pos_own.size + ready_own.size < 0:  # never: keeps the owning scratch alive
         return INF
     return best
 
@@ -1059,27 +1111,14 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
     """_held_plan of base_seq with the new order at position k, without re-placing base_seq[:k].
 
     `prefix` = (lanes, outs, item_pos) of base_seq placed once before the touch-ups (item_pos:
-    each existing item's order's position in base_seq). The lanes after the first k orders hold
-    just the intervals of that plan that are closures, running items or items of those orders
-    (placing is deterministic and a lane's intervals never share a start), so a trial starts from
-    that filtered copy and places the rest: the same plan as placing everything (performance only).
+    each existing item's order's position in base_seq). A trial starts from that plan's lanes after
+    its first k orders (`_copy_lanes_before`) and places the rest: the same plan as placing
+    everything (performance only).
     False where an order passed its cap (see `_held_plan`).
     """
     p_lanes, p_outs, item_pos = prefix
     _sequence_with_new_at(base_seq, new, k, seq)
-    p_starts, p_ends, p_items, p_counts = p_lanes
-    starts, ends, items, counts = lanes
-    progress = inst.item_progress_lane
-    for lane in range(len(p_counts)):
-        c = 0
-        for i in range(p_counts[lane]):
-            it = p_items[lane, i]
-            if it < 0 or progress[it] >= 0 or item_pos[it] < k:
-                starts[lane, c] = p_starts[lane, i]
-                ends[lane, c] = p_ends[lane, i]
-                items[lane, c] = it
-                c += 1
-        counts[lane] = c
+    _copy_lanes_before(p_lanes, item_pos, 0, k, inst.item_progress_lane, lanes)
     for q in range(k):
         o = base_seq[q]
         outs[3][o] = p_outs[3][o]
