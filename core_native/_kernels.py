@@ -539,6 +539,16 @@ def _moved(seq, m, j, later, cand):
 
 
 @njit(cache=True)
+def _order_span(seq):
+    """(smallest, largest + 1) order of seq: a store's orders are one run of ids, in any sequence."""
+    o_lo, o_hi = seq[0], seq[0] + 1
+    for k in range(len(seq)):
+        o_lo = min(o_lo, seq[k])
+        o_hi = max(o_hi, seq[k] + 1)
+    return o_lo, o_hi
+
+
+@njit(cache=True)
 def _twt_at(seq, k_lo, k_hi, twt, ready, order_due_s, order_weight):
     """twt plus the weighted tardiness of seq[k_lo:k_hi], whose ready times are ready[k_lo:k_hi],
     summed as `_schedule_from` sums it."""
@@ -577,13 +587,11 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     if held:
         _set_caps(seq, outs, inst.order_due_s, True)
     budget = params[4] * n
-    o_lo = seq[0]
-    for k in range(n):
-        o_lo = min(o_lo, seq[k])
+    o_lo, o_hi = _order_span(seq)
     i_lo = inst.order_item_start[o_lo]
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
-    item_pos_own, ready_own = np.empty(inst.order_item_start[o_lo + n] - i_lo, np.int64), np.empty(n)
+    item_pos_own, ready_own = np.empty(inst.order_item_start[o_hi] - i_lo, np.int64), np.empty(n)
     cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
     dispatch_own = seq.copy() if params[5] > 0 else seq[:0].copy()  # the item search starts from it too
     dispatch = _borrow(dispatch_own)
@@ -752,10 +760,7 @@ def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, hand
 def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs):
     """reference `_improve_items`. Each trial re-places the whole list (no prefix copy):
     the item search runs only with a thorough config, on small offline problems."""
-    o_lo, o_hi = seq[0], seq[0] + 1
-    for k in range(len(seq)):
-        o_lo = min(o_lo, seq[k])
-        o_hi = max(o_hi, seq[k] + 1)
+    o_lo, o_hi = _order_span(seq)
     i_lo, i_hi = inst.order_item_start[o_lo], inst.order_item_start[o_hi]
     own_order_of_item = np.empty(i_hi - i_lo, np.int64)
     own_left = np.empty(o_hi - o_lo, np.int64)
