@@ -250,7 +250,7 @@ def _set_ready(o, handoff, order_item_start, out_finish, out_ready):
 
 
 # -- one order -----------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _place_order(o, lane_lo, handoff, z, pacing_window, jit_buffer,
                  order_item_start, order_due_s, order_jit, station_lane_start, item_station, item_prep_s, item_var_s2,
                  item_release_s, item_progress_lane, item_progress_remaining_s,
@@ -323,7 +323,7 @@ def _copy_lanes_before(plan_lanes, item_pos, i_lo, k, item_progress_lane, lanes)
         counts[lane] = c
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _schedule_from(seq, k_first, twt, lane_lo, handoff, z, pacing_window, jit_buffer,
                    order_item_start, order_due_s, order_weight, order_jit, station_lane_start, item_station,
                    item_prep_s, item_var_s2, item_release_s, item_progress_lane, item_progress_remaining_s,
@@ -362,7 +362,7 @@ def _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, k_fi
 
 
 # -- after every order is placed: fire window and pacing ---------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _placed_just_in_time(inst, o, handoff, z, jit_buffer, out_finish):
     """reference `_placed_just_in_time`."""
     if not inst.order_jit[o]:
@@ -826,7 +826,7 @@ def _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, h
 
 
 # -- safety margin -------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _order_margin(o, z, order_item_start, item_prep_s, item_var_s2, item_progress_lane, item_progress_remaining_s,
                   starts, ends, items, counts, out_lane, out_finish, item_station, station_lane_start):
     i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
@@ -919,7 +919,8 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
     lane_lo = inst.station_lane_start[inst.store_station_start[store]]
     handoff = inst.store_handoff_s[store]
     base, lanes = _store_lanes(inst, store, buffers)
-    seq = np.arange(o_lo, o_hi)
+    seq_own = np.arange(o_lo, o_hi)
+    seq = _borrow(seq_own)  # passed to every stage: borrowed, as the instance is (see "borrowed arrays")
     outs = (out_lane, out_start, out_finish, out_ready, order_cap)
     _plan_sequence(inst, seq, _store_is_held(inst, o_lo, o_hi), lane_lo, handoff, params, base, lanes, outs)
     for k in range(len(seq)):
@@ -931,6 +932,8 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
         out_margin[o] = _order_margin(o, params[0], order_item_start, item_prep_s, item_var_s2, item_progress_lane,
                                       item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish,
                                       inst.item_station, inst.station_lane_start)
+    if seq_own.size < 0:  # never: keeps the owner of the borrowed seq alive until here
+        out_margin[o_lo] = INF
 
 
 # -- borrowed arrays (performance only) -------------------------------------------
