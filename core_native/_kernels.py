@@ -49,7 +49,9 @@ ITEM_MAX_MOVE = 16  # reference.ITEM_MAX_MOVE
 @njit(cache=True, inline="always")
 def _first_ending_after(ends, lane, n, t):
     """Index of the first interval on the lane that ends after t (ends are sorted)."""
-    lo, hi = 0, n
+    if n == 0 or ends[lane, 0] > t:
+        return 0  # the common case (placing from now on): no search
+    lo, hi = 1, n
     while lo < hi:
         mid = (lo + hi) >> 1
         if ends[lane, mid] <= t:
@@ -61,7 +63,9 @@ def _first_ending_after(ends, lane, n, t):
 
 @njit(cache=True, inline="always")
 def _first_starting_at_or_after(starts, lane, n, t):
-    lo, hi = 0, n
+    if n == 0 or starts[lane, n - 1] < t:
+        return n  # the common case (a just-in-time finish past everything placed): no search
+    lo, hi = 0, n - 1
     while lo < hi:
         mid = (lo + hi) >> 1
         if starts[lane, mid] < t:
@@ -191,6 +195,8 @@ def _earliest_fit(item, release, lane_lo, station_lane_start, item_station, item
         t = _earliest_start(starts, ends, lane, counts[lane], release, prep)
         if t < best_start:
             best_lane, best_start = lane, t
+            if t <= release:
+                break  # no lane can start it sooner, and ties go to the lower lane
     return best_lane, best_start
 
 
@@ -204,6 +210,8 @@ def _latest_fit(item, release, finish_by, lane_lo, station_lane_start, item_stat
         t = _latest_start(starts, ends, lane, counts[lane], release, finish_by, prep)
         if t > best_start:
             best_lane, best_start = lane, t
+            if t >= finish_by - prep:
+                break  # no lane can start it later, and ties go to the lower lane
     return best_lane, best_start
 
 
