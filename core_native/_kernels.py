@@ -1242,6 +1242,13 @@ def _prefix_plan(inst, n, base_seq, params):
 
 
 @njit(cache=True)
+def _borrowed_prefix(prefix):
+    """A prefix plan (_prefix_plan) with every array borrowed: every trial passes it on."""
+    return (_borrow(prefix[0]), _borrow(prefix[1]), _borrow(prefix[2]), _borrow(prefix[3]), _borrow(prefix[4]),
+            _borrow(prefix[5]), _borrow(prefix[6]), _borrow(prefix[7]), _borrow(prefix[8]))
+
+
+@njit(cache=True)
 def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
                 out_slot_ready, out_slot_position, known_seq=None, known_allowed=None, known_prefix=None):
     """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps,
@@ -1278,9 +1285,10 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
         allowed[:] = known_allowed
     # the base sequence placed once, before the touch-ups: every trial starts from its first k orders
     if known_prefix is None:
-        pre = _prefix_plan(inst, n, base_seq, params)
+        own_pre = _prefix_plan(inst, n, base_seq, params)
     else:  # from quote_base_fast on the same store state (the same numbers)
-        pre = known_prefix
+        own_pre = known_prefix
+    pre = _borrowed_prefix(own_pre)  # every trial passes it on
     prefix = ((pre[0], pre[1], pre[2], pre[3]), (pre[4], pre[5], pre[6], pre[7], outs[4]), pre[8])
 
     own_seq = np.empty(n + 1, np.int64)
@@ -1378,7 +1386,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     due[new] = best_promise
     alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
              + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size
-             + own_cap.size + pre[8].size)
+             + own_cap.size + own_pre[8].size)
     if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
         return INF, 0.0, False, n
     return best_promise, best_margin, keeps, position
