@@ -1114,19 +1114,22 @@ def _due_position(due, base_seq, n, t):
 
 
 @njit(cache=True)
-def _held_plan(inst, seq, handoff, params, base, lanes, outs, k_first=0):
+def _held_plan(inst, seq, handoff, params, base, lanes, outs, k_first=0, pace=True):
     """reference `_held_plan`: `seq` placed in turn (from seq[k_first] on top of `lanes` when k_first
     > 0, as `_schedule_store`), then the touch-ups; no search. False, with the plan left unfinished,
-    where an order passed its cap (outs[4]; a quote's trials set caps, see quote_store)."""
+    where an order passed its cap (outs[4]; a quote's trials set caps, see quote_store).
+    `pace=False` leaves pacing out, for callers that read only ready times: pacing moves items
+    later but never past their order's last finish, so it changes no ready time."""
     if _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs, k_first) == INF:
         return False
     _fire_early(inst, seq, handoff, params, lanes, outs)
-    _pace(inst, seq, handoff, params, lanes, outs)
+    if pace:
+        _pace(inst, seq, handoff, params, lanes, outs)
     return True
 
 
 @njit(cache=True)
-def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix):
+def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix, pace=True):
     """_held_plan of base_seq with the new order at position k, without re-placing base_seq[:k].
 
     `prefix` = (lanes, outs, item_pos) of base_seq placed once before the touch-ups (item_pos:
@@ -1146,7 +1149,7 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
     outs[1][:n_items] = p_outs[1]
     outs[2][:n_items] = p_outs[2]
     outs[3][:n_orders] = p_outs[3]
-    return _held_plan(inst, seq, handoff, params, base, lanes, outs, k)
+    return _held_plan(inst, seq, handoff, params, base, lanes, outs, k, pace)
 
 
 @njit(cache=True)
@@ -1176,8 +1179,9 @@ def _booked_plan_keeps(inst, promise, new_jit, ready_by, k, held, n, new, base_s
     due, jit = inst.order_due_s, inst.order_jit
     due[new] = promise
     jit[new] = new_jit
-    if held:
-        placed = _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix)
+    if held:  # reads ready times only: no pacing (see _held_plan)
+        placed = _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix,
+                                        False)
     else:
         _dispatch_with_new(inst, n, new, promise, seq)
         _plan_sequence(inst, seq, False, 0, handoff, params, base, lanes, outs)

@@ -259,7 +259,7 @@ class StoreSnapshot:
     reaches the same kernel (tests/core_native/test_quote_snapshot.py).
     """
 
-    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders", "_base", "_ranks")
+    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders", "_base", "_rank_at")
 
     def __init__(self, inst: Prepared, n_stations: int, new_id: int):
         self.inst = inst
@@ -268,8 +268,7 @@ class StoreSnapshot:
         self._n_items = inst.item_prep_s.size
         self._n_orders = inst.order_due_s.size
         self._base = {}  # planner params -> (base sequence, allowed, prefix plan): the quote's step 1, new-order free
-        # the held plan's ranks in sequence (ranked orders come first), for held_rank_at
-        self._ranks = [r for r in inst.order_held_rank.tolist() if r == r]
+        self._rank_at = _ranks_between(inst.order_held_rank)
 
     def base_plan(self, params):
         """The existing orders' plan a quote starts from (reference.quote step 1): it does not
@@ -288,12 +287,11 @@ class StoreSnapshot:
                          new_weight=1.0):
         """The new order's items checked and laid out as `prepare` lays out items: (station, prep,
         variance, release clamped to now, weight) arrays, longest first (ties: input position)."""
-        new_station = int_array("new_item_station", new_item_station)
-        k = new_station.size
+        stations = _few_ints("new_item_station", new_item_station)
+        k = len(stations)
         if k == 0:
             raise PlanError("the new order has no items")
         # k is a handful: checked as Python numbers, several times cheaper than NumPy calls here
-        stations = new_station.tolist()
         preps = _few_floats("new_item_prep_s", new_item_prep_s, k)
         sds = _few_floats("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
         releases = _few_floats("new_release_s", new_release_s, k)
@@ -311,8 +309,10 @@ class StoreSnapshot:
             order = sorted(range(k), key=lambda i: -preps[i])
             stations, preps = [stations[i] for i in order], [preps[i] for i in order]
             sds, releases = [sds[i] for i in order], [releases[i] for i in order]
-        return (np.array(stations, np.int64), np.array(preps), np.array([sd * sd for sd in sds]),
-                np.array([max(r, 0.0) for r in releases]), np.array(weights))
+        # one array for the four float rows: a row of it is a contiguous float64[k], as the kernels take
+        prep, var, release, weight = np.array([preps, [sd * sd for sd in sds], [max(r, 0.0) for r in releases],
+                                               weights])
+        return np.array(stations, np.int64), prep, var, release, weight
 
     def instance_with(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
                       new_weight=1.0) -> Prepared:
@@ -347,15 +347,12 @@ class StoreSnapshot:
               slot_orders=None, use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
         """Quote one new order against this store state; arguments as in `quote`."""
         new = (new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
-        if slot_orders is None:
-            slots = np.zeros(0, np.int64)
-        else:
-            slots = int_array("slot_orders", slot_orders)
+        slots = _NO_SLOTS if slot_orders is None else int_array("slot_orders", slot_orders)
         slot_first = float(slot_first_start_s)
         width = float(slot_s)
         if slots.size and not width > 0:
             raise PlanError("slot_s must be > 0")
-        params = config_tuple(config)
+        params = _params_of(config)
         if use_reference:
             ready, margin, keeps, status, slot_ready, position, slot_position = reference.quote(
                 self.instance_with(*new), params, slot_first, width, int(slot_capacity), slots.tolist(),
@@ -379,26 +376,48 @@ class StoreSnapshot:
                     self.inst, _NEW_ORDER_DUE, *self.new_order_arrays(*new), params, slot_first, width,
                     int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
                     known[1], known[2])
+        rank_at = self._rank_at
+        last = rank_at.size - 1
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                            slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
-                           slot_ready_s=slot_ready, held_rank=self.held_rank_at(int(position)),
-                           slot_held_rank=np.array([self.held_rank_at(k) for k in slot_position.tolist()],
-                                                   np.float64))
+                           slot_ready_s=slot_ready, held_rank=float(rank_at[min(int(position), last)]),
+                           slot_held_rank=rank_at[np.minimum(slot_position, last)])
 
     def held_rank_at(self, position: int) -> float:
         """The item_held_rank that books a new order at `position` of the held plan's sequence
         (between the orders there), NaN for a store planned from scratch. Positions among
         unranked orders (which go last) take the place right after the ranked ones."""
-        ranks = self._ranks
-        ranked = len(ranks)
-        if ranked == 0:
-            return float("nan")
-        position = min(position, ranked)
-        if position == 0:
-            return ranks[0] - 1.0
-        if position == ranked:
-            return ranks[ranked - 1] + 1.0
-        return (ranks[position - 1] + ranks[position]) / 2.0
+        return float(self._rank_at[min(position, self._rank_at.size - 1)])
+
+
+def _ranks_between(order_held_rank: np.ndarray) -> np.ndarray:
+    """StoreSnapshot.held_rank_at for every position 0 .. ranked (ranked orders come first in the
+    held plan's sequence): the rank before the first, between two neighbours, after the last;
+    [NaN] for a store without a held plan."""
+    ranks = order_held_rank[~np.isnan(order_held_rank)]
+    if ranks.size == 0:
+        return np.full(1, np.nan)
+    return np.concatenate(([ranks[0] - 1.0], (ranks[:-1] + ranks[1:]) / 2.0, [ranks[-1] + 1.0]))
+
+
+_NO_SLOTS = np.zeros(0, np.int64)  # (writable: a read-only array is another type to the kernels)
+_PARAMS: dict[PlannerConfig, tuple] = {}
+
+
+def _params_of(config: PlannerConfig) -> tuple:
+    """config_tuple, once per config (a frozen dataclass): a quote asks for it on every call."""
+    params = _PARAMS.get(config)
+    if params is None:
+        params = _PARAMS[config] = config_tuple(config)
+    return params
+
+
+def _few_ints(name, values) -> list[int]:
+    """A new order's handful of integers as Python ints; int_array's checks and messages, without
+    NumPy for a list of ints (what callers pass)."""
+    if type(values) in (list, tuple) and all(type(v) is int for v in values):
+        return list(values)
+    return int_array(name, values).tolist()
 
 
 def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
