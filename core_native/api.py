@@ -347,12 +347,15 @@ class StoreSnapshot:
               slot_orders=None, use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
         """Quote one new order against this store state; arguments as in `quote`."""
         new = (new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
-        slots = _NO_SLOTS if slot_orders is None else int_array("slot_orders", slot_orders)
+        if slot_orders is None:
+            slots = np.zeros(0, np.int64)
+        else:
+            slots = int_array("slot_orders", slot_orders)
         slot_first = float(slot_first_start_s)
         width = float(slot_s)
         if slots.size and not width > 0:
             raise PlanError("slot_s must be > 0")
-        params = _params_of(config)
+        params = config_tuple(config)
         if use_reference:
             ready, margin, keeps, status, slot_ready, position, slot_position = reference.quote(
                 self.instance_with(*new), params, slot_first, width, int(slot_capacity), slots.tolist(),
@@ -376,12 +379,10 @@ class StoreSnapshot:
                     self.inst, _NEW_ORDER_DUE, *self.new_order_arrays(*new), params, slot_first, width,
                     int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
                     known[1], known[2])
-        rank_at = self._rank_at
-        last = rank_at.size - 1
         return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                            slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
-                           slot_ready_s=slot_ready, held_rank=float(rank_at[min(int(position), last)]),
-                           slot_held_rank=rank_at[np.minimum(slot_position, last)])
+                           slot_ready_s=slot_ready, held_rank=self.held_rank_at(int(position)),
+                           slot_held_rank=self._rank_at[np.minimum(slot_position, self._rank_at.size - 1)])
 
     def held_rank_at(self, position: int) -> float:
         """The item_held_rank that books a new order at `position` of the held plan's sequence
@@ -398,18 +399,6 @@ def _ranks_between(order_held_rank: np.ndarray) -> np.ndarray:
     if ranks.size == 0:
         return np.full(1, np.nan)
     return np.concatenate(([ranks[0] - 1.0], (ranks[:-1] + ranks[1:]) / 2.0, [ranks[-1] + 1.0]))
-
-
-_NO_SLOTS = np.zeros(0, np.int64)  # (writable: a read-only array is another type to the kernels)
-_PARAMS: dict[PlannerConfig, tuple] = {}
-
-
-def _params_of(config: PlannerConfig) -> tuple:
-    """config_tuple, once per config (a frozen dataclass): a quote asks for it on every call."""
-    params = _PARAMS.get(config)
-    if params is None:
-        params = _PARAMS[config] = config_tuple(config)
-    return params
 
 
 def _few_ints(name, values) -> list[int]:
