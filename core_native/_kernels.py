@@ -1195,16 +1195,22 @@ def _booked_plan_keeps(inst, promise, new_jit, ready_by, k, held, n, new, base_s
 def _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, allowed):
     """Step 1 of reference.quote: plan the n existing orders (base_seq = arange(n) in, the
     improved sequence out; a held plan as it stands) and what each may not exceed. Reads
-    nothing of orders >= n."""
+    nothing of orders >= n. Returns the prefix plan the trials start from (`_prefix_plan`); a
+    held plan's is its own placement before the touch-ups (the same arrays, placed once)."""
     for o in range(n):
         base_seq[o] = o
-    if held:
-        _held_plan(inst, base_seq, handoff, params, base, lanes, outs)
+    if held:  # _held_plan, keeping the placement before the touch-ups
+        _schedule_store(inst, base_seq, 0, handoff, params, base, lanes, outs)
+        prefix = _prefix_from(inst, n, base_seq, lanes, outs)
+        _fire_early(inst, base_seq, handoff, params, lanes, outs)
+        _pace(inst, base_seq, handoff, params, lanes, outs)
     else:
         _plan_sequence(inst, base_seq, False, 0, handoff, params, base, lanes, outs)
+        prefix = _prefix_plan(inst, n, base_seq, params)
     due, out_ready = inst.order_due_s, outs[3]
     for o in range(n):
         allowed[o] = max(due[o] - _order_margin_store(inst, o, params[0], lanes, outs), out_ready[o])
+    return prefix
 
 
 @njit(cache=True)
@@ -1220,9 +1226,8 @@ def quote_base_fast(inst, params, out_seq, out_allowed):
     bf, bi, bc = _new_buffers(n_lanes, cap)
     b_inst = _borrowed(inst)
     base, lanes = _store_lanes(b_inst, 0, (_borrow(bf), _borrow(bi), _borrow(bc)))
-    _quote_base(b_inst, n, _store_is_held(b_inst, 0, n), inst.store_handoff_s[0], params, base, lanes, outs,
-                _borrow(out_seq), _borrow(out_allowed))
-    prefix = _prefix_plan(inst, n, out_seq, params)
+    prefix = _quote_base(b_inst, n, _store_is_held(b_inst, 0, n), inst.store_handoff_s[0], params, base, lanes,
+                         outs, _borrow(out_seq), _borrow(out_allowed))
     alive = own_lane.size + own_start.size + own_finish.size + own_ready.size + own_cap.size + bf.size + bi.size
     if alive + bc.size < 0:  # never: keeps the owning scratch alive past its borrowed uses
         return _prefix_plan(inst, 0, out_seq, params)
@@ -1233,8 +1238,7 @@ def quote_base_fast(inst, params, out_seq, out_allowed):
 def _prefix_plan(inst, n, base_seq, params):
     """The base sequence base_seq[:n] of a one-store instance placed once, before the touch-ups:
     every quote trial starts from its first k orders (`_held_plan_with_new_at`). Returns owned
-    arrays (lane starts, ends, items, counts; item lane, start, finish; order ready; item_pos:
-    each item's order's position in base_seq, n_orders for the rest)."""
+    arrays (`_prefix_from`)."""
     n_items, n_orders = len(inst.item_prep_s), len(inst.order_due_s)
     n_lanes, cap = _store_shape(inst, 0)
     f, i, c = _new_buffers(n_lanes, cap)
@@ -1242,11 +1246,21 @@ def _prefix_plan(inst, n, base_seq, params):
     outs = (np.full(n_items, -1, np.int64), np.full(n_items, INF), np.full(n_items, INF), np.full(n_orders, INF),
             np.full(n_orders, INF))
     _schedule_store(inst, base_seq[:n], 0, inst.store_handoff_s[0], params, base, lanes, outs)
+    return _prefix_from(inst, n, base_seq, lanes, outs)
+
+
+@njit(cache=True)
+def _prefix_from(inst, n, base_seq, lanes, outs):
+    """Owned copies of a placed plan of base_seq[:n] (lane starts, ends, items, counts; item lane,
+    start, finish; order ready) and item_pos: each item's order's position in base_seq,
+    n_orders for the rest."""
+    n_items, n_orders = len(inst.item_prep_s), len(inst.order_due_s)
     item_pos = np.full(n_items, n_orders, np.int64)
     for q in range(n):
         for it in range(inst.order_item_start[base_seq[q]], inst.order_item_start[base_seq[q] + 1]):
             item_pos[it] = q
-    return (lanes[0], lanes[1], lanes[2], lanes[3], outs[0], outs[1], outs[2], outs[3], item_pos)
+    return (lanes[0].copy(), lanes[1].copy(), lanes[2].copy(), lanes[3].copy(), outs[0].copy(), outs[1].copy(),
+            outs[2].copy(), outs[3].copy(), item_pos)
 
 
 @njit(cache=True)
@@ -1286,15 +1300,13 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     base_seq = _borrow(own_base_seq)
     own_allowed = np.empty(n)
     allowed = _borrow(own_allowed)
-    if known_seq is None or known_allowed is None:
-        _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, allowed)
-    else:  # from quote_base_fast on the same store state (the same numbers)
+    # the base plan, and the base sequence placed once before the touch-ups (every trial starts
+    # from its first k orders); or both from quote_base_fast on the same store state (the same numbers)
+    if known_seq is None or known_allowed is None or known_prefix is None:
+        own_pre = _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, allowed)
+    else:
         base_seq[:] = known_seq
         allowed[:] = known_allowed
-    # the base sequence placed once, before the touch-ups: every trial starts from its first k orders
-    if known_prefix is None:
-        own_pre = _prefix_plan(inst, n, base_seq, params)
-    else:  # from quote_base_fast on the same store state (the same numbers)
         own_pre = known_prefix
     pre = _borrowed_prefix(own_pre)  # every trial passes it on
     prefix = ((pre[0], pre[1], pre[2], pre[3]), (pre[4], pre[5], pre[6], pre[7], outs[4]), pre[8])
@@ -1467,8 +1479,8 @@ def quote_fast(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_ord
 
 @njit(cache=True)
 def quote_fast_known(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                     out_slot_ready, out_slot_position, known_seq, known_allowed):
+                     out_slot_ready, out_slot_position, known_seq, known_allowed, known_prefix):
     """quote_fast with the base plan from quote_base_fast on the store's snapshot (the same answer)."""
     return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
                        new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position),
-                       _borrow(known_seq), _borrow(known_allowed))
+                       _borrow(known_seq), _borrow(known_allowed), known_prefix)

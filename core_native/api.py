@@ -103,7 +103,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reference
-from ._kernel_args import config_tuple, int_array, prepare, unpack
+from ._kernel_args import config_tuple, int_array, prepare, prepare_one_store, unpack
 from ._layout import (
     SLOT_OFFERED,
     SLOT_STATUS_NAMES,
@@ -423,13 +423,13 @@ def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order
     if n_stations is None:
         st = int_array("item_station", item_station)
         n_stations = int(max(int_array("segment_station", segment_station).max(initial=-1), st.max(initial=-1))) + 1
-    inst, _ = prepare(
-        station_store=None, segment_station=segment_station, segment_start_s=segment_start_s,
-        segment_lanes=segment_lanes, item_order=item_order, item_station=item_station, item_prep_s=item_prep_s,
-        item_due_s=item_due_s, item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s,
-        item_weight=item_weight, item_just_in_time=item_just_in_time, progress_item=progress_item,
-        progress_lane=progress_lane, progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stores=1,
-        n_stations=n_stations, item_held_rank=item_held_rank)
+    inst = prepare_one_store(
+        segment_station=segment_station, segment_start_s=segment_start_s, segment_lanes=segment_lanes,
+        item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
+        item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
+        item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
+        progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stations=int(n_stations),
+        item_held_rank=item_held_rank)
     if inst.order_due_s.size and inst.order_due_s.max() >= _NEW_ORDER_DUE:
         raise PlanError("item_due_s is absurdly large")
     snapshot = StoreSnapshot(inst, int(n_stations), new_id)

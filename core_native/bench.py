@@ -303,7 +303,7 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
         t = time.perf_counter_ns()
         known = snapshots[s].base_plan(params)  # computed by prepare_store, untimed like it
         _kernels.quote_fast_known(q_inst, params, 0.0, 300.0, 10, slots, False, status, slot_ready, slot_position,
-                                  known[0], known[1])
+                                  known[0], known[1], known[2])
         lat_kernel[i] = time.perf_counter_ns() - t
         if i % 97 == 0:  # the fast path answers exactly what the full call answers
             identical &= (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)

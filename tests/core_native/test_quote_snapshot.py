@@ -121,7 +121,7 @@ def test_snapshot_base_plan_gives_the_quote_of_the_whole_kernel(seed):
         if known is None:
             continue
         b = _kernels.quote_fast_known(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, b_status,
-                                      b_ready, b_pos, known[0], known[1])
+                                      b_ready, b_pos, known[0], known[1], known[2])
         assert a == b
         assert np.array_equal(a_status, b_status)
         assert np.array_equal(a_ready, b_ready)

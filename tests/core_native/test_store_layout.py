@@ -1,0 +1,137 @@
+"""The compiled one-store layout (`_store_layout`, the quote's fast path) builds `prepare`'s
+instance, and turns down exactly the input `prepare` turns down."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from core_native import api
+from core_native._kernel_args import prepare, prepare_one_store
+from core_native._layout import PlanError
+from core_native._store_layout import layout_one_store
+
+from .conftest import random_store, seeds
+
+ARGS = ("segment_station", "segment_start_s", "segment_lanes", "item_order", "item_station", "item_prep_s",
+        "item_due_s", "item_prep_sd_s", "item_release_s", "item_weight", "item_just_in_time", "item_held_rank",
+        "progress_item", "progress_lane", "progress_remaining_s")
+
+
+def _store(rng, n_orders=None):
+    kw = random_store(rng, n_orders=int(rng.integers(0, 14)) if n_orders is None else n_orders)
+    n = kw["item_order"].size
+    if rng.random() < 0.6:  # a held plan: most orders ranked (ties too), some new ones not yet
+        order_rank = {o: float(rng.integers(0, 6)) if rng.random() < 0.8 else np.nan for o in set(kw["item_order"])}
+        kw["item_held_rank"] = np.array([order_rank[o] for o in kw["item_order"]])
+    else:
+        kw["item_held_rank"] = np.full(n, np.nan)
+    kw.setdefault("progress_item", np.zeros(0, np.int64))
+    kw.setdefault("progress_lane", np.zeros(0, np.int64))
+    kw.setdefault("progress_remaining_s", np.zeros(0))
+    return kw
+
+
+def _compiled(kw):
+    return layout_one_store(*[kw[k] for k in ARGS], float(kw["handoff_s"]), kw["n_stations"])
+
+
+def _numpy(kw):
+    return prepare(station_store=None, n_stores=1, **kw)[0]
+
+
+def _assert_same(a, b):
+    for field, x, y in zip(a._fields, a, b):
+        assert x.dtype == y.dtype, field
+        np.testing.assert_array_equal(x, y, err_msg=field)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seeds)
+def test_compiled_layout_is_prepares_instance(seed):
+    kw = _store(np.random.default_rng(seed))
+    compiled = _compiled(kw)
+    assert compiled is not None
+    _assert_same(compiled, _numpy(kw))
+
+
+def _break(kw, rng):
+    """kw with one value made bad, as a caller's bug would: (what was broken, kw)."""
+    kw = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    n, n_prog = kw["item_order"].size, kw["progress_item"].size
+    choices = ["segment_station", "segment_lanes", "segment_twice", "segment_start_nan", "handoff"]
+    if n:
+        choices += ["item_station", "prep_zero", "prep_inf", "sd", "weight", "release_nan", "due_nan", "rank_inf"]
+    if n_prog:
+        choices += ["progress_item", "progress_twice", "progress_lane", "remaining"]
+    what = str(rng.choice(choices))
+    i = int(rng.integers(0, max(n, 1)))
+    if what == "segment_station":
+        kw["segment_station"][0] = rng.choice([-1, kw["n_stations"]])
+    elif what == "segment_lanes":
+        kw["segment_lanes"][0] = -1
+    elif what == "segment_twice":
+        kw["segment_station"] = np.append(kw["segment_station"], kw["segment_station"][0])
+        kw["segment_start_s"] = np.append(kw["segment_start_s"], kw["segment_start_s"][0])
+        kw["segment_lanes"] = np.append(kw["segment_lanes"], 1)
+    elif what == "segment_start_nan":
+        kw["segment_start_s"][0] = np.nan
+    elif what == "handoff":
+        kw["handoff_s"] = -1.0
+    elif what == "item_station":
+        kw["item_station"][i] = rng.choice([-1, kw["n_stations"]])
+    elif what == "prep_zero":
+        kw["item_prep_s"][i] = rng.choice([0.0, -5.0])
+    elif what == "prep_inf":
+        kw["item_prep_s"][i] = np.inf
+    elif what == "sd":
+        kw["item_prep_sd_s"][i] = -1.0
+    elif what == "weight":
+        kw["item_weight"][i] = -1.0
+    elif what == "release_nan":
+        kw["item_release_s"][i] = np.nan
+    elif what == "due_nan":
+        kw["item_due_s"][i] = rng.choice([np.nan, np.inf])
+    elif what == "rank_inf":
+        kw["item_held_rank"][i] = np.inf
+    elif what == "progress_item":
+        kw["progress_item"][0] = rng.choice([-1, n])
+    elif what == "progress_twice":
+        kw["progress_item"] = np.append(kw["progress_item"], kw["progress_item"][0])
+        kw["progress_lane"] = np.append(kw["progress_lane"], kw["progress_lane"][0])
+        kw["progress_remaining_s"] = np.append(kw["progress_remaining_s"], 5.0)
+    elif what == "progress_lane":
+        kw["progress_lane"][0] = rng.choice([-1, 99])
+    else:
+        kw["progress_remaining_s"][0] = rng.choice([0.0, -1.0, np.nan])
+    return what, kw
+
+
+@settings(max_examples=150, deadline=None)
+@given(seeds)
+def test_compiled_layout_turns_down_what_prepare_turns_down(seed):
+    rng = np.random.default_rng(seed)
+    what, kw = _break(_store(rng), rng)
+    with pytest.raises(PlanError) as expected:
+        _numpy(kw)
+    assert _compiled(kw) is None, what
+    with pytest.raises(PlanError) as got:  # the caller gets prepare's message
+        prepare_one_store(**kw)
+    assert str(got.value) == str(expected.value)
+
+
+def test_arrays_of_other_types_take_the_numpy_path_to_the_same_instance():
+    kw = _store(np.random.default_rng(5))
+    as_lists = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    as_lists["item_prep_s"] = np.asarray(kw["item_prep_s"], np.float32).astype(np.float64)[::-1][::-1]
+    _assert_same(prepare_one_store(**as_lists), _numpy(kw))
+    _assert_same(prepare_one_store(**kw), _numpy(kw))
+    defaults = dict(kw, item_prep_sd_s=None, item_release_s=None, item_weight=None, item_just_in_time=None,
+                    item_held_rank=None, progress_item=None, progress_lane=None, progress_remaining_s=None)
+    _assert_same(prepare_one_store(**defaults), _numpy(defaults))
+
+
+def test_api_quote_says_what_is_wrong_through_the_fast_path():
+    kw = _store(np.random.default_rng(9), n_orders=4)
+    kw["item_prep_s"][0] = -3.0
+    with pytest.raises(PlanError, match=r"item_prep_s\[\d+\] = -3.0 must be > 0"):
+        api.quote(**kw, new_item_station=[0], new_item_prep_s=[30.0])
