@@ -238,48 +238,48 @@ def prepare(*, station_store, segment_station, segment_start_s, segment_lanes, i
 _I64, _F64, _BOOL = np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.bool_)
 
 
-def _typed(a, dtype, n=None) -> bool:
-    """a is already a contiguous 1-D array of `dtype` (and length n): the compiled layout takes it as is."""
-    return (type(a) is np.ndarray and a.dtype is dtype and a.ndim == 1 and a.flags.c_contiguous
-            and (n is None or a.size == n))
-
-
-def prepare_one_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
-                      item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time, progress_item,
-                      progress_lane, progress_remaining_s, handoff_s, n_stations, item_held_rank=None) -> Prepared:
-    """`prepare(station_store=None, n_stores=1, ...)`'s instance (the quote's store): compiled
-    (`_store_layout`, ~10x faster) where every array is already a NumPy array of its final dtype
-    and length, as Django's kitchen state and the benchmark pass them; otherwise, and wherever
-    the compiled checks find bad input, `prepare` itself (which raises with its message)."""
-    fields = dict(segment_station=segment_station, segment_start_s=segment_start_s, segment_lanes=segment_lanes,
-                  item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
-                  item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
-                  item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
-                  progress_remaining_s=progress_remaining_s, item_held_rank=item_held_rank)
+def typed_store_arrays(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
+                       item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time, progress_item,
+                       progress_lane, progress_remaining_s, handoff_s, n_stations, item_held_rank=None):
+    """One store's arguments as `_kernels.layout_one_store` takes them (the arrays, handoff_s,
+    n_stations; defaults filled in), where every array is already a NumPy array of its final
+    dtype and length, as Django's kitchen state and the benchmark pass them; else None (the
+    caller takes `prepare`, which converts or says what is wrong)."""
     n = item_order.size if type(item_order) is np.ndarray else -1
     n_seg = segment_station.size if type(segment_station) is np.ndarray else -1
-    n_prog = progress_item.size if type(progress_item) is np.ndarray else 0
+    if n < 0 or n_seg < 0 or type(n_stations) is not int or type(handoff_s) not in (int, float):
+        return None
     if progress_item is None and progress_lane is None and progress_remaining_s is None:
         progress_item, progress_lane, progress_remaining_s = _NO_PROGRESS
-    optional = (
-        (np.zeros(n) if item_prep_sd_s is None else item_prep_sd_s, _F64, n),
-        (np.zeros(n) if item_release_s is None else item_release_s, _F64, n),
-        (np.ones(n) if item_weight is None else item_weight, _F64, n),
-        (np.zeros(n, bool) if item_just_in_time is None else item_just_in_time, _BOOL, n),
-        (np.full(n, np.nan) if item_held_rank is None else item_held_rank, _F64, n),
-    ) if n >= 0 else ()
-    required = ((segment_station, _I64, None), (segment_start_s, _F64, n_seg), (segment_lanes, _I64, n_seg),
-                (item_order, _I64, None), (item_station, _I64, n), (item_prep_s, _F64, n), (item_due_s, _F64, n))
-    progress = ((progress_item, _I64, None), (progress_lane, _I64, n_prog), (progress_remaining_s, _F64, n_prog))
-    arrays = required + optional + progress
-    if (n >= 0 and n_seg >= 0 and type(n_stations) is int and type(handoff_s) in (int, float)
-            and all(_typed(a, t, k) for a, t, k in arrays)):
-        from ._store_layout import layout_one_store
+    n_prog = progress_item.size if type(progress_item) is np.ndarray else 0
+    arrays = ((segment_station, _I64, n_seg), (segment_start_s, _F64, n_seg), (segment_lanes, _I64, n_seg),
+              (item_order, _I64, n), (item_station, _I64, n), (item_prep_s, _F64, n), (item_due_s, _F64, n),
+              (np.zeros(n) if item_prep_sd_s is None else item_prep_sd_s, _F64, n),
+              (np.zeros(n) if item_release_s is None else item_release_s, _F64, n),
+              (np.ones(n) if item_weight is None else item_weight, _F64, n),
+              (np.zeros(n, bool) if item_just_in_time is None else item_just_in_time, _BOOL, n),
+              (np.full(n, np.nan) if item_held_rank is None else item_held_rank, _F64, n),
+              (progress_item, _I64, n_prog), (progress_lane, _I64, n_prog), (progress_remaining_s, _F64, n_prog))
+    for a, dtype, size in arrays:
+        if not (type(a) is np.ndarray and a.dtype is dtype and a.ndim == 1 and a.size == size
+                and a.flags.c_contiguous):
+            return None
+    return [a for a, _, _ in arrays] + [float(handoff_s), n_stations]
 
-        inst = layout_one_store(*[a for a, _, _ in arrays], float(handoff_s), n_stations)
+
+def prepare_one_store(**store) -> Prepared:
+    """`prepare(station_store=None, n_stores=1, **store)`'s instance (a quote's store; `store`:
+    typed_store_arrays' arguments), compiled (`_kernels.layout_one_store`, ~10x faster) where the
+    arrays are typed already; otherwise, and wherever the compiled checks find bad input,
+    `prepare` itself (which raises with its message)."""
+    args = typed_store_arrays(**store)
+    if args is not None:
+        from ._kernels import layout_one_store
+
+        inst = layout_one_store(*args)
         if inst is not None:
             return inst
-    return prepare(station_store=None, n_stores=1, n_stations=n_stations, handoff_s=handoff_s, **fields)[0]
+    return prepare(station_store=None, n_stores=1, **store)[0]
 
 
 _NO_PROGRESS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))

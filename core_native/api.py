@@ -103,7 +103,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reference
-from ._kernel_args import config_tuple, int_array, prepare, prepare_one_store, unpack
+from ._kernel_args import config_tuple, int_array, prepare, prepare_one_store, typed_store_arrays, unpack
 from ._layout import (
     SLOT_OFFERED,
     SLOT_STATUS_NAMES,
@@ -247,6 +247,38 @@ def _few_floats(name, values, k, default=None) -> list[float]:
     return out
 
 
+def new_order_arrays(n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
+                 new_weight=1.0):
+    """A new order's items checked and laid out as `prepare` lays out items: (station, prep,
+    variance, release clamped to now, weight) arrays, longest first (ties: input position)."""
+    stations = _few_ints("new_item_station", new_item_station)
+    k = len(stations)
+    if k == 0:
+        raise PlanError("the new order has no items")
+    # k is a handful: checked as Python numbers, several times cheaper than NumPy calls here
+    preps = _few_floats("new_item_prep_s", new_item_prep_s, k)
+    sds = _few_floats("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
+    releases = _few_floats("new_release_s", new_release_s, k)
+    weights = _few_floats("new_weight", new_weight, k)
+    if min(stations) < 0 or max(stations) >= n_stations:
+        i = next(j for j, x in enumerate(stations) if not 0 <= x < n_stations)
+        raise PlanError(f"new_item_station[{i}] = {stations[i]} is out of range [0, {n_stations})")
+    if min(preps) <= 0:
+        raise PlanError(f"new_item_prep_s[{preps.index(min(preps))}] = {min(preps)} must be > 0")
+    if min(sds) < 0:
+        raise PlanError(f"new_item_prep_sd_s[{sds.index(min(sds))}] must be >= 0")
+    if min(weights) < 0:
+        raise PlanError("new_weight must be >= 0")
+    if k > 1:  # longest first, ties by input position (as prepare's lexsort)
+        order = sorted(range(k), key=lambda i: -preps[i])
+        stations, preps = [stations[i] for i in order], [preps[i] for i in order]
+        sds, releases = [sds[i] for i in order], [releases[i] for i in order]
+    # one array for the four float rows: a row of it is a contiguous float64[k], as the kernels take
+    prep, var, release, weight = np.array([preps, [sd * sd for sd in sds], [max(r, 0.0) for r in releases],
+                                           weights])
+    return np.array(stations, np.int64), prep, var, release, weight
+
+
 class StoreSnapshot:
     """One store's open orders, validated and laid out once, to quote many new orders against.
 
@@ -283,37 +315,6 @@ class StoreSnapshot:
             got = self._base[params] = (seq, allowed, prefix)
         return got
 
-    def new_order_arrays(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
-                         new_weight=1.0):
-        """The new order's items checked and laid out as `prepare` lays out items: (station, prep,
-        variance, release clamped to now, weight) arrays, longest first (ties: input position)."""
-        stations = _few_ints("new_item_station", new_item_station)
-        k = len(stations)
-        if k == 0:
-            raise PlanError("the new order has no items")
-        # k is a handful: checked as Python numbers, several times cheaper than NumPy calls here
-        preps = _few_floats("new_item_prep_s", new_item_prep_s, k)
-        sds = _few_floats("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
-        releases = _few_floats("new_release_s", new_release_s, k)
-        weights = _few_floats("new_weight", new_weight, k)
-        if min(stations) < 0 or max(stations) >= self.n_stations:
-            i = next(j for j, x in enumerate(stations) if not 0 <= x < self.n_stations)
-            raise PlanError(f"new_item_station[{i}] = {stations[i]} is out of range [0, {self.n_stations})")
-        if min(preps) <= 0:
-            raise PlanError(f"new_item_prep_s[{preps.index(min(preps))}] = {min(preps)} must be > 0")
-        if min(sds) < 0:
-            raise PlanError(f"new_item_prep_sd_s[{sds.index(min(sds))}] must be >= 0")
-        if min(weights) < 0:
-            raise PlanError("new_weight must be >= 0")
-        if k > 1:  # longest first, ties by input position (as prepare's lexsort)
-            order = sorted(range(k), key=lambda i: -preps[i])
-            stations, preps = [stations[i] for i in order], [preps[i] for i in order]
-            sds, releases = [sds[i] for i in order], [releases[i] for i in order]
-        # one array for the four float rows: a row of it is a contiguous float64[k], as the kernels take
-        prep, var, release, weight = np.array([preps, [sd * sd for sd in sds], [max(r, 0.0) for r in releases],
-                                               weights])
-        return np.array(stations, np.int64), prep, var, release, weight
-
     def instance_with(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
                       new_weight=1.0) -> Prepared:
         """The prepared one-store instance with the new order appended as the last order.
@@ -323,8 +324,8 @@ class StoreSnapshot:
         dispatch sequence and its items come last, longest first (ties: input position).
         (`_kernels._with_new_order` builds the same in compiled code for the kernel quote.)
         """
-        station, prep, var, release, weight = self.new_order_arrays(
-            new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
+        station, prep, var, release, weight = new_order_arrays(
+            self.n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
         inst, n, k = self.inst, self._n_items, station.size
         return inst._replace(
             store_order_start=np.array([0, self._n_orders + 1], np.int64),
@@ -347,14 +348,7 @@ class StoreSnapshot:
               slot_orders=None, use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
         """Quote one new order against this store state; arguments as in `quote`."""
         new = (new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
-        if slot_orders is None:
-            slots = np.zeros(0, np.int64)
-        else:
-            slots = int_array("slot_orders", slot_orders)
-        slot_first = float(slot_first_start_s)
-        width = float(slot_s)
-        if slots.size and not width > 0:
-            raise PlanError("slot_s must be > 0")
+        slots, slot_first, width = _slot_args(slot_orders, slot_first_start_s, slot_s)
         params = config_tuple(config)
         if use_reference:
             ready, margin, keeps, status, slot_ready, position, slot_position = reference.quote(
@@ -376,19 +370,34 @@ class StoreSnapshot:
                     bool(new_just_in_time), status, slot_ready, slot_position)
             else:
                 ready, margin, keeps, position = _kernels.quote_new_known(
-                    self.inst, _NEW_ORDER_DUE, *self.new_order_arrays(*new), params, slot_first, width,
+                    self.inst, _NEW_ORDER_DUE, *new_order_arrays(self.n_stations, *new), params, slot_first, width,
                     int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
                     known[1], known[2])
-        return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
-                           slot_start_s=slot_first + width * np.arange(slots.size), slot_status=status,
-                           slot_ready_s=slot_ready, held_rank=self.held_rank_at(int(position)),
-                           slot_held_rank=self._rank_at[np.minimum(slot_position, self._rank_at.size - 1)])
+        return _quote_result(ready, margin, keeps, position, slot_first, width, status, slot_ready, slot_position,
+                             self._rank_at)
 
     def held_rank_at(self, position: int) -> float:
         """The item_held_rank that books a new order at `position` of the held plan's sequence
         (between the orders there), NaN for a store planned from scratch. Positions among
         unranked orders (which go last) take the place right after the ranked ones."""
         return float(self._rank_at[min(position, self._rank_at.size - 1)])
+
+
+def _slot_args(slot_orders, slot_first_start_s, slot_s):
+    """A quote's slot arguments checked: (orders already in each slot as int64[], first start, width)."""
+    slots = np.zeros(0, np.int64) if slot_orders is None else int_array("slot_orders", slot_orders)
+    width = float(slot_s)
+    if slots.size and not width > 0:
+        raise PlanError("slot_s must be > 0")
+    return slots, float(slot_first_start_s), width
+
+
+def _quote_result(ready, margin, keeps, position, slot_first, width, status, slot_ready, slot_position, rank_at):
+    """The kernel's answer as a QuoteResult; `rank_at`: _ranks_between of the store's held plan."""
+    return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
+                       slot_start_s=slot_first + width * np.arange(status.size), slot_status=status,
+                       slot_ready_s=slot_ready, held_rank=float(rank_at[min(int(position), rank_at.size - 1)]),
+                       slot_held_rank=rank_at[np.minimum(slot_position, rank_at.size - 1)])
 
 
 def _ranks_between(order_held_rank: np.ndarray) -> np.ndarray:
@@ -448,19 +457,43 @@ def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_s
     """Quote one new order at one store; see the module docstring for every argument.
 
     Equivalent to prepare_store(<store arrays>).quote(<new order>): callers that quote
-    several orders against one store state should keep the snapshot instead.
+    several orders against one store state should keep the snapshot instead. Where the store's
+    arrays are NumPy arrays of their final dtypes already (Django's kitchen state), the whole
+    quote is one compiled call (`_kernels.quote_arrays`: the same instance, the same kernel);
+    other input, and input that check turns down, takes the snapshot path, which says what is
+    wrong.
     """
     if n_stations is None:  # as before: stations the new order names count too
         n_stations = int(max(int_array("segment_station", segment_station).max(initial=-1),
                              int_array("item_station", item_station).max(initial=-1),
                              int_array("new_item_station", new_item_station).max(initial=-1))) + 1
-    snapshot = prepare_store(
+    store = dict(
         segment_station=segment_station, segment_start_s=segment_start_s, segment_lanes=segment_lanes,
         item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
         item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
         item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
         progress_remaining_s=progress_remaining_s, item_held_rank=item_held_rank, handoff_s=handoff_s,
-        n_stations=n_stations, plan_base=False)
+        n_stations=int(n_stations))
+    args = None if use_reference else typed_store_arrays(**store)
+    if args is not None:  # typed arrays (Django's, the benchmark's): one compiled call, the same answer
+        from . import _kernels
+
+        try:
+            new = new_order_arrays(n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s,
+                                   new_weight)
+            slots, slot_first, width = _slot_args(slot_orders, slot_first_start_s, slot_s)
+        except PlanError:
+            new = None  # the snapshot path below says so, after checking the store first, as always
+        if new is not None:
+            status, slot_ready, slot_position = np.zeros(slots.size, np.int8), np.zeros(slots.size), np.zeros(
+                slots.size, np.int64)
+            ok, ready, margin, keeps, position, held_rank = _kernels.quote_arrays(
+                *args, _NEW_ORDER_DUE, *new, config_tuple(config), slot_first, width, int(slot_capacity), slots,
+                bool(new_just_in_time), status, slot_ready, slot_position)
+            if ok:
+                return _quote_result(ready, margin, keeps, position, slot_first, width, status, slot_ready,
+                                     slot_position, _ranks_between(held_rank))
+    snapshot = prepare_store(**store, plan_base=False)
     return snapshot.quote(new_item_station=new_item_station, new_item_prep_s=new_item_prep_s,
                           new_item_prep_sd_s=new_item_prep_sd_s, new_release_s=new_release_s, new_weight=new_weight,
                           new_just_in_time=new_just_in_time, slot_first_start_s=slot_first_start_s, slot_s=slot_s,

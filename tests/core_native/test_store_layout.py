@@ -1,14 +1,15 @@
-"""The compiled one-store layout (`_store_layout`, the quote's fast path) builds `prepare`'s
-instance, and turns down exactly the input `prepare` turns down."""
+"""The compiled one-store layout (`_kernels.layout_one_store`, the quote's fast path) builds
+`prepare`'s instance and turns down exactly the input `prepare` turns down; api.quote in one
+compiled call (`_kernels.quote_arrays`) is the snapshot's quote."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
 from core_native import api
-from core_native._kernel_args import prepare, prepare_one_store
+from core_native._kernel_args import prepare, prepare_one_store, typed_store_arrays
 from core_native._layout import PlanError
-from core_native._store_layout import layout_one_store
+from core_native._kernels import layout_one_store
 
 from .conftest import random_store, seeds
 
@@ -135,3 +136,37 @@ def test_api_quote_says_what_is_wrong_through_the_fast_path():
     kw["item_prep_s"][0] = -3.0
     with pytest.raises(PlanError, match=r"item_prep_s\[\d+\] = -3.0 must be > 0"):
         api.quote(**kw, new_item_station=[0], new_item_prep_s=[30.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds)
+def test_quote_in_one_call_is_the_snapshot_quote(seed):
+    """api.quote on typed arrays (`_kernels.quote_arrays`) answers what the snapshot answers, held ranks too."""
+    rng = np.random.default_rng(seed)
+    kw = _store(rng)
+    kw["segment_lanes"] = np.maximum(kw["segment_lanes"], 1)
+    assert typed_store_arrays(**kw) is not None  # the one-call path is taken
+    snap = api.prepare_store(**kw)
+    for _ in range(2):
+        k = int(rng.integers(1, 4))
+        new = dict(new_item_station=rng.integers(0, 3, k).tolist(), new_item_prep_s=rng.choice([35.0, 55.0, 150.0], k),
+                   new_item_prep_sd_s=rng.uniform(0, 20, k), slot_first_start_s=float(rng.uniform(0, 600)),
+                   slot_s=300.0, slot_capacity=3, slot_orders=rng.integers(0, 4, 6),
+                   new_just_in_time=bool(rng.random() < 0.5))
+        a, b = api.quote(**kw, **new), snap.quote(**new)
+        assert (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)
+        np.testing.assert_array_equal(a.held_rank, b.held_rank)
+        for field in ("slot_start_s", "slot_status", "slot_ready_s", "slot_held_rank"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+
+
+def test_bad_new_order_or_slots_get_the_snapshot_paths_message():
+    kw = _store(np.random.default_rng(11), n_orders=3)
+    for bad, message in ((dict(new_item_station=[7], new_item_prep_s=[5.0]), r"new_item_station\[0\] = 7"),
+                         (dict(new_item_station=[0], new_item_prep_s=[5.0], slot_orders=[1], slot_s=0.0),
+                          "slot_s must be > 0")):
+        with pytest.raises(PlanError, match=message):
+            api.quote(**kw, **bad)
+    kw["item_due_s"][kw["item_order"] == kw["item_order"][0]] = 1e301  # (an order's due: its items' earliest)
+    with pytest.raises(PlanError, match="absurdly large"):
+        api.quote(**kw, new_item_station=[0], new_item_prep_s=[5.0])
