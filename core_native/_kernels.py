@@ -1554,7 +1554,7 @@ def layout_one_store(segment_station, segment_start_s, segment_lanes, item_order
         station_lane_start[st + 1] = station_lane_start[st] + most_lanes[st]
 
     # orders (ascending id): due = earliest item due, weight = largest, jit = any, rank = smallest
-    by_id = np.argsort(item_order, kind="mergesort")
+    by_id = np.argsort(item_order)  # (equal ids get one number whatever their order)
     item_order_idx = np.empty(n_items, np.int64)
     n_orders = 0
     for j in range(n_items):
@@ -1583,13 +1583,23 @@ def layout_one_store(segment_station, segment_start_s, segment_lanes, item_order
     dispatch_place[_stable_argsort(order_due, np.arange(n_orders))] = np.arange(n_orders)
 
     # items by prepared order, longest first (ties: input position)
+    # (a counting sort by order, then each order's handful of items by insertion: no sort's scratch)
     item_rank_order = order_place[item_order_idx]
-    item_perm = _stable_argsort(item_rank_order, np.argsort(-item_prep_s, kind="mergesort"))
     order_item_start = np.zeros(n_orders + 1, np.int64)
     for i in range(n_items):
         order_item_start[item_rank_order[i] + 1] += 1
     for o in range(n_orders):
         order_item_start[o + 1] += order_item_start[o]
+    item_perm = np.empty(n_items, np.int64)
+    fill = order_item_start[:-1].copy()
+    for i in range(n_items):
+        o = item_rank_order[i]
+        j = fill[o]
+        fill[o] += 1
+        while j > order_item_start[o] and item_prep_s[item_perm[j - 1]] < item_prep_s[i]:
+            item_perm[j] = item_perm[j - 1]
+            j -= 1
+        item_perm[j] = i
 
     # items already in progress: each item once, each lane once, on a lane the station has
     progress_lane_of_item = np.full(n_items, -1, np.int64)
