@@ -137,3 +137,22 @@ def test_every_open_order_holds_its_place_in_the_kitchen_plan(menu, customer_a):
     assert sorted(Order.objects.filter(pk__in=[o.pk for o in [*orders, booked]])
                   .values_list("plan_rank", flat=True)) == [0.0, 1.0, 2.0, 3.0]
 
+
+
+def test_the_kitchen_state_is_quoted_in_one_compiled_call(menu, customer_a):
+    """Django's arrays are typed as the compiled layout takes them, so a quote skips the NumPy
+    layout (`core_native.api.quote`'s fast path) and answers what the snapshot path answers."""
+    from core_native import api as planner
+    from core_native._kernel_args import typed_store_arrays
+
+    place(menu, customer_a, quantity=3)
+    store = menu["latte"].store
+    state = scheduling.kitchen_state(store=store, now=timezone.now())
+    n_stations = len(state.station_index)
+    assert typed_store_arrays(**state.arrays, n_stations=n_stations) is not None
+    new = dict(new_item_station=[0], new_item_prep_s=[60.0], new_item_prep_sd_s=[10.0], slot_first_start_s=600.0,
+               slot_s=600.0, slot_capacity=5, slot_orders=[0, 2, 5])
+    one_call = planner.quote(**state.arrays, n_stations=n_stations, **new)
+    snapshot = planner.prepare_store(**state.arrays, n_stations=n_stations).quote(**new)
+    assert (one_call.ready_s, one_call.held_rank) == (snapshot.ready_s, snapshot.held_rank)
+    assert one_call.slot_status.tolist() == snapshot.slot_status.tolist()
