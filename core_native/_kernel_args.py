@@ -239,8 +239,9 @@ _I64, _F64, _BOOL = np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.bool_)
 
 
 def typed_store_arrays(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
-                       item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time, progress_item,
-                       progress_lane, progress_remaining_s, handoff_s, n_stations, item_held_rank=None):
+                       item_due_s, n_stations, item_prep_sd_s=None, item_release_s=None, item_weight=None,
+                       item_just_in_time=None, progress_item=None, progress_lane=None, progress_remaining_s=None,
+                       handoff_s=0.0, item_held_rank=None):
     """One store's arguments as `_kernels.layout_one_store` takes them (the arrays, handoff_s,
     n_stations; defaults filled in), where every array is already a NumPy array of its final
     dtype and length, as Django's kitchen state and the benchmark pass them; else None (the
