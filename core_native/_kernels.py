@@ -1631,21 +1631,22 @@ def quote_arrays(segment_station, segment_start_s, segment_lanes, item_order, it
                  item_prep_sd_s, item_release_s, item_weight, item_just_in_time, item_held_rank, progress_item,
                  progress_lane, progress_remaining_s, handoff_s, n_stations, new_due, station, prep, var, release,
                  weight, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                 out_slot_ready, out_slot_position):
+                 out_slot_ready, out_slot_position, out_slot_held_rank):
     """api.quote in one compiled call: the store laid out (layout_one_store), the new order
     appended (_with_new_order), quote_store: the snapshot path's instance and kernel, so its
     answer, without a Python round trip between them (performance only). Returns (ok, ready,
-    margin, keeps, position, the laid-out order_held_rank); ok False, nothing quoted, where the
-    store is turned down (the caller takes the NumPy path, which says why)."""
+    margin, keeps, held rank; slot held ranks into out_slot_held_rank: `held_ranks`); ok False,
+    nothing quoted, where the store is turned down (the caller takes the NumPy path, which says
+    why)."""
     inst = layout_one_store(segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
                             item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time,
                             item_held_rank, progress_item, progress_lane, progress_remaining_s, handoff_s,
                             n_stations)
     if inst is None:
-        return False, INF, 0.0, False, 0, np.empty(0)
+        return False, INF, 0.0, False, np.nan
     for d in inst.order_due_s:
         if d >= new_due:  # prepare_store's "absurdly large" due
-            return False, INF, 0.0, False, 0, np.empty(0)
+            return False, INF, 0.0, False, np.nan
     q = _with_new_order(inst, new_due, station, prep, var, release, weight)
     ready, margin, keeps, position = quote_store(_borrowed(q), params, slot_first_start_s, slot_s, slot_capacity,
                                                  _borrow(slot_orders), new_jit, _borrow(out_status),
@@ -1655,5 +1656,32 @@ def quote_arrays(segment_station, segment_start_s, segment_lanes, item_order, it
              + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size
              + q.item_progress_remaining_s.size)
     if alive < 0:  # never: a use of every array made here after the last borrowed use, so they live to here
-        return False, INF, 0.0, False, 0, np.empty(0)
-    return True, ready, margin, keeps, position, inst.order_held_rank
+        return False, INF, 0.0, False, np.nan
+    return True, ready, margin, keeps, held_ranks(inst.order_held_rank, position, out_slot_position,
+                                                  out_slot_held_rank)
+
+
+@njit(cache=True)
+def held_ranks(order_held_rank, position, slot_position, out_slot_held_rank):
+    """The item_held_rank that books a new order at `position` of a held plan's sequence (between
+    the orders there; api.QuoteResult.held_rank), and the same per slot into out_slot_held_rank.
+    The ranked orders come first in a prepared store (_layout): the rank before the first, between
+    two neighbours, after the last; positions among the unranked (which go last) take the place
+    right after the ranked ones. NaN for a store without a held plan."""
+    n_ranked = 0
+    while n_ranked < len(order_held_rank) and not math.isnan(order_held_rank[n_ranked]):
+        n_ranked += 1
+    for j in range(len(slot_position)):
+        out_slot_held_rank[j] = _rank_at(order_held_rank, n_ranked, slot_position[j])
+    return _rank_at(order_held_rank, n_ranked, position)
+
+
+@njit(cache=True)
+def _rank_at(order_held_rank, n_ranked, position):
+    if n_ranked == 0:
+        return np.nan
+    if position <= 0:
+        return order_held_rank[0] - 1.0
+    if position >= n_ranked:
+        return order_held_rank[n_ranked - 1] + 1.0
+    return (order_held_rank[position - 1] + order_held_rank[position]) / 2.0

@@ -291,7 +291,7 @@ class StoreSnapshot:
     reaches the same kernel (tests/core_native/test_quote_snapshot.py).
     """
 
-    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders", "_base", "_rank_at")
+    __slots__ = ("inst", "n_stations", "new_id", "_n_items", "_n_orders", "_base")
 
     def __init__(self, inst: Prepared, n_stations: int, new_id: int):
         self.inst = inst
@@ -300,7 +300,6 @@ class StoreSnapshot:
         self._n_items = inst.item_prep_s.size
         self._n_orders = inst.order_due_s.size
         self._base = {}  # planner params -> (base sequence, allowed, prefix plan): the quote's step 1, new-order free
-        self._rank_at = _ranks_between(inst.order_held_rank)
 
     def base_plan(self, params):
         """The existing orders' plan a quote starts from (reference.quote step 1): it does not
@@ -373,14 +372,11 @@ class StoreSnapshot:
                     self.inst, _NEW_ORDER_DUE, *new_order_arrays(self.n_stations, *new), params, slot_first, width,
                     int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
                     known[1], known[2])
-        return _quote_result(ready, margin, keeps, position, slot_first, width, status, slot_ready, slot_position,
-                             self._rank_at)
+        from . import _kernels
 
-    def held_rank_at(self, position: int) -> float:
-        """The item_held_rank that books a new order at `position` of the held plan's sequence
-        (between the orders there), NaN for a store planned from scratch. Positions among
-        unranked orders (which go last) take the place right after the ranked ones."""
-        return float(self._rank_at[min(position, self._rank_at.size - 1)])
+        slot_held_rank = np.empty(slots.size)
+        held_rank = _kernels.held_ranks(self.inst.order_held_rank, int(position), slot_position, slot_held_rank)
+        return _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank, slot_held_rank)
 
 
 def _slot_args(slot_orders, slot_first_start_s, slot_s):
@@ -392,22 +388,10 @@ def _slot_args(slot_orders, slot_first_start_s, slot_s):
     return slots, float(slot_first_start_s), width
 
 
-def _quote_result(ready, margin, keeps, position, slot_first, width, status, slot_ready, slot_position, rank_at):
-    """The kernel's answer as a QuoteResult; `rank_at`: _ranks_between of the store's held plan."""
+def _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank, slot_held_rank):
     return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
                        slot_start_s=slot_first + width * np.arange(status.size), slot_status=status,
-                       slot_ready_s=slot_ready, held_rank=float(rank_at[min(int(position), rank_at.size - 1)]),
-                       slot_held_rank=rank_at[np.minimum(slot_position, rank_at.size - 1)])
-
-
-def _ranks_between(order_held_rank: np.ndarray) -> np.ndarray:
-    """StoreSnapshot.held_rank_at for every position 0 .. ranked (ranked orders come first in the
-    held plan's sequence): the rank before the first, between two neighbours, after the last;
-    [NaN] for a store without a held plan."""
-    ranks = order_held_rank[~np.isnan(order_held_rank)]
-    if ranks.size == 0:
-        return np.full(1, np.nan)
-    return np.concatenate(([ranks[0] - 1.0], (ranks[:-1] + ranks[1:]) / 2.0, [ranks[-1] + 1.0]))
+                       slot_ready_s=slot_ready, held_rank=float(held_rank), slot_held_rank=slot_held_rank)
 
 
 def _few_ints(name, values) -> list[int]:
@@ -485,14 +469,14 @@ def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_s
         except PlanError:
             new = None  # the snapshot path below says so, after checking the store first, as always
         if new is not None:
-            status, slot_ready, slot_position = np.zeros(slots.size, np.int8), np.zeros(slots.size), np.zeros(
-                slots.size, np.int64)
-            ok, ready, margin, keeps, position, held_rank = _kernels.quote_arrays(
+            status, slot_ready, slot_held_rank = np.zeros(slots.size, np.int8), np.zeros(slots.size), np.zeros(
+                slots.size)
+            ok, ready, margin, keeps, held_rank = _kernels.quote_arrays(
                 *args, _NEW_ORDER_DUE, *new, config_tuple(config), slot_first, width, int(slot_capacity), slots,
-                bool(new_just_in_time), status, slot_ready, slot_position)
+                bool(new_just_in_time), status, slot_ready, np.zeros(slots.size, np.int64), slot_held_rank)
             if ok:
-                return _quote_result(ready, margin, keeps, position, slot_first, width, status, slot_ready,
-                                     slot_position, _ranks_between(held_rank))
+                return _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank,
+                                     slot_held_rank)
     snapshot = prepare_store(**store, plan_base=False)
     return snapshot.quote(new_item_station=new_item_station, new_item_prep_s=new_item_prep_s,
                           new_item_prep_sd_s=new_item_prep_sd_s, new_release_s=new_release_s, new_weight=new_weight,
