@@ -3,9 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The PostgreSQL pass of `make test` and the Redis tests use these unless the environment says otherwise.
+# Only the test targets point at the local test services (the PostgreSQL pass and the Redis tests);
+# `make run` uses SQLite and the in-memory layer unless the user sets DATABASE_URL or REDIS_URL.
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
-export REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_ARGS ?=
 
 .PHONY: install run serve test test-fast migrate seed bench clean browser
@@ -43,12 +44,12 @@ browser:
 # Pass 1: everything on SQLite. Pass 2: the concurrency tests on PostgreSQL.
 # pytest exits 5 when a pass selects no test; that is not a failure here.
 test: install browser
-	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -m postgres $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+	REDIS_URL=$(TEST_REDIS_URL) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -m postgres $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Local loop: skip the slow load and fault tests.
 test-fast: install
-	$(PY) -m pytest -m "not postgres and not slow" -x $(PYTEST_ARGS)
+	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres and not slow" -x $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache test-artifacts
