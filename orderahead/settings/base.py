@@ -1,10 +1,13 @@
 """Settings shared by every environment; everything that differs comes from the environment."""
 
+import datetime as dt
+import warnings
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from orderahead.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+from orderahead.env import database_from_url, env_bool, env_float, env_int, env_list, env_networks, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -13,6 +16,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; from anyone else the header is
+# ignored, so a client cannot pick its own address to dodge a throttle or a lock-out (orderahead.client_ip).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "daphne",
@@ -22,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -31,14 +38,22 @@ INSTALLED_APPS = [
     "kitchen_display",
 ]
 
+# The embedded default serves static files (admin CSS, KDS scripts) itself, through WhiteNoise right after
+# SecurityMiddleware so they carry the same security headers as the pages; straight from the apps' static
+# folders, so no collectstatic step is needed. Behind a CDN or a proxy that serves /static/, set SERVE_STATIC=0.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    *(["whitenoise.middleware.WhiteNoiseMiddleware"] if SERVE_STATIC else []),
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orderahead.urls"
@@ -60,7 +75,12 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR)}
+# DB_POOL_MAX_SIZE bounds each process's PostgreSQL connections: workers x this (plus the periodic jobs)
+# must stay under the server's max_connections (100 by default). A request that finds the pool empty waits
+# DB_POOL_TIMEOUT_S for a connection, then gets a 503 that says the service is busy.
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR,
+                                          pool_max_size=env_int("DB_POOL_MAX_SIZE", 10, minimum=1),
+                                          pool_timeout_s=env_float("DB_POOL_TIMEOUT_S", 10.0, minimum=0.1))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
@@ -95,11 +115,49 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# The embedded default serves static files (admin CSS, KDS scripts) from Daphne itself; behind a
-# CDN or reverse proxy, set SERVE_STATIC=0 and run collectstatic.
-SERVE_STATIC = env_bool("SERVE_STATIC", True)
+STATIC_ROOT = BASE_DIR / "staticfiles"  # collectstatic's target, for a CDN or proxy that serves /static/
+WHITENOISE_USE_FINDERS = True  # serve from the apps' static folders: `make run` needs no collectstatic
+WHITENOISE_AUTOREFRESH = True  # a file edited while `make run` serves is served as it is now (production: off)
+# WhiteNoise also looks in STATIC_ROOT and warns when collectstatic never ran; with the finders that is expected.
+warnings.filterwarnings("ignore", message="No directory at: ", module="whitenoise.base")
 LOGIN_URL = "/admin/login/"
+
+# Content-Security-Policy (django-csp 4) on every page: scripts, styles and connections from this site only.
+# The customer app's one inline script carries the request's nonce; stripe.js and its frames are allowed
+# only when a publishable key is set (below); sockets are same-site (ws: and wss: for browsers whose
+# 'self' does not cover them yet). Inline style attributes are allowed (style-src-attr), <style> blocks not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, "ws:", "wss:"],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Sign-in lock-out (django-axes) for every form that logs in with a password: /kds/login/, /admin/login/
+# and the API's /api/auth/login/. After LOGIN_FAILURE_LIMIT wrong passwords for one username (from
+# anywhere), or from one client address (for any usernames), further tries are refused for
+# LOGIN_COOLOFF_MINUTES, even with the right password. Attempts are kept in the database (admin: Axes).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "orderahead.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "orderahead.login_lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a correct login must not wipe the failures another account made from that address
+AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are still logged
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -108,14 +166,22 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON nested too deeply is a 400 that says so, not a RecursionError (orderahead.parsers).
+    "DEFAULT_PARSER_CLASSES": ["orderahead.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "orderahead.api_errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env_str("THROTTLE_AUTH", "10/min"),
-        "order_place": env_str("THROTTLE_ORDER_PLACE", "20/min"),
+        "auth": env_rate("THROTTLE_AUTH", "10/min"),
+        "order_place": env_rate("THROTTLE_ORDER_PLACE", "20/min"),
     },
+    # Throttles tell clients apart by orderahead.client_ip (TRUSTED_PROXIES); a DRF throttle that does not
+    # use orderahead.throttling still never believes X-Forwarded-For.
+    "NUM_PROXIES": 0,
 }
+
+# Handing an order over by short code: wrong codes per staff member and store, after which code entry is
+# refused (429) until the period ends. QR scans are signed and cannot be guessed, so they are not limited.
+HANDOFF_CODE_FAILURES = env_rate("THROTTLE_HANDOFF_CODE_FAILURES", "10/min")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Order-ahead API",
@@ -138,6 +204,13 @@ for _name, _value, _prefixes in (("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY, ("sk_"
                                    f"{' or '.join(_prefixes)}); copy it again from the Stripe dashboard")
 if STRIPE_PUBLISHABLE_KEY and not STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("STRIPE_PUBLISHABLE_KEY is set without STRIPE_SECRET_KEY; set both or neither")
+if STRIPE_PUBLISHABLE_KEY:
+    # The Payment Element: stripe.js, its iframes and its calls to Stripe (Stripe's documented CSP sources).
+    _csp = CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    _csp["script-src"] = [*_csp["script-src"], "https://js.stripe.com", "https://*.js.stripe.com"]
+    _csp["frame-src"] = ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"]
+    _csp["connect-src"] = [*_csp["connect-src"], "https://api.stripe.com"]
+    _csp["img-src"] = [*_csp["img-src"], "https://*.stripe.com"]
 # Where the Stripe client sends requests (empty: api.stripe.com); the tests point it at a local double.
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)

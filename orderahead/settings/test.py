@@ -6,7 +6,7 @@ so the rest of the suite never depends on it.
 """
 
 from .base import *  # noqa: F401,F403
-from .base import REST_FRAMEWORK
+from .base import DATABASES, REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -16,3 +16,9 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"auth": "10000/min", "order_place": "10000/min"},
 }
+
+# The PostgreSQL concurrency tests run up to 100 client threads in this one process, each holding its own
+# connection for the whole test (a Daphne worker lends a connection per request instead), so the pool must
+# hold them all; the server allows 100 in all.
+if "pool" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 90
