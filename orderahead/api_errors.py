@@ -4,13 +4,14 @@ Domain errors raised by services become 4xx answers here, so views never
 translate errors themselves and a client always gets a body that says what is wrong.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from orderahead.errors import DomainError
+from orderahead.errors import DomainError, TooManyAttempts
 
 
 def _first_message(detail) -> str:
@@ -28,7 +29,16 @@ def exception_handler(exc, context):
         body = {"error": {"code": exc.code, "message": exc.message}}
         if exc.fields:
             body["error"]["fields"] = exc.fields
-        return Response(body, status=exc.status)
+        headers = None
+        if isinstance(exc, TooManyAttempts):
+            body["error"]["retry_after_s"] = exc.retry_after_s
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        return Response(body, status=exc.status, headers=headers)
+
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE; left alone it becomes an HTML 400.
+        return error_response("too_large", f"The request body is larger than the {_upload_limit()} this API "
+                                           "accepts.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -48,6 +58,11 @@ def exception_handler(exc, context):
             body["error"]["retry_after_s"] = int(exc.wait + 0.999)
     response.data = body
     return response
+
+
+def _upload_limit() -> str:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return f"{limit / 1_048_576:g} MiB" if limit else "size"
 
 
 def error_response(code: str, message: str, http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:

@@ -8,11 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderahead.settings.base")
 # Django must be set up before anything imports models (the consumers do).
 django_asgi_app = get_asgi_application()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
-
-if settings.SERVE_STATIC:
-    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+# Static files are served by WhiteNoise inside Django's middleware (settings.SERVE_STATIC), so they carry
+# the same security headers as every page.
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -20,3 +20,11 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     def __init__(self, message: str, *, code: str = "conflict", fields: dict | None = None):
         super().__init__(message, code=code, status=409, fields=fields)
+
+
+class TooManyAttempts(DomainError):
+    """Too many tries in a period: a 429, and the API adds a Retry-After header with `retry_after_s`."""
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str = "throttled"):
+        super().__init__(message, code=code, status=429)
+        self.retry_after_s = max(1, int(retry_after_s))

@@ -1,11 +1,11 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from fulfilment.serializers import LoginIn, RegisterIn, TokenOut
 from fulfilment.services.accounts import customer_login, customer_register
+from orderahead.throttling import ScopedRateThrottle
 
 THROTTLED = {429: OpenApiResponse(description="Too many attempts; retry after `Retry-After` seconds")}
 
@@ -36,5 +36,5 @@ class LoginApi(APIView):
     def post(self, request):
         data = LoginIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user, token = customer_login(**data.validated_data)
+        user, token = customer_login(request=request, **data.validated_data)
         return Response({"token": token, "username": user.get_username()})

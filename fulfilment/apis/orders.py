@@ -6,13 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from fulfilment import selectors, services
 from fulfilment.models import OPEN_STATUSES, Channel
 from fulfilment.permissions import IsStoreStaff
 from fulfilment.serializers import CartIn, OrderIn, OrderOut, QuoteOut, StaffOrderIn
+from orderahead.throttling import ScopedRateThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,

@@ -43,6 +43,8 @@ class HandoffApi(APIView):
         200: OrderOut, 400: OpenApiResponse(description="Forged or expired code"),
         404: OpenApiResponse(description="No such order at this store"),
         409: OpenApiResponse(description="Not ready, already handed over (says when), or the capture failed"),
+        429: OpenApiResponse(description="Too many wrong short codes from this staff member at this store; "
+                                         "retry after `Retry-After` seconds (QR scans still work)"),
         503: OpenApiResponse(description="Payment provider unreachable; the order is still ready")},
         summary="Hand an order over: scanned QR token, or short code plus name (staff of the store)")
     def post(self, request, store_id: int):

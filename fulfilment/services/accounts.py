@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from orderahead.errors import Conflict, DomainError
+from orderahead.errors import Conflict, DomainError, TooManyAttempts
+from orderahead.login_lockout import lockout_message, retry_after_s
 
 
 def customer_register(*, username: str, password: str, email: str = "") -> tuple[object, str]:
@@ -27,8 +28,12 @@ def customer_register(*, username: str, password: str, email: str = "") -> tuple
     return user, token.key
 
 
-def customer_login(*, username: str, password: str) -> tuple[object, str]:
-    user = authenticate(username=username, password=password)
+def customer_login(*, request, username: str, password: str) -> tuple[object, str]:
+    """`request` lets the sign-in lock-out (django-axes) count this try against the username and the client's
+    address, shared with the KDS and admin sign-in forms."""
+    user = authenticate(request, username=username, password=password)
+    if user is None and getattr(request, "axes_locked_out", False):
+        raise TooManyAttempts(lockout_message(), retry_after_s=retry_after_s(), code="locked_out")
     if user is None or not user.is_active:
         raise DomainError("Wrong username or password.", code="bad_credentials", status=401)
     token, _ = Token.objects.get_or_create(user=user)

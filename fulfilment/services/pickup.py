@@ -5,22 +5,33 @@ end of the store's day, after which it no longer works. The short code is four c
 aloud, derived from the order with an HMAC, so nothing has to be stored; staff type it together with
 the customer's name. A token (or code) works once: the handoff moves the order to picked_up under its
 row lock, and any later scan finds it there and is told when it was handed over and by whom.
+
+Four characters can be guessed, so wrong codes are counted per staff member and store (in the cache, shared
+by every process when REDIS_URL is set): past HANDOFF_CODE_FAILURES code entry is refused with a 429 until
+the period ends, and repeated failures are logged. The API and the expo screen's socket both come through
+`pickup_handoff`, so one limit covers both. QR tokens are signed and cannot be guessed; they are not limited.
 """
 
 import datetime as dt
 import hashlib
 import hmac
 import io
+import logging
+import math
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.utils import timezone
 
 from fulfilment.models import NoShowAction, Order, OrderStatus
 from fulfilment.services.payments import payment_finish_order, payment_policy_for
-from orderahead.errors import Conflict, DomainError, NotFound
+from orderahead.env import parse_rate
+from orderahead.errors import Conflict, DomainError, NotFound, TooManyAttempts
+
+log = logging.getLogger(__name__)
 
 S = OrderStatus
 TOKEN_SALT = "fulfilment.pickup-token"
@@ -123,6 +134,37 @@ def _find_by_code(*, code: str, name: str, store_id: int, now: dt.datetime) -> O
     raise NotFound(f"No order with code {code} for that name at this store.", code="unknown_code")
 
 
+def _code_failure_window(*, store_id: int, staff, now: dt.datetime) -> tuple[str, int, int, int]:
+    """(cache key counting this staff member's wrong codes at this store in the current period, the limit,
+    the period's length and the seconds until it ends). Fixed periods: the count simply expires."""
+    limit, period_s = parse_rate(settings.HANDOFF_CODE_FAILURES)
+    stamp = now.timestamp()
+    period = int(stamp // period_s)
+    key = f"pickup-code-failures:{store_id}:{staff.pk}:{period}"
+    return key, limit, period_s, max(1, math.ceil((period + 1) * period_s - stamp))
+
+
+def _refuse_code_entry_if_paused(*, store_id: int, staff, now: dt.datetime) -> None:
+    key, limit, _, wait_s = _code_failure_window(store_id=store_id, staff=staff, now=now)
+    if (cache.get(key) or 0) >= limit:
+        raise TooManyAttempts(f"Too many wrong pickup codes: code entry is paused for {wait_s} s. Scan the "
+                              "customer's QR code instead, or try again then.", retry_after_s=wait_s)
+
+
+def _count_code_failure(*, store_id: int, staff, now: dt.datetime) -> None:
+    key, limit, period_s, wait_s = _code_failure_window(store_id=store_id, staff=staff, now=now)
+    cache.add(key, 0, timeout=period_s + 1)
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # the period ended between add and incr
+        cache.set(key, 1, timeout=period_s + 1)
+        failures = 1
+    if failures >= max(2, limit // 2):
+        log.warning("Pickup handoff: %d wrong short codes at store %s by %s in the current %d s period%s",
+                    failures, store_id, staff.get_username(), period_s,
+                    f"; code entry paused for {wait_s} s" if failures >= limit else "")
+
+
 def _refusal(order: Order) -> DomainError:
     """Why an order that is not on the shelf cannot be handed over."""
     if order.status == S.PICKED_UP:
@@ -146,7 +188,12 @@ def pickup_handoff(*, store_id: int, staff, token: str = "", code: str = "", nam
     if token:
         order, via = _read_token(token=token, store_id=store_id, now=now), "qr"
     elif code and name:
-        order, via = _find_by_code(code=code, name=name, store_id=store_id, now=now), "code"
+        _refuse_code_entry_if_paused(store_id=store_id, staff=staff, now=now)
+        try:
+            order, via = _find_by_code(code=code, name=name, store_id=store_id, now=now), "code"
+        except NotFound:
+            _count_code_failure(store_id=store_id, staff=staff, now=now)
+            raise
     else:
         raise DomainError("Scan the QR code, or give the short code and the customer's name.", code="invalid")
     if order.status != S.READY:

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.forms.models import model_to_dict
+from django.http import HttpRequest  # the sign-in lock-out (django-axes) needs a request
 from django.urls import reverse
 
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
@@ -79,7 +80,7 @@ def test_every_admin_page_renders(client, username):
     call_command("seed_demo", stdout=StringIO())
     latte = MenuItem.objects.get(store__slug="pearl-district", name="Caffè Latte")
     make_order(latte)
-    assert client.login(username=username, password=demo.PASSWORD)
+    assert client.login(request=HttpRequest(), username=username, password=demo.PASSWORD)
 
     assert client.get(reverse("admin:index")).status_code == 200
     for model, model_admin in admin.site._registry.items():

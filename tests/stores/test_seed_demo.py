@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest  # the sign-in lock-out (django-axes) needs a request
 
 from stores import demo_data as demo
 from stores.models import MenuItem, ModifierGroup, OpeningHours, Station, Store, StoreMembership
@@ -76,7 +77,7 @@ def test_demo_logins_work_with_the_documented_password(client):
     output = seed()
     users = ["admin", "customer", "manager1", "manager2", "manager3", "barista1", "barista2", "barista3"]
     for username in users:
-        assert client.login(username=username, password=demo.PASSWORD), username
+        assert client.login(request=HttpRequest(), username=username, password=demo.PASSWORD), username
         assert username in output
         client.logout()
     assert demo.PASSWORD in output
@@ -120,7 +121,7 @@ def test_second_run_keeps_changed_passwords(client):
 
     output = seed()
 
-    assert client.login(username="manager1", password="my-own-secret-9")
+    assert client.login(request=HttpRequest(), username="manager1", password="my-own-secret-9")
     assert "manager1" in output.split("passwords were left as they were:")[1]
 
 
