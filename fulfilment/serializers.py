@@ -4,6 +4,7 @@ Inputs only carry what a client may choose (items, quantities, modifiers, pickup
 server owns (status, prices, totals, promised time) exists only on the output serializers.
 """
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import RegexValidator
 from django.urls import reverse
@@ -225,14 +226,20 @@ class HandoffIn(serializers.Serializer):
         return data
 
 
+def _username_max_length() -> int:
+    User = get_user_model()
+    return User._meta.get_field(User.USERNAME_FIELD).max_length
+
+
 class RegisterIn(serializers.Serializer):
-    username = serializers.CharField(min_length=3, max_length=150)
+    # Which characters are allowed is the User model's rule, checked by customer_register.
+    username = serializers.CharField(min_length=3, max_length=_username_max_length())
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     password = serializers.CharField(min_length=8, max_length=128, write_only=True)
 
 
 class LoginIn(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = serializers.CharField(max_length=_username_max_length())
     password = serializers.CharField(max_length=128, write_only=True)
 
 

@@ -1,6 +1,7 @@
 """Test data: factory_boy factories, and a few builders for a complete store and menu."""
 
 import datetime as dt
+import uuid
 
 import factory
 from django.contrib.auth import get_user_model
@@ -142,3 +143,8 @@ def local_now(store: Store) -> dt.datetime:
     from django.utils import timezone
 
     return timezone.now().astimezone(store.tz)
+
+
+def checkout_key() -> dict:
+    """Test-client headers of one new checkout: placing an order requires an Idempotency-Key."""
+    return {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex}

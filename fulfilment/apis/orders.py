@@ -12,12 +12,15 @@ from fulfilment import selectors, services
 from fulfilment.models import OPEN_STATUSES, Channel
 from fulfilment.permissions import IsStoreStaff
 from fulfilment.serializers import CartIn, OrderIn, OrderOut, QuoteOut, StaffOrderIn
+from orderahead.errors import DomainError
 from orderahead.throttling import ScopedRateThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-    description="Any unique string up to 128 characters. Retrying with the same key and body returns the "
-                "same order; the same key with another body is refused (409).")
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    description="Required. One new value (a UUID, say) per checkout, sent again unchanged on every retry of it: "
+                "a retry with the same key and body returns the first order (200, `Idempotent-Replayed: true`) "
+                "instead of placing a second one; the same key with another body is refused (409). "
+                "Up to 128 characters.")
 ERRORS = {400: OpenApiResponse(description="Invalid request"), 409: OpenApiResponse(description="Conflict")}
 # Further answers the API gives, declared so the schema lists every status a client must handle.
 NOT_FOUND = {404: OpenApiResponse(description="No such store or order")}
@@ -28,10 +31,16 @@ PAYMENT = {402: OpenApiResponse(description="Card declined; the order was cancel
                                             "same Idempotency-Key")}
 
 
-def _idempotency_key(request) -> str | None:
+def _idempotency_key(request) -> str:
+    """The client's key for this checkout. Required on every channel: a phone on a slow network, a second
+    tab and a till that retries after a timeout all send the same order twice, and only the key tells the
+    server that the second request is the first one again."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        return None
+        raise DomainError(
+            "Send an Idempotency-Key header with every order: one new value (a UUID, say) per checkout, sent "
+            "again unchanged when you retry it, so a retried or repeated request never places a second order.",
+            code="idempotency_key_required", fields={"Idempotency-Key": "required"})
     key = key.strip()
     if not 1 <= len(key) <= 128:
         raise serializers.ValidationError({"Idempotency-Key": "Must be 1 to 128 characters."})

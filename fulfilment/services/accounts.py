@@ -12,6 +12,7 @@ from orderahead.login_lockout import lockout_message, retry_after_s
 def customer_register(*, username: str, password: str, email: str = "") -> tuple[object, str]:
     """Create a customer account and return (user, API token)."""
     User = get_user_model()
+    username = _checked_username(User, username)
     candidate = User(username=username, email=email)
     try:
         password_validation.validate_password(password, user=candidate)
@@ -26,6 +27,19 @@ def customer_register(*, username: str, password: str, email: str = "") -> tuple
     except IntegrityError:
         raise Conflict("That username is taken.", code="username_taken", fields={"username": "taken"}) from None
     return user, token.key
+
+
+def _checked_username(User, username: str) -> str:
+    """The username as the User model stores it (NFKC-normalised, so a fullwidth "Ｊody" is "Jody" and is
+    checked for uniqueness as such), or DomainError if the model's own validators refuse it: Django's
+    username validator (letters, digits and @/./+/-/_) and the field's maximum length."""
+    username = User.normalize_username(username)
+    try:
+        User._meta.get_field(User.USERNAME_FIELD).run_validators(username)
+    except ValidationError as refused:
+        raise DomainError(" ".join(refused.messages), code="invalid_username",
+                          fields={"username": refused.messages}) from None
+    return username
 
 
 def customer_login(*, request, username: str, password: str) -> tuple[object, str]:

@@ -64,9 +64,18 @@ def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
                                  prep_seconds=item.prep_seconds + sum(o.extra_prep_seconds for o in options),
                                  prep_sd_seconds=item.prep_sd_seconds))
 
+    # Limits and stock are per item, not per line: two lines of 6 lattes (one oat, one almond) are 12 lattes.
     wanted: dict[int, int] = {}
     for line in priced:
         wanted[line.item.pk] = wanted.get(line.item.pk, 0) + line.quantity
+    for item_id, quantity in wanted.items():
+        item = items[item_id]
+        if quantity > item.max_quantity:
+            limit = f"{item.max_quantity} x {item.name} per order"
+            raise DomainError(f"At most {limit} (this cart has {quantity}).", code="bad_quantity",
+                              fields={"items": {index: f"at most {limit}" for index, line in enumerate(lines)
+                                                if line.item_id == item_id},
+                                      "item": item_id, "max_quantity": item.max_quantity})
     for item_id, quantity in wanted.items():
         item = items[item_id]
         if item.stock_count is not None and item.stock_count < quantity:

@@ -66,6 +66,44 @@ def test_incomplete_sign_up_is_a_400(api, body, field):
     assert not User.objects.exists()
 
 
+@pytest.mark.parametrize("username", [
+    "jo dy", "<script>alert(1)</script>", "jody!", "o'brien", "jody/../admin", "jody\u200b", "\u2615jody",
+    "jo\ndy", "j" * 151,
+], ids=["space", "markup", "bang", "quote", "slash", "zero-width-space", "emoji", "newline-inside", "too-long"])
+def test_username_outside_djangos_rules_is_a_400_naming_the_field(api, username):
+    """The same rule as Django's User model: letters, digits and @/./+/-/_, up to its 150 characters."""
+    error = assert_error(register(api, username=username), 400, error_code(username), "username")
+
+    assert "username" in error["fields"]
+    assert not User.objects.exists()
+
+
+def error_code(username: str) -> str:
+    return "invalid" if len(username) > 150 else "invalid_username"
+
+
+def test_invalid_username_message_says_what_is_allowed(api):
+    error = assert_error(register(api, username="jo dy"), 400, "invalid_username")
+
+    assert error["message"] == ("Enter a valid username. This value may contain only letters, numbers, and "
+                                "@/./+/-/_ characters.")
+    assert error["fields"] == {"username": [error["message"]]}
+
+
+@pytest.mark.parametrize("username", ["jody", "jody.b+coffee@x-y_z", "Zoë", "李小龍", "j" * 150])
+def test_usernames_the_user_model_accepts_are_accepted(api, username):
+    assert register(api, username=username).status_code == 201
+    assert User.objects.get().username == username
+
+
+def test_username_that_only_looks_different_is_taken(api, customer_a):
+    """Fullwidth letters are the same username once normalised (NFKC), as the User model stores it."""
+    error = assert_error(register(api, username="\uff23ustomer_a"), 409, "username_taken")
+
+    assert error["fields"] == {"username": "taken"}
+    assert User.objects.count() == 1
+
+
 def test_malformed_sign_up_json_is_a_400(api):
     response = api.post("/api/auth/register/", "{username", content_type="application/json")
 

@@ -76,7 +76,7 @@ def client_for(user) -> APIClient:
 
 
 def api_post(client, path, body=None, key=None):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else factories.checkout_key()  # a new checkout unless told
 
     def call() -> Answer:
         response = client.post(path, body, format="json", **headers)
@@ -199,7 +199,7 @@ def test_cancels_racing_new_orders_lose_no_stock(pg_menu, round_):
     owners = [factories.user(f"owner{n:02d}") for n in range(12)]
     existing = []
     for n, owner in enumerate(owners):
-        response = client_for(owner).post("/api/orders/", cart(n), format="json")
+        response = client_for(owner).post("/api/orders/", cart(n), format="json", **factories.checkout_key())
         assert response.status_code == 201, response.json()
         existing.append(response.json()["id"])
     newcomers = [factories.user(f"newcomer{n:02d}") for n in range(12)]

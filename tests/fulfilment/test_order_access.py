@@ -18,7 +18,7 @@ def cart(menu):
 def order_of(api_as, menu):
     """order_of(customer) -> the id of a fresh mobile order of theirs."""
     def place(customer) -> int:
-        response = api_as(customer).post("/api/orders/", cart(menu), format="json")
+        response = api_as(customer).post("/api/orders/", cart(menu), format="json", **factories.checkout_key())
         assert response.status_code == 201, response.json()
         return response.json()["id"]
     return place
@@ -105,7 +105,8 @@ def test_bad_token_is_a_json_401(api):
 @pytest.mark.parametrize("channel", ["counter", "kiosk", "drive_thru", "delivery"])
 def test_barista_places_an_in_store_order_that_enters_confirmed(api_as, barista_store1, store, menu, channel):
     response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/",
-                                           staff_body(menu, channel, customer_name="Sam"), format="json")
+                                           staff_body(menu, channel, customer_name="Sam"), format="json",
+                                           **factories.checkout_key())
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -118,7 +119,7 @@ def test_barista_places_an_in_store_order_that_enters_confirmed(api_as, barista_
 
 def test_mobile_channel_is_refused_on_the_staff_endpoint(api_as, barista_store1, store, menu):
     response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", staff_body(menu, "mobile"),
-                                           format="json")
+                                           format="json", **factories.checkout_key())
 
     assert_error(response, 400, "invalid", "channel")
     assert not Order.objects.exists()
@@ -128,7 +129,8 @@ def test_staff_order_needs_a_channel(api_as, barista_store1, store, menu):
     body = staff_body(menu)
     del body["channel"]
 
-    response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", body, format="json")
+    response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", body, format="json",
+                                           **factories.checkout_key())
 
     assert_error(response, 400, "invalid", "channel")
 
@@ -136,7 +138,7 @@ def test_staff_order_needs_a_channel(api_as, barista_store1, store, menu):
 def test_manager_of_another_store_is_refused(api_as, manager_store2, store, menu):
     client = api_as(manager_store2)
 
-    placed = client.post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json")
+    placed = client.post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json", **factories.checkout_key())
     listed = client.get(f"/api/stores/{store.pk}/orders/")
 
     assert_error(placed, 403, "permission_denied", "You are not on the staff of this store")
@@ -148,7 +150,8 @@ def test_manager_works_at_their_own_store(api_as, manager_store2, store2):
     factories.move_to_midday(store2)
     menu2 = factories.coffee_menu(store2)
 
-    response = api_as(manager_store2).post(f"/api/stores/{store2.pk}/orders/", staff_body(menu2), format="json")
+    response = api_as(manager_store2).post(f"/api/stores/{store2.pk}/orders/", staff_body(menu2), format="json",
+                                           **factories.checkout_key())
 
     assert response.status_code == 201, response.json()
     assert response.json()["store"] == store2.pk
@@ -157,7 +160,8 @@ def test_manager_works_at_their_own_store(api_as, manager_store2, store2):
 def test_customer_is_refused_on_the_staff_endpoint(api_as, customer_a, store, menu):
     client = api_as(customer_a)
 
-    assert_error(client.post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json"),
+    assert_error(client.post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json",
+                             **factories.checkout_key()),
                  403, "permission_denied")
     assert_error(client.get(f"/api/stores/{store.pk}/orders/"), 403, "permission_denied")
     assert not Order.objects.exists()
@@ -168,7 +172,8 @@ def test_staff_endpoint_of_an_unknown_store_is_refused(api_as, barista_store1, m
     client = api_as(barista_store1)
 
     assert_error(client.get(f"/api/stores/{store_id}/orders/"), 403, "permission_denied")
-    assert_error(client.post(f"/api/stores/{store_id}/orders/", staff_body(menu), format="json"),
+    assert_error(client.post(f"/api/stores/{store_id}/orders/", staff_body(menu), format="json",
+                             **factories.checkout_key()),
                  403, "permission_denied")
 
 
@@ -176,12 +181,12 @@ def test_barista_lists_the_open_orders_of_their_store_only(api_as, barista_store
                                                           customer_a, order_of):
     client = api_as(barista_store1)
     mobile_id = order_of(customer_a)
-    counter_id = client.post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json").json()["id"]
-    done_id = client.post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json").json()["id"]
+    counter_id, done_id = (client.post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json",
+                                       **factories.checkout_key()).json()["id"] for _ in range(2))
     Order.objects.filter(pk=done_id).update(status="picked_up")
     factories.move_to_midday(store2)
     menu2 = factories.coffee_menu(store2)
-    other_store = api_as(customer_a).post("/api/orders/", cart(menu2), format="json")
+    other_store = api_as(customer_a).post("/api/orders/", cart(menu2), format="json", **factories.checkout_key())
     assert other_store.status_code == 201
 
     response = client.get(f"/api/stores/{store.pk}/orders/")
@@ -194,8 +199,9 @@ def test_in_store_orders_are_taken_while_mobile_ordering_is_paused(api_as, baris
     store.mobile_paused, store.pause_reason = True, "Line out the door"
     store.save()
 
-    mobile = api_as(customer_a).post("/api/orders/", cart(menu), format="json")
-    counter = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json")
+    mobile = api_as(customer_a).post("/api/orders/", cart(menu), format="json", **factories.checkout_key())
+    counter = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json",
+                                          **factories.checkout_key())
 
     assert_error(mobile, 409, "store_paused", "Line out the door")
     assert counter.status_code == 201, counter.json()
@@ -205,7 +211,8 @@ def test_in_store_orders_are_taken_while_mobile_ordering_is_paused(api_as, baris
 def test_staff_order_gets_the_same_validation(api_as, barista_store1, store, menu):
     MenuItem.objects.filter(pk=menu["drip"].pk).update(eighty_sixed=True)
 
-    response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json")
+    response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", staff_body(menu), format="json",
+                                           **factories.checkout_key())
 
     assert_error(response, 409, "item_unavailable", "Drip coffee is temporarily unavailable")
     assert not Order.objects.exists()
@@ -215,7 +222,7 @@ def test_staff_order_cannot_set_server_owned_fields(api_as, barista_store1, stor
     response = api_as(barista_store1).post(
         f"/api/stores/{store.pk}/orders/",
         staff_body(menu, status="picked_up", total_minor=1, store=999, promised_ready_at="2000-01-01T00:00:00Z"),
-        format="json")
+        format="json", **factories.checkout_key())
 
     assert response.status_code == 201, response.json()
     body = response.json()

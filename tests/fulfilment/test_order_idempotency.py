@@ -88,13 +88,40 @@ def test_keys_belong_to_one_customer(api_as, customer_a, customer_b, menu):
     assert croissants_left(menu) == 1
 
 
-def test_without_a_key_every_request_is_a_new_order(api_as, customer_a, menu):
+def assert_key_required(response, menu):
+    """Refused before anything is written, with an answer that says which header and why."""
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "idempotency_key_required"
+    assert "Idempotency-Key" in error["message"] and "never places a second order" in error["message"]
+    assert error["fields"] == {"Idempotency-Key": "required"}
+    assert not Order.objects.exists() and croissants_left(menu) == 5
+
+
+def test_mobile_order_without_a_key_is_refused(api_as, customer_a, menu):
+    """Without a key a retried checkout (slow network, a second tab) would be a second order."""
     client = api_as(customer_a)
 
-    client.post("/api/orders/", cart(menu), format="json")
-    client.post("/api/orders/", cart(menu), format="json")
+    assert_key_required(client.post("/api/orders/", cart(menu), format="json"), menu)
+    assert_key_required(client.post("/api/orders/", cart(menu), format="json"), menu)
 
-    assert Order.objects.count() == 2
+
+def test_staff_order_without_a_key_is_refused(api_as, barista_store1, store, menu):
+    """A till or kiosk that retries after a timeout doubles an order just as a phone does."""
+    body = {"channel": "counter", "items": [{"item": menu["croissant"].pk, "quantity": 1}], "pickup": "asap"}
+
+    response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", body, format="json")
+
+    assert_key_required(response, menu)
+
+
+@pytest.mark.parametrize("path", ["/api/orders/", "/api/stores/{store_id}/orders/"])
+def test_schema_says_the_key_is_required(api, path):
+    schema = api.get("/api/schema/?format=json").json()
+
+    parameters = schema["paths"][path]["post"]["parameters"]
+    key = next(p for p in parameters if p["in"] == "header" and p["name"] == "Idempotency-Key")
+    assert key["required"] is True
 
 
 def test_new_key_places_a_new_order(api_as, customer_a, menu):

@@ -4,6 +4,7 @@ import pytest
 
 from fulfilment.models import Order, OrderEvent
 from stores.models import MenuItem
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def cart(menu, **overrides):
 
 
 def test_asap_order_is_priced_confirmed_and_takes_stock(api_as, customer_a, menu):
-    response = api_as(customer_a).post("/api/orders/", cart(menu), format="json")
+    response = api_as(customer_a).post("/api/orders/", cart(menu), format="json", **factories.checkout_key())
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -36,7 +37,7 @@ def test_asap_order_is_priced_confirmed_and_takes_stock(api_as, customer_a, menu
 def test_client_cannot_set_server_owned_fields(api_as, customer_a, menu):
     response = api_as(customer_a).post(
         "/api/orders/", cart(menu, status="picked_up", total_minor=1, promised_ready_at="2000-01-01T00:00:00Z"),
-        format="json")
+        format="json", **factories.checkout_key())
 
     assert response.status_code == 201
     assert response.json()["status"] == "confirmed"

@@ -6,6 +6,7 @@ cases never run near a local midnight.
 """
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -20,7 +21,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def client(api_as, customer_a):
-    return api_as(customer_a)
+    """Customer A at one checkout: every order request carries that checkout's Idempotency-Key, as the
+    API requires (a refused request leaves no order, so the key is free for the next try)."""
+    client = api_as(customer_a)
+    client.credentials(HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+    return client
 
 
 def order_body(menu, *lines, pickup="asap"):
@@ -82,6 +87,49 @@ def test_quantity_out_of_range_is_refused(client, menu, quantity, code, message)
                            format="json")
 
     assert_refused(response, 400, code, message, menu=menu)
+
+
+def test_lines_of_one_item_count_together_against_its_limit(client, menu):
+    """Drip coffee is limited to 10 an order: two lines of 6 are 12, not two sixes."""
+    six_drips = {"item": menu["drip"].pk, "quantity": 6}
+
+    response = client.post("/api/orders/", order_body(menu, six_drips, six_drips), format="json")
+
+    error = assert_refused(response, 400, "bad_quantity", "At most 10 x Drip coffee per order (this cart has 12)",
+                           menu=menu)
+    assert error["fields"] == {"items": {"1": "at most 10 x Drip coffee per order", "2": "at most 10 x Drip coffee "
+                                         "per order"}, "item": menu["drip"].pk, "max_quantity": 10}
+
+
+def test_lines_of_one_item_up_to_its_limit_are_accepted(client, menu):
+    lattes = [{"item": menu["latte"].pk, "quantity": 5, "modifiers": [menu[size].pk]} for size in ("small", "large")]
+
+    response = client.post("/api/orders/", order_body(menu, *lattes), format="json")
+
+    assert response.status_code == 201, response.json()
+    assert sum(line["quantity"] for line in response.json()["lines"] if line["item"] == menu["latte"].pk) == 10
+
+
+def test_staff_order_counts_lines_of_one_item_together(api_as, barista_store1, store, menu):
+    body = {"channel": "counter", "pickup": "asap", "items": [{"item": menu["drip"].pk, "quantity": 10},
+                                                              {"item": menu["drip"].pk, "quantity": 1}]}
+
+    response = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", body, format="json",
+                                           HTTP_IDEMPOTENCY_KEY="till-1")
+
+    assert_refused(response, 400, "bad_quantity", "At most 10 x Drip coffee per order (this cart has 11)", menu=menu)
+
+
+def test_quote_counts_lines_of_one_item_together(api, store, menu):
+    """The quote refuses the cart the order would refuse, with the same words."""
+    body = {"pickup": "asap", "items": [{"item": menu["drip"].pk, "quantity": 6}] * 2}
+
+    response = api.post(f"/api/stores/{store.pk}/quote/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "bad_quantity" and "At most 10 x Drip coffee per order" in error["message"]
+    assert error["fields"]["item"] == menu["drip"].pk
 
 
 def test_more_than_fifty_units_in_one_order_is_refused(client, menu):

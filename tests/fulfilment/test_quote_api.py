@@ -35,7 +35,7 @@ def place(api_as, customer_a, menu):
     def order(pickup="asap", client=None, **line):
         body = {"store": menu["latte"].store_id, "pickup": pickup,
                 "items": [line or {"item": menu["drip"].pk, "quantity": 1}]}
-        return (client or api_as(customer_a)).post("/api/orders/", body, format="json")
+        return (client or api_as(customer_a)).post("/api/orders/", body, format="json", **factories.checkout_key())
     return order
 
 
@@ -55,7 +55,7 @@ def test_asap_is_later_when_the_kitchen_has_a_backlog(api, api_as, barista_store
         response = api_as(barista_store1).post(
             f"/api/stores/{store.pk}/orders/",
             {"channel": "counter", "pickup": "asap", "items": [{"item": menu["latte"].pk, "quantity": 10}]},
-            format="json")
+            format="json", **factories.checkout_key())
         assert response.status_code == 201, response.json()
 
     busy = quote(api, store, drip)
@@ -69,7 +69,7 @@ def test_backlog_at_another_station_does_not_delay_this_cart(api, api_as, barist
     idle = quote(api, store, croissant)
     api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/",
                                 {"channel": "counter", "items": [{"item": menu["latte"].pk, "quantity": 10}]},
-                                format="json")
+                                format="json", **factories.checkout_key())
 
     assert lead(quote(api, store, croissant)) == lead(idle)
 
@@ -115,7 +115,8 @@ def test_bunched_slot_promises_a_later_time_inside_it(api, api_as, barista_store
     slot = slot_an_hour_ahead(store)
     counter = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/",
                                           {"channel": "counter", "pickup": slot.isoformat(),
-                                           "items": [{"item": menu["latte"].pk, "quantity": 4}]}, format="json")
+                                           "items": [{"item": menu["latte"].pk, "quantity": 4}]}, format="json",
+                                          **factories.checkout_key())
     assert counter.status_code == 201, counter.json()
 
     offered = {when(s["starts_at"]): s for s in quote(api, store, {"item": menu["latte"].pk, "quantity": 1})["slots"]}
@@ -149,7 +150,8 @@ def test_full_slot_is_shown_and_refused(api, api_as, customer_b, barista_store1,
     # Counter orders do not count against mobile pickup slots.
     counter = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/",
                                           {"channel": "counter", "pickup": pickup,
-                                           "items": [{"item": menu["drip"].pk, "quantity": 1}]}, format="json")
+                                           "items": [{"item": menu["drip"].pk, "quantity": 1}]}, format="json",
+                                          **factories.checkout_key())
     assert counter.status_code == 201, counter.json()
 
 
@@ -176,7 +178,7 @@ def test_quote_for_a_time_the_kitchen_cannot_make_says_the_earliest(api, api_as,
     for _ in range(3):
         api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/",
                                     {"channel": "counter", "items": [{"item": menu["latte"].pk, "quantity": 10}]},
-                                    format="json")
+                                    format="json", **factories.checkout_key())
     pickup = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=7)
 
     response = api.post(f"/api/stores/{store.pk}/quote/",

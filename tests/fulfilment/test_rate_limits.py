@@ -65,23 +65,25 @@ def test_register_is_limited(api):
 def test_order_placement_is_limited_per_customer(api_as, customer_a, customer_b, menu):
     body = {"store": menu["latte"].store_id, "items": [{"item": menu["croissant"].pk, "quantity": 1}]}
     client = api_as(customer_a)
-    assert [client.post("/api/orders/", body, format="json").status_code for _ in range(2)] == [201, 201]
+    placed = [client.post("/api/orders/", body, format="json", **factories.checkout_key()) for _ in range(2)]
+    assert [response.status_code for response in placed] == [201, 201]
 
-    refused = client.post("/api/orders/", body, format="json")
+    refused = client.post("/api/orders/", body, format="json", **factories.checkout_key())
 
     assert_throttled(refused)
     assert Order.objects.count() == 2
     assert MenuItem.objects.get(pk=menu["croissant"].pk).stock_count == 3
     # Reading is not limited, and another customer is not held up.
     assert client.get("/api/orders/").status_code == 200
-    assert api_as(customer_b).post("/api/orders/", body, format="json").status_code == 201
+    assert api_as(customer_b).post("/api/orders/", body, format="json", **factories.checkout_key()).status_code == 201
 
 
 def test_staff_order_placement_is_limited(api_as, barista_store1, store, menu):
     client = api_as(barista_store1)
     body = {"channel": "counter", "items": [{"item": menu["drip"].pk, "quantity": 1}]}
     for _ in range(2):
-        assert client.post(f"/api/stores/{store.pk}/orders/", body, format="json").status_code == 201
+        placed = client.post(f"/api/stores/{store.pk}/orders/", body, format="json", **factories.checkout_key())
+        assert placed.status_code == 201
 
-    assert_throttled(client.post(f"/api/stores/{store.pk}/orders/", body, format="json"))
+    assert_throttled(client.post(f"/api/stores/{store.pk}/orders/", body, format="json", **factories.checkout_key()))
     assert client.get(f"/api/stores/{store.pk}/orders/").status_code == 200

@@ -7,6 +7,7 @@ from fulfilment import services
 from fulfilment.models import Order
 from stores.models import MenuItem
 from stripe_double import StripeDouble, signed_event
+from tests import factories
 
 WEBHOOK_SECRET = "whsec_test_double"
 WEBHOOK_URL = "/api/payments/stripe/webhook/"
@@ -40,10 +41,11 @@ def cart(menu):
 
 @pytest.fixture
 def place(api_as, customer_a, cart):
-    """place(**body) -> the response of POST /api/orders/ as customer A (pays with pm_card_visa by default)."""
+    """place(**body) -> the response of POST /api/orders/ as customer A (pays with pm_card_visa by default);
+    `key`: the Idempotency-Key to send (default: a new checkout's)."""
     def make(key: str | None = None, **overrides):
         body = cart(**{"payment_method": "pm_card_visa", **overrides})
-        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else factories.checkout_key()
         return api_as(customer_a).post("/api/orders/", body, format="json", **headers)
     return make
 

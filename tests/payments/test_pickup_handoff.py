@@ -11,6 +11,7 @@ from PIL import Image
 from fulfilment import services
 from fulfilment.models import Order, OrderEvent
 from fulfilment.services import pickup as pickup_services
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +202,7 @@ def test_lost_capture_answer_then_rescan_captures_once(ready_order, stripe_api, 
 def test_in_store_order_hands_over_without_a_card_payment(menu, api_as, barista_store1):
     placed = api_as(barista_store1).post(f"/api/stores/{menu['latte'].store_id}/orders/", {
         "channel": "counter", "customer_name": "Sam", "items": [{"item": menu["drip"].pk, "quantity": 1}]},
-        format="json")
+        format="json", **factories.checkout_key())
     order = Order.objects.get(pk=placed.json()["id"])
     assert placed.json()["payment"]["provider"] == "in_store"
     services.order_mark_ready(order=order, actor=barista_store1)
