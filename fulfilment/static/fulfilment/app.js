@@ -2,7 +2,7 @@
 "use strict";
 
 const app = document.getElementById("app");
-const state = { token: localStorage.getItem("token"), cart: JSON.parse(localStorage.getItem("cart") || "null"), qr: {} };
+const state = { token: localStorage.getItem("token"), cart: loadCart(), qr: {}, placing: false, flash: "" };
 let refreshTimer = null;
 // Stripe's Payment Element only when the server has a publishable key; otherwise the demo provider pays.
 const stripe = window.STRIPE_KEY && window.Stripe ? window.Stripe(window.STRIPE_KEY) : null;
@@ -17,7 +17,38 @@ function time(iso) {
 function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
+
+// --- Cart and checkout key ----------------------------------------------------------------------
+// The cart lives in localStorage, so every tab and every reload sees the same one. It carries the
+// Idempotency-Key of "this checkout of this cart": a retry, a reload or a second tab sends the same key
+// and gets the same order back instead of a second one. Changing the lines makes it another order, so
+// it gets a new key (the server would refuse the old key with another body). `placing` is the exact
+// request in flight: if the page goes away before the answer, the next visit sends it again.
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, "0")).join("");
+}
+function loadCart() {
+  const cart = JSON.parse(localStorage.getItem("cart") || "null");
+  if (cart && !cart.key) { cart.key = newKey(); localStorage.setItem("cart", JSON.stringify(cart)); }  // a cart saved by an older app
+  return cart;
+}
 function saveCart() { localStorage.setItem("cart", JSON.stringify(state.cart)); }
+// Change the stored cart only if it is still the checkout `key` names (another tab may have moved on).
+function updateCart(key, change) {
+  const cart = loadCart();
+  if (cart && cart.key === key) { change(cart); localStorage.setItem("cart", JSON.stringify(cart)); }
+  state.cart = loadCart();
+}
+function changeLines(change) {
+  updateCart(state.cart.key, cart => { change(cart.lines); cart.key = newKey(); delete cart.placing; });
+}
+// The order of this checkout exists: the cart is done with, in every tab.
+function checkoutDone(key, orderId) {
+  localStorage.setItem("placedOrder", JSON.stringify({ key, order: orderId }));
+  if (loadCart()?.key === key) localStorage.removeItem("cart");
+  state.cart = loadCart();
+}
 
 async function api(path, { method = "GET", body, headers = {} } = {}) {
   const h = { "Content-Type": "application/json", ...headers };
@@ -29,6 +60,7 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
     const error = new Error(data?.error?.message || `Request failed (${response.status})`);
     error.status = response.status;
     error.code = data?.error?.code;
+    error.fields = data?.error?.fields;
     throw error;
   }
   return data;
@@ -66,18 +98,27 @@ function storeCard(store) {
 async function viewMenu(storeId) {
   const { store, categories } = await api(`/stores/${storeId}/menu/`);
   state.tz = store.timezone;
-  if (!state.cart || state.cart.store !== store.id) { state.cart = { store: store.id, currency: store.currency, tz: store.timezone, lines: [] }; saveCart(); }
+  if (!state.cart || state.cart.store !== store.id) {
+    state.cart = { store: store.id, currency: store.currency, tz: store.timezone, lines: [], key: newKey() };
+    saveCart();
+  }
   const items = categories.flatMap(c => c.items);
   render(`<h1>${esc(store.name)}</h1>
     ${store.mobile_ordering.paused ? `<p class="error">Mobile ordering is paused: ${esc(store.mobile_ordering.reason)}</p>` : ""}
     ${categories.map(c => `<h2>${esc(c.name)}</h2>${c.items.map(itemCard).join("")}`).join("")}
-    <div style="position:sticky;bottom:0;padding:.5rem 0"><button class="primary" id="checkout">Cart: ${state.cart.lines.length} item(s) — Checkout</button></div>`);
+    <div style="position:sticky;bottom:0;padding:.5rem 0"><button class="primary" id="checkout">${cartButtonText()}</button></div>`);
   app.querySelectorAll("form.item").forEach(form => form.onsubmit = event => {
     event.preventDefault();
     const item = items.find(i => i.id === Number(form.dataset.item));
     const modifiers = [...form.querySelectorAll("input:checked")].map(i => Number(i.value));
-    state.cart.lines.push({ item: item.id, name: item.name, quantity: Number(form.quantity.value), modifiers });
-    saveCart();
+    const quantity = Number(form.quantity.value);
+    // The limit is per item across the order (an oat and an almond latte are two lattes), as the server counts.
+    const inCart = state.cart.lines.filter(l => l.item === item.id).reduce((sum, l) => sum + l.quantity, 0);
+    if (inCart + quantity > item.max_quantity) {
+      showError(new Error(`At most ${item.max_quantity} x ${item.name} per order (your cart has ${inCart}).`), form);
+      return;
+    }
+    changeLines(lines => lines.push({ item: item.id, name: item.name, quantity, modifiers }));
     viewMenu(storeId);
   });
   document.getElementById("checkout").onclick = () => { location.hash = `#/checkout`; };
@@ -99,17 +140,44 @@ function itemCard(item) {
   </form>`;
 }
 
+function cartButtonText() { return `Cart: ${state.cart?.lines.length || 0} item(s) — Checkout`; }
+
+function cartLines(cart) {
+  return cart.lines.map((l, i) => `<div class="row"><span>${l.quantity} × ${esc(l.name)}</span>
+    <button class="small" data-remove="${i}">Remove</button></div>`).join("");
+}
+function bindRemoveButtons() {
+  app.querySelectorAll("[data-remove]").forEach(b => b.onclick = () => {
+    changeLines(lines => lines.splice(Number(b.dataset.remove), 1));
+    viewCheckout();
+  });
+}
+
 async function viewCheckout() {
-  const cart = state.cart;
+  let cart = state.cart;
   if (!cart || !cart.lines.length) { render(`<p>Your cart is empty. <a href="#/">Choose a store</a></p>`); return; }
   state.tz = cart.tz;
+  let interrupted = null;
+  if (cart.placing) {
+    // This cart was being ordered when the page went away (a reload, a closed tab): send the same request
+    // with the same key again. The server answers with the order if it was placed, or places it now.
+    render(`<h1>Checkout</h1><div class="card placing-note" role="status"><span class="spinner"></span>
+      Finishing the order you placed before the page was closed…</div>`);
+    try { return await orderPlaced(await submitOrder(cart.key, cart.placing)); }
+    catch (error) { interrupted = error; cart = state.cart; }
+    if (!cart || !cart.lines.length) { render(`<p>Your cart is empty. <a href="#/">Choose a store</a></p>`); return; }
+  }
   const items = cart.lines.map(({ item, quantity, modifiers }) => ({ item, quantity, modifiers }));
   let quote;
   try { quote = await api(`/stores/${cart.store}/quote/`, { method: "POST", body: { items, pickup: "asap" } }); }
-  catch (error) { render(`<p><a href="#/store/${cart.store}">Back to the menu</a></p>`); showError(error); return; }
+  catch (error) {
+    // Keep the cart editable: the error may be about a line (too many of an item, sold out) the customer can remove.
+    render(`<h1>Checkout</h1><div class="card">${cartLines(cart)}</div>
+      <p><a href="#/store/${cart.store}">Back to the menu</a></p>`);
+    bindRemoveButtons(); showError(error); return;
+  }
   render(`<h1>Checkout</h1>
-    <div class="card">${cart.lines.map((l, i) => `<div class="row"><span>${l.quantity} × ${esc(l.name)}</span>
-      <button class="small" data-remove="${i}">Remove</button></div>`).join("")}
+    <div class="card">${cartLines(cart)}
       <div class="row"><strong>Total</strong><span class="price">${money(quote.subtotal_minor, quote.currency)}</span></div></div>
     <div class="card"><h2>Pickup</h2>
       <label><input type="radio" name="pickup" value="asap" ${quote.asap_available ? "checked" : "disabled"}>
@@ -125,19 +193,32 @@ async function viewCheckout() {
       : window.DEMO_PAYMENTS ? `<div class="card"><h2>Payment</h2><p class="demo-note">Demo payment: no card is needed and none is charged.</p></div>`
       : `<div class="card"><h2>Payment</h2><p class="error">Card payment is not available in this app right now.</p></div>`}
     <div id="auth"></div>
-    <button class="primary" id="place" ${stripe || window.DEMO_PAYMENTS ? "" : "disabled"}>${stripe ? "Place order and pay" : "Place order (demo payment)"}</button>`);
-  app.querySelectorAll("[data-remove]").forEach(b => b.onclick = () => { cart.lines.splice(Number(b.dataset.remove), 1); saveCart(); viewCheckout(); });
+    <button class="primary" id="place" ${stripe || window.DEMO_PAYMENTS ? "" : "disabled"}>${stripe ? "Place order and pay" : "Place order (demo payment)"}</button>
+    <p class="muted" id="placing-note" role="status" hidden>Sending your order to the store. If this page closes,
+      opening the checkout again finishes it, without ordering twice.</p>`);
+  bindRemoveButtons();
+  if (interrupted) showError(interrupted);
   if (!state.token) renderLogin(document.getElementById("auth"));
-  const newKey = () => crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
-  let key = newKey();  // kept across retries of one attempt, so a retry never pays twice
   let elements = null;
   if (stripe) {
     elements = stripe.elements({ mode: "payment", amount: quote.subtotal_minor, currency: quote.currency.toLowerCase(),
                                  captureMethod: "manual", paymentMethodCreation: "manual" });
     elements.create("payment").mount("#payment-element");
   }
-  document.getElementById("place").onclick = async event => {
-    event.target.disabled = true;
+  const button = document.getElementById("place");
+  const label = button.textContent;
+  // While placing: one request at a time, and nothing that would change what is being ordered.
+  const showPlacing = placing => {
+    button.disabled = placing;
+    button.setAttribute("aria-busy", String(placing));
+    button.innerHTML = placing ? `<span class="spinner"></span> Placing your order…` : esc(label);
+    document.getElementById("placing-note").hidden = !placing;
+    app.querySelectorAll("[data-remove], input[name=pickup]").forEach(input => { input.disabled = placing || input.dataset.off === "1"; });
+  };
+  app.querySelectorAll("input[name=pickup]").forEach(input => { input.dataset.off = input.disabled ? "1" : "0"; });
+  button.onclick = async () => {
+    if (state.placing) return;
+    showPlacing(true);
     const pickup = app.querySelector("input[name=pickup]:checked")?.value || "asap";
     try {
       const body = { store: cart.store, items, pickup };
@@ -148,16 +229,48 @@ async function viewCheckout() {
         if (error) throw new Error(error.message);
         body.payment_method = paymentMethod.id;
       }
-      let order = await api("/orders/", { method: "POST", headers: { "Idempotency-Key": key }, body });
-      if (order.payment.requires_action) order = await finishPaymentAction(order);
-      state.cart = null; localStorage.removeItem("cart");
-      location.hash = `#/order/${order.id}`;
+      await orderPlaced(await submitOrder(cart.key, body));
     } catch (error) {
-      // A declined or refused card cancelled that order: the next attempt is a new order with a new key.
-      if (error.status === 402 || error.code === "payment_refused") key = newKey();
-      event.target.disabled = false; showError(error);
+      showPlacing(false); showError(error);
     }
   };
+}
+
+// Send the order of the checkout `key`. Returns the order (or, for a key already used with another pickup,
+// just its id) once it exists; only then is the cart cleared, in this tab and the others.
+async function submitOrder(key, body) {
+  state.placing = true;
+  updateCart(key, cart => { cart.placing = body; });
+  try {
+    const order = await api("/orders/", { method: "POST", headers: { "Idempotency-Key": key }, body });
+    checkoutDone(key, order.id);
+    return order;
+  } catch (error) {
+    if (error.code === "idempotency_key_reused" && error.fields?.order) {
+      // This checkout's order already exists (placed from another tab or before a reload, with another pickup).
+      checkoutDone(key, error.fields.order);
+      state.flash = "This cart was already ordered, for another pickup time: here is that order.";
+      return { id: error.fields.order };
+    }
+    if (error.status) {  // the server answered, so there is nothing to finish later
+      updateCart(key, cart => {
+        delete cart.placing;
+        // A declined or refused card cancelled that order: the next attempt is a new order with a new key.
+        if (error.status === 402 || error.code === "payment_refused") cart.key = newKey();
+      });
+    }
+    throw error;
+  } finally {
+    state.placing = false;
+  }
+}
+
+async function orderPlaced(order) {
+  if (order.payment?.requires_action) {
+    try { order = await finishPaymentAction(order); }
+    catch (error) { state.flash = error.message; }  // the order page offers to pay again
+  }
+  location.hash = `#/order/${order.id}`;
 }
 
 // 3-D Secure and the like: stripe.js shows the bank's step, then the server asks Stripe for the outcome.
@@ -200,7 +313,9 @@ async function viewOrder(orderId, pushed) {
   state.tz = order.store_timezone;
   const open = ["pending_payment", "confirmed", "in_progress", "ready"].includes(order.status);
   const pay = stripe && order.status === "pending_payment" && order.payment.provider === "stripe";
-  render(`<h1>Order #${order.id}</h1>
+  const flash = state.flash;
+  state.flash = "";
+  render(`<h1>Order #${order.id}</h1>${flash ? `<p class="error" role="status">${esc(flash)}</p>` : ""}
     <div class="card"><div class="status" data-status="${order.status}">${esc(order.status_label)}</div>
       <div>${esc(order.store_name)} · ready about <strong>${time(order.promised_ready_at)}</strong>${moved(order)}</div>
       ${order.payment.demo ? `<div class="demo-note">Demo payment: no card was charged.</div>`
@@ -281,5 +396,17 @@ async function route() {
   } catch (error) { render(""); showError(error); }
 }
 document.getElementById("logout").onclick = () => { state.token = null; localStorage.removeItem("token"); route(); };
+// Another tab changed the cart or placed its order: follow it, unless this tab is placing (its answer decides).
+window.addEventListener("storage", event => {
+  if (event.key !== "cart" && event.key !== "placedOrder") return;
+  const before = state.cart;
+  state.cart = loadCart();
+  if (state.placing || before?.key === state.cart?.key) return;  // the same checkout: nothing to redraw
+  const placed = JSON.parse(localStorage.getItem("placedOrder") || "null");
+  const view = location.hash.split("/")[1];
+  if (view === "checkout" && placed && before && placed.key === before.key) location.hash = `#/order/${placed.order}`;
+  else if (view === "checkout") route();
+  else if (view === "store" && document.getElementById("checkout")) document.getElementById("checkout").textContent = cartButtonText();
+});
 window.addEventListener("hashchange", route);
 route();
