@@ -53,7 +53,11 @@ function checkoutDone(key, orderId) {
 async function api(path, { method = "GET", body, headers = {} } = {}) {
   const h = { "Content-Type": "application/json", ...headers };
   if (state.token) h.Authorization = `Token ${state.token}`;
-  const response = await fetch(`/api${path}`, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
+  let response;
+  try { response = await fetch(`/api${path}`, { method, headers: h, body: body ? JSON.stringify(body) : undefined }); }
+  catch {  // no answer at all (offline, the server restarting): say so; error.status stays unset
+    throw new Error("Could not reach the server. Check your connection and try again.");
+  }
   const data = response.headers.get("Content-Type")?.includes("json") ? await response.json() : null;
   if (!response.ok) {
     if (response.status === 401) { state.token = null; localStorage.removeItem("token"); }
