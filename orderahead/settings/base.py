@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns "no pooled database connection free in time" into a JSON 503 with Retry-After.
+    "orderahead.database_busy.DatabaseBusyMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -88,10 +90,19 @@ REDIS_URL = env_str("REDIS_URL", "")
 # BZPOPMIN for up to 5 s: under load the read timed out and the exception killed the consumer, closing a
 # kitchen screen's socket (django/channels_redis#422). Reads may take longer than the blocking pop.
 REDIS_CONNECTION_OPTIONS = {"socket_timeout": 30, "socket_connect_timeout": 5}
+# The Redis channel layer (kitchen_display.layers): each process holds at most CHANNEL_LAYER_POOL's
+# max_connections per event loop, and a command waits up to pool_timeout seconds for one (redis-py's
+# default pool raised MaxConnectionsError past 100 commands in flight). A socket's group membership
+# lapses after group_expiry seconds unless renewed (every process renews its live sockets' every quarter
+# of it, kitchen_display.relay), so the channels of a crashed process leave their groups within two
+# minutes instead of a day of "over capacity" pushes.
+CHANNEL_LAYER_POOL = {"max_connections": 20, "pool_timeout": 10}
+CHANNEL_LAYER_OPTIONS = {"group_expiry": 120, "capacity": 100}
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                    "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]}}
+        "default": {"BACKEND": "kitchen_display.layers.PooledRedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS, **CHANNEL_LAYER_POOL}],
+                               **CHANNEL_LAYER_OPTIONS}}
     }
     # Throttle counters must be shared by every Daphne process, so they live in Redis too.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
