@@ -13,6 +13,7 @@ import ipaddress
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils.deprecation import MiddlewareMixin
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -57,3 +58,19 @@ def client_ip(request) -> str:
     # Every hop is one of ours (or there is no header): the left-most is as close to the client as we get.
     first = _parse(forwarded[0]) if forwarded else None
     return str(first or peer)
+
+
+def from_trusted_proxy(request) -> bool:
+    peer = _parse(request.META.get("REMOTE_ADDR") or "")
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+    return peer is not None and _is_trusted(peer, networks)
+
+
+class ForwardedProtoFromTrustedProxiesOnly(MiddlewareMixin):
+    """Production's SECURE_PROXY_SSL_HEADER makes Django believe `X-Forwarded-Proto: https` from anyone, so a
+    client talking plain HTTP could say it was HTTPS and skip the redirect. The header counts only when a
+    proxy in TRUSTED_PROXIES sent it. First in MIDDLEWARE: SecurityMiddleware decides on it."""
+
+    def process_request(self, request):
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not from_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]

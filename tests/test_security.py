@@ -93,3 +93,28 @@ def test_with_a_stripe_key_the_policy_lets_the_payment_element_load():
     assert "https://js.stripe.com" in policy["frame-src"] and "https://hooks.stripe.com" in policy["frame-src"]
     assert "https://api.stripe.com" in policy["connect-src"]
     assert '<script src="https://js.stripe.com/v3/"></script>' in answer["body"]
+
+
+FORWARDED_PROTO = """
+import json, django
+django.setup()
+from django.test import Client
+answers = {}
+for peer in ("203.0.113.9", "10.0.0.2"):
+    response = Client(REMOTE_ADDR=peer).get("/kds/login/", HTTP_X_FORWARDED_PROTO="https")
+    answers[peer] = [response.status_code, response.headers.get("Location", ""),
+                     response.headers.get("Strict-Transport-Security", "")]
+print(json.dumps(answers))
+"""
+
+
+def test_x_forwarded_proto_counts_only_from_a_trusted_proxy():
+    result = production("-c", FORWARDED_PROTO, DATABASE_URL="sqlite:///:memory:", TRUSTED_PROXIES="10.0.0.0/8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+
+    # A client on plain HTTP that claims HTTPS is still sent to HTTPS, and gets no HSTS over HTTP.
+    assert answers["203.0.113.9"] == [301, "https://testserver/kds/login/", ""]
+    # The proxy that terminated TLS is believed.
+    status, _, hsts = answers["10.0.0.2"]
+    assert status == 200 and hsts.startswith("max-age=")

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 # folders, so no collectstatic step is needed. Behind a CDN or a proxy that serves /static/, set SERVE_STATIC=0.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 MIDDLEWARE = [
+    "orderahead.client_ip.ForwardedProtoFromTrustedProxiesOnly",  # X-Forwarded-Proto only from TRUSTED_PROXIES
     "django.middleware.security.SecurityMiddleware",
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if SERVE_STATIC else []),
     "csp.middleware.CSPMiddleware",
