@@ -7,6 +7,8 @@ screen would show with the database (`outbox_snapshot`).
 
 from dataclasses import dataclass, field
 
+from fulfilment.services.outbox import plan_time
+
 SCREEN_STATUSES = {"confirmed", "in_progress", "ready"}
 
 
@@ -18,13 +20,23 @@ class Board:
     applied: list[int] = field(default_factory=list)   # every event number applied, in order
     duplicates: int = 0                                  # events received again (ignored)
     gaps: int = 0                                        # times a number was missing
+    snapshots: int = 0                                   # whole snapshots taken
+    pending: dict | None = None                          # a snapshot whose last part has not come yet
 
     def receive(self, message: dict) -> dict | None:
         """Apply one server message; returns the request to send back when a number was missing."""
         if message["type"] == "snapshot":
-            self.seq = message["seq"]
-            self.tickets = {t["id"]: t for t in message["tickets"] if t["status"] in SCREEN_STATUSES}
-            self.out = {item["id"]: item for item in message["eighty_sixed"]}
+            self.pending = {"seq": message["seq"], "tickets": list(message["tickets"]),
+                            "eighty_sixed": message["eighty_sixed"]}
+        elif message["type"] == "snapshot.more" and self.pending and self.pending["seq"] == message["seq"]:
+            self.pending["tickets"] += message["tickets"]
+        if message["type"] in ("snapshot", "snapshot.more"):
+            if self.pending and not message.get("more"):  # the last part: the screen shows it now
+                snapshot, self.pending = self.pending, None
+                self.seq = snapshot["seq"]
+                self.tickets = {t["id"]: t for t in snapshot["tickets"] if t["status"] in SCREEN_STATUSES}
+                self.out = {item["id"]: item for item in snapshot["eighty_sixed"]}
+                self.snapshots += 1
             return None
         if message["type"] != "events":
             return None
@@ -51,13 +63,15 @@ class Board:
             else:
                 self.tickets.pop(ticket["id"], None)
         elif kind == "plan":
+            t0 = event.get("t0")  # times are seconds after it (an event from before t0 has them as text)
+            when = (lambda offset: plan_time(t0, offset)) if t0 else (lambda text: text)
             for line_id, order_id, lane, start, finish in event["lines"]:
                 for line in self.tickets.get(order_id, {}).get("lines", ()):
                     if line["id"] == line_id:
-                        line.update(lane=lane, planned_start_at=start, planned_finish_at=finish)
+                        line.update(lane=lane, planned_start_at=when(start), planned_finish_at=when(finish))
             for order_id, at in event["ready"]:
                 if order_id in self.tickets:
-                    self.tickets[order_id]["estimated_ready_at"] = at
+                    self.tickets[order_id]["estimated_ready_at"] = when(at)
         elif kind == "menu.item":
             item = event["item"]
             if item["eighty_sixed"]:

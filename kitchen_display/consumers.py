@@ -5,7 +5,8 @@ only, signed in with their session; anyone else is refused at connect. A screen 
 store's tickets with the store's event number, then every later event with the next number, in order.
 It may reconnect with `?since=<number>` and get just what it missed. Every message from the server:
 
-    {"type": "snapshot", "seq": 41, "tickets": [...], "eighty_sixed": [...]}
+    {"type": "snapshot", "seq": 41, "tickets": [...], "eighty_sixed": [...], "more": false}
+    {"type": "snapshot.more", "seq": 41, "tickets": [...], "more": false}   the rest of a large snapshot
     {"type": "events", "events": [{"seq": 42, "kind": "order.created", "ticket": {...}, ...}, ...]}
     {"type": "ack", "ref": "a7", "action": "bump_ticket"}     done; the events it caused came just before
     {"type": "error", "ref": "a7", "code": "order_cancelled", "message": "Order 17 was cancelled; ..."}
@@ -15,7 +16,15 @@ and from the screen: {"action": "sync", "since": 41} (check in, get anything mis
 the numbers after 41 are sent again), {"action": "snapshot"}, and the barista's actions (see `ACTIONS`),
 each with a `ref` the answer repeats. Actions are `fulfilment.services.kitchen` calls (and
 `pickup_handoff` for a scanned QR code); what they change comes back to every screen as events, this one
-included. A refused action changes nothing and answers with an error the screen shows.
+included. A refused action changes nothing and answers with an error the screen shows. A frame that is
+not a JSON object, or too large, is answered with an error (`invalid_json`, `invalid_message`,
+`too_large`) on every socket here, and the socket stays open.
+
+No frame is larger than `relay.FRAME_BYTES` (Daphne closes a socket that is sent more than 1 MiB). A
+screen that missed more than `CATCH_UP_EVENTS` events or `CATCH_UP_BYTES` of them gets a snapshot, then
+live events, instead of everything it missed. The order-ready board is a public screen: it gets the
+public shapes of tickets and events (`fulfilment.services.outbox.public_ticket`), without pickup codes
+or account names.
 
 The customer's socket (`ws/orders/<id>/`) is for the order's owner: session, or the app's API token as
 the subprotocol `token.<key>` (a browser cannot set headers on a WebSocket). It gets the order as the
@@ -35,21 +44,25 @@ from django.utils import timezone
 from fulfilment import selectors
 from fulfilment.serializers import OrderOut
 from fulfilment.services import kitchen, pickup
-from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot
-from kitchen_display.relay import menu_group, order_group, relay, store_group
+from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot, public_event, public_snapshot
+from kitchen_display.relay import (encode, event_frames, menu_group, order_group, relay, snapshot_frames,
+                                   store_group)
 from orderahead.errors import DomainError
 from stores.models import Station, Store
 from stores.selectors import MAX_ID, store_role
 
 log = logging.getLogger(__name__)
 
-# More missed events than this and a screen gets a new snapshot instead (cheaper, and as good).
-CATCH_UP_LIMIT = 2000
-CHUNK = 100  # events per frame when catching up
+# More missed events than this, or more bytes of them, and a screen gets a new snapshot instead (cheaper,
+# and as good). The events go out in frames of at most `relay.FRAME_BYTES` each.
+CATCH_UP_EVENTS = 1000
+CATCH_UP_BYTES = 1024 * 1024
+# A screen's frames are small (an action, a check-in); a larger one is refused with an error, unread.
+MAX_RECEIVED_BYTES = 16 * 1024
 SUBPROTOCOL = "orderahead.v1"
 
 # action -> (service, the message fields it takes (name in message, keyword), screens that may use it)
-STATION, EXPO = "station", "expo"
+STATION, EXPO, BOARD = "station", "expo", "board"
 ACTIONS = {
     "start_item": (kitchen.kitchen_item_start, [("order", "order_id"), ("line", "line_id")], {STATION}),
     "bump_item": (kitchen.kitchen_item_bump, [("order", "order_id"), ("line", "line_id")], {STATION}),
@@ -71,7 +84,28 @@ def _query(scope) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
 
 
-class KitchenConsumer(AsyncJsonWebsocketConsumer):
+class JsonSocket(AsyncJsonWebsocketConsumer):
+    """A socket that takes JSON objects from the client and answers anything else with an error message
+    instead of closing (channels' JSON consumer lets the decoding error end the socket with 1011)."""
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None:
+            return await self.refuse("invalid_message", "Send JSON text frames, not binary ones.")
+        if len(text_data) > MAX_RECEIVED_BYTES:
+            return await self.refuse("too_large", f"A message may be at most {MAX_RECEIVED_BYTES} bytes.")
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply to decode
+            return await self.refuse("invalid_json", "That message is not valid JSON.")
+        if not isinstance(content, dict):
+            return await self.refuse("invalid_message", 'Send a JSON object, e.g. {"action": "sync"}.')
+        await self.receive_json(content, **kwargs)
+
+    async def refuse(self, code: str, message: str, ref=None):
+        await self.send_json({"type": "error", "ref": ref, "code": code, "message": message})
+
+
+class KitchenConsumer(JsonSocket):
     """A station screen, the store's expo screen or its pickup board."""
 
     store_id: int
@@ -84,6 +118,7 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
         self.store_id = kwargs["store_id"]
         self.station_id = kwargs.get("station_id")
         self.screen = kwargs.get("screen", STATION)
+        self.public = self.screen == BOARD  # seen by customers: public shapes only
         self.user = self.scope.get("user") or AnonymousUser()
         refusal = await self.refusal()
         if refusal:
@@ -91,7 +126,7 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403 if refusal != "signed_out" else 4401)
             return
         relay.ensure_started()
-        await self.channel_layer.group_add(store_group(self.store_id), self.channel_name)
+        await relay.join(store_group(self.store_id), self.channel_name)
         await self.accept()
         relay.register(self)
         since = _query(self.scope).get("since", "")
@@ -100,7 +135,7 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "store_id", None) is not None:
             relay.unregister(self)
-            await self.channel_layer.group_discard(store_group(self.store_id), self.channel_name)
+            await relay.leave(store_group(self.store_id), self.channel_name)
 
     @database_sync_to_async
     def refusal(self) -> str:
@@ -116,19 +151,37 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
         return ""
 
     # -- what the screen is sent --
+    @database_sync_to_async
+    def snapshot(self) -> tuple[int, list[str]]:
+        snapshot = outbox_snapshot(store_id=self.store_id)
+        if self.public:
+            snapshot = public_snapshot(snapshot)
+        return snapshot["seq"], snapshot_frames(snapshot, now=timezone.now().isoformat())
+
     async def send_snapshot(self):
-        snapshot = await database_sync_to_async(outbox_snapshot)(store_id=self.store_id)
-        await self.send_json({"type": "snapshot", "now": timezone.now().isoformat(), **snapshot})
-        self.last_seq, self.synced = snapshot["seq"], True
+        seq, frames = await self.snapshot()
+        for frame in frames:
+            await self.send(text_data=frame)
+        self.last_seq, self.synced = seq, True
 
     @database_sync_to_async
-    def missed(self, since: int) -> list[dict] | None:
-        """The events after `since`, or None where only a snapshot will do: too far behind, numbers
-        pruned, or a number from the future (the database was reset under a long-open screen)."""
-        events = outbox_since(store_id=self.store_id, since=since, limit=CATCH_UP_LIMIT)
-        if events == [] and since > outbox_head(store_id=self.store_id):
+    def missed(self, since: int) -> tuple[int, list[str]] | None:
+        """The events after `since` up to the store's last, as frames, with that last number; or None
+        where only a snapshot will do: too far behind (in events or bytes), numbers pruned, or a number
+        from the future (the database was reset under a long-open screen)."""
+        head = outbox_head(store_id=self.store_id)
+        if not since <= head <= since + CATCH_UP_EVENTS:
             return None
-        return events
+        events = outbox_since(store_id=self.store_id, since=since, limit=CATCH_UP_EVENTS, upto=head)
+        if events is None or len(events) != head - since:
+            return None
+        encoded, size = [], 0
+        for event in events:
+            encoded.append(encode(public_event(event) if self.public else event))
+            size += len(encoded[-1])
+            if size > CATCH_UP_BYTES:
+                return None
+        return head, event_frames(encoded)
 
     async def catch_up(self, since: int | None = None):
         """Send every event after `since` (default: the last one sent), else a snapshot."""
@@ -136,23 +189,25 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
             if not self.synced:
                 return await self.send_snapshot()
             since = self.last_seq
-        events = await self.missed(since)
-        if events is None:
+        missed = await self.missed(since)
+        if missed is None:
             return await self.send_snapshot()
+        head, frames = missed
         self.last_seq, self.synced = since, True
-        for start in range(0, len(events), CHUNK):
-            chunk = events[start:start + CHUNK]
-            await self.send_json({"type": "events", "events": chunk})
-            self.last_seq = chunk[-1]["seq"]
+        for frame in frames:
+            await self.send(text_data=frame)
+        self.last_seq = head
 
     async def store_events(self, message):
         """A push from the relay: send it on if it follows what this screen has; fill a gap from the outbox."""
         if message["last"] <= self.last_seq:
             return  # already sent (the screen's own action, or a catch-up got there first)
-        if message["first"] == self.last_seq + 1:
-            await self.send(text_data=message["text"])
+        frames = message.get("public_texts" if self.public else "texts")
+        if message["first"] == self.last_seq + 1 and frames is not None:
+            for frame in frames:
+                await self.send(text_data=frame)
             self.last_seq = message["last"]
-        else:
+        else:  # a gap, or a push from an older process without the frames this screen needs
             await self.catch_up()
 
     async def store_head(self, message):
@@ -162,8 +217,6 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
 
     # -- what the screen asks --
     async def receive_json(self, content, **kwargs):
-        if not isinstance(content, dict):
-            return
         action, ref = content.get("action"), content.get("ref")
         if action == "sync":
             since = content.get("since")
@@ -221,7 +274,7 @@ class KitchenConsumer(AsyncJsonWebsocketConsumer):
         return {"order": arguments.get("order_id")}
 
 
-class OrderConsumer(AsyncJsonWebsocketConsumer):
+class OrderConsumer(JsonSocket):
     """A customer following their order: the order as the API shows it, sent again when it changes."""
 
     last_text = ""
@@ -240,7 +293,7 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         relay.ensure_started()  # pushes from this process go out on this loop
-        await self.channel_layer.group_add(order_group(self.order_id), self.channel_name)
+        await relay.join(order_group(self.order_id), self.channel_name)
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         await self.send_order()
         relay.follow(self)  # the watcher re-sends a push this socket was owed and lost
@@ -248,7 +301,7 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "order_id", None) is not None:
             relay.unfollow(self)
-            await self.channel_layer.group_discard(order_group(self.order_id), self.channel_name)
+            await relay.leave(order_group(self.order_id), self.channel_name)
 
     @database_sync_to_async
     def user_from_token(self, offered):
@@ -295,12 +348,14 @@ class OrderConsumer(AsyncJsonWebsocketConsumer):
         await self.send_order(force=False)
 
     async def receive_json(self, content, **kwargs):
-        if isinstance(content, dict) and content.get("action") == "sync":
-            await self.send_order(force=False)
-            await self.send_json({"type": "pong", "ref": content.get("ref")})
+        if content.get("action") != "sync":
+            return await self.refuse("unknown_action", 'This socket only takes {"action": "sync"}.',
+                                     ref=content.get("ref"))
+        await self.send_order(force=False)
+        await self.send_json({"type": "pong", "ref": content.get("ref")})
 
 
-class MenuConsumer(AsyncJsonWebsocketConsumer):
+class MenuConsumer(JsonSocket):
     """Anyone looking at a store's menu hears when an item is marked 86 or comes back."""
 
     async def connect(self):
@@ -310,16 +365,19 @@ class MenuConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4404)
             return
         relay.ensure_started()
-        await self.channel_layer.group_add(menu_group(self.store_id), self.channel_name)
+        await relay.join(menu_group(self.store_id), self.channel_name)
+        self.joined = True
         await self.accept()
 
     async def disconnect(self, code):
-        if getattr(self, "store_id", None) is not None:
-            await self.channel_layer.group_discard(menu_group(self.store_id), self.channel_name)
+        if getattr(self, "joined", False):
+            await relay.leave(menu_group(self.store_id), self.channel_name)
 
     async def menu_items(self, message):
         await self.send_json({"type": "items", "items": message["items"]})
 
     async def receive_json(self, content, **kwargs):
-        if isinstance(content, dict) and content.get("action") == "sync":
-            await self.send_json({"type": "pong", "ref": content.get("ref")})
+        if content.get("action") != "sync":
+            return await self.refuse("unknown_action", 'This socket only takes {"action": "sync"}.',
+                                     ref=content.get("ref"))
+        await self.send_json({"type": "pong", "ref": content.get("ref")})

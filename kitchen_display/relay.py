@@ -6,7 +6,9 @@ meanwhile and sends ONE group message per store (`kds.<store>`) however many eve
 short note to the group of each order whose customer should hear of it (`order.<id>`) and menu changes
 to the store's public menu group (`menu.<store>`). Channels fans a group message out to every member
 one by one, so fewer, larger group messages is what keeps 50 orders/s cheap. The JSON a screen gets is
-encoded once here, not once per screen.
+encoded once here, not once per screen: the frames of the staff screens, each at most `FRAME_BYTES`
+(Daphne refuses to send a WebSocket message over 1 MiB and closes the socket with 1011), and the smaller
+frames of the public order-ready board (`public_event`: no pickup codes, no account names).
 
 Safety net: a push can be lost (the committing process died after its commit, a full channel, an
 expired group membership). Every Daphne process runs one watcher task that reads the newest event
@@ -29,7 +31,7 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from fulfilment.services.outbox import MENU_ITEM, outbox_heads, outbox_notices
+from fulfilment.services.outbox import MENU_ITEM, outbox_heads, outbox_notices, public_event
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +52,71 @@ def poll_seconds() -> float:
     return float(settings.KDS_OUTBOX_POLL_S)
 
 
-# Group memberships expire in Redis (channels_redis group_expiry, a day by default): screens join again
-# this often, so a screen left open for days never silently drops out of its store's group.
-GROUP_REFRESH_S = 30 * 60
+# A frame a screen is sent holds at most this many bytes (one event larger than this goes alone). Daphne's
+# limit is 1 MiB; a quarter of it keeps a slow tablet's parse short and leaves room for any one event.
+FRAME_BYTES = 256 * 1024
+# At most this many group sends of one batch are in flight at once: a re-plan can tell hundreds of
+# customers at a time, and each send in flight holds one of the layer's Redis connections.
+MAX_CONCURRENT_SENDS = 16
+
+
+def encode(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _chunks(encoded: list[str], budget: int) -> list[list[str]]:
+    """The encoded items in order, in runs whose texts (with a comma each) add up to at most `budget`
+    bytes; an item larger than that alone in its run. At least one run, maybe empty."""
+    chunks, chunk, size = [], [], 0
+    for text in encoded:
+        length = len(text) + 1  # json.dumps escapes everything outside ASCII: characters are bytes
+        if chunk and size + length > budget:
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(text)
+        size += length
+    chunks.append(chunk)
+    return chunks
+
+
+def event_frames(encoded_events: list[str]) -> list[str]:
+    """`{"type": "events", ...}` frames of the already encoded events, in order, each at most
+    `FRAME_BYTES` (an event larger than that alone in its frame)."""
+    head, tail = '{"type":"events","events":[', "]}"
+    if not encoded_events:
+        return []
+    return [head + ",".join(chunk) + tail for chunk in _chunks(encoded_events, FRAME_BYTES - len(head) - len(tail))]
+
+
+def snapshot_frames(snapshot: dict, now: str) -> list[str]:
+    """A snapshot in frames of at most `FRAME_BYTES`: the first `{"type": "snapshot", "seq", "now",
+    "eighty_sixed", "tickets", "more"}`, then `{"type": "snapshot.more", "seq", "tickets", "more"}` while
+    tickets remain. A screen shows the snapshot, and takes its number, only once it has the part with
+    `"more": false`: a socket that drops in between leaves the screen as it was."""
+    first = encode({"type": "snapshot", "seq": snapshot["seq"], "now": now,
+                    "eighty_sixed": snapshot["eighty_sixed"]})[:-1]
+    more = encode({"type": "snapshot.more", "seq": snapshot["seq"]})[:-1]
+    reserve = max(len(first), len(more)) + len(',"tickets":[],"more":false}')
+    chunks = _chunks([encode(ticket) for ticket in snapshot["tickets"]], FRAME_BYTES - reserve)
+    last = len(chunks) - 1
+    return [f'{more if i else first},"tickets":[{",".join(chunk)}],"more":{"false" if i == last else "true"}}}'
+            for i, chunk in enumerate(chunks)]
 
 
 def store_message(store_id: int, events: list[dict]) -> dict:
-    """The group message for a store's screens: the events, and the frame they send, encoded once."""
+    """The group message for a store's screens: the events' frames for the staff screens and for the
+    public board, encoded once."""
     events = sorted(events, key=lambda e: e["seq"])
     return {"type": "store.events", "store": store_id, "first": events[0]["seq"], "last": events[-1]["seq"],
-            "text": json.dumps({"type": "events", "events": events}, separators=(",", ":"))}
+            "texts": event_frames([encode(event) for event in events]),
+            "public_texts": event_frames([encode(public_event(event)) for event in events])}
+
+
+def group_refresh_seconds(layer) -> float:
+    """How often this process adds its sockets to their groups again: a quarter of the layer's group
+    expiry, so a live socket's membership is renewed three times before it could lapse, while a dead
+    one (its process crashed) leaves the group within the expiry."""
+    return max(1.0, float(getattr(layer, "group_expiry", 86400)) / 4)
 
 
 async def broadcast(events: list[dict]) -> None:
@@ -76,13 +133,18 @@ async def broadcast(events: list[dict]) -> None:
             menus[event["store"]].append(event["item"])
         for order_id in event.get("notify") or ():
             orders[order_id] = max(orders.get(order_id, 0), event["seq"])
-    sends = [layer.group_send(store_group(store_id), store_message(store_id, store_events))
+    sends = [(store_group(store_id), store_message(store_id, store_events))
              for store_id, store_events in by_store.items()]
-    sends += [layer.group_send(order_group(order_id), {"type": "order.changed", "seq": seq})
-              for order_id, seq in orders.items()]
-    sends += [layer.group_send(menu_group(store_id), {"type": "menu.items", "items": items})
-              for store_id, items in menus.items()]
-    for result in await asyncio.gather(*sends, return_exceptions=True):
+    sends += [(order_group(order_id), {"type": "order.changed", "seq": seq}) for order_id, seq in orders.items()]
+    sends += [(menu_group(store_id), {"type": "menu.items", "items": items}) for store_id, items in menus.items()]
+    in_flight = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+
+    async def send(group: str, message: dict) -> None:
+        async with in_flight:
+            await layer.group_send(group, message)
+
+    results = await asyncio.gather(*(send(group, message) for group, message in sends), return_exceptions=True)
+    for result in results:
         if isinstance(result, Exception):  # a hint lost: the watcher and the screens' own checks cover it
             log.warning("KDS push failed: %r", result)
 
@@ -98,6 +160,7 @@ class Relay:
         self.screens: dict[int, set] = defaultdict(set)  # store id -> consumers with a `last_seq`
         self.followers: dict[int, set] = defaultdict(set)  # store id -> customer sockets with a `notified_seq`
         self.notices_checked: dict[int, int] = {}  # store id -> events checked for lost customer pushes, up to
+        self.members: dict[tuple[str, str], int] = {}  # (group, channel) -> sockets of this process joined to it
         self.sent_batches = 0
         self.thread: _SenderThread | None = None
 
@@ -109,11 +172,14 @@ class Relay:
             return
         for task in self.tasks:
             task.cancel()
+        if self.loop is not loop:  # sockets of another (closed) loop are gone; a task that died keeps them
+            self.screens = defaultdict(set)
+            self.followers, self.notices_checked = defaultdict(set), {}
+            self.members = {}
         self.loop, self.loop_thread = loop, threading.get_ident()
         self.queue = asyncio.Queue()
-        self.screens = defaultdict(set)
-        self.followers, self.notices_checked = defaultdict(set), {}
-        self.tasks = [loop.create_task(self._send_forever(self.queue)), loop.create_task(self._watch_forever())]
+        self.tasks = [loop.create_task(self._send_forever(self.queue)), loop.create_task(self._watch_forever()),
+                      loop.create_task(self._refresh_forever())]
 
     def _running(self) -> bool:
         return self.loop is not None and self.loop.is_running() and not self.loop.is_closed()
@@ -154,6 +220,38 @@ class Relay:
                 self.thread = _SenderThread(self)
             return self.thread
 
+    # -- group memberships --
+    async def join(self, group: str, channel_name: str) -> None:
+        """Add a socket of this process to a group; it is kept there by `refresh_groups` while it lives."""
+        key = (group, channel_name)
+        self.members[key] = self.members.get(key, 0) + 1
+        await get_channel_layer().group_add(group, channel_name)
+
+    async def leave(self, group: str, channel_name: str) -> None:
+        key = (group, channel_name)
+        if self.members.get(key, 0) > 1:
+            self.members[key] -= 1
+        else:
+            self.members.pop(key, None)
+        await get_channel_layer().group_discard(group, channel_name)
+
+    async def _refresh_forever(self) -> None:
+        """Renew the memberships of this process's sockets, on its own: a database that is away (which
+        stops the watcher's checks) must not let live screens drop out of their groups."""
+        while True:
+            await asyncio.sleep(group_refresh_seconds(get_channel_layer()))
+            try:
+                await self.refresh_groups()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis may be briefly away; the next round adds them again
+                log.exception("KDS group refresh failed")
+
+    async def refresh_groups(self) -> None:
+        layer = get_channel_layer()
+        for group, channel_name in list(self.members):
+            await layer.group_add(group, channel_name)
+
     # -- safety net --
     def register(self, consumer) -> None:
         self.screens[consumer.store_id].add(consumer)
@@ -179,16 +277,10 @@ class Relay:
 
     async def _watch_forever(self) -> None:
         previous: dict[int, int] = {}
-        since_refresh = 0.0
         while True:
-            interval = poll_seconds()
-            await asyncio.sleep(interval)
+            await asyncio.sleep(poll_seconds())
             try:
                 previous = await self.check(previous)
-                since_refresh += interval
-                if since_refresh >= GROUP_REFRESH_S:
-                    since_refresh = 0.0
-                    await self.refresh_groups()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the database may be briefly away; try again next time
@@ -235,11 +327,6 @@ class Relay:
         for consumer, seq in owed.items():
             await layer.send(consumer.channel_name, {"type": "order.changed", "seq": seq})
 
-    async def refresh_groups(self) -> None:
-        layer = get_channel_layer()
-        for store_id, consumers in list(self.screens.items()):
-            for consumer in list(consumers):
-                await layer.group_add(store_group(store_id), consumer.channel_name)
 
 
 _THREAD_LOCK = threading.Lock()

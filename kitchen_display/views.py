@@ -57,7 +57,7 @@ def _screen(request, store: Store, screen: str, station: Station | None):
                "config": {"socket": socket, "screen": screen, "store": store.pk,
                           "station": station.pk if station else None,
                           "stations": {s.pk: s.name for s in stations}, "items": items,
-                          "channels": dict(Channel.choices), "user": request.user.get_username()}}
+                          "channels": dict(Channel.choices)}}  # no username: the board is a public screen
     template = "kitchen_display/board.html" if screen == "board" else "kitchen_display/screen.html"
     return render(request, template, context)
 

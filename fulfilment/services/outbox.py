@@ -14,6 +14,16 @@ A process that dies between the commit and the announcement loses nothing: the r
 Events carry absolute values (a whole ticket, the new planned times), never increments, so applying
 the events after a snapshot's number over that snapshot gives the database's state, even where the
 snapshot's tickets were read a moment after its number.
+
+Planned times (a line's lane, start and finish, an order's expected ready time) reach the screens to the
+whole second: a screen shows minutes and seconds and sorts by them. A re-plan moves every queued line by
+the time since the last one, so at microseconds every plan event listed every line of the store (11-30 KB
+each with 95-150 open orders, and a screen catching up got a hundred of them). A plan event lists only
+the lines whose whole-second values moved, as offsets in seconds from one base time (`t0`).
+
+The order-ready board is a public screen: it gets `public_ticket`/`public_event`, which name the customer
+as `public_name` does (first name and last initial, never the account's username or e-mail) and carry
+no pickup code, since the short code and the name together hand an order over.
 """
 
 import datetime as dt
@@ -36,7 +46,8 @@ ORDER_CREATED = "order.created"    # payload: ticket
 ORDER_CHANGED = "order.changed"    # a state change; payload: ticket, from, to
 ORDER_LINES = "order.lines"        # items started, bumped or recalled; payload: ticket, action
 ORDER_DELAYED = "order.delayed"    # payload: ticket, minutes
-PLAN = "plan"                      # a re-plan; payload: lines [[line, order, lane, start, finish]], ready [[order, at]]
+PLAN = "plan"                      # a re-plan; payload: t0, lines [[line, order, lane, start, finish]],
+#                                    ready [[order, at]]; start, finish, at: whole seconds after t0, or null
 MENU_ITEM = "menu.item"            # an item marked 86 or back; payload: item {id, name, station, eighty_sixed}
 
 # Sent after the commit with `events=[message, ...]` (see `event_message`); kitchen_display relays them.
@@ -51,13 +62,45 @@ def _username(user) -> str:
     return user.get_username() if user is not None and getattr(user, "is_authenticated", False) else ""
 
 
+def _plan_iso(value: dt.datetime | None) -> str | None:
+    """A planned time as the screens get it: UTC, to the whole second."""
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat() if value else None
+
+
+def plan_time(t0: str, offset: int | None) -> str | None:
+    """A planned time of a plan event: `offset` whole seconds after its `t0`, as `_plan_iso` writes it."""
+    return None if offset is None else (dt.datetime.fromisoformat(t0) + dt.timedelta(seconds=offset)).isoformat()
+
+
+def _plan_offset(value: dt.datetime | None, t0: dt.datetime) -> int | None:
+    return None if value is None else int((value.astimezone(dt.UTC).replace(microsecond=0) - t0).total_seconds())
+
+
+def public_name(order: Order) -> str:
+    """What a public screen may call the customer: the name they gave, shortened to the first name and
+    the last initial ("Dana Kowalski" -> "Dana K."); for an account whose order carries its username
+    (or e-mail), the account's first name and last initial; never a username or an e-mail address."""
+    given = " ".join(order.customer_name.split())
+    if order.customer_id:
+        user = order.customer
+        login = {str(user.get_username()).casefold(), str(getattr(user, "email", "") or "").casefold()}
+        if not given or given.casefold() in login:
+            given = " ".join(f"{getattr(user, 'first_name', '')} {getattr(user, 'last_name', '')}".split())
+    words = [word for word in given.split() if "@" not in word]
+    if not words:
+        return ""
+    first = words[0][:20]
+    return f"{first} {words[-1][0].upper()}." if len(words) > 1 else first
+
+
 # --- The shapes screens get --------------------------------------------------------------------------------
 
 def line_ticket(line: OrderLine) -> dict:
     return {"id": line.pk, "item": line.item_id, "name": line.item_name, "quantity": line.quantity,
             "modifiers": [{"group": m.get("group", ""), "option": m.get("option", "")} for m in line.modifiers or []],
             "station": line.station_id, "lane": line.planned_lane,
-            "planned_start_at": _iso(line.planned_start_at), "planned_finish_at": _iso(line.planned_finish_at),
+            "planned_start_at": _plan_iso(line.planned_start_at),
+            "planned_finish_at": _plan_iso(line.planned_finish_at),
             "started_at": _iso(line.started_at), "done_at": _iso(line.done_at)}
 
 
@@ -66,10 +109,41 @@ def order_ticket(order: Order, lines: list[OrderLine] | None = None) -> dict:
     if lines is None:
         lines = list(order.lines.order_by("id"))
     return {"id": order.pk, "code": pickup_code(order=order), "name": order.customer_name,
+            "public_name": public_name(order),
             "channel": order.channel, "status": order.status, "pickup_kind": order.pickup_kind,
-            "promised_ready_at": _iso(order.promised_ready_at), "estimated_ready_at": _iso(order.estimated_ready_at),
+            "promised_ready_at": _iso(order.promised_ready_at),
+            "estimated_ready_at": _plan_iso(order.estimated_ready_at),
             "created_at": _iso(order.created_at), "confirmed_at": _iso(order.confirmed_at),
             "ready_at": _iso(order.ready_at), "lines": [line_ticket(line) for line in lines]}
+
+
+def public_ticket(ticket: dict) -> dict:
+    """A ticket as the public order-ready board gets it: who (`public_name`), the state and what orders
+    it by; no pickup code, no account name, no items."""
+    return {"id": ticket["id"], "name": ticket.get("public_name", ""), "status": ticket["status"],
+            "pickup_kind": ticket["pickup_kind"], "promised_ready_at": ticket["promised_ready_at"],
+            "confirmed_at": ticket["confirmed_at"], "created_at": ticket["created_at"],
+            "ready_at": ticket["ready_at"], "estimated_ready_at": ticket["estimated_ready_at"],
+            "lines": [{"id": line["id"], "station": line["station"], "lane": line["lane"],
+                       "planned_start_at": line["planned_start_at"], "planned_finish_at": line["planned_finish_at"],
+                       "started_at": line["started_at"], "done_at": line["done_at"]} for line in ticket["lines"]]}
+
+
+def public_event(event: dict) -> dict:
+    """An event as the public board gets it: its number and kind, public tickets, the plan; not who did it."""
+    public = {"store": event["store"], "seq": event["seq"], "kind": event["kind"], "at": event["at"],
+              "order": event["order"]}
+    if "ticket" in event:
+        public["ticket"] = public_ticket(event["ticket"])
+    if event["kind"] == PLAN:
+        public.update(t0=event.get("t0"), lines=event["lines"], ready=event["ready"])
+    elif event["kind"] == MENU_ITEM:
+        public["item"] = event["item"]
+    return public
+
+
+def public_snapshot(snapshot: dict) -> dict:
+    return {**snapshot, "tickets": [public_ticket(ticket) for ticket in snapshot["tickets"]]}
 
 
 def event_message(event: StoreEvent) -> dict:
@@ -123,7 +197,7 @@ def outbox_order_changed(*, store: Store, order: Order, kind: str, actor=None, d
     `current_lines`: the caller holds `order` and all of its lines exactly as the database has them now
     (the re-plan set their planned times on these very instances), so nothing is read again."""
     if current_lines is None:
-        order = Order.objects.get(pk=order.pk)
+        order = Order.objects.select_related("customer").get(pk=order.pk)
         ticket = order_ticket(order)
     else:
         ticket = order_ticket(order, sorted(current_lines, key=lambda line: line.pk))
@@ -133,15 +207,24 @@ def outbox_order_changed(*, store: Store, order: Order, kind: str, actor=None, d
 
 def outbox_plan_changed(*, store: Store, before: dict[int, tuple], lines: list[OrderLine], orders: list[Order],
                         notify: list[int]) -> StoreEvent | None:
-    """What a re-plan changed: lines whose lane, start or finish moved (`before` holds the old values by
-    line id) and orders whose expected ready time moved. `notify`: orders whose customers are told."""
-    moved = [[line.pk, line.order_id, line.planned_lane, _iso(line.planned_start_at), _iso(line.planned_finish_at)]
-             for line in lines
-             if before.get(line.pk) != (line.planned_lane, line.planned_start_at, line.planned_finish_at)]
-    ready = [[order.pk, _iso(order.estimated_ready_at)] for order in orders]
-    if not moved and not ready:
+    """What a re-plan changed, as the screens see it: lines whose lane, start or finish moved to another
+    whole second (`before` holds the old values by line id) and orders whose expected ready time moved.
+    Times are whole seconds after `t0` (see `plan_time`). `notify`: orders whose customers are told."""
+    def seen(lane, start, finish):
+        return lane, _plan_iso(start), _plan_iso(finish)
+
+    moved_lines = [line for line in lines if seen(*before.get(line.pk, (None, None, None)))
+                   != seen(line.planned_lane, line.planned_start_at, line.planned_finish_at)]
+    times = [t for line in moved_lines for t in (line.planned_start_at, line.planned_finish_at) if t]
+    times += [order.estimated_ready_at for order in orders if order.estimated_ready_at]
+    if not moved_lines and not orders:
         return None
-    return outbox_write(store=store, kind=PLAN, payload={"lines": moved, "ready": ready, "notify": list(notify)})
+    t0 = min(times).astimezone(dt.UTC).replace(microsecond=0) if times else timezone.now().replace(microsecond=0)
+    moved = [[line.pk, line.order_id, line.planned_lane, _plan_offset(line.planned_start_at, t0),
+              _plan_offset(line.planned_finish_at, t0)] for line in moved_lines]
+    ready = [[order.pk, _plan_offset(order.estimated_ready_at, t0)] for order in orders]
+    return outbox_write(store=store, kind=PLAN, payload={"t0": t0.isoformat(), "lines": moved, "ready": ready,
+                                                         "notify": list(notify)})
 
 
 def item_message(item: MenuItem) -> dict:
@@ -195,7 +278,7 @@ def outbox_since(*, store_id: int, since: int, limit: int, upto: int | None = No
 
 
 def _screen_orders(store_id: int):
-    return (Order.objects.filter(store_id=store_id, status__in=SCREEN_STATUSES)
+    return (Order.objects.filter(store_id=store_id, status__in=SCREEN_STATUSES).select_related("customer")
             .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id"))).order_by("id"))
 
 

@@ -214,7 +214,7 @@ def test_espresso_screen_and_customer_page_live(daphne_server):
             kds.fill("input[name=password]", PASSWORD)
             kds.click("button.primary")
             kds.click("a.choice:has-text('espresso')")
-            kds.wait_for_function("window.kds && window.kds.seq !== null && window.kds.online")
+            kds.wait_for_function("() => window.kds && window.kds.seq !== null && window.kds.online")
 
             started = time.monotonic()
             order = place("Ada")
@@ -237,7 +237,7 @@ def test_espresso_screen_and_customer_page_live(daphne_server):
             expect(ticket).to_have_count(0, timeout=3000)  # bumped: off the espresso screen
             expect(phone.locator(".status")).to_have_attribute("data-status", "ready", timeout=3000)
             expect(phone.locator(".pickup-code")).to_have_text(order_code(kds, order["id"]))
-            phone.wait_for_function("document.getElementById('qr')?.naturalWidth > 0")
+            phone.wait_for_function("() => document.getElementById('qr')?.naturalWidth > 0")
             phone.screenshot(path=str(ARTIFACTS / "customer-ready.png"), full_page=True)
 
             server["proxy"].cut()  # the screen's Wi-Fi drops
@@ -255,12 +255,14 @@ def test_espresso_screen_and_customer_page_live(daphne_server):
             assert kds.evaluate("window.kds.seq") > seq_before
             kds.screenshot(path=str(ARTIFACTS / "kds-caught-up.png"), full_page=True)
 
-            # The pickup board shows Ada ready; at expo, her short code and name hand the order over.
+            # The pickup board shows Ada ready, without her short code (with her name it hands the order
+            # over); at expo, her short code and name hand the order over.
             code = phone.locator(".pickup-code").inner_text()
             board = kds.context.new_page()
             board.on("pageerror", lambda error: errors.append(f"board: {error}"))
             board.goto(f"{server['via']}/kds/{server['store']}/board/")
-            expect(board.locator(f"#board-ready li[data-order='{order['id']}']")).to_contain_text(code)
+            expect(board.locator(f"#board-ready li[data-order='{order['id']}']")).to_contain_text("Ada")
+            expect(board.locator("#board-ready")).not_to_contain_text(code)
             expect(board.locator(f"#board-making li[data-order='{meanwhile['id']}']")).to_contain_text("Bo")
             board.screenshot(path=str(ARTIFACTS / "kds-board.png"), full_page=True)
             expo = kds.context.new_page()

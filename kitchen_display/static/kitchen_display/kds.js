@@ -3,6 +3,9 @@
 // The server sends a snapshot with the store's event number, then events numbered one after another.
 // This screen applies each number once, in order; on a gap it asks for what it missed ("sync"), and
 // after a reconnect it resumes from its last number (?since=N). Pushes are hints, numbers are the truth.
+// A large snapshot comes in parts ("more": true, then "snapshot.more" frames): the screen takes it, and
+// its number, only with the last part, so a link that drops in between leaves the screen as it was.
+// The order-ready board is public: its tickets carry a display name and no pickup code.
 // While offline it keeps showing the last state under a banner and reconnects with backoff.
 "use strict";
 
@@ -18,7 +21,7 @@ const DEAD_AFTER_MS = 25 * 1000;       // ... and call the link dead after this 
 
 const state = {
   seq: null, tickets: new Map(), out: new Map(), socket: null, online: false, attempt: 0, offlineSince: null,
-  skew: 0, refs: 0, lastHeard: 0, pending: new Map(), shown: "",
+  skew: 0, refs: 0, lastHeard: 0, pending: new Map(), shown: "", snapshot: null,
 };
 window.kds = state; // for the browser test and for debugging at the counter
 
@@ -107,11 +110,16 @@ setInterval(() => {
 // --- Messages and events --------------------------------------------------------------------------------------
 
 function receive(message) {
-  if (message.type === "snapshot") {
-    state.seq = message.seq;
-    state.tickets = new Map(message.tickets.filter(t => VISIBLE.has(t.status)).map(t => [t.id, t]));
-    state.out = new Map(message.eighty_sixed.map(item => [item.id, item]));
-    if (message.now) state.skew = Date.parse(message.now) - Date.now();
+  if (message.type === "snapshot" || message.type === "snapshot.more") {
+    if (message.type === "snapshot") state.snapshot = { ...message, tickets: [...message.tickets] };
+    else if (state.snapshot && state.snapshot.seq === message.seq) state.snapshot.tickets.push(...message.tickets);
+    if (!state.snapshot || message.more) return;  // more parts to come
+    const snapshot = state.snapshot;
+    state.snapshot = null;
+    state.seq = snapshot.seq;
+    state.tickets = new Map(snapshot.tickets.filter(t => VISIBLE.has(t.status)).map(t => [t.id, t]));
+    state.out = new Map(snapshot.eighty_sixed.map(item => [item.id, item]));
+    if (snapshot.now) state.skew = Date.parse(snapshot.now) - Date.now();
     render();
   } else if (message.type === "events") {
     for (const event of message.events) {
@@ -137,13 +145,16 @@ function apply(event) {
     const ticket = event.ticket;
     if (VISIBLE.has(ticket.status)) state.tickets.set(ticket.id, ticket); else state.tickets.delete(ticket.id);
   } else if (event.kind === "plan") {
+    // Times are whole seconds after event.t0 (older events carry them as text).
+    const base = event.t0 == null ? null : Date.parse(event.t0);
+    const when = value => (base == null || value == null ? value : new Date(base + value * 1000).toISOString());
     for (const [lineId, orderId, lane, start, finish] of event.lines) {
       const line = state.tickets.get(orderId)?.lines.find(l => l.id === lineId);
-      if (line) Object.assign(line, { lane, planned_start_at: start, planned_finish_at: finish });
+      if (line) Object.assign(line, { lane, planned_start_at: when(start), planned_finish_at: when(finish) });
     }
     for (const [orderId, at] of event.ready) {
       const ticket = state.tickets.get(orderId);
-      if (ticket) ticket.estimated_ready_at = at;
+      if (ticket) ticket.estimated_ready_at = when(at);
     }
   } else if (event.kind === "menu.item") {
     if (event.item.eighty_sixed) state.out.set(event.item.id, event.item); else state.out.delete(event.item.id);
@@ -247,7 +258,9 @@ function draw() {
 const lastDone = t => Math.max(0, ...mine(t).map(l => ms(l.done_at) || 0));
 
 function drawBoard(all) {
-  const row = t => `<li data-order="${t.id}"><span class="name">${who(t)}</span> <span class="code">${esc(t.code)}</span></li>`;
+  // A public screen: the customer's display name and the order number, never the pickup code (with a
+  // name, the code hands the order over).
+  const row = t => `<li data-order="${t.id}"><span class="name">${esc(t.name || "Order")}</span> <span class="num">#${t.id}</span></li>`;
   const making = all.filter(t => KITCHEN.has(t.status) && fired(t)).sort(byPlan);
   const ready = all.filter(t => t.status === "ready").sort((a, b) => ms(a.ready_at) - ms(b.ready_at));
   state.shown = making.map(t => t.id).join(",");
