@@ -233,6 +233,8 @@ def _apply(message: dict, ws: "Socket", me: dict, received: float, latencies: li
         me["seq"] = message["seq"]
         me["snapshots"] += 1
         me["seen"].extend(ticket["id"] for ticket in message["tickets"])
+    elif message["type"] == "snapshot.more":  # the rest of a snapshot larger than one frame
+        me["seen"].extend(ticket["id"] for ticket in message["tickets"])
     elif message["type"] == "events":
         for event in message["events"]:
             if me["seq"] is not None and event["seq"] <= me["seq"]:

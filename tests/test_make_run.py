@@ -72,4 +72,4 @@ def test_make_run_uses_redis_when_the_user_sets_it(tmp_path):
     commands = _run_target_commands(tmp_path, REDIS_URL="redis://127.0.0.1:6399/3")
 
     assert commands[-1]["env"]["REDIS_URL"] == "redis://127.0.0.1:6399/3"
-    assert _settings_under(commands[-1]["env"])["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert _settings_under(commands[-1]["env"])["layer"] == "kitchen_display.layers.PooledRedisChannelLayer"
