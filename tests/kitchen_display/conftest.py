@@ -24,8 +24,9 @@ def layer(request, settings):
     """Every consumer test runs on the in-memory layer and on Redis (skipped without it, except on CI)."""
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                               "CONFIG": {"hosts": [{"address": url, **settings.REDIS_CONNECTION_OPTIONS}],
+        host = {"address": url, **settings.REDIS_CONNECTION_OPTIONS, **settings.CHANNEL_LAYER_POOL}
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "kitchen_display.layers.PooledRedisChannelLayer",
+                                               "CONFIG": {"hosts": [host], **settings.CHANNEL_LAYER_OPTIONS,
                                                           "prefix": f"kdstest{uuid.uuid4().hex[:8]}"}}}
     else:
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
