@@ -144,7 +144,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
         "style-src-attr": [UNSAFE_INLINE],
-        "img-src": [SELF, "data:"],
+        # blob: the order page shows the pickup QR code as an image fetched with the customer's token.
+        "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF, "ws:", "wss:"],
         "frame-src": [NONE],
