@@ -131,7 +131,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"  # collectstatic's target, for a CDN or p
 WHITENOISE_USE_FINDERS = True  # serve from the apps' static folders: `make run` needs no collectstatic
 WHITENOISE_AUTOREFRESH = True  # a file edited while `make run` serves is served as it is now (production: off)
 # WhiteNoise also looks in STATIC_ROOT and warns when collectstatic never ran; with the finders that is expected.
-warnings.filterwarnings("ignore", message="No directory at: ", module="whitenoise.base")
+warnings.filterwarnings("ignore", message=f"No directory at: {STATIC_ROOT}")
 LOGIN_URL = "/admin/login/"
 
 # Content-Security-Policy (django-csp 4) on every page: scripts, styles and connections from this site only.
