@@ -44,7 +44,7 @@ def _what_the_app_and_the_benchmark_call():
 
 def test_after_warm_up_no_plan_or_quote_compiles_or_loads_anything():
     result = core_native.warm_up()
-    assert result["total"] == len(warm.compiled_kernels()) > 10
+    assert result["total"] >= len(warm.compiled_kernels()) > 10
     before = _compile_state()
     _what_the_app_and_the_benchmark_call()
     after = _compile_state()
@@ -52,15 +52,11 @@ def test_after_warm_up_no_plan_or_quote_compiles_or_loads_anything():
     assert changed == {}
 
 
-# generic by design: one copy per array dtype it appends to (int64, float64, bool)
-DTYPE_GENERIC = {"_appended": 3}
-
-
 def test_every_kernel_has_at_most_one_signature():
     core_native.warm_up()
     _what_the_app_and_the_benchmark_call()
     several = {f.py_func.__name__: [str(s) for s in f.signatures] for f in warm.compiled_kernels()
-               if len(f.signatures) > DTYPE_GENERIC.get(f.py_func.__name__, 1)}
+               if len(f.signatures) > warm.DTYPE_COPIES.get(f.py_func.__name__, 1)}
     assert several == {}
 
 
