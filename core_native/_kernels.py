@@ -1271,7 +1271,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     memo = _borrow(own_memo)
     jit[new] = False
     due[new] = INF
-    first_promise = _trial_memo(inst, ZERO, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)[1]
+    first_promise = _trial_memo(inst, ZERO, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo,
+                                prefix)[1]
     if held:
         # From here on a held trial stops placing at the first existing ASAP order that ends later than
         # it is allowed (its ready time is final once placed: the fire window moves only just-in-time
