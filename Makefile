@@ -26,6 +26,7 @@ seed: migrate
 
 # Embedded default: SQLite, in-memory channel layer, one Daphne process, demo data, demo payments.
 run: seed
+	$(PY) manage.py warm_scheduler
 	@echo ""
 	@echo "  Customer app   http://$(HOST):$(PORT)/"
 	@echo "  API docs       http://$(HOST):$(PORT)/api/docs/"

@@ -6,10 +6,11 @@ specification; tests hold the two to identical plans. Differences are only
 in representation: a store's lanes are rows of 2-D arrays instead of Python
 lists, and scans are linear instead of bisecting (lanes hold few intervals).
 
-`plan_batch` runs stores in parallel with `prange`. Stores share nothing:
-each allocates its own lane buffers inside the loop body (so per thread),
-and each writes only the output slots of its own items and orders, which
-are disjoint ranges of the output arrays.
+`plan_stores` plans a list of stores; `api.plan_batch` runs it on several
+threads at once (it releases the GIL), one list of stores each. Stores share
+nothing: each call allocates its own lane buffers, and each store writes only
+the output slots of its own items and orders, which are disjoint ranges of
+the output arrays.
 
 Why the long argument lists: the hot functions take plain arrays rather than
 the `Prepared` named tuple, because every array taken out of a tuple costs
@@ -32,7 +33,7 @@ import math
 
 import numpy as np
 from numba import config as _numba_config
-from numba import njit, prange
+from numba import njit
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -43,6 +44,17 @@ EPS = 1e-6
 FIRE_WINDOW_S = 120.0  # reference.FIRE_WINDOW_S
 MAX_MOVE = 8  # reference.MAX_MOVE
 ITEM_MAX_MOVE = 16  # reference.ITEM_MAX_MOVE
+
+# Compile time (docs/SCHEDULER.md, "Cold compile"): every compiled function here is compiled once per
+# distinct argument types, and each copy links, optimises and generates machine code for everything it
+# calls. So every function has exactly one signature: call sites pass every argument (no defaults:
+# an omitted argument is a type of its own), and pass constants as these NumPy scalars (a plain 0 or
+# False is a *literal* type to Numba and would compile a second copy of the callee and its callees).
+# Thin single-use stages are inline="always" (no compiled copy of their own); the hot per-order
+# helpers are inlined for speed. tests/core_native/test_warm_up.py checks the one signature each.
+ZERO = np.int64(0)
+TRUE = np.bool_(True)
+FALSE = np.bool_(False)
 
 
 # -- one lane ------------------------------------------------------------------
@@ -144,7 +156,7 @@ def _store_shape(inst, store):
     return n_lanes, inst.order_item_start[o_hi] - inst.order_item_start[o_lo] + most_segments + 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _build_base_lanes(st_lo, st_hi, i_lo, i_hi, station_lane_start, station_segment_start, segment_start_s,
                       segment_lanes, item_station, item_progress_lane, item_progress_remaining_s,
                       starts, ends, items, counts):
@@ -357,8 +369,9 @@ def _schedule_from(seq, k_first, twt, lane_lo, handoff, z, pacing_window, jit_bu
 
 
 @njit(cache=True)
-def _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, k_first=0, twt=0.0, give_up_at=INF):
-    """reference `schedule`: from the base lanes when k_first == 0, else on top of `lanes`.
+def _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, k_first, twt, give_up_at):
+    """reference `schedule`: from the base lanes when k_first == 0, else on top of `lanes` (whose
+    orders seq[:k_first] have tardiness `twt`); stops early once the tardiness reaches give_up_at.
 
     `outs` = (item lane, start, finish, order ready: the plan written; order cap: the latest
     ready time each order may get, inf but while the search runs on a held plan)."""
@@ -498,12 +511,11 @@ def _set_caps(seq, outs, order_due_s, cap):
         order_cap[o] = max(out_ready[o], order_due_s[o]) + EPS if cap else INF
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dispatch_if_it_keeps(inst, seq, lane_lo, handoff, params, base, lanes, outs):
-    """reference `_dispatch_if_it_keeps`."""
+    """reference `_dispatch_if_it_keeps` (inlined: its one caller is inlined at three places)."""
     n = len(seq)
-    own_dispatch = np.empty(n, np.int64)
-    dispatch = _borrow(own_dispatch)
+    dispatch = np.empty(n, np.int64)  # owned, not borrowed: it is passed on twice per store plan only
     same = True
     for k in range(n):
         dispatch[inst.order_dispatch[seq[k]]] = seq[k]
@@ -512,17 +524,16 @@ def _dispatch_if_it_keeps(inst, seq, lane_lo, handoff, params, base, lanes, outs
             same = False
             break
     if not same:
-        _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
-        _set_caps(seq, outs, inst.order_due_s, True)
-        if _schedule_store(inst, dispatch, lane_lo, handoff, params, base, lanes, outs) < INF:
+        _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, ZERO, 0.0, INF)
+        _set_caps(seq, outs, inst.order_due_s, TRUE)
+        if _schedule_store(inst, dispatch, lane_lo, handoff, params, base, lanes, outs, ZERO, 0.0, INF) < INF:
             seq[:] = dispatch
-        _set_caps(seq, outs, inst.order_due_s, False)
-    return own_dispatch.size  # a use of the owner after the last borrowed use
+        _set_caps(seq, outs, inst.order_due_s, FALSE)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _plan_sequence(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
-    """reference `plan_sequence`: improve, then the fire window and pacing."""
+    """reference `plan_sequence`: improve, then the fire window and pacing (inlined: four calls)."""
     if held:
         _dispatch_if_it_keeps(inst, seq, lane_lo, handoff, params, base, lanes, outs)
     twt = _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs)
@@ -590,13 +601,13 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     seq[:m] (`_copy_lanes_before`), the very state re-placing them would rebuild,
     and the prefix's tardiness is summed from the current plan's ready times;
     once the prefix alone is as tardy as the best, no later move can win."""
-    best = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
+    best = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, ZERO, 0.0, INF)
     passes = params[3]
     if best <= 0.0 or passes <= 0:
         return best
     n = len(seq)
     if held:
-        _set_caps(seq, outs, inst.order_due_s, True)
+        _set_caps(seq, outs, inst.order_due_s, TRUE)
     budget = params[4] * n
     o_lo, o_hi = _order_span(seq)
     i_lo = inst.order_item_start[o_lo]
@@ -609,7 +620,7 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     # the current plan (of seq): its lanes, each item's order's position, each position's ready time
     current = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
     item_pos, ready = _borrow(item_pos_own), _borrow(ready_own)
-    _hold_current(inst, seq, 0, i_lo, lanes, outs, current, item_pos, ready)
+    _hold_current(inst, seq, ZERO, i_lo, lanes, outs, current, item_pos, ready)
     order_due_s, order_weight, progress = inst.order_due_s, inst.order_weight, inst.item_progress_lane
     tried = 0
     # 1. tardy orders moved earlier, largest weighted tardiness first (ties: smaller order)
@@ -634,11 +645,11 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
         while seq[j] != late[q]:
             j += 1
         m_first = max(0, j - MAX_MOVE)
-        prefix_twt = _twt_at(seq, 0, m_first, 0.0, ready, order_due_s, order_weight)
+        prefix_twt = _twt_at(seq, ZERO, m_first, 0.0, ready, order_due_s, order_weight)
         for m in range(m_first, j):
             if tried >= budget:
                 break
-            _moved(seq, m, j, False, cand)
+            _moved(seq, m, j, FALSE, cand)
             tried += 1
             if prefix_twt >= best - EPS:
                 continue  # cannot win: the unchanged prefix alone is as tardy as the best
@@ -687,8 +698,8 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     if best > 0.0 and params[5] > 0:
         best = _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs)
     elif tried > 0:
-        _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs)
-    _set_caps(seq, outs, inst.order_due_s, False)
+        _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, ZERO, 0.0, INF)
+    _set_caps(seq, outs, inst.order_due_s, FALSE)
     alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
     if alive + dispatch_own.size + item_pos_own.size + ready_own.size < 0:  # never: keeps the owning scratch alive
         return INF
@@ -726,7 +737,7 @@ def _item_list(inst, seq, tokens):
 
 @njit(cache=True)
 def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
-                    give_up_at=INF):
+                    give_up_at):
     """reference `schedule_items` (`left`: scratch, tokens not yet placed per order - o_lo)."""
     order_item_start, order_due_s, order_weight = inst.order_item_start, inst.order_due_s, inst.order_weight
     station_lane_start, item_station, item_prep_s = inst.station_lane_start, inst.item_station, inst.item_prep_s
@@ -798,7 +809,8 @@ def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, la
         if t < best - EPS:
             best = t
             best_tokens[:] = tokens
-    _schedule_items(inst, best_tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs)
+    _schedule_items(inst, best_tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
+                    INF)
     alive = own_order_of_item.size + own_left.size + own_best_tokens.size + own_tokens.size + own_cand.size
     if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
         return INF
@@ -809,7 +821,7 @@ def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, la
 def _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs):
     """reference `_item_search` (`cand`: scratch as long as `tokens`)."""
     best = _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes,
-                           outs)
+                           outs, INF)
     n = len(tokens)
     budget = params[5] * n
     tried = 0
@@ -907,12 +919,6 @@ def _store_lanes(inst, store, buffers):
 
 
 @njit(cache=True)
-def _store_buffers(inst, store):
-    n_lanes, cap = _store_shape(inst, store)
-    return _store_lanes(inst, store, _new_buffers(n_lanes, cap))
-
-
-@njit(cache=True)
 def _store_is_held(inst, o_lo, o_hi):
     """reference `_StorePlanner.held`: some order of the store has a rank in its held plan."""
     for o in range(o_lo, o_hi):
@@ -921,7 +927,7 @@ def _store_is_held(inst, o_lo, o_hi):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin, out_position,
                 order_cap):
     o_lo, o_hi = inst.store_order_start[store], inst.store_order_start[store + 1]
@@ -943,8 +949,8 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
         out_margin[o] = _order_margin(o, params[0], order_item_start, item_prep_s, item_var_s2, item_progress_lane,
                                       item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish,
                                       inst.item_station, inst.station_lane_start)
-    if seq_own.size < 0:  # never: keeps the owner of the borrowed seq alive until here
-        out_margin[o_lo] = INF
+    if seq_own.size < 0:  # never: keeps the owner of the borrowed seq alive until here (a side effect, so
+        out_margin[o_lo] = INF  # the dead-code pass after inlining keeps it)
 
 
 # -- borrowed arrays (performance only) -------------------------------------------
@@ -954,9 +960,9 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
 # of the run time. A *borrowed* array is the same view (data, shape, strides) with
 # no owner, so those updates are no-ops. The drivers below borrow the instance,
 # the outputs and the lane buffers while the owning arrays are alive in their
-# caller's frame; nothing borrowed outlives the call. (Arrays that prange hands to
-# its worker threads are already ownerless, which is why plan_batch on one thread
-# was faster than the serial path before.) Plans are unchanged: same data, same code.
+# caller's frame; nothing borrowed outlives the call. The entry points borrow their
+# own arguments (the caller, Python or compiled, holds them for the call). Plans are
+# unchanged: same data, same code.
 if _numba_config.DISABLE_JIT:
     def _borrow(arr):
         return arr
@@ -989,47 +995,19 @@ def _borrowed(inst):
                     _borrow(inst.item_progress_remaining_s))
 
 
-@njit(cache=True)
-def _balanced_chunks(inst, n_chunks):
-    """Deal stores to chunks so every chunk gets a like share of the work (performance only).
-
-    A store's work is estimated as items x (orders + 1) (placing is linear in the
-    lane contents, and the improvement pass re-places suffixes). Stores are sorted
-    heaviest first and dealt back and forth over the chunks (0, 1, .., n-1, n-1,
-    .., 0, 0, 1, ..), so the few big stores land in different chunks and any
-    contiguous run of chunks that a thread is given holds about its share.
-    Returns (chunk_start int64[n_chunks + 1], stores int64[n_stores]).
-    """
-    n_stores = len(inst.store_order_start) - 1
-    work = np.empty(n_stores)
-    for s in range(n_stores):
-        o_lo, o_hi = inst.store_order_start[s], inst.store_order_start[s + 1]
-        n_items = inst.order_item_start[o_hi] - inst.order_item_start[o_lo]
-        work[s] = -(n_items * (o_hi - o_lo + 1.0))
-    by_work = np.argsort(work, kind="mergesort")
-    chunk_of = np.empty(n_stores, np.int64)
-    counts = np.zeros(n_chunks + 1, np.int64)
-    for r in range(n_stores):
-        lap, pos = r // n_chunks, r % n_chunks
-        c = pos if lap % 2 == 0 else n_chunks - 1 - pos
-        chunk_of[r] = c
-        counts[c + 1] += 1
-    for c in range(n_chunks):
-        counts[c + 1] += counts[c]
-    fill = counts[:-1].copy()
-    stores = np.empty(n_stores, np.int64)
-    for r in range(n_stores):
-        c = chunk_of[r]
-        stores[fill[c]] = by_work[r]
-        fill[c] += 1
-    return counts, stores
-
-
-@njit(cache=True)
-def _plan_store_list(inst, stores, params, out_lane, out_start, out_finish, out_ready, out_margin, out_position,
-                     order_cap):
-    """Plan the listed stores with one set of borrowed lane buffers, sized for the largest of them."""
-    most_lanes, most_cap = 1, 1
+@njit(cache=True, nogil=True)
+def plan_stores(inst, stores, params, out_lane, out_start, out_finish, out_ready, out_margin, out_position,
+                order_cap):
+    """Plan the listed stores, with one set of lane buffers sized for the largest of them. Outputs
+    must be preset (lane -1, times inf, margin 0; order_cap, the search's scratch, inf): each store
+    writes only its own items' and orders' slots, so calls for disjoint lists of stores may run at
+    once on several threads (nogil; `api.plan_batch`). api.plan(parallel=False) lists every store.
+    The one planning entry point: the serial and the parallel re-plan are the same compiled code."""
+    inst = _borrowed(inst)  # the caller holds the arrays for the call (see "borrowed arrays")
+    out_lane, out_start, out_finish = _borrow(out_lane), _borrow(out_start), _borrow(out_finish)
+    out_ready, out_margin, out_position = _borrow(out_ready), _borrow(out_margin), _borrow(out_position)
+    order_cap = _borrow(order_cap)
+    most_lanes, most_cap = np.int64(1), np.int64(1)  # not literals (see ZERO)
     for s in stores:
         n_lanes, cap = _store_shape(inst, s)
         most_lanes = max(most_lanes, n_lanes)
@@ -1040,39 +1018,6 @@ def _plan_store_list(inst, stores, params, out_lane, out_start, out_finish, out_
         _plan_store(inst, s, params, buffers, out_lane, out_start, out_finish, out_ready, out_margin, out_position,
                     order_cap)
     return f.size + i.size + c.size  # a use of the owning buffers after the loop: they live until here
-
-
-@njit(cache=True)
-def plan_serial(inst, params, out_lane, out_start, out_finish, out_ready, out_margin, out_position, order_cap):
-    """Plan every store on the calling thread (api.plan(parallel=False)): the same plans as plan_batch."""
-    _plan_store_list(_borrowed(inst), np.arange(len(inst.store_order_start) - 1), params, _borrow(out_lane),
-                     _borrow(out_start), _borrow(out_finish), _borrow(out_ready), _borrow(out_margin),
-                     _borrow(out_position), _borrow(order_cap))
-
-
-@njit(cache=True, parallel=True)
-def plan_batch(inst, params, out_lane, out_start, out_finish, out_ready, out_margin, out_position, order_cap,
-               n_chunks=64):
-    """Plan every store, stores in parallel. Outputs must be preset (lane -1, times inf, margin 0;
-    order_cap, the search's scratch, inf: each store writes only its own orders' slots).
-
-    Stores are dealt to `n_chunks` chunks of like total work (`_balanced_chunks`:
-    store sizes are skewed, and contiguous runs left one thread with the big
-    stores); call it through `api.plan_batch`, which sets a parallel chunk size
-    of 1 so threads take chunks one at a time as they finish (dynamic
-    scheduling: on a shared machine a thread whose core is busy takes fewer;
-    set inside this function it would stop Numba caching it). Each prange
-    iteration plans one chunk with its own lane buffers (so
-    buffers are per thread and allocated once per chunk, not per store), writing
-    only its own stores' output slots. Stores are independent, so the plan is the
-    same whatever the chunking.
-    """
-    n_stores = len(inst.store_order_start) - 1
-    n_chunks = max(1, min(n_chunks, n_stores))
-    chunk_start, stores = _balanced_chunks(inst, n_chunks)
-    for c in prange(n_chunks):
-        _plan_store_list(inst, stores[chunk_start[c]:chunk_start[c + 1]], params, out_lane, out_start, out_finish,
-                         out_ready, out_margin, out_position, order_cap)
 
 
 # -- quote ---------------------------------------------------------------------
@@ -1113,14 +1058,14 @@ def _due_position(due, base_seq, n, t):
     return k
 
 
-@njit(cache=True)
-def _held_plan(inst, seq, handoff, params, base, lanes, outs, k_first=0, pace=True):
+@njit(cache=True, inline="always")
+def _held_plan(inst, seq, handoff, params, base, lanes, outs, k_first, pace):
     """reference `_held_plan`: `seq` placed in turn (from seq[k_first] on top of `lanes` when k_first
     > 0, as `_schedule_store`), then the touch-ups; no search. False, with the plan left unfinished,
     where an order passed its cap (outs[4]; a quote's trials set caps, see quote_store).
     `pace=False` leaves pacing out, for callers that read only ready times: pacing moves items
     later but never past their order's last finish, so it changes no ready time."""
-    if _schedule_store(inst, seq, 0, handoff, params, base, lanes, outs, k_first) == INF:
+    if _schedule_store(inst, seq, ZERO, handoff, params, base, lanes, outs, k_first, 0.0, INF) == INF:
         return False
     _fire_early(inst, seq, handoff, params, lanes, outs)
     if pace:
@@ -1129,7 +1074,7 @@ def _held_plan(inst, seq, handoff, params, base, lanes, outs, k_first=0, pace=Tr
 
 
 @njit(cache=True)
-def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix, pace=True):
+def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix, pace):
     """_held_plan of base_seq with the new order at position k, without re-placing base_seq[:k].
 
     `prefix` = (lanes, outs, item_pos) of base_seq placed once before the touch-ups (item_pos:
@@ -1140,7 +1085,7 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
     """
     p_lanes, p_outs, item_pos = prefix
     _sequence_with_new_at(base_seq, new, k, seq)
-    _copy_lanes_before(p_lanes, item_pos, 0, k, inst.item_progress_lane, lanes)
+    _copy_lanes_before(p_lanes, item_pos, ZERO, k, inst.item_progress_lane, lanes)
     # The first k orders' item times and ready times, copied as whole arrays: one contiguous copy is
     # several times faster than visiting those orders' items, and the rest is overwritten by the
     # trial's placements before anything reads it (performance only).
@@ -1152,9 +1097,9 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
     return _held_plan(inst, seq, handoff, params, base, lanes, outs, k, pace)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, prefix):
-    if not _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix):
+    if not _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix, TRUE):
         return False, INF, 0.0  # an existing order past what it is allowed: not kept (see quote_store)
     m = _order_margin_store(inst, new, params[0], lanes, outs)
     return _existing_kept(len(base_seq), outs[3], allowed), outs[3][new] + m, m
@@ -1181,10 +1126,10 @@ def _booked_plan_keeps(inst, promise, new_jit, ready_by, k, held, n, new, base_s
     jit[new] = new_jit
     if held:  # reads ready times only: no pacing (see _held_plan)
         placed = _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix,
-                                        False)
+                                        FALSE)
     else:
         _dispatch_with_new(inst, n, new, promise, seq)
-        _plan_sequence(inst, seq, False, 0, handoff, params, base, lanes, outs)
+        _plan_sequence(inst, seq, FALSE, ZERO, handoff, params, base, lanes, outs)
         placed = True
     jit[new] = False
     due[new] = INF
@@ -1200,12 +1145,12 @@ def _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, all
     for o in range(n):
         base_seq[o] = o
     if held:  # _held_plan, keeping the placement before the touch-ups
-        _schedule_store(inst, base_seq, 0, handoff, params, base, lanes, outs)
+        _schedule_store(inst, base_seq, ZERO, handoff, params, base, lanes, outs, ZERO, 0.0, INF)
         prefix = _prefix_from(inst, n, base_seq, lanes, outs)
         _fire_early(inst, base_seq, handoff, params, lanes, outs)
         _pace(inst, base_seq, handoff, params, lanes, outs)
     else:
-        _plan_sequence(inst, base_seq, False, 0, handoff, params, base, lanes, outs)
+        _plan_sequence(inst, base_seq, FALSE, ZERO, handoff, params, base, lanes, outs)
         prefix = _prefix_plan(inst, n, base_seq, params)
     due, out_ready = inst.order_due_s, outs[3]
     for o in range(n):
@@ -1215,22 +1160,24 @@ def _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, all
 
 @njit(cache=True)
 def quote_base_fast(inst, params, out_seq, out_allowed):
-    """_quote_base for a one-store instance of existing orders only (StoreSnapshot): the base plan
-    does not depend on the new order, so a snapshot computes it once for all its quotes."""
-    n_items = len(inst.item_prep_s)
-    n = len(inst.order_due_s)
+    """_quote_base of every order of a one-store instance (StoreSnapshot: existing orders only):
+    the base plan does not depend on the new order, so a snapshot computes it once for all its
+    quotes. Returns the prefix plan; out_seq and out_allowed take the base sequence and allowed."""
+    inst = _borrowed(inst)  # the caller holds the arrays for the call (see "borrowed arrays")
+    base_seq, allowed = _borrow(out_seq), _borrow(out_allowed)
+    n_items, n_orders = len(inst.item_prep_s), len(inst.order_due_s)
+    n = n_orders
     own_lane, own_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
-    own_finish, own_ready, own_cap = np.full(n_items, INF), np.full(n, INF), np.full(n, INF)
+    own_finish, own_ready, own_cap = np.full(n_items, INF), np.full(n_orders, INF), np.full(n_orders, INF)
     outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready), _borrow(own_cap))
-    n_lanes, cap = _store_shape(inst, 0)
+    n_lanes, cap = _store_shape(inst, ZERO)
     bf, bi, bc = _new_buffers(n_lanes, cap)
-    b_inst = _borrowed(inst)
-    base, lanes = _store_lanes(b_inst, 0, (_borrow(bf), _borrow(bi), _borrow(bc)))
-    prefix = _quote_base(b_inst, n, _store_is_held(b_inst, 0, n), inst.store_handoff_s[0], params, base, lanes,
-                         outs, _borrow(out_seq), _borrow(out_allowed))
+    base, lanes = _store_lanes(inst, ZERO, (_borrow(bf), _borrow(bi), _borrow(bc)))
+    prefix = _quote_base(inst, n, _store_is_held(inst, ZERO, n), inst.store_handoff_s[0], params, base, lanes,
+                         outs, base_seq, allowed)
     alive = own_lane.size + own_start.size + own_finish.size + own_ready.size + own_cap.size + bf.size + bi.size
     if alive + bc.size < 0:  # never: keeps the owning scratch alive past its borrowed uses
-        return _prefix_plan(inst, 0, out_seq, params)
+        return _prefix_plan(inst, ZERO, base_seq, params)
     return prefix
 
 
@@ -1240,12 +1187,12 @@ def _prefix_plan(inst, n, base_seq, params):
     every quote trial starts from its first k orders (`_held_plan_with_new_at`). Returns owned
     arrays (`_prefix_from`)."""
     n_items, n_orders = len(inst.item_prep_s), len(inst.order_due_s)
-    n_lanes, cap = _store_shape(inst, 0)
+    n_lanes, cap = _store_shape(inst, ZERO)
     f, i, c = _new_buffers(n_lanes, cap)
-    base, lanes = _store_lanes(inst, 0, (f, i, c))
+    base, lanes = _store_lanes(inst, ZERO, (f, i, c))
     outs = (np.full(n_items, -1, np.int64), np.full(n_items, INF), np.full(n_items, INF), np.full(n_orders, INF),
             np.full(n_orders, INF))
-    _schedule_store(inst, base_seq[:n], 0, inst.store_handoff_s[0], params, base, lanes, outs)
+    _schedule_store(inst, base_seq[:n], ZERO, inst.store_handoff_s[0], params, base, lanes, outs, ZERO, 0.0, INF)
     return _prefix_from(inst, n, base_seq, lanes, outs)
 
 
@@ -1272,15 +1219,21 @@ def _borrowed_prefix(prefix):
 
 @njit(cache=True)
 def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                out_slot_ready, out_slot_position, known_seq=None, known_allowed=None, known_prefix=None):
+                out_slot_ready, out_slot_position, known, known_seq, known_allowed, known_prefix):
     """Quote the last order of a one-store instance; see reference.quote. Returns (ready, margin, keeps,
-    position);
-    out_status and out_slot_ready (each slot's promise) are filled per slot.
+    position); out_status, out_slot_ready (each slot's promise) and out_slot_position are filled per slot.
 
-    Performance only, the answer is reference.quote's: the outputs and lane buffers are
+    `known`: the base plan of the existing orders is (known_seq, known_allowed, known_prefix), from
+    quote_base_fast on the same store state (a StoreSnapshot's); False: planned here (those three
+    are then unread, any arrays of their types: `no_known_base()`). The same answer either way.
+
+    Performance only, the answer is reference.quote's: the instance, outputs and lane buffers are
     borrowed (owners alive to the return); a trial is a pure function of its position and
     a confirming plan of its promise, so each is computed once per quote and remembered.
     """
+    inst = _borrowed(inst)  # the caller holds the arrays for the call (see "borrowed arrays")
+    slot_orders, out_status, out_slot_ready = _borrow(slot_orders), _borrow(out_status), _borrow(out_slot_ready)
+    out_slot_position = _borrow(out_slot_position)
     n_items = len(inst.item_prep_s)
     n_orders = len(inst.order_due_s)
     own_lane, own_start = np.full(n_items, -1, np.int64), np.full(n_items, INF)
@@ -1288,13 +1241,13 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     outs = (_borrow(own_lane), _borrow(own_start), _borrow(own_finish), _borrow(own_ready), _borrow(own_cap))
     out_ready = outs[3]
     handoff = inst.store_handoff_s[0]
-    n_lanes, cap = _store_shape(inst, 0)
+    n_lanes, cap = _store_shape(inst, ZERO)
     bf, bi, bc = _new_buffers(n_lanes, cap)
-    base, lanes = _store_lanes(inst, 0, (_borrow(bf), _borrow(bi), _borrow(bc)))
+    base, lanes = _store_lanes(inst, ZERO, (_borrow(bf), _borrow(bi), _borrow(bc)))
     due, jit = inst.order_due_s, inst.order_jit
     new = n_orders - 1
     n = new
-    held = _store_is_held(inst, 0, n)
+    held = _store_is_held(inst, ZERO, n)
 
     own_base_seq = np.arange(n)
     base_seq = _borrow(own_base_seq)
@@ -1302,7 +1255,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     allowed = _borrow(own_allowed)
     # the base plan, and the base sequence placed once before the touch-ups (every trial starts
     # from its first k orders); or both from quote_base_fast on the same store state (the same numbers)
-    if known_seq is None or known_allowed is None or known_prefix is None:
+    if not known:
         own_pre = _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, allowed)
     else:
         base_seq[:] = known_seq
@@ -1318,7 +1271,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     memo = _borrow(own_memo)
     jit[new] = False
     due[new] = INF
-    first_promise = _trial_memo(inst, 0, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo, prefix)[1]
+    first_promise = _trial_memo(inst, ZERO, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, memo,
+                                prefix)[1]
     if held:
         # From here on a held trial stops placing at the first existing ASAP order that ends later than
         # it is allowed (its ready time is final once placed: the fire window moves only just-in-time
@@ -1385,7 +1339,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             out_status[j] = SLOT_FULL
         elif start < best_promise - EPS:
             out_status[j] = SLOT_TOO_SOON
-        elif not _booked_plan_keeps(inst, start, True, start - own_margin, _due_position(due, base_seq, n, start), held,
+        elif not _booked_plan_keeps(inst, start, TRUE, start - own_margin, _due_position(due, base_seq, n, start), held,
                                     n, new, base_seq, seq, handoff,
                                     params, base, lanes, allowed, outs, prefix):
             out_status[j] = SLOT_KITCHEN_FULL
@@ -1396,7 +1350,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                 gap = start - out_ready[new]
                 later = start + max(step, math.floor(early / step + 0.5) * step)
                 later = min(later, start + slot_s - step)
-                if later > start + EPS and _booked_plan_keeps(inst, later, True, later - own_margin,
+                if later > start + EPS and _booked_plan_keeps(inst, later, TRUE, later - own_margin,
                                                               _due_position(due, base_seq, n, later), held, n, new,
                                                               base_seq, seq, handoff, params, base, lanes, allowed,
                                                               outs, prefix):
@@ -1431,7 +1385,7 @@ def _appended(a, values):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _with_new_order(inst, new_due, station, prep, var, release, weight):
     """api.StoreSnapshot.instance_with in compiled code (the new order's items already longest first,
     release clamped to now): the one-store instance with the new order appended as the last order."""
@@ -1454,36 +1408,27 @@ def _with_new_order(inst, new_due, station, prep, var, release, weight):
 def quote_new_known(inst, new_due, station, prep, var, release, weight, params, slot_first_start_s, slot_s,
                     slot_capacity, slot_orders, new_jit, out_status, out_slot_ready, out_slot_position, known_seq,
                     known_allowed, known_prefix):
-    """quote_fast_known on the snapshot's instance of existing orders plus the new order's items,
-    appended here rather than in NumPy calls from Python (performance only; the same instance)."""
+    """quote_store on the snapshot's instance of existing orders plus the new order's items,
+    appended here rather than in NumPy calls from Python (performance only; the same instance),
+    with the snapshot's base plan."""
     q = _with_new_order(inst, new_due, station, prep, var, release, weight)
-    result = quote_store(_borrowed(q), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
-                         new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position),
-                         _borrow(known_seq), _borrow(known_allowed), known_prefix)
+    result = quote_store(q, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
+                         out_slot_ready, out_slot_position, TRUE, known_seq, known_allowed, known_prefix)
     alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
              + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
              + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size
              + q.item_progress_remaining_s.size)
-    if alive < 0:  # never: a use of every array made here after the last borrowed use, so they live to here
+    if alive < 0:  # never: a use of every array made here after its last use in quote_store, so they live to here
         return INF, 0.0, False, 0
     return result
 
 
 @njit(cache=True)
-def quote_fast(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-               out_slot_ready, out_slot_position):
-    """quote_store on the borrowed instance (performance only; the same answer, see _borrow)."""
-    return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
-                       new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position))
-
-
-@njit(cache=True)
-def quote_fast_known(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
-                     out_slot_ready, out_slot_position, known_seq, known_allowed, known_prefix):
-    """quote_fast with the base plan from quote_base_fast on the store's snapshot (the same answer)."""
-    return quote_store(_borrowed(inst), params, slot_first_start_s, slot_s, slot_capacity, _borrow(slot_orders),
-                       new_jit, _borrow(out_status), _borrow(out_slot_ready), _borrow(out_slot_position),
-                       _borrow(known_seq), _borrow(known_allowed), known_prefix)
+def no_known_base():
+    """quote_store's known_seq, known_allowed, known_prefix when `known` is False (never read):
+    empty arrays of the types quote_base_fast returns, so quote_store keeps its one signature."""
+    i1, f1, f2, i2 = np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0), np.int64)
+    return i1, f1, (f2, f2, i2, i1, i1, f1, f1, f1, i1)
 
 
 # -- the store's layout, and api.quote in one call ------------------------------------
@@ -1539,7 +1484,8 @@ def layout_one_store(segment_station, segment_start_s, segment_lanes, item_order
         return None
 
     # staffing segments by station, then time (one station has no two segments at one time)
-    seg_perm = _stable_argsort(segment_station, np.argsort(segment_start_s, kind="mergesort"))
+    # (every sort key is float64, so one sort is compiled: station numbers and 0/1 are exact floats)
+    seg_perm = _stable_argsort(segment_station.astype(np.float64), np.argsort(segment_start_s, kind="mergesort"))
     seg_st, seg_start, seg_lanes = segment_station[seg_perm], segment_start_s[seg_perm], segment_lanes[seg_perm]
     station_segment_start = np.zeros(n_st + 1, np.int64)
     most_lanes = np.zeros(n_st, np.int64)
@@ -1576,7 +1522,7 @@ def layout_one_store(segment_station, segment_start_s, segment_lanes, item_order
     # the plan sequence: ranked orders by (rank, id), then the unranked by (due, id) (see _layout)
     unranked = np.isnan(order_rank)
     key = np.where(unranked, order_due, order_rank)
-    order_seq = _stable_argsort(unranked.astype(np.int64), _stable_argsort(key, np.arange(n_orders)))
+    order_seq = _stable_argsort(unranked.astype(np.float64), _stable_argsort(key, np.arange(n_orders)))
     order_place = np.empty(n_orders, np.int64)
     order_place[order_seq] = np.arange(n_orders)
     dispatch_place = np.empty(n_orders, np.int64)
@@ -1648,9 +1594,10 @@ def quote_arrays(segment_station, segment_start_s, segment_lanes, item_order, it
         if d >= new_due:  # prepare_store's "absurdly large" due
             return False, INF, 0.0, False, np.nan
     q = _with_new_order(inst, new_due, station, prep, var, release, weight)
-    ready, margin, keeps, position = quote_store(_borrowed(q), params, slot_first_start_s, slot_s, slot_capacity,
-                                                 _borrow(slot_orders), new_jit, _borrow(out_status),
-                                                 _borrow(out_slot_ready), _borrow(out_slot_position))
+    known_seq, known_allowed, known_prefix = no_known_base()
+    ready, margin, keeps, position = quote_store(q, params, slot_first_start_s, slot_s, slot_capacity, slot_orders,
+                                                 new_jit, out_status, out_slot_ready, out_slot_position, FALSE,
+                                                 known_seq, known_allowed, known_prefix)
     alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
              + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
              + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size

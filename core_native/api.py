@@ -172,19 +172,65 @@ class QuoteResult:
         return self.slot_status == SLOT_OFFERED
 
 
+def balanced_chunks(inst: Prepared, n_chunks: int):
+    """Deal stores to chunks so every chunk gets a like share of the work (performance only).
+
+    A store's work is estimated as items x (orders + 1) (placing is linear in the lane contents,
+    and the improvement pass re-places suffixes). Stores are sorted heaviest first and dealt back
+    and forth over the chunks (0, 1, .., n-1, n-1, .., 0, 0, 1, ..), so the few big stores land in
+    different chunks. Returns (chunk_start int64[n_chunks + 1], stores int64[n_stores])."""
+    order_start = inst.store_order_start
+    n_stores = order_start.size - 1
+    n_items = inst.order_item_start[order_start[1:]] - inst.order_item_start[order_start[:-1]]
+    by_work = np.argsort(-(n_items * (np.diff(order_start) + 1.0)), kind="mergesort")
+    rank = np.arange(n_stores)
+    lap, pos = rank // n_chunks, rank % n_chunks
+    chunk_of = np.where(lap % 2 == 0, pos, n_chunks - 1 - pos)
+    chunk_start = np.zeros(n_chunks + 1, np.int64)
+    np.cumsum(np.bincount(chunk_of, minlength=n_chunks), out=chunk_start[1:])
+    return chunk_start, by_work[np.argsort(chunk_of, kind="stable")]
+
+
+_plan_threads = None  # the thread pool of plan_batch, made on first use
+CHUNKS_PER_THREAD = 8  # chunks of stores per thread: dynamic enough for a shared machine, few calls
+
+
 def plan_batch(inst: Prepared, params, lane, start, finish, ready, margin, position):
-    """_kernels.plan_batch with dynamic scheduling: threads take the (work-balanced) chunks one at a
-    time, so a thread on a core that another process holds takes fewer (same plans either way)."""
+    """Plan every store of `inst` on numba.get_num_threads() threads (outputs preset as
+    _run_plan presets them). Stores are dealt to work-balanced chunks (`balanced_chunks`) and
+    each thread takes the next chunk when it is done with one (dynamic scheduling: a thread on
+    a core that another process holds takes fewer), running `_kernels.plan_stores`, which
+    releases the GIL. The same compiled code as the serial plan, so the same plans."""
+    global _plan_threads
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
     import numba
 
     from . import _kernels
 
-    previous = numba.set_parallel_chunksize(1)
-    try:
-        _kernels.plan_batch(inst, params, lane, start, finish, ready, margin, position,
-                            np.full(inst.order_due_s.size, np.inf))
-    finally:
-        numba.set_parallel_chunksize(previous)
+    order_cap = np.full(inst.order_due_s.size, np.inf)
+    n_stores = inst.store_order_start.size - 1
+    threads = max(1, min(numba.get_num_threads(), n_stores))
+    if threads == 1:
+        _kernels.plan_stores(inst, np.arange(n_stores), params, lane, start, finish, ready, margin, position,
+                             order_cap)
+        return
+    chunk_start, stores = balanced_chunks(inst, min(n_stores, CHUNKS_PER_THREAD * threads))
+    chunks = [stores[chunk_start[c]:chunk_start[c + 1]] for c in range(chunk_start.size - 1)]
+    next_chunk = itertools.count()  # next() on it is atomic under the GIL
+
+    def work():
+        while (c := next(next_chunk)) < len(chunks):
+            _kernels.plan_stores(inst, chunks[c], params, lane, start, finish, ready, margin, position, order_cap)
+
+    if _plan_threads is None:
+        _plan_threads = ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
+                                           thread_name_prefix="core_native-plan")
+    helpers = [_plan_threads.submit(work) for _ in range(threads - 1)]
+    work()  # the calling thread takes chunks too
+    for helper in helpers:
+        helper.result()
 
 
 def _run_plan(inst: Prepared, params, use_reference: bool, parallel: bool):
@@ -204,7 +250,8 @@ def _run_plan(inst: Prepared, params, use_reference: bool, parallel: bool):
     if parallel:
         plan_batch(inst, params, lane, start, finish, ready, margin, position)
     else:
-        _kernels.plan_serial(inst, params, lane, start, finish, ready, margin, position, np.full(n_orders, np.inf))
+        _kernels.plan_stores(inst, np.arange(inst.store_order_start.size - 1), params, lane, start, finish, ready,
+                             margin, position, np.full(n_orders, np.inf))
     return lane, start, finish, ready, margin, position
 
 
@@ -304,9 +351,9 @@ class StoreSnapshot:
     def base_plan(self, params):
         """The existing orders' plan a quote starts from (reference.quote step 1): it does not
         depend on the new order, so it is computed once per store state and planner config
-        (performance only; `_kernels.quote_base_fast`). None for a store with no open orders."""
+        (performance only; `_kernels.quote_base_fast`)."""
         got = self._base.get(params)
-        if got is None and self._n_orders:
+        if got is None:
             from . import _kernels
 
             seq, allowed = np.empty(self._n_orders, np.int64), np.empty(self._n_orders)
@@ -363,15 +410,10 @@ class StoreSnapshot:
             slot_ready = np.zeros(slots.size)
             slot_position = np.zeros(slots.size, np.int64)
             known = self.base_plan(params)
-            if known is None:
-                ready, margin, keeps, position = _kernels.quote_fast(
-                    self.instance_with(*new), params, slot_first, width, int(slot_capacity), slots,
-                    bool(new_just_in_time), status, slot_ready, slot_position)
-            else:
-                ready, margin, keeps, position = _kernels.quote_new_known(
-                    self.inst, _NEW_ORDER_DUE, *new_order_arrays(self.n_stations, *new), params, slot_first, width,
-                    int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
-                    known[1], known[2])
+            ready, margin, keeps, position = _kernels.quote_new_known(
+                self.inst, _NEW_ORDER_DUE, *new_order_arrays(self.n_stations, *new), params, slot_first, width,
+                int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
+                known[1], known[2])
         from . import _kernels
 
         slot_held_rank = np.empty(slots.size)

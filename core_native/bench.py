@@ -2,13 +2,15 @@
 
     python -m core_native.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000]
                                 [--repeats 15] [--ref-repeats 3] [--from-scratch] [--json]
+                                [--compare-rev REV] [--no-cold-compile]
 
 Builds a chain-wide backlog (see `chain_backlog`), warms the kernels up, then
 measures side by side in one run:
 
-    kernel_ms         api.plan_batch (the prange kernel, dynamic chunks) over every store, prepared arrays,
-                      all threads: median of --repeats
-    kernel_1core_ms   the same with numba.set_num_threads(1), runs interleaved with the above: median
+    kernel_ms         api.plan_batch (_kernels.plan_stores on numba.get_num_threads() threads, dynamic chunks)
+                      over every store, prepared arrays, all threads: median of --repeats
+    kernel_1core_ms   the same with numba.set_num_threads(1) (one plan_stores call), runs interleaved with
+                      the above: median
     parallel_speedup  median over the interleaved pairs of (1-thread time / all-thread time)
     kernel_min_ms, kernel_1core_min_ms  the fastest of those runs (less sensitive to a loaded machine)
     plan_call_ms      api.plan end to end (validation + array building + kernels), median of --repeats
@@ -23,7 +25,7 @@ measures side by side in one run:
     quote_snapshot_us_p50/p99  the same quotes through the fast path: api.prepare_store(...) once per
                       store state (not timed: it happens when the state changes), snapshot.quote(...)
                       timed per call
-    quote_kernel_us_p50/p99    the kernel alone (_kernels.quote_fast_known on the prepared instance, base plan from the
+    quote_kernel_us_p50/p99    the kernel alone (_kernels.quote_store on the prepared instance, base plan from the
                       snapshot; it places the trials' prefix plan itself, which the snapshot path keeps)
     prepare_store_us_p50       api.prepare_store for the quoted stores (the cost moved off the quote)
     quote_tardy_share          share of quotes at stores whose plan is tardy (the improvement pass runs)
@@ -35,6 +37,16 @@ measures side by side in one run:
                       a service loads the cache, so that is not the memory a re-plan needs. Both are
                       printed for what they are: the child's time and peak memory.
     load_avg          1-minute load average before and after the run (the machine is shared)
+    cold_compile_s    a child process with a fresh, empty NUMBA_CACHE_DIR runs the tiny chain above (every
+                      kernel the Django app and this benchmark call: api.plan serial and parallel, api.quote's
+                      one compiled call, the snapshot path, the kernel quote): its wall time from before
+                      `import core_native` to the end, so nearly all of it is compiling. cold_compile_cpu_s:
+                      its CPU time (steadier on a shared machine). warm_run_s: the same child again on the
+                      now warm cache (what is not compiling). warm_up_load_s: core_native.warm_up() in a
+                      fresh process on that warm cache (what a server waits for at start).
+    --compare-rev REV the same cold compile, one after the other in this run, for the package as it is at git
+                      revision REV (extracted to a temporary directory): cold_compile_s_REV,
+                      cold_compile_cpu_s_REV, warm_run_s_REV; compile_speedup = REV's / this one's wall time
 """
 
 from __future__ import annotations
@@ -42,9 +54,11 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -302,8 +316,8 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
         slots = np.asarray(new["slot_orders"], np.int64)
         t = time.perf_counter_ns()
         known = snapshots[s].base_plan(params)  # computed by prepare_store, untimed like it
-        _kernels.quote_fast_known(q_inst, params, 0.0, 300.0, 10, slots, False, status, slot_ready, slot_position,
-                                  known[0], known[1], known[2])
+        _kernels.quote_store(q_inst, params, 0.0, 300.0, 10, slots, False, status, slot_ready, slot_position, True,
+                             known[0], known[1], known[2])
         lat_kernel[i] = time.perf_counter_ns() - t
         if i % 97 == 0:  # the fast path answers exactly what the full call answers
             identical &= (a.ready_s, a.margin_s, a.keeps_promises) == (b.ready_s, b.margin_s, b.keeps_promises)
@@ -334,6 +348,57 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
     )
 
 
+# The cold-compile workload: the tiny chain of warm_kernel_cache, timed inside the child from before
+# the package is imported. Only `bench.run` is used, so it runs against older revisions as well.
+_COMPILE_WORKLOAD = """
+import json, resource, time
+started, cpu = time.perf_counter(), time.process_time()
+from core_native.bench import run
+run(8, 120, n_quotes=40, repeats=1, ref_repeats=1)
+print(json.dumps({"s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+"""
+_WARM_UP_LOAD = """
+import json, time
+started = time.perf_counter()
+import core_native
+result = core_native.warm_up()
+print(json.dumps({"s": time.perf_counter() - started, "compiled": result["compiled"]}))
+"""
+
+
+def _child(code: str, package_root: Path, cache_dir: str) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=package_root, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"compile child failed in {package_root}:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def cold_compile(package_root: Path | None = None, warm_up_load: bool = True) -> dict:
+    """Compile every kernel the app and the benchmark use into a fresh, empty cache directory (a child
+    process, so nothing of this process's Numba state helps), then run the same again on that cache.
+    `package_root`: the directory holding the core_native package to measure (default: this one)."""
+    root = package_root or Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache_dir:
+        cold = _child(_COMPILE_WORKLOAD, root, cache_dir)
+        warm = _child(_COMPILE_WORKLOAD, root, cache_dir)
+        out = dict(cold_compile_s=round(cold["s"], 1), cold_compile_cpu_s=round(cold["cpu_s"], 1),
+                   cold_compile_peak_rss_mb=round(cold["peak_rss_mb"], 1), warm_run_s=round(warm["s"], 2))
+        if warm_up_load:
+            out["warm_up_load_s"] = round(_child(_WARM_UP_LOAD, root, cache_dir)["s"], 2)
+    return out
+
+
+def cold_compile_of_revision(rev: str) -> dict:
+    """cold_compile for core_native as it is at git revision `rev` (extracted next to nothing else)."""
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="core-native-rev-") as tmp:
+        archive = subprocess.run(["git", "archive", rev, "core_native"], cwd=repo, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        return cold_compile(Path(tmp), warm_up_load=False)
+
+
 def warm_kernel_cache() -> tuple[float, float]:
     """Run a tiny chain through every timed path in a child process (see warm_up_s in the docstring)."""
     started = time.perf_counter()
@@ -353,6 +418,10 @@ def main(argv=None) -> int:
     parser.add_argument("--from-scratch", action="store_true",
                         help="no held plans: every store planned by due from scratch (the planner before held plans)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--compare-rev", metavar="REV",
+                        help="also measure the cold compile of core_native at this git revision, in this run")
+    parser.add_argument("--no-cold-compile", action="store_true",
+                        help="skip the cold-compile measurement (minutes on a 2-core machine)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -361,10 +430,17 @@ def main(argv=None) -> int:
         print("error: need --stores >= 1, --orders >= --stores, --quotes >= 1, --repeats >= 1 and --ref-repeats >= 1",
               file=sys.stderr)
         return 2
+    compile_figures = {}
+    if not args.no_cold_compile:  # first, while nothing else of this run loads the machine
+        compile_figures = cold_compile()
+        if args.compare_rev:
+            before = cold_compile_of_revision(args.compare_rev)
+            compile_figures.update({f"{k}_{args.compare_rev}": v for k, v in before.items()})
+            compile_figures["compile_speedup"] = round(before["cold_compile_s"] / compile_figures["cold_compile_s"], 2)
     warm_up_s, compile_peak_rss_mb = warm_kernel_cache()
     result = run(args.stores, args.orders, args.seed, args.quotes, args.repeats, args.ref_repeats,
                  held=not args.from_scratch)
-    result.update(warm_up_s=round(warm_up_s, 1), compile_peak_rss_mb=round(compile_peak_rss_mb, 1))
+    result.update(warm_up_s=round(warm_up_s, 1), compile_peak_rss_mb=round(compile_peak_rss_mb, 1), **compile_figures)
     if args.json:
         print(json.dumps(result))
     else:

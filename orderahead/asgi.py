@@ -17,6 +17,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from kitchen_display.routing import websocket_urlpatterns  # noqa: E402
 
+from orderahead import readiness  # noqa: E402
+
+# Compile (or load from the cache) the scheduler now, not on the first customer's quote; /readyz
+# says "compiling" until it is done (orderahead/readiness.py).
+if os.environ.get("SCHEDULER_WARM_UP", "1") != "0":
+    readiness.start_warm_up()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

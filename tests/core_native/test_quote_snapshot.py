@@ -100,7 +100,7 @@ def test_snapshot_rejects_bad_new_orders():
 @settings(max_examples=40, deadline=None)
 @given(seeds)
 def test_snapshot_base_plan_gives_the_quote_of_the_whole_kernel(seed):
-    """quote_fast_known (base plan from the snapshot) answers what quote_fast (plans it itself) answers."""
+    """quote_store with the snapshot's base plan answers what it answers planning the base itself."""
     from core_native import _kernels
     from core_native.config import DEFAULT_PLANNER
 
@@ -116,12 +116,10 @@ def test_snapshot_base_plan_gives_the_quote_of_the_whole_kernel(seed):
         a_status, b_status = np.zeros(8, np.int8), np.zeros(8, np.int8)
         a_ready, b_ready = np.zeros(8), np.zeros(8)
         a_pos, b_pos = np.zeros(8, np.int64), np.zeros(8, np.int64)
-        a = _kernels.quote_fast(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, a_status, a_ready,
-                                a_pos)
-        if known is None:
-            continue
-        b = _kernels.quote_fast_known(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, b_status,
-                                      b_ready, b_pos, known[0], known[1], known[2])
+        a = _kernels.quote_store(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, a_status, a_ready,
+                                 a_pos, False, *_kernels.no_known_base())
+        b = _kernels.quote_store(snap.instance_with(**new), params, 0.0, 240.0, 3, slots, new_jit, b_status,
+                                 b_ready, b_pos, True, known[0], known[1], known[2])
         assert a == b
         assert np.array_equal(a_status, b_status)
         assert np.array_equal(a_ready, b_ready)
