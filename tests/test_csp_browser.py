@@ -3,22 +3,12 @@ so no redirect here), Debian's Chromium through Playwright, and every page a per
 the kitchen screens (with their sockets) and Django admin — must work without one policy violation.
 Screenshots go to test-artifacts/."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
+
+from tests.live_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, daphne, manage, require_browser, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEMO_PASSWORD = "demo-pass-123"
 # Every violation the page reports, whatever the directive.
 RECORD_VIOLATIONS = """window.__csp = [];
@@ -26,59 +16,18 @@ document.addEventListener('securitypolicyviolation', e => window.__csp.push(
   `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile || ''}:${e.lineNumber}`));"""
 
 
-def _require_browser():
-    missing = [] if Path(CHROMIUM).exists() else [f"{CHROMIUM} (apt-get install chromium)"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install -e '.[dev]')")
-    if missing:
-        message = "browser test needs " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def production_server(tmp_path):
-    _require_browser()
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("STRIPE_", "SECURE_", "DJANGO_")) and name not in ("REDIS_URL", "DEBUG")}
+    require_browser()
+    env = {name: value for name, value in server_env().items()
+           if not name.startswith(("STRIPE_", "SECURE_", "DJANGO_")) and name != "DEBUG"}
     env.update({"DJANGO_SETTINGS_MODULE": "orderahead.settings.production",
                 "SECRET_KEY": "k9#Qz!v2Lr8@Xw5^Tb7&Mn3*Pd6(Hs1)Fj4-Gc0+Yq=Ue_Ao~Ki", "ALLOWED_HOSTS": "localhost",
                 "SECURE_SSL_REDIRECT": "0", "DATABASE_URL": f"sqlite:///{tmp_path / 'csp.sqlite3'}"})
-    run = dict(cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    for command in (["migrate", "--noinput"], ["seed_demo", "--allow-production"]):
-        done = subprocess.run([sys.executable, "manage.py", *command], **run)
-        assert done.returncode == 0, done.stderr[-3000:]
-    port = _free_port()
-    log_path = tmp_path / "daphne.log"
-    with open(log_path, "w") as log:
-        daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                   "orderahead.asgi:application"], cwd=ROOT, env=env, stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    assert daphne.poll() is None, log_path.read_text()
-                    assert time.monotonic() < deadline, "Daphne did not start"
-                    time.sleep(0.2)
-            yield f"http://localhost:{port}"
-        finally:
-            daphne.terminate()
-            try:
-                daphne.wait(10)
-            except subprocess.TimeoutExpired:
-                daphne.kill()
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo", "--allow-production")
+    with daphne(env, tmp_path / "daphne.log", host="localhost") as base:
+        yield base
 
 
 def test_every_page_works_under_the_content_security_policy(production_server):

@@ -9,25 +9,20 @@ be counted in pg_stat_activity.
 """
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 
+from tests.live_server import daphne, manage, seed, server_env
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 50
 REQUESTS_PER_CLIENT = 8
 POOL_MAX_SIZE = 6
@@ -50,12 +45,6 @@ def _server_dsn(database: str) -> str:
                                                              if settings["PASSWORD"] else ""))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def live_server_on_postgres(request, tmp_path):
     """Daphne on a new database of its own; `request.param` may set the pool (max size, timeout)."""
@@ -66,43 +55,14 @@ def live_server_on_postgres(request, tmp_path):
     settings = connection.settings_dict
     url = (f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}:"
            f"{settings['PORT'] or 5432}/{database}")
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "orderahead.settings.base",
-           "THROTTLE_ORDER_PLACE": "100000/min", "THROTTLE_AUTH": "100000/min", "DEBUG": "0"}
-    for name in ("REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
-        env.pop(name, None)
-    daphne = None
-    log_path = tmp_path / "daphne.log"
+    env = server_env(DATABASE_URL=url, THROTTLE_ORDER_PLACE="100000/min", THROTTLE_AUTH="100000/min", DEBUG="0")
     try:
-        run = dict(cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-        migrated = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], **run)
-        assert migrated.returncode == 0, migrated.stderr
-        seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], **run)
-        assert seeded.returncode == 0, seeded.stderr
-        ids = json.loads(seeded.stdout.strip().splitlines()[-1])
-
-        port = _free_port()
-        with open(log_path, "w") as log:
-            pool = {"DB_POOL_MAX_SIZE": str(pool_max_size), "DB_POOL_TIMEOUT_S": str(pool_timeout_s)}
-            daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                       "orderahead.asgi:application"], cwd=ROOT, env={**env, **pool},
-                                      stdout=log, stderr=log)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert daphne.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "Daphne did not start"
-                time.sleep(0.1)
-        yield {"base": f"http://127.0.0.1:{port}", "database": database, "log": log_path, **ids}
+        manage(env, "migrate", "--noinput")
+        ids = seed(env, SEED)
+        pool = {"DB_POOL_MAX_SIZE": str(pool_max_size), "DB_POOL_TIMEOUT_S": str(pool_timeout_s)}
+        with daphne({**env, **pool}, tmp_path / "daphne.log") as base:
+            yield {"base": base, "database": database, **ids}
     finally:
-        if daphne is not None:
-            daphne.terminate()
-            try:
-                daphne.wait(10)
-            except subprocess.TimeoutExpired:
-                daphne.kill()
         with psycopg.connect(_server_dsn("postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 

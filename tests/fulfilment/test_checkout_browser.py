@@ -19,8 +19,9 @@ from types import SimpleNamespace
 import pytest
 
 from tests.kitchen_display.test_kds_browser import (  # noqa: F401 - daphne_server is a fixture
-    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, _api, daphne_server,
+    PASSWORD, _api, daphne_server,
 )
+from tests.live_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

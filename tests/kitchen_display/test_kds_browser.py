@@ -13,24 +13,18 @@ import asyncio
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
+from tests.live_server import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, daphne, manage, require_browser, seed,
+                               server_env)
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "browser-pass-123"
 
 SEED = f"""
@@ -47,28 +41,6 @@ customer.set_password({PASSWORD!r}); customer.save()
 print(json.dumps({{"store": store.pk, "espresso": menu["espresso"].pk, "latte": menu["latte"].pk,
                   "large": menu["large"].pk, "oat": menu["oat"].pk, "drip": menu["drip"].pk}}))
 """
-
-
-def _require_browser():
-    on_ci = os.environ.get("CI", "").lower() == "true"
-    missing = []
-    if not Path(CHROMIUM).exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install -e '.[dev]')")
-    if missing:
-        message = "browser test needs " + " and ".join(missing)
-        if on_ci:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class CuttableProxy:
@@ -135,44 +107,18 @@ class CuttableProxy:
 @pytest.fixture
 def daphne_server(tmp_path):
     """Daphne on a fresh SQLite file (migrated and seeded through manage.py), in-memory channel layer."""
-    _require_browser()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'kds.sqlite3'}",
-           "DJANGO_SETTINGS_MODULE": "orderahead.settings.base", "SERVE_STATIC": "1", "DEBUG": "0",
-           "THROTTLE_ORDER_PLACE": "1000/min", "THROTTLE_AUTH": "1000/min", "KDS_BROWSER_TEST": "1"}
-    for name in ("REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
-        env.pop(name, None)
-    run = dict(cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    migrated = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], **run)
-    assert migrated.returncode == 0, migrated.stderr
-    seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], **run)
-    assert seeded.returncode == 0, seeded.stderr
-    ids = json.loads(seeded.stdout.strip().splitlines()[-1])
-
-    port = _free_port()
-    log = open(tmp_path / "daphne.log", "w")
-    daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "orderahead.asgi:application"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    require_browser()
+    env = server_env(DATABASE_URL=f"sqlite:///{tmp_path / 'kds.sqlite3'}", SERVE_STATIC="1", DEBUG="0",
+                     THROTTLE_ORDER_PLACE="1000/min", THROTTLE_AUTH="1000/min", KDS_BROWSER_TEST="1")
+    manage(env, "migrate", "--noinput")
+    ids = seed(env, SEED)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert daphne.poll() is None, (tmp_path / "daphne.log").read_text()
-                assert time.monotonic() < deadline, "Daphne did not start"
-                time.sleep(0.1)
-        proxy = CuttableProxy(port).start()
-        yield {"direct": f"http://127.0.0.1:{port}", "via": f"http://127.0.0.1:{proxy.port}", "proxy": proxy,
-               **ids}
-        proxy.stop()
+        with daphne(env, tmp_path / "daphne.log") as base:
+            port = int(base.rsplit(":", 1)[1])
+            proxy = CuttableProxy(port).start()
+            yield {"direct": base, "via": f"http://127.0.0.1:{proxy.port}", "proxy": proxy, **ids}
+            proxy.stop()
     finally:
-        daphne.terminate()
-        try:
-            daphne.wait(10)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
-        log.close()
         if os.environ.get("CI", "").lower() == "true":
             ARTIFACTS.mkdir(exist_ok=True)
             shutil.copy(tmp_path / "daphne.log", ARTIFACTS / "kds-browser-daphne.log")
