@@ -39,7 +39,8 @@ station_store=None: every station belongs to store 0).
     n_stores             int         optional, default max(station_store) + 1
     use_reference        bool        run the pure-Python reference instead of the kernels
     improve              bool        run the local improvement pass under tardiness (default True)
-    parallel             bool        kernels: prange over stores (default True)
+    parallel             bool        kernels: chunks of stores on Python threads, the kernel without the GIL
+                                     (default True)
     config               PlannerConfig
 
 PlanResult (item arrays in input row order; order arrays sorted by order id):
@@ -77,7 +78,7 @@ after everyone else's), slot_start_s float64[J], slot_status int8[J]
 (0 offered, 1 full, 2 kitchen full, 3 too soon), slot_offered bool[J],
 held_rank (book the ASAP order with this item_held_rank: where the quote placed it in the
 held plan; NaN for a store planned from scratch), slot_held_rank float64[J] (the same for
-each slot: a slot order goes last in the held plan), slot_ready_s float64[J]: the promised
+each slot: where the slot's trial placed the order in the held plan's sequence), slot_ready_s float64[J]: the promised
 ready time if that slot is booked, in
 [slot start, slot start + slot_s). It is the slot's start unless the plan that
 confirms the slot makes the order more than config.slot_shift_tol_s before its
