@@ -55,7 +55,8 @@ def live_server_on_postgres(request, tmp_path):
     settings = connection.settings_dict
     url = (f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}:"
            f"{settings['PORT'] or 5432}/{database}")
-    env = server_env(DATABASE_URL=url, THROTTLE_ORDER_PLACE="100000/min", THROTTLE_AUTH="100000/min", DEBUG="0")
+    env = server_env(DATABASE_URL=url, THROTTLE_ORDER_PLACE="100000/min", THROTTLE_AUTH="100000/min",
+                     THROTTLE_QUOTE="100000/min", DEBUG="0")
     try:
         manage(env, "migrate", "--noinput")
         ids = seed(env, SEED)

@@ -55,7 +55,12 @@ def _order_response(order, created: bool) -> Response:
 
 
 class QuoteApi(APIView):
-    @extend_schema(request=CartIn, responses={200: QuoteOut, **ERRORS, **NOT_FOUND},
+    # Anyone may ask for a quote, and each one reads the store's queue and runs the scheduler: limited per
+    # client so that one script cannot slow every store's quotes and orders down.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "quote"
+
+    @extend_schema(request=CartIn, responses={200: QuoteOut, **ERRORS, **NOT_FOUND, **THROTTLED},
                    summary="Price and pickup times for a cart")
     def post(self, request, store_id: int):
         cart = CartIn(data=request.data)

@@ -186,6 +186,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_rate("THROTTLE_AUTH", "10/min"),
         "order_place": env_rate("THROTTLE_ORDER_PLACE", "20/min"),
+        "quote": env_rate("THROTTLE_QUOTE", "120/min"),
     },
     # Throttles tell clients apart by orderahead.client_ip (TRUSTED_PROXIES); a DRF throttle that does not
     # use orderahead.throttling still never believes X-Forwarded-For.

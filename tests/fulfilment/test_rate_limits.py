@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def low_rates(monkeypatch):
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"auth": "3/min", "order_place": "2/min"})
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"auth": "3/min", "order_place": "2/min", "quote": "4/min"})
 
 
 def assert_throttled(response):
@@ -87,3 +87,17 @@ def test_staff_order_placement_is_limited(api_as, barista_store1, store, menu):
 
     assert_throttled(client.post(f"/api/stores/{store.pk}/orders/", body, format="json", **factories.checkout_key()))
     assert client.get(f"/api/stores/{store.pk}/orders/").status_code == 200
+
+
+def test_quotes_are_limited_per_client_and_a_forged_forwarded_for_does_not_reset_them(api, store):
+    item = factories.coffee_menu(store)["drip"]
+    body = {"items": [{"item": item.pk, "quantity": 1}], "pickup": "asap"}
+
+    def quote(client, forwarded="203.0.113.7"):
+        return client.post(f"/api/stores/{store.pk}/quote/", body, format="json", HTTP_X_FORWARDED_FOR=forwarded)
+
+    answers = [quote(api, forwarded=f"198.51.100.{n}").status_code for n in range(4)]
+
+    assert answers == [200, 200, 200, 200]
+    assert_throttled(quote(api, forwarded="198.51.100.99"))
+    assert quote(APIClient(REMOTE_ADDR="10.0.0.9")).status_code == 200  # another client is unaffected
