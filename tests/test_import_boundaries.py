@@ -70,3 +70,13 @@ def test_core_native_imports_without_django():
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("package", ["stores", "fulfilment"])
+def test_no_template_loads_a_later_apps_static_files(package):
+    """A page of fulfilment loading kitchen_display's script is the same dependency as an import."""
+    wrong = [f"{path.relative_to(ROOT)} loads {app}'s static files"
+             for path in sorted((ROOT / package).rglob("*.html"))
+             for app in FORBIDDEN[package] if f"'{app}/" in path.read_text() or f'"{app}/' in path.read_text()]
+
+    assert wrong == []

@@ -344,7 +344,7 @@ async function viewOrder(orderId, pushed) {
   if (open) followOrder(orderId); else window.OrderLive?.stop();
 }
 
-// Live status: the order's socket pushes each change (kitchen_display/live.js); poll only while it is down.
+// Live status: the order's socket pushes each change (live.js); poll only while it is down.
 function followOrder(orderId) {
   clearTimeout(refreshTimer);
   const update = order => viewOrder(orderId, order || undefined).catch(() => followOrder(orderId));
