@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from kitchen_display.client import Board
+from tests.kitchen_display.screen_model import Board
 
 ORIGIN = (b"origin", b"http://testserver")
 

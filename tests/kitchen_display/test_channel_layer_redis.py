@@ -17,12 +17,11 @@ import pytest
 import redis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from kds_helpers import read_until, receive
 
 from fulfilment.services.outbox import outbox_head
-from kitchen_display.client import Board
 from kitchen_display.relay import store_group
-
-from kds_helpers import read_until, receive
+from tests.kitchen_display.screen_model import Board
 
 pytestmark = [pytest.mark.anyio]
 

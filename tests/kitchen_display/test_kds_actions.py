@@ -3,16 +3,15 @@ result; an action that makes no sense gets a clear error on that screen and chan
 
 import pytest
 from channels.db import database_sync_to_async
+from kds_helpers import read_until, receive
 
 from fulfilment import services
 from fulfilment.models import Channel, Order, OrderLine, StoreEvent
 from fulfilment.services import LineRequest
 from fulfilment.services.outbox import outbox_head, outbox_snapshot
 from fulfilment.services.pickup import pickup_token
-from kitchen_display.client import Board
 from stores.models import MenuItem
-
-from kds_helpers import read_until, receive
+from tests.kitchen_display.screen_model import Board
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

@@ -10,13 +10,12 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from kds_helpers import read_until, receive
 
 from fulfilment.models import StoreEvent
 from fulfilment.services.outbox import outbox_head, outbox_snapshot
 from kitchen_display import consumers, relay
-from kitchen_display.client import Board
-
-from kds_helpers import read_until, receive
+from tests.kitchen_display.screen_model import Board
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

@@ -5,15 +5,14 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from kds_helpers import read_until, receive
 
 from fulfilment import services
 from fulfilment.models import StoreEvent
 from fulfilment.services import kitchen
 from fulfilment.services.outbox import outbox_head, outbox_snapshot
-from kitchen_display.client import Board
 from kitchen_display.relay import relay
-
-from kds_helpers import read_until, receive
+from tests.kitchen_display.screen_model import Board
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

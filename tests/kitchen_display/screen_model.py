@@ -1,4 +1,4 @@
-"""A kitchen screen's state as kds.js keeps it, in Python: for the tests and the benchmark.
+"""A kitchen screen's state as kds.js keeps it, in Python, for the tests.
 
 `Board` applies what the server sends exactly as the browser does (a snapshot, then events in number
 order, a gap answered by a "sync" request), counting gaps and duplicates, so a test can compare what a
