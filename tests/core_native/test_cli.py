@@ -38,37 +38,37 @@ def scenario(tmp_path):
 
 
 def test_simulate_missing_file(tmp_path):
-    assert_clean_error(run("core_native.simulate", "--scenario", str(tmp_path / "nope.json"), "--policy", "fifo"),
+    assert_clean_error(run("core_native.tools.simulate", "--scenario", str(tmp_path / "nope.json"), "--policy", "fifo"),
                        "not found")
 
 
 def test_simulate_broken_json(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("{not json")
-    assert_clean_error(run("core_native.simulate", "--scenario", str(path), "--policy", "fifo"), "JSON")
+    assert_clean_error(run("core_native.tools.simulate", "--scenario", str(path), "--policy", "fifo"), "JSON")
 
 
 def test_simulate_unknown_policy(scenario):
-    assert_clean_error(run("core_native.simulate", "--scenario", scenario(), "--policy", "magic"), "policy")
+    assert_clean_error(run("core_native.tools.simulate", "--scenario", scenario(), "--policy", "magic"), "policy")
 
 
 def test_simulate_negative_prep_time(scenario):
     menu = [{"sku": "latte", "station": "espresso", "prep_s": -5, "cv": 0.2, "weight": 1}]
-    assert_clean_error(run("core_native.simulate", "--scenario", scenario(menu=menu), "--policy", "fifo"), "prep_s")
+    assert_clean_error(run("core_native.tools.simulate", "--scenario", scenario(menu=menu), "--policy", "fifo"), "prep_s")
 
 
 def test_simulate_no_lanes(scenario):
     stations = [{"name": "espresso", "lanes": [[0, 0]]}, {"name": "oven", "lanes": [[0, 1]]}]
-    assert_clean_error(run("core_native.simulate", "--scenario", scenario(stations=stations), "--policy", "fifo"),
+    assert_clean_error(run("core_native.tools.simulate", "--scenario", scenario(stations=stations), "--policy", "fifo"),
                        "no lanes")
 
 
 def test_simulate_missing_argument():
-    assert_clean_error(run("core_native.simulate", "--policy", "fifo"), "--scenario")
+    assert_clean_error(run("core_native.tools.simulate", "--policy", "fifo"), "--scenario")
 
 
 def test_simulate_ok(scenario):
-    proc = run("core_native.simulate", "--scenario", scenario(), "--policy", "fixed", "--json")
+    proc = run("core_native.tools.simulate", "--scenario", scenario(), "--policy", "fixed", "--json")
     assert proc.returncode == 0, proc.stderr
     assert "on_time_rate" in json.loads(proc.stdout)
 
@@ -76,7 +76,7 @@ def test_simulate_ok(scenario):
 def test_simulate_seed_override(scenario):
     """--seed replaces the scenario's seed (to judge noisy scenarios over several seeds); a run repeats."""
     path = scenario(horizon_s=1800)
-    args = ("core_native.simulate", "--scenario", path, "--policy", "fifo", "--json")
+    args = ("core_native.tools.simulate", "--scenario", path, "--policy", "fifo", "--json")
     a, b = run(*args, "--seed", "5"), run(*args, "--seed", "5")
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
     assert json.loads(a.stdout) == json.loads(b.stdout)

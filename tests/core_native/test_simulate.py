@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core_native import scenario, simulate
+from core_native.tools import scenario, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
 

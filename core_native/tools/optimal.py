@@ -1,6 +1,6 @@
 """How far from optimal is the planner? Small random instances solved exactly.
 
-    python -m core_native.optimal [--instances 20] [--seed 1] [--time-limit 10] [--json]
+    python -m core_native.tools.optimal [--instances 20] [--seed 1] [--time-limit 10] [--json]
 
 Each instance is one store: 2-3 stations with 1-3 lanes, 8-40 items in
 orders of 1-4 items, integer prep times, release and due times, weights 1-3,
@@ -105,8 +105,8 @@ def solve_exact(inst: dict, time_limit_s: float):
 
 
 def run(n_instances=20, seed=1, time_limit_s=10.0) -> dict:
-    from . import api
-    from .config import DEFAULT_PLANNER, THOROUGH_PLANNER
+    from .. import api
+    from ..config import DEFAULT_PLANNER, THOROUGH_PLANNER
 
     rng = np.random.default_rng(seed)
     gaps, live_gaps, rows = [], [], []
@@ -145,7 +145,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None) -> int:
-    parser = _Parser(prog="python -m core_native.optimal", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m core_native.tools.optimal", description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=10.0, help="CP-SAT seconds per instance")

@@ -1,6 +1,6 @@
 """Discrete-event simulation of one store, to judge quoting and sequencing policies.
 
-    python -m core_native.simulate --scenario FILE --policy planner|fixed|fifo [--json] [--seed N]
+    python -m core_native.tools.simulate --scenario FILE --policy planner|fixed|fifo [--json] [--seed N]
 
 The scenario format and the metric keys are those of DESIGN.md. Every random
 draw (arrivals, order contents, actual prep times, when customers walk in) is
@@ -50,8 +50,8 @@ import sys
 
 import numpy as np
 
-from ._cli import one_line_parser
-from .config import DEFAULT_PLANNER, DEFAULT_SIMULATOR, PlannerConfig, SimulatorConfig
+from .._cli import one_line_parser
+from ..config import DEFAULT_PLANNER, DEFAULT_SIMULATOR, PlannerConfig, SimulatorConfig
 from .scenario import ScenarioError, draw_orders, load_scenario, validate_scenario
 
 POLICIES = ("planner", "fixed", "fifo")
@@ -251,7 +251,7 @@ class StoreSim:
         return order["scheduled"]
 
     def _quote(self, now, stations, means, sds, first_slot_rel, booked, timed=False):
-        from . import api
+        from .. import api
 
         kw = self._store_arrays(now)
         return api.quote(**kw, n_stations=self.n_stations, new_item_station=np.asarray(stations, np.int64),
@@ -302,7 +302,7 @@ class StoreSim:
                 self._start(now, best, lane)
 
     def _dispatch_planned(self, now):
-        from . import api
+        from .. import api
 
         kw = self._store_arrays(now)
         plan = api.plan(**kw, station_store=np.zeros(self.n_stations, np.int64), n_stores=1, config=self.pcfg)
@@ -375,7 +375,7 @@ _Parser = one_line_parser(ScenarioError)
 
 
 def main(argv=None) -> int:
-    parser = _Parser(prog="python -m core_native.simulate", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m core_native.tools.simulate", description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", required=True, help="scenario JSON file (DESIGN.md format)")
     parser.add_argument("--policy", required=True, help="planner, fixed or fifo")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

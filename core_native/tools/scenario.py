@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from ._cli import load_json_file, number, require
+from .._cli import load_json_file, number, require
 
 CHANNELS = ("mobile", "counter", "kiosk", "drive_thru", "delivery")
 

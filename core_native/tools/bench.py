@@ -1,6 +1,6 @@
 """Benchmark: re-plan a whole chain's open orders, and quote new orders.
 
-    python -m core_native.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000]
+    python -m core_native.tools.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000]
                                 [--repeats 15] [--ref-repeats 3] [--from-scratch] [--json]
                                 [--compare-rev REV] [--no-cold-compile]
 
@@ -155,7 +155,7 @@ def chain_backlog(n_stores: int, n_orders: int, seed: int = 7, held: bool = True
         item_weight=np.asarray(cols["weight"]), item_just_in_time=np.asarray(cols["jit"], bool),
         progress_item=np.asarray(p_item, np.int64), progress_lane=np.asarray(p_lane, np.int64),
         progress_remaining_s=np.asarray(p_rem), handoff_s=15.0, n_stores=n_stores)
-    from . import api
+    from .. import api
 
     fcfs = api.plan(**kw)
     order_due = fcfs.order_ready_s + fcfs.order_margin_s + rng.uniform(0, 120, fcfs.order_id.size)
@@ -216,7 +216,7 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
 
     from . import _kernels, api, reference
     from ._kernel_args import config_tuple, prepare
-    from .config import DEFAULT_PLANNER
+    from ..config import DEFAULT_PLANNER
 
     load_before = os.getloadavg()[0]
     kw = chain_backlog(n_stores, n_orders, seed, held)
@@ -353,7 +353,10 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
 _COMPILE_WORKLOAD = """
 import json, resource, time
 started, cpu = time.perf_counter(), time.process_time()
-from core_native.bench import run
+try:
+    from core_native.tools.bench import run
+except ImportError:  # a revision from before core_native.tools
+    from core_native.bench import run
 run(8, 120, n_quotes=40, repeats=1, ref_repeats=1)
 print(json.dumps({"s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
@@ -379,7 +382,7 @@ def cold_compile(package_root: Path | None = None, warm_up_load: bool = True) ->
     """Compile every kernel the app and the benchmark use into a fresh, empty cache directory (a child
     process, so nothing of this process's Numba state helps), then run the same again on that cache.
     `package_root`: the directory holding the core_native package to measure (default: this one)."""
-    root = package_root or Path(__file__).resolve().parent.parent
+    root = package_root or Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache_dir:
         cold = _child(_COMPILE_WORKLOAD, root, cache_dir)
         warm = _child(_COMPILE_WORKLOAD, root, cache_dir)
@@ -392,7 +395,7 @@ def cold_compile(package_root: Path | None = None, warm_up_load: bool = True) ->
 
 def cold_compile_of_revision(rev: str) -> dict:
     """cold_compile for core_native as it is at git revision `rev` (extracted next to nothing else)."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory(prefix="core-native-rev-") as tmp:
         archive = subprocess.run(["git", "archive", rev, "core_native"], cwd=repo, capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
@@ -402,13 +405,13 @@ def cold_compile_of_revision(rev: str) -> dict:
 def warm_kernel_cache() -> tuple[float, float]:
     """Run a tiny chain through every timed path in a child process (see warm_up_s in the docstring)."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from core_native.bench import run; run(8, 120, n_quotes=40, repeats=1, ref_repeats=1)"],
-                   cwd=Path(__file__).resolve().parent.parent, check=True)
+    subprocess.run([sys.executable, "-c", "from core_native.tools.bench import run; run(8, 120, n_quotes=40, repeats=1, ref_repeats=1)"],
+                   cwd=Path(__file__).resolve().parents[2], check=True)
     return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core_native.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m core_native.tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=1000)
     parser.add_argument("--orders", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=7)
