@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from fulfilment.channels import policy
 from fulfilment.models import Channel
 from stores.models import MenuItem, Station, Store, StoreMembership
 from stores.selectors import MAX_ID, store_role
@@ -53,11 +54,13 @@ def _screen(request, store: Store, screen: str, station: Station | None):
     items = list(MenuItem.objects.filter(store=store, is_active=True).order_by("station__name", "name")
                  .values("id", "name", "station_id"))
     socket = f"/ws/kds/{store.pk}/{station.pk if station else screen}/"
+    # The config carries no username: the board is a public screen.
     context = {"store": store, "station": station, "screen": screen, "stations": stations, "socket": socket,
                "config": {"socket": socket, "screen": screen, "store": store.pk,
                           "station": station.pk if station else None,
                           "stations": {s.pk: s.name for s in stations}, "items": items,
-                          "channels": dict(Channel.choices)}}  # no username: the board is a public screen
+                          "channels": dict(Channel.choices),
+                          "badges": {value: policy(value).badge for value in Channel.values}}}
     template = "kitchen_display/board.html" if screen == "board" else "kitchen_display/screen.html"
     return render(request, template, context)
 

@@ -195,7 +195,8 @@ function timerText(ticket) {
   return `${duration(now() - since)}${left}`;
 }
 const who = ticket => esc(ticket.name || `#${ticket.id}`);
-const badge = ticket => `<span class="badge ch-${esc(ticket.channel)}">${esc(config.channels[ticket.channel] || ticket.channel)}</span>`;
+// The badge class (its colour is in kds.css) comes from the channel policy table, fulfilment/channels.py.
+const badge = ticket => `<span class="badge ${esc(config.badges[ticket.channel] || "")}">${esc(config.channels[ticket.channel] || ticket.channel)}</span>`;
 
 function lineHtml(line, withButtons) {
   const mods = line.modifiers.map(m => esc(m.option)).join(" · ");

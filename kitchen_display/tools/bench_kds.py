@@ -1,7 +1,7 @@
 """Kitchen display load benchmark: many screens on the Redis channel layer, orders at a steady rate.
 
-    .venv/bin/python -m kitchen_display.bench_kds                       # 500 sockets, 50 stores, 50 orders/s, 60 s
-    .venv/bin/python -m kitchen_display.bench_kds --rate 80 --seconds 30 --out bench.json
+    .venv/bin/python -m kitchen_display.tools.bench_kds                       # 500 sockets, 50 stores, 50 orders/s, 60 s
+    .venv/bin/python -m kitchen_display.tools.bench_kds --rate 80 --seconds 30 --out bench.json
 
 What it does:
   1. A PostgreSQL database of its own (`--database`, created when missing; default kds_bench on the
@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "bench-pass-123"
 
 
@@ -507,7 +507,7 @@ def orchestrate(args) -> int:
         client_config = {"cookie": seeded["cookie"], "sockets": _socket_plan(seeded["stores"], args.sockets, ports),
                          "drain_timeout_s": args.drain}
         (work / "clients.json").write_text(json.dumps(client_config))
-        clients = subprocess.Popen([sys.executable, "-m", "kitchen_display.bench_kds", "clients",
+        clients = subprocess.Popen([sys.executable, "-m", "kitchen_display.tools.bench_kds", "clients",
                                     "--config", str(work / "clients.json"), "--result", str(work / "clients.out")],
                                    cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         procs["clients"] = clients
@@ -521,7 +521,7 @@ def orchestrate(args) -> int:
                       "rate": args.rate / args.generators, "seconds": args.seconds, "open": args.open, "seed": g,
                       "mode": args.mode}
             (work / f"gen-{g}.json").write_text(json.dumps(config))
-            proc = subprocess.Popen([sys.executable, "-m", "kitchen_display.bench_kds", "generate", "--config",
+            proc = subprocess.Popen([sys.executable, "-m", "kitchen_display.tools.bench_kds", "generate", "--config",
                                      str(work / f"gen-{g}.json"), "--result", str(work / f"gen-{g}.out")],
                                     cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             procs[f"generator-{g}"] = proc
