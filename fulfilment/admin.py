@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from fulfilment import services as fulfilment_services
+from fulfilment.channels import policy
 from fulfilment.models import Order, OrderEvent, OrderLine, Payment, Refund, StorePaymentPolicy
 from fulfilment.services import payments as payment_services
 from orderahead.errors import DomainError
@@ -148,7 +149,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def payment_provider(self, order: Order) -> str:
         payment = self._payment(order)
         if payment is None:
-            return "Paid at the till" if order.channel != "mobile" else "–"
+            return "–" if policy(order.channel).paid_in_app else "Paid at the till"
         return payment.get_provider_display()
 
     @admin.display(description="Payment", ordering="payment__status")

@@ -12,7 +12,8 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
+from fulfilment.channels import policy, staff_channel_choices
+from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.services import LineRequest
 from fulfilment.services.pickup import pickup_code, pickup_token
 
@@ -68,7 +69,7 @@ class OrderIn(CartIn):
 
 
 class StaffOrderIn(CartIn):
-    channel = serializers.ChoiceField(choices=[c for c in Channel.choices if c[0] != Channel.MOBILE])
+    channel = serializers.ChoiceField(choices=staff_channel_choices())
     customer_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
 
 
@@ -138,7 +139,7 @@ def payment_summary(order: Order) -> dict:
     except ObjectDoesNotExist:
         payment = None
     if payment is None:
-        in_store = order.channel != Channel.MOBILE
+        in_store = not policy(order.channel).paid_in_app  # paid at the till: it never has a card payment
         return {"provider": "in_store" if in_store else "", "demo": False,
                 "status": "paid_in_store" if in_store else "pending",
                 "status_label": "Paid at the till" if in_store else "Awaiting payment",

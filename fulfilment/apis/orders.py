@@ -122,7 +122,8 @@ class OrderCancelApi(APIView):
 
 
 class StaffOrderApi(APIView):
-    """Counter, kiosk, drive-thru and delivery orders: paid in store or by the partner, same queue."""
+    """Orders of the channels staff place (counter, kiosk, ...: `placed_by_staff` in fulfilment.channels),
+    paid in store or by the partner, in the same queue."""
 
     permission_classes = [IsAuthenticated, IsStoreStaff]
     throttle_scope = "order_place"

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from fulfilment.channels import policy
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import ORDER_CHANGED, ORDER_CREATED, outbox_order_changed
@@ -30,7 +31,6 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.CANCELLED: set(),
     S.NO_SHOW: set(),
 }
-IN_STORE_CHANNELS = {Channel.COUNTER, Channel.KIOSK, Channel.DRIVE_THRU, Channel.DELIVERY}
 _TIMESTAMP_FIELD = {S.CONFIRMED: "confirmed_at", S.READY: "ready_at", S.PICKED_UP: "picked_up_at",
                     S.CANCELLED: "cancelled_at"}
 
@@ -59,8 +59,8 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
                 now: dt.datetime | None = None, payment_method: str = "") -> tuple[Order, bool]:
     """Place an order in the store's one kitchen queue. Returns (order, created).
 
-    Mobile orders start awaiting payment; in-store channels are paid at the till and enter
-    confirmed. The same idempotency key with the same request returns the first order.
+    Orders paid by card in the app (fulfilment.channels) start awaiting payment; the others are paid at
+    the till and enter confirmed. The same idempotency key with the same request returns the first order.
     `payment_method` (a Stripe PaymentMethod id) confirms the card payment at once.
     """
     now = now or timezone.now()
@@ -90,9 +90,9 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
 
 
 def _pay(order: Order, payment_method: str) -> Order:
-    """A mobile order awaiting payment gets its card authorisation; a retried request finishes one
+    """An order paid in the app and awaiting payment gets its card authorisation; a retried request finishes one
     that did not come back (the payment's idempotency key makes it the same authorisation)."""
-    if order.status == S.PENDING_PAYMENT and order.channel == Channel.MOBILE:
+    if order.status == S.PENDING_PAYMENT and policy(order.channel).paid_in_app:
         return payment_authorise(order=order, payment_method=payment_method)
     return order
 
@@ -113,18 +113,20 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     state = kitchen_state(store=store, now=now) if requested_at is None else None
     pickup = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=channel, now=now,
                            state=state)
-    if channel == Channel.MOBILE:  # the card hold must last until the pickup
+    # Paid by card in the app: it waits for the card hold, which must last until the pickup. Otherwise
+    # paid at the till (or by the delivery partner): it enters the kitchen queue confirmed.
+    paid_in_app = policy(channel).paid_in_app
+    if paid_in_app:
         payment_check_pickup_window(store=store, ready_at=pickup.promised_ready_at, now=now)
     subtotal = sum(line.line_total_minor for line in priced)
-    in_store = channel in IN_STORE_CHANNELS
     order = Order.objects.create(
         store=store, customer=customer, customer_name=customer_name or (customer.get_username() if customer else ""),
-        channel=channel, status=S.CONFIRMED if in_store else S.PENDING_PAYMENT, placed_by=placed_by,
+        channel=channel, status=S.PENDING_PAYMENT if paid_in_app else S.CONFIRMED, placed_by=placed_by,
         pickup_kind=pickup.kind, requested_pickup_at=pickup.requested_at, slot_starts_at=pickup.slot_starts_at,
         promised_ready_at=pickup.promised_ready_at, plan_rank=pickup.plan_rank,
         subtotal_minor=subtotal, total_minor=subtotal,
         currency=store.currency, idempotency_scope=scope, idempotency_key=idempotency_key or None,
-        request_fingerprint=fingerprint, confirmed_at=now if in_store else None)
+        request_fingerprint=fingerprint, confirmed_at=None if paid_in_app else now)
 
     # Item rows are locked in id order, here and when a cancel gives stock back (order_transition), so
     # an order and a cancel never wait on each other's rows in a cycle: a deadlock, which PostgreSQL

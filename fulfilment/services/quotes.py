@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 
+from fulfilment.channels import policy
 from fulfilment.models import OPEN_STATUSES, Channel, Order, PickupKind
 from fulfilment.services import scheduling
 from fulfilment.services.cart import PricedLine
@@ -78,7 +79,7 @@ def _paused_error(store: Store) -> Conflict:
 
 def _asap_period(*, store: Store, channel: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The opening period an ASAP order is made in, or Conflict saying why the store takes none now."""
-    if channel == Channel.MOBILE and store.is_mobile_paused(now):
+    if policy(channel).pausable and store.is_mobile_paused(now):
         raise _paused_error(store)
     period = hours.period_containing(store, now)
     if period is None:
@@ -149,7 +150,8 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
                   channel: str, now: dt.datetime, state: "scheduling.KitchenState | None" = None) -> PickupPlan:
     """Check the pickup a client asked for against the store's rules and the kitchen; say why not if not.
 
-    Counted against slot capacity: scheduled mobile orders, by the slot their pickup time falls in.
+    Counted against slot capacity: scheduled orders of the channels that count toward it
+    (fulfilment.channels), by the slot their pickup time falls in.
     """
     if requested_at is None:
         return asap_pickup(store=store, lines=lines, channel=channel, now=now, state=state)
@@ -175,13 +177,15 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
                           f"the earliest is {earliest.astimezone(store.tz):%H:%M}.", code="pickup_too_soon")
     if hours.period_containing(store, requested_at) is None:
         raise DomainError(f"{store.name} is closed at {local:%a %d %b %H:%M}.", code="outside_opening_hours")
-    if channel == Channel.MOBILE and store.is_mobile_paused(now):
+    channel_rules = policy(channel)
+    if channel_rules.pausable and store.is_mobile_paused(now):
         raise _paused_error(store)
     slot = slot_floor(store, requested_at)
-    counts = _slot_counts(store, slot, slot + dt.timedelta(seconds=1)) if channel == Channel.MOBILE else {}
+    takes_slot = channel_rules.counts_toward_slot_capacity
+    counts = _slot_counts(store, slot, slot + dt.timedelta(seconds=1)) if takes_slot else {}
     kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, slot_starts=[slot],
                                        slot_taken=counts)
-    verdict = kitchen.slot_status[slot] if channel == Channel.MOBILE else ""
+    verdict = kitchen.slot_status[slot] if takes_slot else ""
     if requested_at < kitchen.ready_at or verdict == "too soon":
         raise Conflict(f"The kitchen cannot have this ready by {local:%H:%M}; the earliest is "
                        f"{kitchen.ready_at.astimezone(store.tz):%H:%M}.", code="slot_unavailable",
@@ -197,7 +201,7 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
     # has checked as it checked the start. A customer who asked for a time later than that keeps it.
     promised = max(requested_at, kitchen.slot_ready.get(slot, requested_at))
     return PickupPlan(kind=PickupKind.SCHEDULED, promised_ready_at=promised, requested_at=requested_at,
-                      slot_starts_at=slot if channel == Channel.MOBILE else None,
+                      slot_starts_at=slot if takes_slot else None,
                       plan_rank=kitchen.slot_held_rank.get(slot))
 
 
