@@ -7,3 +7,8 @@ class FulfilmentConfig(AppConfig):
 
     def ready(self):
         from fulfilment import signals  # noqa: F401  (connects the staffing re-plan)
+
+        # Modules that react to an order's moves register their after-commit effects with
+        # fulfilment.services.lifecycle when imported; import them here so every process has them
+        # before its first transition (the lifecycle never imports them itself).
+        from fulfilment.services import payments  # noqa: F401  (releases or refunds a cancelled order's payment)

@@ -25,10 +25,20 @@ class OrderStatus(models.TextChoices):
     NO_SHOW = "no_show", "Not collected"
 
 
+# The status sets, defined here once; every other module imports them (the moves between the states
+# are in fulfilment.services.lifecycle).
 # States in which an order still holds stock, a slot and a place in the kitchen queue.
 OPEN_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS, OrderStatus.READY)
 # States whose items the kitchen still has to make.
 KITCHEN_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS)
+# States the kitchen plan places: being made, or awaiting payment (the plan holds their place).
+PLAN_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS)
+# Paid and not handed over yet: the kitchen screens show these, and the customer has a pickup code to show.
+PAID_OPEN_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS, OrderStatus.READY)
+# States an order never leaves.
+FINISHED_STATUSES = (OrderStatus.PICKED_UP, OrderStatus.NO_SHOW, OrderStatus.CANCELLED)
+# A customer may cancel until the kitchen starts on the order.
+CUSTOMER_CANCELLABLE_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED)
 
 
 class PickupKind(models.TextChoices):

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus
-from fulfilment.services.orders import order_transition
+from fulfilment.services.lifecycle import order_transition
 from fulfilment.services.outbox import ORDER_DELAYED, ORDER_LINES, outbox_menu_item, outbox_order_changed
 from fulfilment.services.scheduling import _fast_bulk_update, store_replan
 from orderahead.errors import Conflict, DomainError, NotFound

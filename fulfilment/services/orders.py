@@ -1,10 +1,9 @@
-"""The order's life. Every change of an order's state goes through `order_transition`, which
-checks the move is legal, writes the history row, and runs follow-up work only after the commit."""
+"""Placing an order: the request's idempotency, the price, the pickup time, the stock, the first state and
+the re-plan. Every later change of the order's state is `fulfilment.services.lifecycle.order_transition`."""
 
 import datetime as dt
 import hashlib
 import json
-from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -13,26 +12,15 @@ from django.utils import timezone
 from fulfilment.channels import policy
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.services.cart import LineRequest, cart_price
-from fulfilment.services.outbox import ORDER_CHANGED, ORDER_CREATED, outbox_order_changed
-from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_settle_cancelled
+from fulfilment.services.outbox import ORDER_CREATED, outbox_order_changed
+from fulfilment.services.payments import payment_authorise, payment_check_pickup_window
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.scheduling import kitchen_state, store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import Store
-from stores.services import stock_release, stock_reserve
+from stores.services import stock_reserve
 
 S = OrderStatus
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    S.PENDING_PAYMENT: {S.CONFIRMED, S.CANCELLED},
-    S.CONFIRMED: {S.IN_PROGRESS, S.READY, S.CANCELLED},
-    S.IN_PROGRESS: {S.READY, S.CANCELLED},
-    S.READY: {S.PICKED_UP, S.NO_SHOW, S.IN_PROGRESS, S.CANCELLED},  # READY -> IN_PROGRESS is a recall
-    S.PICKED_UP: set(),
-    S.CANCELLED: set(),
-    S.NO_SHOW: set(),
-}
-_TIMESTAMP_FIELD = {S.CONFIRMED: "confirmed_at", S.READY: "ready_at", S.PICKED_UP: "picked_up_at",
-                    S.CANCELLED: "cancelled_at"}
 
 
 def request_fingerprint(*, store_id: int, channel: str, lines: list[LineRequest],
@@ -128,7 +116,7 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         currency=store.currency, idempotency_scope=scope, idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint, confirmed_at=None if paid_in_app else now)
 
-    # Item rows are locked in id order, here and when a cancel gives stock back (order_transition), so
+    # Item rows are locked in id order, here and when a cancel gives stock back (lifecycle), so
     # an order and a cancel never wait on each other's rows in a cycle: a deadlock, which PostgreSQL
     # breaks by failing one of them (a 500).
     for line in sorted(priced, key=lambda line: line.item.pk):
@@ -152,95 +140,3 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
                          current_lines=new_lines if in_memory else None)
     return order, True
 
-
-def order_get_for_update(*, order_id: int) -> Order:
-    order = Order.objects.select_for_update().filter(pk=order_id).first()
-    if order is None:
-        raise NotFound(f"Order {order_id} does not exist.", code="unknown_order")
-    return order
-
-
-def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | None = None,
-                     data: dict | None = None, now: dt.datetime | None = None,
-                     only_from: set[str] | None = None, locked_store: Store | None = None) -> Order:
-    """Move an order to `to_status` if the state machine allows it from the state in the database.
-
-    `only_from` narrows the legal starting states for one caller (a customer may cancel only
-    before the kitchen starts); it is checked under the row lock, so a race cannot slip past it.
-    `locked_store`: the caller is inside a transaction that already holds this store's row lock and
-    read `order` with `select_for_update` after it (the kitchen actions), so neither is read again.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        if locked_store is not None:
-            store, locked = locked_store, order
-        else:
-            # Store first, then order: the same lock order as order placement, which re-plans (and so
-            # writes) the store's other orders while holding the store lock.
-            store = Store.objects.select_for_update().get(pk=order.store_id)
-            locked = order_get_for_update(order_id=order.pk)
-        from_status = locked.status
-        if only_from is not None and from_status not in only_from:
-            raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()} and can no longer be "
-                           "changed this way; please ask at the counter.", code="too_late",
-                           fields={"status": from_status})
-        if to_status not in ALLOWED_TRANSITIONS[from_status]:
-            raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()}; it cannot become "
-                           f"{S(to_status).label.lower()}.", code="illegal_transition",
-                           fields={"status": from_status})
-        locked.status = to_status
-        fields = ["status", "updated_at"]
-        if to_status in _TIMESTAMP_FIELD:
-            setattr(locked, _TIMESTAMP_FIELD[to_status], now)
-            fields.append(_TIMESTAMP_FIELD[to_status])
-        if to_status == S.CANCELLED:
-            locked.cancel_reason = (data or {}).get("reason", "")[:200]
-            fields.append("cancel_reason")
-            for line in locked.lines.select_related("item").order_by("item_id", "id"):  # id order: see above
-                stock_release(item=line.item, quantity=line.quantity)
-            # After the commit: release the card hold (or refund a capture) so a cancelled order costs nothing.
-            transaction.on_commit(partial(payment_settle_cancelled, order_id=locked.pk), robust=True)
-        locked.save(update_fields=fields)
-        OrderEvent.objects.create(order=locked, kind=OrderEvent.STATUS_CHANGED, from_status=from_status,
-                                  to_status=to_status, actor=actor, data=data or {})
-        store_replan(store=store, now=now)
-        outbox_order_changed(store=store, order=locked, kind=ORDER_CHANGED, actor=actor,  # for the screens
-                             data={"from": from_status, "to": to_status})
-    order.refresh_from_db()
-    return order
-
-
-def order_confirm(*, order: Order, actor=None, data: dict | None = None) -> Order:
-    """Payment authorised: the order enters the kitchen queue."""
-    return order_transition(order=order, to_status=S.CONFIRMED, actor=actor, data=data)
-
-
-def order_start(*, order: Order, actor=None) -> Order:
-    return order_transition(order=order, to_status=S.IN_PROGRESS, actor=actor)
-
-
-def order_mark_ready(*, order: Order, actor=None) -> Order:
-    return order_transition(order=order, to_status=S.READY, actor=actor)
-
-
-def order_recall(*, order: Order, actor=None) -> Order:
-    return order_transition(order=order, to_status=S.IN_PROGRESS, actor=actor, data={"recall": True})
-
-
-def order_pick_up(*, order: Order, actor=None, data: dict | None = None) -> Order:
-    return order_transition(order=order, to_status=S.PICKED_UP, actor=actor, data=data)
-
-
-def order_mark_no_show(*, order: Order, actor=None) -> Order:
-    return order_transition(order=order, to_status=S.NO_SHOW, actor=actor)
-
-
-def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
-    """Cancel an open order: its stock goes back on the shelf and its slot and queue place are freed."""
-    return order_transition(order=order, to_status=S.CANCELLED, actor=actor, data={"reason": reason})
-
-
-def order_cancel_by_customer(*, order: Order, customer) -> Order:
-    """Customers may cancel until the kitchen starts on the order."""
-    return order_transition(order=order, to_status=S.CANCELLED, actor=customer,
-                            data={"reason": "Cancelled by customer"}, only_from={S.PENDING_PAYMENT, S.CONFIRMED})

@@ -34,13 +34,12 @@ from django.db.models import Max, Prefetch, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from fulfilment.models import Order, OrderLine, OrderStatus, StoreEvent
-from fulfilment.services.pickup import pickup_code
+from fulfilment.models import PAID_OPEN_STATUSES, Order, OrderLine, StoreEvent
+from fulfilment.services.pickup_codes import pickup_code
 from stores.models import MenuItem, Store
 
-S = OrderStatus
-# Orders a kitchen screen shows: paid and not yet handed over. Any other state removes the ticket.
-SCREEN_STATUSES = (S.CONFIRMED, S.IN_PROGRESS, S.READY)
+# A kitchen screen shows the orders that are paid and not yet handed over (PAID_OPEN_STATUSES); any other
+# state removes the ticket.
 
 ORDER_CREATED = "order.created"    # payload: ticket
 ORDER_CHANGED = "order.changed"    # a state change; payload: ticket, from, to
@@ -278,7 +277,7 @@ def outbox_since(*, store_id: int, since: int, limit: int, upto: int | None = No
 
 
 def _screen_orders(store_id: int):
-    return (Order.objects.filter(store_id=store_id, status__in=SCREEN_STATUSES).select_related("customer")
+    return (Order.objects.filter(store_id=store_id, status__in=PAID_OPEN_STATUSES).select_related("customer")
             .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id"))).order_by("id"))
 
 

@@ -13,7 +13,6 @@ the period ends, and repeated failures are logged. The API and the expo screen's
 """
 
 import datetime as dt
-import hashlib
 import hmac
 import io
 import logging
@@ -26,8 +25,16 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils import timezone
 
-from fulfilment.models import NoShowAction, Order, OrderStatus
+from fulfilment.models import (
+    FINISHED_STATUSES,
+    KITCHEN_STATUSES,
+    PAID_OPEN_STATUSES,
+    NoShowAction,
+    Order,
+    OrderStatus,
+)
 from fulfilment.services.payments import payment_finish_order, payment_policy_for
+from fulfilment.services.pickup_codes import pickup_code
 from orderahead.env import parse_rate
 from orderahead.errors import Conflict, DomainError, NotFound, TooManyAttempts
 
@@ -35,23 +42,8 @@ log = logging.getLogger(__name__)
 
 S = OrderStatus
 TOKEN_SALT = "fulfilment.pickup-token"
-CODE_LENGTH = 4
-# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: letters and digits that are not misheard or misread.
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-# States in which a customer may show a pickup code (staff get "not ready yet" until it is ready).
-CODE_STATUSES = (S.CONFIRMED, S.IN_PROGRESS, S.READY)
-_FINISHED = (S.PICKED_UP, S.NO_SHOW, S.CANCELLED)
-
-
-def pickup_code(*, order: Order) -> str:
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"pickup-code:{order.pk}:{order.store_id}".encode(),
-                      hashlib.sha256).digest()
-    number = int.from_bytes(digest[:8], "big")
-    chars = []
-    for _ in range(CODE_LENGTH):
-        number, index = divmod(number, len(CODE_ALPHABET))
-        chars.append(CODE_ALPHABET[index])
-    return "".join(chars)
+# A customer may show a pickup code while the order is paid and open (PAID_OPEN_STATUSES); staff get
+# "not ready yet" until it is ready.
 
 
 def _end_of_store_day(order: Order, now: dt.datetime) -> dt.datetime:
@@ -72,7 +64,7 @@ def pickup_token(*, order: Order, now: dt.datetime | None = None) -> tuple[str, 
 
 def pickup_qr(*, order: Order, image_format: str, now: dt.datetime | None = None) -> bytes:
     """The order's QR code as PNG or SVG bytes. Only for a paid order that is not finished yet."""
-    if order.status not in CODE_STATUSES:
+    if order.status not in PAID_OPEN_STATUSES:
         raise Conflict(f"Order {order.pk} is {order.get_status_display().lower()}; it has no pickup code.",
                        code="no_pickup_code", fields={"status": order.status})
     token, _ = pickup_token(order=order, now=now)
@@ -120,11 +112,11 @@ def _find_by_code(*, code: str, name: str, store_id: int, now: dt.datetime) -> O
     made, then one finished today (to say when it was handed over)."""
     code = code.strip().upper().replace(" ", "").replace("-", "")
     candidates = (Order.objects.select_related("store", "customer")
-                  .filter(store_id=store_id, status__in=(*CODE_STATUSES, *_FINISHED),
+                  .filter(store_id=store_id, status__in=(*PAID_OPEN_STATUSES, *FINISHED_STATUSES),
                           created_at__gte=now - dt.timedelta(days=8))
-                  .exclude(status__in=_FINISHED, updated_at__lt=now - dt.timedelta(hours=24)))
+                  .exclude(status__in=FINISHED_STATUSES, updated_at__lt=now - dt.timedelta(hours=24)))
     matches = [o for o in candidates if hmac.compare_digest(pickup_code(order=o), code) and _name_matches(name, o)]
-    for wanted in ((S.READY,), (S.CONFIRMED, S.IN_PROGRESS), _FINISHED):
+    for wanted in ((S.READY,), KITCHEN_STATUSES, FINISHED_STATUSES):
         found = [o for o in matches if o.status in wanted]
         if len(found) > 1 and wanted == (S.READY,):
             raise Conflict("Two ready orders share this code and name; scan the QR code instead.",

@@ -19,13 +19,12 @@ from django.db import connection
 from django.db.models import Q
 
 from core_native import api as planner
-from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus, PickupKind
+from fulfilment.models import PLAN_STATUSES, Order, OrderEvent, OrderLine, PickupKind
 from fulfilment.services.outbox import outbox_plan_changed
 from orderahead.errors import DomainError
 from stores import hours
 from stores.models import Store
 
-PLAN_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS)
 # Orders promised further out than this do not compete with today's kitchen; a quote for a
 # later day looks at the orders around its own time instead (see `kitchen_state(around=...)`).
 PLAN_LOOKAHEAD = dt.timedelta(hours=4)

@@ -8,12 +8,13 @@ same intent, capture or refund at the provider and never a second one:
   order is confirmed and so enters the kitchen queue (never before);
 - handoff or no-show: `payment_finish_order` captures (or, for a no-show under a "release" policy,
   releases) and then moves the order on; a failed capture leaves the order ready;
-- cancellation: `payment_settle_cancelled` runs after every cancel commits: it releases the hold, or
+- cancellation: `payment_settle_cancelled` runs after every cancel commits (an effect registered with
+  `fulfilment.services.lifecycle`, which never imports payments): it releases the hold, or
   refunds what was captured, so a customer is never charged for an order the store cancelled;
 - refunds after capture: `payment_refund`, for the whole order or chosen lines.
 
 The provider's webhooks (`payment_webhook_receive`) and `payment_refresh` feed the intent's status
-into `_apply_intent`, which only ever moves a payment forward (pending -> authorised -> captured, or
+into `payment_apply_intent`, which only ever moves a payment forward (pending -> authorised -> captured, or
 to failed/cancelled), so events that arrive twice or out of order leave the right state.
 
 Network calls never run inside a database transaction. Where the database must decide who may make

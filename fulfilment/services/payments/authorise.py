@@ -13,12 +13,13 @@ from fulfilment.payments import (
     get_gateway,
 )
 from fulfilment.payments import gateway as intents
+from fulfilment.services.lifecycle import order_transition
+from fulfilment.services.payments.settle import payment_apply_intent
 from fulfilment.services.payments.state import (
     PaymentDeclinedError,
     PaymentUnavailable,
-    _apply_intent,
-    _error_text,
-    _has_remote_state,
+    payment_error_text,
+    payment_has_remote_state,
     payment_idempotency_key,
 )
 from orderahead.errors import Conflict, DomainError
@@ -50,7 +51,7 @@ def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
         return order
     gateway = get_gateway(payment.provider)
     try:
-        if _has_remote_state(payment):
+        if payment_has_remote_state(payment):
             intent = gateway.retrieve(intent_id=payment.intent_id)
         else:
             intent = gateway.authorise(
@@ -63,7 +64,7 @@ def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
         raise PaymentDeclinedError(f"{declined.message} Nothing was charged and the order was cancelled; "
                                    "please try another card.", fields={"order": order.pk}) from None
     except ProviderUnavailable as error:
-        Payment.objects.filter(pk=payment.pk).update(last_error=_error_text(error))
+        Payment.objects.filter(pk=payment.pk).update(last_error=payment_error_text(error))
         raise PaymentUnavailable("The payment provider could not be reached, so the card has not been "
                                  "checked yet. Try again in a moment with the same Idempotency-Key: your "
                                  "order is kept and will not be charged twice.",
@@ -72,7 +73,7 @@ def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
         _fail_at_placement(payment, error)
         raise DomainError(f"The payment was refused: {error.message} The order was cancelled.",
                           code="payment_refused", fields={"order": order.pk}) from None
-    _apply_intent(payment_id=payment.pk, intent=intent, source="placement")
+    payment_apply_intent(payment_id=payment.pk, intent=intent, source="placement")
     order.refresh_from_db()
     return order
 
@@ -82,13 +83,11 @@ def _fail_at_placement(payment: Payment, error: GatewayError) -> None:
     intent = error.intent or Intent(id=payment.intent_id or "", status=intents.REQUIRES_PAYMENT_METHOD,
                                     amount_minor=payment.amount_minor, currency=payment.currency)
     if intent.id:
-        _apply_intent(payment_id=payment.pk, intent=intent, source="placement", failure=error.message)
+        payment_apply_intent(payment_id=payment.pk, intent=intent, source="placement", failure=error.message)
         return
-    from fulfilment.services.orders import order_transition
-
     with transaction.atomic():
         Payment.objects.filter(pk=payment.pk, status=P.PENDING).update(status=P.FAILED,
-                                                                       last_error=_error_text(error))
+                                                                       last_error=payment_error_text(error))
         try:
             order_transition(order=payment.order, to_status=S.CANCELLED,
                              data={"reason": f"Payment failed: {error.message}"[:200]})
@@ -100,7 +99,7 @@ def payment_refresh(*, order: Order) -> Order:
     """Ask the provider where the order's intent stands and apply it: for a browser that has just
     confirmed the payment, so the order moves on even before (or without) the webhook."""
     payment = Payment.objects.filter(order=order).first()
-    if payment is None or not _has_remote_state(payment):
+    if payment is None or not payment_has_remote_state(payment):
         return order
     try:
         intent = get_gateway(payment.provider).retrieve(intent_id=payment.intent_id)
@@ -108,6 +107,6 @@ def payment_refresh(*, order: Order) -> Order:
         raise PaymentUnavailable(f"The payment provider could not be reached: {error.message}") from None
     except GatewayError as error:
         raise Conflict(f"The payment provider refused: {error.message}", code="payment_refused") from None
-    _apply_intent(payment_id=payment.pk, intent=intent, source="refresh")
+    payment_apply_intent(payment_id=payment.pk, intent=intent, source="refresh")
     order.refresh_from_db()
     return order

@@ -1,5 +1,6 @@
 """Money at the end of an order: capture or release when it leaves the shelf, release or refund when it
-is cancelled, and refunds after capture."""
+is cancelled (an effect registered with the order's lifecycle), refunds after capture; and the provider's
+word on an intent applied to the payment and its order, only ever forward (`payment_apply_intent`)."""
 
 import datetime as dt
 import logging
@@ -10,17 +11,36 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from fulfilment.models import Order, OrderStatus, Payment, PaymentStatus, Refund
-from fulfilment.payments import GatewayError, ProviderRejected, ProviderUnavailable, get_gateway
+from fulfilment.models import (
+    OPEN_STATUSES,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+)
+from fulfilment.payments import (
+    GatewayError,
+    Intent,
+    ProviderRejected,
+    ProviderUnavailable,
+    get_gateway,
+)
 from fulfilment.payments import gateway as intents
+from fulfilment.services.lifecycle import (
+    Transition,
+    on_transition,
+    order_confirm,
+    order_transition,
+)
 from fulfilment.services.payments.state import (
     CLAIM_STALE_AFTER,
     PaymentUnavailable,
-    _apply_intent,
-    _error_text,
-    _has_remote_state,
-    _lock,
+    payment_capture_deadline,
+    payment_error_text,
+    payment_has_remote_state,
     payment_idempotency_key,
+    payment_lock,
 )
 from orderahead.errors import Conflict, DomainError
 
@@ -42,13 +62,11 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
     3. Then the payment is recorded and the order moved on. If the provider says no, the claim is
        dropped and the order stays ready, with an error that says what to do.
     """
-    from fulfilment.services.orders import order_transition
-
     now = now or timezone.now()
     refuse = refuse or (lambda o: Conflict(f"Order {o.pk} is {o.get_status_display().lower()}.",
                                            code="not_ready", fields={"status": o.status}))
     with transaction.atomic():
-        payment = _lock(order.pk)
+        payment = payment_lock(order.pk)
         locked = payment.order if payment else Order.objects.get(pk=order.pk)
         if locked.status != S.READY:
             raise refuse(locked)
@@ -81,7 +99,7 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
             intent = gateway.cancel(intent_id=payment.intent_id,
                                     idempotency_key=payment_idempotency_key(order=order, action="cancel"))
     except GatewayError as error:
-        Payment.objects.filter(pk=payment.pk).update(busy_since=None, last_error=_error_text(error))
+        Payment.objects.filter(pk=payment.pk).update(busy_since=None, last_error=payment_error_text(error))
         log.warning("Could not %s the payment of order %s: %s", action, order.pk, error.message)
         what = "charge the card" if capture else "release the card hold"
         fields = {"status": S.READY, "payment_status": payment.status}
@@ -98,7 +116,7 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
         raise Conflict(f"The payment provider left the payment {intent.status.replace('_', ' ')}; the order is "
                        "still ready and was not handed over.", code=f"{action}_failed",
                        fields={"status": S.READY, "payment_status": payment.status})
-    _apply_intent(payment_id=payment.pk, intent=intent, source=to_status, now=now, move_order=False)
+    payment_apply_intent(payment_id=payment.pk, intent=intent, source=to_status, now=now, move_order=False)
     Payment.objects.filter(pk=payment.pk).update(busy_since=None)
     data = {**(data or {}), "payment": {"provider": payment.provider, "currency": payment.currency,
                                         "captured_minor": intent.amount_received_minor if capture else 0,
@@ -117,7 +135,7 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
 
 def payment_settle_cancelled(*, order_id: int, now: dt.datetime | None = None) -> str:
     """Make sure a cancelled order costs the customer nothing: release the hold, or refund what was
-    captured. Runs after every cancellation commits (order_transition), and again from the sweep for
+    captured. Runs after every cancellation commits (`release_or_refund_cancelled`), and again from the sweep for
     any payment a network failure left unsettled. Never raises: a failure is logged and retried later."""
     now = now or timezone.now()
     payment = Payment.objects.select_related("order").filter(order_id=order_id).first()
@@ -133,7 +151,7 @@ def payment_settle_cancelled(*, order_id: int, now: dt.datetime | None = None) -
             return "already refunded"
         if payment.status == P.CANCELLED:
             return "already released"
-        if not _has_remote_state(payment):
+        if not payment_has_remote_state(payment):
             Payment.objects.filter(pk=payment.pk, status__in=[P.PENDING, P.AUTHORISED, P.FAILED]).update(
                 status=P.CANCELLED, cancelled_at=now)
             return "released"
@@ -144,10 +162,16 @@ def payment_settle_cancelled(*, order_id: int, now: dt.datetime | None = None) -
         Payment.objects.filter(pk=payment.pk).update(last_error=message[:300])
         log.warning("Could not settle the payment of cancelled order %s (will retry): %s", order_id, message)
         if isinstance(error, ProviderRejected) and error.intent is not None:
-            _apply_intent(payment_id=payment.pk, intent=error.intent, source="settle")
+            payment_apply_intent(payment_id=payment.pk, intent=error.intent, source="settle")
         return f"failed: {message}"
-    _apply_intent(payment_id=payment.pk, intent=intent, source="cancel", now=now)
+    payment_apply_intent(payment_id=payment.pk, intent=intent, source="cancel", now=now)
     return "released"
+
+
+@on_transition(to=OrderStatus.CANCELLED)
+def release_or_refund_cancelled(change: Transition) -> None:
+    """After a cancel commits: release the card hold (or refund a capture) so a cancelled order costs nothing."""
+    payment_settle_cancelled(order_id=change.order_id)
 
 
 # --- Refunds ---------------------------------------------------------------------------------------------
@@ -202,7 +226,7 @@ def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = N
             idempotency_key=payment_idempotency_key(order=order, action=f"refund-{refund.pk}"),
             metadata={"order_id": str(order.pk), "refund": str(refund.pk)})
     except GatewayError as error:
-        Refund.objects.filter(pk=refund.pk).update(status=Refund.FAILED, error=_error_text(error))
+        Refund.objects.filter(pk=refund.pk).update(status=Refund.FAILED, error=payment_error_text(error))
         if isinstance(error, ProviderUnavailable):
             raise PaymentUnavailable(f"Could not reach the payment provider; nothing was refunded. "
                                      f"{error.message}") from None
@@ -213,3 +237,99 @@ def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = N
         Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount)
     refund.refresh_from_db()
     return refund
+
+
+# --- Applying what the provider says about an intent ----------------------------------------------------
+
+# How far each payment status is along; a payment never moves back (failed may still be authorised:
+# the customer tried a second card on the same intent).
+_RANK = {P.PENDING: 0, P.FAILED: 1, P.AUTHORISED: 2, P.CAPTURED: 3, P.CANCELLED: 3}
+
+
+def _status_of(intent: Intent) -> str:
+    if intent.status == intents.REQUIRES_CAPTURE:
+        return P.AUTHORISED
+    if intent.status == intents.SUCCEEDED:
+        return P.CAPTURED
+    if intent.status == intents.CANCELED:
+        return P.CANCELLED
+    if intent.status == intents.REQUIRES_PAYMENT_METHOD and intent.error_message:
+        return P.FAILED
+    return P.PENDING  # not paid yet: requires_payment_method, requires_action, processing, ...
+
+
+def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: dt.datetime | None = None,
+                         failure: str = "", move_order: bool = True) -> str:
+    """Bring the payment (and its order) forward to what `intent` says; never backward. Returns what it did.
+
+    Authorised: the order is confirmed and enters the kitchen queue. Failed or cancelled before
+    capture: the order is cancelled, which releases its stock and its place in the queue. An
+    authorisation (or capture) that arrives for an order already cancelled is released (refunded)
+    after the commit, by the cancel effect's own function (`payment_settle_cancelled`).
+
+    The order is left alone when `move_order` is false (the caller moves it itself: a no-show whose
+    hold is released is a no-show, not a cancellation), and while another caller holds the payment's
+    claim (`busy_since`): that caller is about to move the order, and a webhook must not race it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        payment = payment_lock(Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get())
+        order = payment.order
+        changed = []
+        if not payment.intent_id:
+            payment.intent_id = intent.id
+            changed.append("intent_id")
+        if intent.client_secret and not payment.client_secret:
+            payment.client_secret = intent.client_secret
+            changed.append("client_secret")
+        if intent.status and intent.status != payment.intent_status:
+            payment.intent_status = intent.status
+            changed.append("intent_status")
+        new = _status_of(intent)
+        old = payment.status
+        if payment.busy_since and payment.busy_since > now - CLAIM_STALE_AFTER:
+            move_order = False
+        moves_forward = _RANK[new] > _RANK[old] and old not in (P.CAPTURED, P.CANCELLED)
+        if not moves_forward:
+            if changed:
+                payment.save(update_fields=[*changed, "updated_at"])
+            return f"unchanged ({old}, provider says {intent.status})"
+
+        payment.status = new
+        changed.append("status")
+        if new == P.AUTHORISED:
+            payment.authorised_at = now
+            payment.capture_deadline = payment_capture_deadline(authorised_at=now)
+            payment.last_error = ""
+            changed += ["authorised_at", "capture_deadline", "last_error"]
+        elif new == P.CAPTURED:
+            payment.captured_minor = min(intent.amount_received_minor or payment.amount_minor, payment.amount_minor)
+            payment.captured_at = now
+            payment.busy_since = None
+            changed += ["captured_minor", "captured_at", "busy_since"]
+        elif new == P.CANCELLED:
+            payment.cancelled_at = now
+            payment.busy_since = None
+            changed += ["cancelled_at", "busy_since"]
+        elif new == P.FAILED:
+            payment.last_error = (failure or intent.error_message or "The payment failed.")[:300]
+            changed.append("last_error")
+        payment.save(update_fields=[*changed, "updated_at"])
+        log.info("Payment of order %s: %s -> %s (%s)", order.pk, old, new, source)
+
+        if not move_order:
+            return new
+        summary = {"provider": payment.provider, "status": new, "amount_minor": payment.amount_minor,
+                   "currency": payment.currency}
+        if new in (P.AUTHORISED, P.CAPTURED) and order.status == S.PENDING_PAYMENT:
+            order_confirm(order=order, data={"payment": summary})
+            return f"{new}: order confirmed"
+        if new in (P.FAILED, P.CANCELLED) and order.status in OPEN_STATUSES:
+            reason = (f"Payment failed: {payment.last_error}" if new == P.FAILED
+                      else "The payment was cancelled.")
+            order_transition(order=order, to_status=S.CANCELLED, data={"reason": reason, "payment": summary})
+            return f"{new}: order cancelled"
+        if new in (P.AUTHORISED, P.CAPTURED) and order.status == S.CANCELLED:
+            transaction.on_commit(lambda: payment_settle_cancelled(order_id=order.pk), robust=True)
+            return f"{new}: order already cancelled, money to be released"
+        return new

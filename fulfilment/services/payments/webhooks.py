@@ -6,7 +6,8 @@ from django.db import IntegrityError, transaction
 
 from fulfilment.models import Payment, PaymentWebhookEvent
 from fulfilment.payments import WebhookRejected, get_gateway
-from fulfilment.services.payments.state import _apply_intent, _payment_for_intent
+from fulfilment.services.payments.settle import payment_apply_intent
+from fulfilment.services.payments.state import payment_for_intent
 from orderahead.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,10 @@ def payment_webhook_receive(*, provider: str, payload: bytes, signature: str) ->
 
 def _webhook_apply(*, provider: str, event) -> tuple[str, int | None]:
     if event.type.startswith("payment_intent.") and event.intent is not None:
-        payment = _payment_for_intent(provider=provider, intent=event.intent)
+        payment = payment_for_intent(provider=provider, intent=event.intent)
         if payment is None:
             return "ignored: not one of our payments", None
-        return _apply_intent(payment_id=payment.pk, intent=event.intent, source=f"webhook {event.type}"), \
+        return payment_apply_intent(payment_id=payment.pk, intent=event.intent, source=f"webhook {event.type}"), \
             payment.order_id
     if event.type == "charge.refunded" and event.charge.get("payment_intent"):
         payment = Payment.objects.filter(provider=provider, intent_id=event.charge["payment_intent"]).first()
