@@ -14,7 +14,7 @@ It may reconnect with `?since=<number>` and get just what it missed. Every messa
 
 and from the screen: {"action": "sync", "since": 41} (check in, get anything missed; with "gap": true
 the numbers after 41 are sent again), {"action": "snapshot"}, and the barista's actions (see `ACTIONS`),
-each with a `ref` the answer repeats. Actions are `fulfilment.services.kitchen` calls (and
+each with a `ref` the answer repeats. Actions are `fulfilment.services.kitchen_actions` calls (and
 `pickup_handoff` for a scanned QR code); what they change comes back to every screen as events, this one
 included. A refused action changes nothing and answers with an error the screen shows. A frame that is
 not a JSON object, or too large, is answered with an error (`invalid_json`, `invalid_message`,
@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from fulfilment import selectors
 from fulfilment.serializers import OrderOut
-from fulfilment.services import kitchen, pickup
+from fulfilment.services import kitchen_actions, pickup
 from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot, public_event, public_snapshot
 from kitchen_display.relay import (encode, event_frames, menu_group, order_group, relay, snapshot_frames,
                                    store_group)
@@ -64,13 +64,13 @@ SUBPROTOCOL = "orderahead.v1"
 # action -> (service, the message fields it takes (name in message, keyword), screens that may use it)
 STATION, EXPO, BOARD = "station", "expo", "board"
 ACTIONS = {
-    "start_item": (kitchen.kitchen_item_start, [("order", "order_id"), ("line", "line_id")], {STATION}),
-    "bump_item": (kitchen.kitchen_item_bump, [("order", "order_id"), ("line", "line_id")], {STATION}),
-    "bump_ticket": (kitchen.kitchen_ticket_bump, [("order", "order_id")], {STATION}),
-    "bump_order": (kitchen.kitchen_order_bump, [("order", "order_id")], {EXPO}),
-    "recall": (kitchen.kitchen_order_recall, [("order", "order_id")], {STATION, EXPO}),
-    "delay": (kitchen.kitchen_delay_report, [("order", "order_id"), ("minutes", "minutes")], {STATION, EXPO}),
-    "item_86": (kitchen.kitchen_item_86, [("item", "item_id"), ("eighty_sixed", "eighty_sixed")], {STATION, EXPO}),
+    "start_item": (kitchen_actions.kitchen_item_start, [("order", "order_id"), ("line", "line_id")], {STATION}),
+    "bump_item": (kitchen_actions.kitchen_item_bump, [("order", "order_id"), ("line", "line_id")], {STATION}),
+    "bump_ticket": (kitchen_actions.kitchen_ticket_bump, [("order", "order_id")], {STATION}),
+    "bump_order": (kitchen_actions.kitchen_order_bump, [("order", "order_id")], {EXPO}),
+    "recall": (kitchen_actions.kitchen_order_recall, [("order", "order_id")], {STATION, EXPO}),
+    "delay": (kitchen_actions.kitchen_delay_report, [("order", "order_id"), ("minutes", "minutes")], {STATION, EXPO}),
+    "item_86": (kitchen_actions.kitchen_item_86, [("item", "item_id"), ("eighty_sixed", "eighty_sixed")], {STATION, EXPO}),
 }
 
 

@@ -307,7 +307,7 @@ def _order_placer(config, staff, rng, open_orders, placed, place_s):
     """Real counter orders through `order_place`; past `open` orders a store bumps its oldest to ready."""
     from fulfilment.models import Channel
     from fulfilment.services import LineRequest, order_place
-    from fulfilment.services.kitchen import kitchen_order_bump
+    from fulfilment.services.kitchen_actions import kitchen_order_bump
 
     def place(spec):
         lines = [LineRequest(item_id=item, quantity=1) for item in rng.sample(spec["items"], rng.randint(1, 3))]

@@ -29,7 +29,7 @@ def test_admin_86_writes_a_store_event(client, menu, django_capture_on_commit_ca
 
 
 def test_screen_86_is_announced_once(menu, barista_store1, django_capture_on_commit_callbacks):
-    from fulfilment.services.kitchen import kitchen_item_86
+    from fulfilment.services.kitchen_actions import kitchen_item_86
 
     croissant = menu["croissant"]
     before = StoreEvent.objects.filter(store=croissant.store).count()

@@ -10,7 +10,7 @@ from django.test import Client
 
 from fulfilment import services
 from fulfilment.models import Channel
-from fulfilment.services import LineRequest, kitchen
+from fulfilment.services import LineRequest, kitchen_actions
 from fulfilment.services.outbox import outbox_head
 from fulfilment.services.pickup import pickup_code
 from tests.factories import user
@@ -65,7 +65,7 @@ async def test_the_board_shows_display_names_and_no_username_email_or_pickup_cod
         assert {t["id"]: t["name"] for t in snapshot["tickets"]} == {mobile.pk: "Dana K.", counter.pk: "Sam W."}
 
         # Pushed events (a ticket made and set ready) are public too.
-        await database_sync_to_async(kitchen.kitchen_order_bump)(store_id=store.pk, order_id=mobile.pk,
+        await database_sync_to_async(kitchen_actions.kitchen_order_bump)(store_id=store.pk, order_id=mobile.pk,
                                                                 actor=barista_store1)
         head = await database_sync_to_async(outbox_head)(store_id=store.pk)
         pushed = []

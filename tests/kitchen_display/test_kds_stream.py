@@ -9,7 +9,7 @@ from kds_helpers import read_until, receive
 
 from fulfilment import services
 from fulfilment.models import StoreEvent
-from fulfilment.services import kitchen
+from fulfilment.services import kitchen_actions
 from fulfilment.services.outbox import outbox_head, outbox_snapshot
 from kitchen_display.relay import relay
 from tests.kitchen_display.screen_model import Board
@@ -68,17 +68,17 @@ async def test_a_screen_away_for_500_updates_gets_each_number_once(layer, open_s
                 services.order_cancel(order=order, actor=barista_store1, reason="changed their mind")
             else:
                 line = order.lines.filter(station_id=espresso).first()
-                kitchen.kitchen_item_start(store_id=store.pk, station_id=espresso, order_id=order.pk,
+                kitchen_actions.kitchen_item_start(store_id=store.pk, station_id=espresso, order_id=order.pk,
                                            line_id=line.pk, actor=barista_store1)
-                kitchen.kitchen_ticket_bump(store_id=store.pk, station_id=espresso, order_id=order.pk,
+                kitchen_actions.kitchen_ticket_bump(store_id=store.pk, station_id=espresso, order_id=order.pk,
                                             actor=barista_store1)
                 if n % 3 == 0:
-                    kitchen.kitchen_order_recall(store_id=store.pk, order_id=order.pk, actor=barista_store1)
-                    kitchen.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1)
+                    kitchen_actions.kitchen_order_recall(store_id=store.pk, order_id=order.pk, actor=barista_store1)
+                    kitchen_actions.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1)
                 if n % 2 == 0:
                     services.order_pick_up(order=order, actor=barista_store1)
             if n % 10 == 0:
-                kitchen.kitchen_item_86(store_id=store.pk, item_id=menu["croissant"].pk, actor=barista_store1,
+                kitchen_actions.kitchen_item_86(store_id=store.pk, item_id=menu["croissant"].pk, actor=barista_store1,
                                         eighty_sixed=n % 20 == 0)
             n += 1
             head = outbox_head(store_id=store.pk)

@@ -7,7 +7,7 @@ from django.db import connection
 
 from fulfilment import services
 from fulfilment.models import Channel, Order, OrderEvent, OrderStatus, StoreEvent
-from fulfilment.services import LineRequest, kitchen
+from fulfilment.services import LineRequest, kitchen_actions
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import MenuItem
 
@@ -18,15 +18,15 @@ S = OrderStatus
 def test_bumping_the_last_item_makes_the_order_ready(store, menu, counter_order, barista_store1):
     order = counter_order(latte=1, croissant=1)
     latte, croissant = order.lines.get(item=menu["latte"]), order.lines.get(item=menu["croissant"])
-    kitchen.kitchen_item_start(store_id=store.pk, station_id=menu["espresso"].pk, order_id=order.pk,
+    kitchen_actions.kitchen_item_start(store_id=store.pk, station_id=menu["espresso"].pk, order_id=order.pk,
                                line_id=latte.pk, actor=barista_store1)
     order.refresh_from_db()
     assert order.status == S.IN_PROGRESS
-    kitchen.kitchen_item_bump(store_id=store.pk, station_id=menu["espresso"].pk, order_id=order.pk,
+    kitchen_actions.kitchen_item_bump(store_id=store.pk, station_id=menu["espresso"].pk, order_id=order.pk,
                               line_id=latte.pk, actor=barista_store1)
     order.refresh_from_db()
     assert order.status == S.IN_PROGRESS
-    kitchen.kitchen_item_bump(store_id=store.pk, station_id=menu["oven"].pk, order_id=order.pk,
+    kitchen_actions.kitchen_item_bump(store_id=store.pk, station_id=menu["oven"].pk, order_id=order.pk,
                               line_id=croissant.pk, actor=barista_store1)
     order.refresh_from_db()
     assert order.status == S.READY and order.ready_at is not None
@@ -38,8 +38,8 @@ def test_bumping_the_last_item_makes_the_order_ready(store, menu, counter_order,
 @pytest.mark.django_db
 def test_recall_from_a_station_brings_back_only_its_items(store, menu, counter_order, barista_store1):
     order = counter_order(latte=1, croissant=1)
-    kitchen.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1)
-    kitchen.kitchen_order_recall(store_id=store.pk, order_id=order.pk, station_id=menu["oven"].pk,
+    kitchen_actions.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1)
+    kitchen_actions.kitchen_order_recall(store_id=store.pk, order_id=order.pk, station_id=menu["oven"].pk,
                                  actor=barista_store1)
     order.refresh_from_db()
     assert order.status == S.IN_PROGRESS
@@ -53,18 +53,18 @@ def test_refusals_change_nothing(store, menu, counter_order, barista_store1, man
     latte = order.lines.get(item=menu["latte"])
     head = StoreEvent.objects.filter(store=store).count()
     refusals = [
-        (DomainError, "not_staff", lambda: kitchen.kitchen_order_bump(store_id=store.pk, order_id=order.pk,
+        (DomainError, "not_staff", lambda: kitchen_actions.kitchen_order_bump(store_id=store.pk, order_id=order.pk,
                                                                       actor=manager_store2)),
-        (DomainError, "not_staff", lambda: kitchen.kitchen_item_86(store_id=store.pk, item_id=menu["drip"].pk,
+        (DomainError, "not_staff", lambda: kitchen_actions.kitchen_item_86(store_id=store.pk, item_id=menu["drip"].pk,
                                                                    actor=customer_a)),
-        (Conflict, "other_station", lambda: kitchen.kitchen_item_bump(
+        (Conflict, "other_station", lambda: kitchen_actions.kitchen_item_bump(
             store_id=store.pk, station_id=menu["oven"].pk, order_id=order.pk, line_id=latte.pk,
             actor=barista_store1)),
-        (NotFound, "unknown_station", lambda: kitchen.kitchen_ticket_bump(
+        (NotFound, "unknown_station", lambda: kitchen_actions.kitchen_ticket_bump(
             store_id=store.pk, station_id=10**9, order_id=order.pk, actor=barista_store1)),
-        (DomainError, "invalid", lambda: kitchen.kitchen_delay_report(
+        (DomainError, "invalid", lambda: kitchen_actions.kitchen_delay_report(
             store_id=store.pk, order_id=order.pk, minutes=61, actor=barista_store1)),
-        (Conflict, "nothing_to_recall", lambda: kitchen.kitchen_order_recall(
+        (Conflict, "nothing_to_recall", lambda: kitchen_actions.kitchen_order_recall(
             store_id=store.pk, order_id=order.pk, actor=barista_store1)),
     ]
     for error_type, code, call in refusals:
@@ -73,10 +73,10 @@ def test_refusals_change_nothing(store, menu, counter_order, barista_store1, man
         assert caught.value.code == code
     services.order_cancel(order=order, actor=barista_store1, reason="test")
     head = StoreEvent.objects.filter(store=store).count()
-    for call in (lambda: kitchen.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1),
-                 lambda: kitchen.kitchen_item_start(store_id=store.pk, station_id=menu["espresso"].pk,
+    for call in (lambda: kitchen_actions.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1),
+                 lambda: kitchen_actions.kitchen_item_start(store_id=store.pk, station_id=menu["espresso"].pk,
                                                     order_id=order.pk, line_id=latte.pk, actor=barista_store1),
-                 lambda: kitchen.kitchen_order_recall(store_id=store.pk, order_id=order.pk, actor=barista_store1)):
+                 lambda: kitchen_actions.kitchen_order_recall(store_id=store.pk, order_id=order.pk, actor=barista_store1)):
         with pytest.raises(Conflict, match="was cancelled"):
             call()
     assert StoreEvent.objects.filter(store=store).count() == head
@@ -92,7 +92,7 @@ def test_an_order_awaiting_payment_is_not_made(store, menu, customer_a, barista_
     order, _ = services.order_place(store_id=store.pk, channel=Channel.MOBILE, customer=customer_a,
                                     lines=[LineRequest(item_id=menu["drip"].pk, quantity=1)])
     with pytest.raises(Conflict, match="not paid yet"):
-        kitchen.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1)
+        kitchen_actions.kitchen_order_bump(store_id=store.pk, order_id=order.pk, actor=barista_store1)
 
 
 @pytest.mark.postgres
@@ -117,12 +117,12 @@ def test_actions_racing_orders_keep_the_numbers_gapless_and_never_deadlock(store
         finally:
             connection.close()
 
-    calls = [lambda o=o: kitchen.kitchen_order_bump(store_id=store.pk, order_id=o.pk, actor=barista_store1)
+    calls = [lambda o=o: kitchen_actions.kitchen_order_bump(store_id=store.pk, order_id=o.pk, actor=barista_store1)
              for o in orders[:3]]
     calls += [lambda o=o: services.order_cancel(order=o, actor=barista_store1) for o in orders[3:]]
     calls += [lambda: counter_order(latte=1, croissant=0) for _ in range(4)]
-    calls += [lambda: kitchen.kitchen_item_86(store_id=store.pk, item_id=menu["croissant"].pk, actor=barista_store1),
-              lambda: kitchen.kitchen_delay_report(store_id=store.pk, order_id=orders[0].pk, minutes=2,
+    calls += [lambda: kitchen_actions.kitchen_item_86(store_id=store.pk, item_id=menu["croissant"].pk, actor=barista_store1),
+              lambda: kitchen_actions.kitchen_delay_report(store_id=store.pk, order_id=orders[0].pk, minutes=2,
                                                    actor=barista_store1)]
     threads = [threading.Thread(target=run, args=(call,)) for call in calls]
     for thread in threads:

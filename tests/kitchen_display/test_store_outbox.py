@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from fulfilment import services
 from fulfilment.models import Channel, StoreEvent
-from fulfilment.services import LineRequest, kitchen
+from fulfilment.services import LineRequest, kitchen_actions
 from fulfilment.services.outbox import outbox_prune, outbox_since, outbox_snapshot, store_events_committed
 from orderahead.errors import Conflict
 
@@ -36,7 +36,7 @@ def seqs(store) -> list[int]:
 
 def test_each_store_numbers_its_events_without_gaps(store, store2, menu, counter_order, barista_store1):
     first = counter_order()
-    kitchen.kitchen_order_bump(store_id=store.pk, order_id=first.pk, actor=barista_store1)
+    kitchen_actions.kitchen_order_bump(store_id=store.pk, order_id=first.pk, actor=barista_store1)
     services.order_pick_up(order=first, actor=barista_store1)
     counter_order()
 
@@ -78,7 +78,7 @@ def test_a_replan_tells_screens_what_moved_and_customers_whose_time_moved(store,
     first = counter_order(latte=2, croissant=0)
     second = counter_order(latte=2, croissant=0)
     line = first.lines.first()
-    kitchen.kitchen_delay_report(store_id=store.pk, order_id=first.pk, minutes=15, actor=barista_store1)
+    kitchen_actions.kitchen_delay_report(store_id=store.pk, order_id=first.pk, minutes=15, actor=barista_store1)
     plan = StoreEvent.objects.filter(store=store, kind="plan").order_by("-seq").first()
     moved_lines = {row[0] for row in plan.payload["lines"]}
     assert line.pk in moved_lines
@@ -115,7 +115,7 @@ def test_snapshot_lists_paid_open_orders_with_the_number_first(store, menu, coun
     shown = counter_order()
     gone = counter_order()
     services.order_cancel(order=gone, actor=barista_store1, reason="test")
-    kitchen.kitchen_item_86(store_id=store.pk, item_id=menu["drip"].pk, actor=barista_store1)
+    kitchen_actions.kitchen_item_86(store_id=store.pk, item_id=menu["drip"].pk, actor=barista_store1)
     snapshot = outbox_snapshot(store_id=store.pk)
     assert snapshot["seq"] == seqs(store)[-1]
     assert [t["id"] for t in snapshot["tickets"]] == [shown.pk]

@@ -1,4 +1,4 @@
-"""Payment for mobile orders: one intent with manual capture per order, through `fulfilment.payments`.
+"""Payment for mobile orders: one intent with manual capture per order, through `fulfilment.payment_gateways`.
 
 Money moves at four points, each with an idempotency key derived from the order, so a retry of any
 of them (a customer's retried checkout, a staff member scanning twice, a sweep run twice) reaches the

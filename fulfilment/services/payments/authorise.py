@@ -4,7 +4,7 @@
 from django.db import transaction
 
 from fulfilment.models import Order, OrderStatus, Payment, PaymentStatus
-from fulfilment.payments import (
+from fulfilment.payment_gateways import (
     GatewayError,
     Intent,
     PaymentDeclined,
@@ -12,7 +12,7 @@ from fulfilment.payments import (
     ProviderUnavailable,
     get_gateway,
 )
-from fulfilment.payments import gateway as intents
+from fulfilment.payment_gateways import gateway as intents
 from fulfilment.services.lifecycle import order_transition
 from fulfilment.services.payments.settle import payment_apply_intent
 from fulfilment.services.payments.state import (

@@ -19,14 +19,14 @@ from fulfilment.models import (
     PaymentStatus,
     Refund,
 )
-from fulfilment.payments import (
+from fulfilment.payment_gateways import (
     GatewayError,
     Intent,
     ProviderRejected,
     ProviderUnavailable,
     get_gateway,
 )
-from fulfilment.payments import gateway as intents
+from fulfilment.payment_gateways import gateway as intents
 from fulfilment.services.lifecycle import (
     Transition,
     on_transition,

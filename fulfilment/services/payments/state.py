@@ -14,7 +14,7 @@ from fulfilment.models import (
     PaymentStatus,
     StorePaymentPolicy,
 )
-from fulfilment.payments import GatewayError, Intent
+from fulfilment.payment_gateways import GatewayError, Intent
 from orderahead.errors import DomainError
 from stores.models import Store
 

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from fulfilment.models import PAID_OPEN_STATUSES, Order, OrderStatus, Payment, PaymentStatus
-from fulfilment.payments import GatewayError, get_gateway
+from fulfilment.payment_gateways import GatewayError, get_gateway
 from fulfilment.services.lifecycle import order_cancel
 from fulfilment.services.payments.authorise import payment_refresh
 from fulfilment.services.payments.settle import payment_apply_intent, payment_settle_cancelled

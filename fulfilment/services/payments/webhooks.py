@@ -5,7 +5,7 @@ import logging
 from django.db import IntegrityError, transaction
 
 from fulfilment.models import Payment, PaymentWebhookEvent
-from fulfilment.payments import WebhookRejected, get_gateway
+from fulfilment.payment_gateways import WebhookRejected, get_gateway
 from fulfilment.services.payments.settle import payment_apply_intent
 from fulfilment.services.payments.state import payment_for_intent
 from orderahead.errors import DomainError

@@ -1,7 +1,7 @@
 """Adapters to card payment providers. Everything outside this package talks to `gateway.PaymentGateway`
 (got from `get_gateway()`); only `stripe_gateway` imports the `stripe` library."""
 
-from fulfilment.payments.gateway import (
+from fulfilment.payment_gateways.gateway import (
     GatewayError,
     GatewayEvent,
     Intent,

@@ -120,11 +120,11 @@ def get_gateway(provider: str | None = None) -> PaymentGateway:
     if provider is None:
         provider = "stripe" if settings.STRIPE_SECRET_KEY else "demo"
     if provider == "demo":
-        from fulfilment.payments.demo_gateway import DemoGateway
+        from fulfilment.payment_gateways.demo_gateway import DemoGateway
 
         return DemoGateway()
     if provider == "stripe":
-        from fulfilment.payments.stripe_gateway import stripe_gateway_from_settings
+        from fulfilment.payment_gateways.stripe_gateway import stripe_gateway_from_settings
 
         return stripe_gateway_from_settings()
     raise ValueError(f"Unknown payment provider {provider!r}")

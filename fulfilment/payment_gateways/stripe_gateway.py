@@ -16,7 +16,7 @@ import time
 import stripe
 from django.conf import settings
 
-from fulfilment.payments.gateway import (
+from fulfilment.payment_gateways.gateway import (
     GatewayEvent,
     Intent,
     PaymentDeclined,

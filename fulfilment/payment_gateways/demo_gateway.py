@@ -9,7 +9,7 @@ declined, to try the decline path without Stripe.
 
 import hashlib
 
-from fulfilment.payments.gateway import (
+from fulfilment.payment_gateways.gateway import (
     CANCELED,
     REQUIRES_CAPTURE,
     SUCCEEDED,
