@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from fulfilment import services as fulfilment_services
 from fulfilment.channels import policy
-from fulfilment.models import Order, OrderEvent, OrderLine, Payment, Refund, StorePaymentPolicy
+from fulfilment.models import Order, OrderEvent, OrderLine, Payment, PaymentStatus, Refund, StorePaymentPolicy
 from fulfilment.services import payments as payment_services
 from orderahead.errors import DomainError
 from stores.admin import ManagedInlineMixin, StoreScopedAdminMixin
@@ -197,7 +197,8 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Refund")
     def refund_link(self, order: Order) -> str:
         payment = self._payment(order)
-        if payment is None or payment.status != "captured" or payment.refunded_minor >= payment.captured_minor:
+        if (payment is None or payment.status != PaymentStatus.CAPTURED
+                or payment.refunded_minor >= payment.captured_minor):
             return "Nothing to refund (cancel an order that was not charged to release its hold)."
         return format_html('<a class="button" href="{}">Refund lines…</a>',
                            reverse("admin:fulfilment_order_refund", args=[order.pk]))

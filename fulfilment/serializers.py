@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fulfilment.channels import policy, staff_channel_choices
-from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus
+from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 from fulfilment.services import LineRequest
 from fulfilment.services.pickup import pickup_code, pickup_token
 
@@ -147,13 +147,13 @@ def payment_summary(order: Order) -> dict:
                 "currency": order.currency, "requires_action": False, "message": ""}
     if payment.is_demo:
         message = "Demo payment: no card was charged."
-    elif payment.status == "authorised":
+    elif payment.status == PaymentStatus.AUTHORISED:
         message = "Held on your card; charged when you pick up."
-    elif payment.status == "captured":
+    elif payment.status == PaymentStatus.CAPTURED:
         message = "Charged." if not payment.refunded_minor else "Charged, partly or fully refunded."
-    elif payment.status == "cancelled":
+    elif payment.status == PaymentStatus.CANCELLED:
         message = "The hold on your card was released; nothing was charged."
-    elif payment.status == "failed":
+    elif payment.status == PaymentStatus.FAILED:
         message = payment.last_error or "The payment failed."
     else:
         message = "Waiting for your payment."

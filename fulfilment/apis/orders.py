@@ -1,6 +1,5 @@
 """Ordering API: quotes, customer orders, and in-store orders placed by staff."""
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -101,9 +100,7 @@ class OrderDetailApi(APIView):
     @extend_schema(responses={200: OrderOut, 404: OpenApiResponse(description="Not yours or not there"),
                               **SIGNED_OUT}, summary="One of your orders")
     def get(self, request, order_id: int):
-        order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
-        if order is None:
-            raise Http404
+        order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
         return Response(OrderOut(order).data)
 
 
@@ -114,9 +111,7 @@ class OrderCancelApi(APIView):
                                             409: OpenApiResponse(description="Too late to cancel"), **SIGNED_OUT},
                    summary="Cancel your order before the kitchen starts it")
     def post(self, request, order_id: int):
-        order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
-        if order is None:
-            raise Http404
+        order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
         services.order_cancel_by_customer(order=order, customer=request.user)
         return Response(OrderOut(selectors.order_get_for_customer(customer=request.user, order_id=order_id)).data)
 

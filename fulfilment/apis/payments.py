@@ -1,6 +1,5 @@
 """Payments API: Stripe's webhook, and the customer's view of their order's payment."""
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -28,20 +27,13 @@ class StripeWebhookApi(APIView):
         return Response({"received": True, "outcome": outcome})
 
 
-def _own_order(request, order_id: int):
-    order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
-    if order is None:
-        raise Http404
-    return order
-
-
 class OrderPaymentApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: OrderPaymentOut, 404: OpenApiResponse(description="Not yours or not there")},
                    summary="Your order's payment, with what the Payment Element needs to confirm it")
     def get(self, request, order_id: int):
-        order = _own_order(request, order_id)
+        order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
         payment = Payment.objects.filter(order=order).first()
         waiting = payment is not None and payment.status == PaymentStatus.PENDING
         gateway = get_gateway(payment.provider) if payment else get_gateway()
@@ -58,5 +50,6 @@ class OrderPaymentRefreshApi(APIView):
                                             503: OpenApiResponse(description="Payment provider unreachable")},
                    summary="Ask the payment provider for the latest state (after confirming in the browser)")
     def post(self, request, order_id: int):
-        order = payment_services.payment_refresh(order=_own_order(request, order_id))
+        order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
+        order = payment_services.payment_refresh(order=order)
         return Response(OrderOut(selectors.order_get_for_customer(customer=request.user, order_id=order.pk)).data)

@@ -1,6 +1,6 @@
 """Pickup API: the customer's QR code, and the handoff staff make when they scan it."""
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -27,9 +27,7 @@ class OrderQrApi(APIView):
                               409: OpenApiResponse(description="Not paid yet, or finished")},
                    summary="Your order's pickup QR code (PNG or SVG)")
     def get(self, request, order_id: int, image_format: str):
-        order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
-        if order is None:
-            raise Http404
+        order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
         image = pickup_services.pickup_qr(order=order, image_format=image_format)
         response = HttpResponse(image, content_type=CONTENT_TYPES[image_format])
         response["Cache-Control"] = "no-store"  # the token inside is the key to the order
