@@ -17,7 +17,8 @@ from django.utils import timezone
 from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus
 from fulfilment.services.lifecycle import order_transition
 from fulfilment.services.outbox import ORDER_DELAYED, ORDER_LINES, outbox_menu_item, outbox_order_changed
-from fulfilment.services.scheduling import _fast_bulk_update, store_replan
+from fulfilment.services.raw_sql import bulk_update_rows
+from fulfilment.services.scheduling import store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import MenuItem, Station, Store
 from stores.selectors import store_role
@@ -172,7 +173,7 @@ def kitchen_order_bump(*, store_id: int, order_id: int, actor, now: dt.datetime 
         for line in lines:
             line.started_at = line.started_at or now
             line.done_at = now
-        _fast_bulk_update(OrderLine, lines, ["started_at", "done_at"])
+        bulk_update_rows(OrderLine, lines, ["started_at", "done_at"])
         # Every line not yet done was just marked done, in this transaction: none is open.
         return _finish(store=store, order=order, actor=actor, action="bump_order", now=now, open_lines=False)
 

@@ -29,13 +29,14 @@ no pickup code, since the short code and the name together hand an order over.
 import datetime as dt
 from functools import partial
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Prefetch, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
 from fulfilment.models import PAID_OPEN_STATUSES, Order, OrderLine, StoreEvent
 from fulfilment.services.pickup_codes import pickup_code
+from fulfilment.services.raw_sql import store_event_insert_numbered
 from stores.models import MenuItem, Store
 
 # A kitchen screen shows the orders that are paid and not yet handed over (PAID_OPEN_STATUSES); any other
@@ -161,28 +162,10 @@ def outbox_write(*, store: Store, kind: str, payload: dict, order: Order | None 
     row locked (`Store.objects.select_for_update()`), which every fulfilment writer already holds:
     that lock is what makes the numbers gapless and ordered like the commits."""
     event = StoreEvent(store_id=store.pk, kind=kind, order=order, payload=payload, created_at=now or timezone.now())
-    event.pk, event.seq = _insert_numbered(event)
+    event.pk, event.seq = store_event_insert_numbered(event)
     event._state.adding = False
     transaction.on_commit(partial(_announce, event_message(event)), robust=True)
     return event
-
-
-def _insert_numbered(event: StoreEvent) -> tuple[int, int]:
-    """Insert the row with the store's next number in one statement (INSERT ... SELECT MAX + 1 ...
-    RETURNING): half the round trips of reading the head and then inserting, and every order and
-    bump writes two or three events."""
-    meta = StoreEvent._meta
-    qn = connection.ops.quote_name
-    columns = ["store", "kind", "order", "payload", "created_at"]
-    fields = [meta.get_field(name) for name in columns]
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
-    table, store_col, seq_col = qn(meta.db_table), qn(meta.get_field("store").column), qn(meta.get_field("seq").column)
-    sql = (f"INSERT INTO {table} ({', '.join(qn(field.column) for field in fields)}, {seq_col}) "
-           f"SELECT {', '.join(['%s'] * len(values))}, COALESCE(MAX({seq_col}), 0) + 1 FROM {table} "
-           f"WHERE {store_col} = %s RETURNING {qn(meta.pk.column)}, {seq_col}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, event.store_id])
-        return tuple(cursor.fetchone())
 
 
 def _announce(message: dict) -> None:

@@ -15,12 +15,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
 from django.db.models import Q
 
 from core_native import api as planner
 from fulfilment.models import PLAN_STATUSES, Order, OrderEvent, OrderLine, PickupKind
 from fulfilment.services.outbox import outbox_plan_changed
+from fulfilment.services.raw_sql import bulk_update_rows
 from orderahead.errors import DomainError
 from stores import hours
 from stores.models import Store
@@ -57,42 +57,6 @@ def _open_lines(store: Store, now: dt.datetime, around: dt.datetime | None) -> l
     return list(OrderLine.objects
                 .filter(wanted, order__store=store, order__status__in=PLAN_STATUSES, done_at__isnull=True)
                 .select_related("order").order_by("order_id", "id"))
-
-
-def _fast_bulk_update(model, objs: list, fields: list[str]) -> None:
-    """`Model.objects.bulk_update(objs, fields)` in one statement without building a Case/When
-    expression per row (most of the re-plan's cost): the same values written to the same rows."""
-    if not objs:
-        return
-    if connection.vendor not in ("postgresql", "sqlite"):
-        model.objects.bulk_update(objs, fields)
-        return
-    size = max(1, connection.ops.bulk_batch_size(["pk", "pk", *fields], objs))  # Django's batches
-    for start in range(0, len(objs), size):
-        _fast_update_batch(model, objs[start:start + size], fields)
-
-
-def _fast_update_batch(model, objs: list, fields: list[str]) -> None:
-    meta = model._meta
-    qn = connection.ops.quote_name
-    cast = connection.features.requires_casted_case_in_updates
-    pk_col = qn(meta.pk.column)
-    sets, params = [], []
-    for name in fields:
-        field = meta.get_field(name)
-        whens = []
-        for obj in objs:
-            whens.append("WHEN %s THEN %s")
-            params += [obj.pk, field.get_db_prep_save(getattr(obj, field.attname), connection)]
-        case = f"CASE {pk_col} {' '.join(whens)} END"
-        if cast:
-            case = f"CAST({case} AS {field.db_type(connection)})"
-        sets.append(f"{qn(field.column)} = {case}")
-    ids = [obj.pk for obj in objs]
-    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(sets)} "
-           f"WHERE {pk_col} IN ({', '.join(['%s'] * len(ids))})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params + ids)
 
 
 def _segments(store: Store, now: dt.datetime, horizon_end: dt.datetime):
@@ -190,7 +154,7 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
             line.planned_finish_at = state.at(finish)
         if (line.planned_lane, line.planned_start_at, line.planned_finish_at) != before[line.pk]:
             changed_lines.append(line)  # only rows whose plan moved are written
-    _fast_bulk_update(OrderLine, changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
+    bulk_update_rows(OrderLine, changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
 
     ready_by_order = {int(o): r for o, r in zip(plan.order_id, plan.order_ready_s)}
     position_by_order = {int(o): float(p) for o, p in zip(plan.order_id, plan.order_position)}
@@ -219,7 +183,7 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
         order.estimated_ready_at = estimate
         changed_orders.append(order)
         ready_moved.append(order)
-    _fast_bulk_update(Order, changed_orders, ["estimated_ready_at", "plan_rank"])
+    bulk_update_rows(Order, changed_orders, ["estimated_ready_at", "plan_rank"])
     OrderEvent.objects.bulk_create(events)
     # The screens' copy of the plan, and the customers whose ready time moved (kitchen_display relays it).
     outbox_plan_changed(store=store, before=before, lines=changed_lines, orders=ready_moved,
