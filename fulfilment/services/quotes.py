@@ -139,7 +139,7 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime,
     earliest = now + dt.timedelta(minutes=store.min_lead_minutes)
     slots = []
     for start in starts:
-        reason = "too soon" if start < earliest else kitchen.slot_status.get(start, "")
+        reason = scheduling.slot_reason("too_soon") if start < earliest else kitchen.slot_status.get(start, "")
         slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
                                taken=counts.get(start, 0), available=not reason, reason=reason,
                                ready_at=kitchen.slot_ready.get(start, start)))
@@ -186,11 +186,11 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
     kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, slot_starts=[slot],
                                        slot_taken=counts)
     verdict = kitchen.slot_status[slot] if takes_slot else ""
-    if requested_at < kitchen.ready_at or verdict == "too soon":
+    if requested_at < kitchen.ready_at or verdict == scheduling.slot_reason("too_soon"):
         raise Conflict(f"The kitchen cannot have this ready by {local:%H:%M}; the earliest is "
                        f"{kitchen.ready_at.astimezone(store.tz):%H:%M}.", code="slot_unavailable",
                        fields={"earliest_ready_at": kitchen.ready_at.isoformat()})
-    if verdict == "full":
+    if verdict == scheduling.slot_reason("full"):
         raise Conflict(f"The {slot.astimezone(store.tz):%H:%M} pickup slot is full; pick another.",
                        code="slot_full")
     if verdict:

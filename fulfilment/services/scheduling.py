@@ -206,7 +206,15 @@ class KitchenQuote:
     slot_held_rank: dict[dt.datetime, float | None] = field(default_factory=dict)
 
 
-SLOT_REASONS = {0: "", 1: "full", 2: "kitchen full", 3: "too soon"}
+def slot_reason(status_name: str) -> str:
+    """Why a slot is not offered, as the API says it, from the scheduler's own status names (one
+    vocabulary: "kitchen_full" -> "kitchen full"); an offered slot has no reason."""
+    if status_name not in planner.SLOT_STATUS_NAMES:
+        raise ValueError(f"unknown slot status {status_name!r}")
+    return "" if status_name == "offered" else status_name.replace("_", " ")
+
+
+SLOT_REASONS = {code: slot_reason(name) for code, name in enumerate(planner.SLOT_STATUS_NAMES)}
 
 
 def kitchen_quote(*, store: Store, units: list[tuple[int, int, int]], now: dt.datetime,
