@@ -38,12 +38,11 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._layout import SLOT_FULL, SLOT_KITCHEN_FULL, SLOT_OFFERED, SLOT_TOO_SOON, Prepared
+# Compiled-in tunables (config.py): Numba freezes these globals into the code at compile time.
+from .config import FIRE_WINDOW_S, ITEM_MAX_MOVE, MAX_MOVE
 
 INF = np.inf
 EPS = 1e-6
-FIRE_WINDOW_S = 120.0  # reference.FIRE_WINDOW_S
-MAX_MOVE = 8  # reference.MAX_MOVE
-ITEM_MAX_MOVE = 16  # reference.ITEM_MAX_MOVE
 
 # Compile time (docs/SCHEDULER.md, "Cold compile"): every compiled function here is compiled once per
 # distinct argument types, and each copy links, optimises and generates machine code for everything it

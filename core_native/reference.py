@@ -108,12 +108,10 @@ from ._layout import (
     SLOT_TOO_SOON,
     Prepared,
 )
+from .config import FIRE_WINDOW_S, ITEM_MAX_MOVE, MAX_MOVE
 
 INF = math.inf
 EPS = 1e-6  # seconds; float noise allowance when comparing promised times
-FIRE_WINDOW_S = 120.0  # a just-in-time item may start at most this much earlier to close a dead gap
-MAX_MOVE = 8  # the order search moves an order at most this many places in the sequence
-ITEM_MAX_MOVE = 16  # the item search moves an item at most this many places in the item list
 
 
 class _StoreLanes:
