@@ -34,7 +34,7 @@ import math
 import numpy as np
 from numba import config as _numba_config
 from numba import njit
-from numba.core import cgutils
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._layout import SLOT_FULL, SLOT_KITCHEN_FULL, SLOT_OFFERED, SLOT_TOO_SOON, Prepared
@@ -699,9 +699,7 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, ZERO, 0.0, INF)
     _set_caps(seq, outs, inst.order_due_s, FALSE)
-    alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
-    if alive + dispatch_own.size + item_pos_own.size + ready_own.size < 0:  # never: keeps the owning scratch alive
-        return INF
+    _keep_alive((cand_own, p0, p1, p2, p3, late_own, late_key_own, dispatch_own, item_pos_own, ready_own))
     return best
 
 
@@ -810,9 +808,7 @@ def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, la
             best_tokens[:] = tokens
     _schedule_items(inst, best_tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
                     INF)
-    alive = own_order_of_item.size + own_left.size + own_best_tokens.size + own_tokens.size + own_cand.size
-    if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
-        return INF
+    _keep_alive((own_order_of_item, own_left, own_best_tokens, own_tokens, own_cand))
     return best
 
 
@@ -948,8 +944,7 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
         out_margin[o] = _order_margin(o, params[0], order_item_start, item_prep_s, item_var_s2, item_progress_lane,
                                       item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish,
                                       inst.item_station, inst.station_lane_start)
-    if seq_own.size < 0:  # never: keeps the owner of the borrowed seq alive until here (a side effect, so
-        out_margin[o_lo] = INF  # the dead-code pass after inlining keeps it)
+    _keep_alive((seq_own,))
 
 
 # -- borrowed arrays (performance only) -------------------------------------------
@@ -962,10 +957,29 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
 # caller's frame; nothing borrowed outlives the call. The entry points borrow their
 # own arguments (the caller, Python or compiled, holds them for the call). Plans are
 # unchanged: same data, same code.
+#
+# The one rule: a function that borrows an array it owns itself (a local it made) ends with
+# `_keep_alive((owner, ...))` after the last use of anything borrowed from it. Numba frees a
+# local array right after its last use *by name*, and `_borrow(owner)` is that last use unless
+# something later names it: without `_keep_alive` the borrowed view points into freed memory
+# (tests/core_native/test_borrow.py shows the garbage). `_keep_alive` emits no code; the call
+# naming the owners is what keeps them alive, and Numba's dead-code pass keeps calls.
 if _numba_config.DISABLE_JIT:
     def _borrow(arr):
         return arr
+
+    def _keep_alive(owners):
+        pass
 else:
+    @intrinsic
+    def _keep_alive(typingctx, owners):
+        """Keep every array in the tuple `owners` alive until this point (see above)."""
+        def codegen(context, builder, sig, args):
+            return context.get_dummy_value()
+
+        return types.none(owners), codegen
+
+
     @intrinsic
     def _borrow(typingctx, arr):
         def codegen(context, builder, sig, args):
@@ -1174,9 +1188,7 @@ def quote_base_fast(inst, params, out_seq, out_allowed):
     base, lanes = _store_lanes(inst, ZERO, (_borrow(bf), _borrow(bi), _borrow(bc)))
     prefix = _quote_base(inst, n, _store_is_held(inst, ZERO, n), inst.store_handoff_s[0], params, base, lanes,
                          outs, base_seq, allowed)
-    alive = own_lane.size + own_start.size + own_finish.size + own_ready.size + own_cap.size + bf.size + bi.size
-    if alive + bc.size < 0:  # never: keeps the owning scratch alive past its borrowed uses
-        return _prefix_plan(inst, ZERO, base_seq, params)
+    _keep_alive((own_lane, own_start, own_finish, own_ready, own_cap, bf, bi, bc))
     return prefix
 
 
@@ -1357,11 +1369,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                         out_slot_ready[j] = later
             out_slot_position[j] = _due_position(due, base_seq, n, out_slot_ready[j])
     due[new] = best_promise
-    alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
-             + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size
-             + own_cap.size + own_pre[8].size)
-    if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
-        return INF, 0.0, False, n
+    _keep_alive((own_lane, own_start, own_finish, own_ready, bf, bi, bc, own_base_seq, own_allowed, own_seq, own_memo,
+                 own_confirmed, own_cap, own_pre))
     return best_promise, best_margin, keeps, position
 
 
@@ -1413,12 +1422,7 @@ def quote_new_known(inst, new_due, station, prep, var, release, weight, params, 
     q = _with_new_order(inst, new_due, station, prep, var, release, weight)
     result = quote_store(q, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
                          out_slot_ready, out_slot_position, TRUE, known_seq, known_allowed, known_prefix)
-    alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
-             + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
-             + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size
-             + q.item_progress_remaining_s.size)
-    if alive < 0:  # never: a use of every array made here after its last use in quote_store, so they live to here
-        return INF, 0.0, False, 0
+    _keep_alive((q,))  # the arrays made here, borrowed by quote_store
     return result
 
 
@@ -1597,12 +1601,7 @@ def quote_arrays(segment_station, segment_start_s, segment_lanes, item_order, it
     ready, margin, keeps, position = quote_store(q, params, slot_first_start_s, slot_s, slot_capacity, slot_orders,
                                                  new_jit, out_status, out_slot_ready, out_slot_position, FALSE,
                                                  known_seq, known_allowed, known_prefix)
-    alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
-             + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
-             + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size
-             + q.item_progress_remaining_s.size)
-    if alive < 0:  # never: a use of every array made here after the last borrowed use, so they live to here
-        return False, INF, 0.0, False, np.nan
+    _keep_alive((q,))  # the arrays made here, borrowed by quote_store
     return True, ready, margin, keeps, held_ranks(inst.order_held_rank, position, out_slot_position,
                                                   out_slot_held_rank)
 
