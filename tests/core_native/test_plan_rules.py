@@ -172,3 +172,14 @@ def test_margin_pools_work_ahead_over_the_station_lanes():
         assert sorted(plan.item_start_s.tolist()) == [0.0, 0.0, 60.0]
         assert np.isclose(plan.order_margin_s[0], Z * 10.0)
         assert np.isclose(plan.order_margin_s[2], Z * np.sqrt(100.0 + 100.0 / 2))
+
+
+def test_planner_params_carry_every_planner_config_field_by_name():
+    """The kernels and the reference read the parameters by name (PlannerParams), never by position."""
+    import dataclasses
+
+    from core_native._kernel_args import config_tuple
+    from core_native.config import DEFAULT_PLANNER, THOROUGH_PLANNER
+
+    for config in (DEFAULT_PLANNER, THOROUGH_PLANNER):
+        assert config_tuple(config)._asdict() == dataclasses.asdict(config)
