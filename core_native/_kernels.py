@@ -38,7 +38,6 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._layout import SLOT_FULL, SLOT_KITCHEN_FULL, SLOT_OFFERED, SLOT_TOO_SOON, Prepared
-# Compiled-in tunables (config.py): Numba freezes these globals into the code at compile time.
 from .config import FIRE_WINDOW_S, ITEM_MAX_MOVE, MAX_MOVE
 
 INF = np.inf
