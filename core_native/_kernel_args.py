@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._layout import PlanError, Prepared
+from ._layout import PlanError, PlannerParams, Prepared
 from .config import PlannerConfig
 
 
@@ -286,11 +286,14 @@ def prepare_one_store(**store) -> Prepared:
 _NO_PROGRESS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
-def config_tuple(config: PlannerConfig):
-    """The config as the parameter tuple the kernels and the reference take (see reference.plan)."""
-    return (float(config.safety_z), float(config.pacing_window_s), float(config.jit_buffer_s),
-            int(config.improve_max_passes), int(config.improve_trials_per_order), int(config.item_trials_per_item),
-            float(config.slot_shift_tol_s), float(config.slot_shift_step_s))
+def config_tuple(config: PlannerConfig) -> PlannerParams:
+    """The config as the parameters the kernels and the reference take (fixed types: one compiled copy)."""
+    return PlannerParams(
+        safety_z=float(config.safety_z), pacing_window_s=float(config.pacing_window_s),
+        jit_buffer_s=float(config.jit_buffer_s), improve_max_passes=int(config.improve_max_passes),
+        improve_trials_per_order=int(config.improve_trials_per_order),
+        item_trials_per_item=int(config.item_trials_per_item), slot_shift_tol_s=float(config.slot_shift_tol_s),
+        slot_shift_step_s=float(config.slot_shift_step_s))
 
 
 def unpack(inst: Prepared, maps: dict, lane, start, finish, ready, margin, position) -> dict:

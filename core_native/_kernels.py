@@ -34,16 +34,14 @@ import math
 import numpy as np
 from numba import config as _numba_config
 from numba import njit
-from numba.core import cgutils
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._layout import SLOT_FULL, SLOT_KITCHEN_FULL, SLOT_OFFERED, SLOT_TOO_SOON, Prepared
+from .config import FIRE_WINDOW_S, ITEM_MAX_MOVE, MAX_MOVE
 
 INF = np.inf
 EPS = 1e-6
-FIRE_WINDOW_S = 120.0  # reference.FIRE_WINDOW_S
-MAX_MOVE = 8  # reference.MAX_MOVE
-ITEM_MAX_MOVE = 16  # reference.ITEM_MAX_MOVE
 
 # Compile time (docs/SCHEDULER.md, "Cold compile"): every compiled function here is compiled once per
 # distinct argument types, and each copy links, optimises and generates machine code for everything it
@@ -377,7 +375,8 @@ def _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, k_fi
     ready time each order may get, inf but while the search runs on a held plan)."""
     if k_first == 0:
         _copy_lanes(base[0], base[1], base[2], base[3], lanes[0], lanes[1], lanes[2], lanes[3])
-    return _schedule_from(seq, k_first, twt, lane_lo, handoff, params[0], params[1], params[2],
+    return _schedule_from(seq, k_first, twt, lane_lo, handoff, params.safety_z, params.pacing_window_s,
+                          params.jit_buffer_s,
                           inst.order_item_start, inst.order_due_s, inst.order_weight, inst.order_jit,
                           inst.station_lane_start, inst.item_station, inst.item_prep_s, inst.item_var_s2,
                           inst.item_release_s, inst.item_progress_lane, inst.item_progress_remaining_s,
@@ -428,7 +427,7 @@ def _fire_early(inst, seq, handoff, params, lanes, outs):
     n_jit = 0
     for k in range(len(seq)):
         o = seq[k]
-        placed_jit = _placed_just_in_time(inst, o, handoff, params[0], params[2], out_finish)
+        placed_jit = _placed_just_in_time(inst, o, handoff, params.safety_z, params.jit_buffer_s, out_finish)
         for it in range(order_item_start[o], order_item_start[o + 1]):
             if item_progress_lane[it] < 0:
                 st = item_station[it] - st_min
@@ -464,13 +463,13 @@ def _fire_early(inst, seq, handoff, params, lanes, outs):
 @njit(cache=True)
 def _pace(inst, seq, handoff, params, lanes, outs):
     """reference `pace`: early items slide later on their own lane, into free time only."""
-    z, window = params[0], params[1]
+    z, window = params.safety_z, params.pacing_window_s
     order_item_start, item_progress_lane, item_prep_s = inst.order_item_start, inst.item_progress_lane, inst.item_prep_s
     out_lane, out_start, out_finish = outs[0], outs[1], outs[2]
     starts, ends, items, counts = lanes
     for k in range(len(seq)):
         o = seq[k]
-        if _placed_just_in_time(inst, o, handoff, z, params[2], out_finish):
+        if _placed_just_in_time(inst, o, handoff, z, params.jit_buffer_s, out_finish):
             continue
         i_lo, i_hi = order_item_start[o], order_item_start[o + 1]
         order_finish = -INF
@@ -602,20 +601,21 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
     and the prefix's tardiness is summed from the current plan's ready times;
     once the prefix alone is as tardy as the best, no later move can win."""
     best = _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, ZERO, 0.0, INF)
-    passes = params[3]
+    passes = params.improve_max_passes
     if best <= 0.0 or passes <= 0:
         return best
     n = len(seq)
     if held:
         _set_caps(seq, outs, inst.order_due_s, TRUE)
-    budget = params[4] * n
+    budget = params.improve_trials_per_order * n
     o_lo, o_hi = _order_span(seq)
     i_lo = inst.order_item_start[o_lo]
     cand_own = np.empty_like(seq)
     p0, p1, p2, p3 = np.empty_like(base[0]), np.empty_like(base[1]), np.empty_like(base[2]), np.empty_like(base[3])
     item_pos_own, ready_own = np.empty(inst.order_item_start[o_hi] - i_lo, np.int64), np.empty(n)
     cand = _borrow(cand_own)  # borrowed scratch (see "borrowed arrays"); the owners live until the return
-    dispatch_own = seq.copy() if params[5] > 0 else seq[:0].copy()  # the item search starts from it too
+    # the item search starts from the dispatch sequence too
+    dispatch_own = seq.copy() if params.item_trials_per_item > 0 else seq[:0].copy()
     dispatch = _borrow(dispatch_own)
     # the current plan (of seq): its lanes, each item's order's position, each position's ready time
     current = (_borrow(p0), _borrow(p1), _borrow(p2), _borrow(p3))
@@ -695,14 +695,12 @@ def _improve(inst, seq, held, lane_lo, handoff, params, base, lanes, outs):
                 prefix_twt = _twt_at(seq, m, m + 1, prefix_twt, ready, order_due_s, order_weight)
         if not improved or best <= 0.0 or tried >= budget:
             break
-    if best > 0.0 and params[5] > 0:
+    if best > 0.0 and params.item_trials_per_item > 0:
         best = _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, lanes, outs)
     elif tried > 0:
         _schedule_store(inst, seq, lane_lo, handoff, params, base, lanes, outs, ZERO, 0.0, INF)
     _set_caps(seq, outs, inst.order_due_s, FALSE)
-    alive = cand_own.size + p0.size + p1.size + p2.size + p3.size + late_own.size + late_key_own.size
-    if alive + dispatch_own.size + item_pos_own.size + ready_own.size < 0:  # never: keeps the owning scratch alive
-        return INF
+    _keep_alive((cand_own, p0, p1, p2, p3, late_own, late_key_own, dispatch_own, item_pos_own, ready_own))
     return best
 
 
@@ -754,7 +752,7 @@ def _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, hand
         o = order_of_item[it - i_lo]
         whole = _placed_whole(inst, o)
         if whole:
-            _place_order(o, lane_lo, handoff, params[0], params[1], params[2],
+            _place_order(o, lane_lo, handoff, params.safety_z, params.pacing_window_s, params.jit_buffer_s,
                          order_item_start, order_due_s, inst.order_jit, station_lane_start, item_station, item_prep_s,
                          inst.item_var_s2, item_release_s, item_progress_lane, inst.item_progress_remaining_s,
                          starts, ends, items, counts, out_lane, out_start, out_finish, out_ready)
@@ -811,9 +809,7 @@ def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, la
             best_tokens[:] = tokens
     _schedule_items(inst, best_tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
                     INF)
-    alive = own_order_of_item.size + own_left.size + own_best_tokens.size + own_tokens.size + own_cand.size
-    if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
-        return INF
+    _keep_alive((own_order_of_item, own_left, own_best_tokens, own_tokens, own_cand))
     return best
 
 
@@ -823,7 +819,7 @@ def _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, h
     best = _schedule_items(inst, tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes,
                            outs, INF)
     n = len(tokens)
-    budget = params[5] * n
+    budget = params.item_trials_per_item * n
     tried = 0
     improved = True
     while improved and best > 0.0 and tried < budget:
@@ -946,11 +942,10 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
     item_progress_lane, item_progress_remaining_s = inst.item_progress_lane, inst.item_progress_remaining_s
     starts, ends, items, counts = lanes
     for o in range(o_lo, o_hi):
-        out_margin[o] = _order_margin(o, params[0], order_item_start, item_prep_s, item_var_s2, item_progress_lane,
-                                      item_progress_remaining_s, starts, ends, items, counts, out_lane, out_finish,
-                                      inst.item_station, inst.station_lane_start)
-    if seq_own.size < 0:  # never: keeps the owner of the borrowed seq alive until here (a side effect, so
-        out_margin[o_lo] = INF  # the dead-code pass after inlining keeps it)
+        out_margin[o] = _order_margin(o, params.safety_z, order_item_start, item_prep_s, item_var_s2,
+                                      item_progress_lane, item_progress_remaining_s, starts, ends, items, counts,
+                                      out_lane, out_finish, inst.item_station, inst.station_lane_start)
+    _keep_alive((seq_own,))
 
 
 # -- borrowed arrays (performance only) -------------------------------------------
@@ -963,10 +958,29 @@ def _plan_store(inst, store, params, buffers, out_lane, out_start, out_finish, o
 # caller's frame; nothing borrowed outlives the call. The entry points borrow their
 # own arguments (the caller, Python or compiled, holds them for the call). Plans are
 # unchanged: same data, same code.
+#
+# The one rule: a function that borrows an array it owns itself (a local it made) ends with
+# `_keep_alive((owner, ...))` after the last use of anything borrowed from it. Numba frees a
+# local array right after its last use *by name*, and `_borrow(owner)` is that last use unless
+# something later names it: without `_keep_alive` the borrowed view points into freed memory
+# (tests/core_native/test_borrow.py shows the garbage). `_keep_alive` emits no code; the call
+# naming the owners is what keeps them alive, and Numba's dead-code pass keeps calls.
 if _numba_config.DISABLE_JIT:
     def _borrow(arr):
         return arr
+
+    def _keep_alive(owners):
+        pass
 else:
+    @intrinsic
+    def _keep_alive(typingctx, owners):
+        """Keep every array in the tuple `owners` alive until this point (see above)."""
+        def codegen(context, builder, sig, args):
+            return context.get_dummy_value()
+
+        return types.none(owners), codegen
+
+
     @intrinsic
     def _borrow(typingctx, arr):
         def codegen(context, builder, sig, args):
@@ -1101,7 +1115,7 @@ def _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, l
 def _trial(inst, k, base_seq, new, seq, handoff, params, base, lanes, allowed, outs, prefix):
     if not _held_plan_with_new_at(inst, k, base_seq, new, seq, handoff, params, base, lanes, outs, prefix, TRUE):
         return False, INF, 0.0  # an existing order past what it is allowed: not kept (see quote_store)
-    m = _order_margin_store(inst, new, params[0], lanes, outs)
+    m = _order_margin_store(inst, new, params.safety_z, lanes, outs)
     return _existing_kept(len(base_seq), outs[3], allowed), outs[3][new] + m, m
 
 
@@ -1154,7 +1168,7 @@ def _quote_base(inst, n, held, handoff, params, base, lanes, outs, base_seq, all
         prefix = _prefix_plan(inst, n, base_seq, params)
     due, out_ready = inst.order_due_s, outs[3]
     for o in range(n):
-        allowed[o] = max(due[o] - _order_margin_store(inst, o, params[0], lanes, outs), out_ready[o])
+        allowed[o] = max(due[o] - _order_margin_store(inst, o, params.safety_z, lanes, outs), out_ready[o])
     return prefix
 
 
@@ -1175,9 +1189,7 @@ def quote_base_fast(inst, params, out_seq, out_allowed):
     base, lanes = _store_lanes(inst, ZERO, (_borrow(bf), _borrow(bi), _borrow(bc)))
     prefix = _quote_base(inst, n, _store_is_held(inst, ZERO, n), inst.store_handoff_s[0], params, base, lanes,
                          outs, base_seq, allowed)
-    alive = own_lane.size + own_start.size + own_finish.size + own_ready.size + own_cap.size + bf.size + bi.size
-    if alive + bc.size < 0:  # never: keeps the owning scratch alive past its borrowed uses
-        return _prefix_plan(inst, ZERO, base_seq, params)
+    _keep_alive((own_lane, own_start, own_finish, own_ready, own_cap, bf, bi, bc))
     return prefix
 
 
@@ -1329,8 +1341,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
     own_var = 0.0
     for it in range(inst.order_item_start[new], inst.order_item_start[new + 1]):
         own_var += inst.item_var_s2[it]
-    own_margin = params[0] * math.sqrt(own_var)
-    shift_tol, step = params[6], params[7]
+    own_margin = params.safety_z * math.sqrt(own_var)
+    shift_tol, step = params.slot_shift_tol_s, params.slot_shift_step_s
     for j in range(len(slot_orders)):
         start = slot_first_start_s + j * slot_s
         out_slot_ready[j] = start
@@ -1345,7 +1357,7 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
             out_status[j] = SLOT_KITCHEN_FULL
         else:
             out_status[j] = SLOT_OFFERED
-            early = start - own_margin - params[2] - out_ready[new]
+            early = start - own_margin - params.jit_buffer_s - out_ready[new]
             if early > shift_tol:  # promise inside the window (reference.quote step 4)
                 gap = start - out_ready[new]
                 later = start + max(step, math.floor(early / step + 0.5) * step)
@@ -1358,11 +1370,8 @@ def quote_store(inst, params, slot_first_start_s, slot_s, slot_capacity, slot_or
                         out_slot_ready[j] = later
             out_slot_position[j] = _due_position(due, base_seq, n, out_slot_ready[j])
     due[new] = best_promise
-    alive = (own_lane.size + own_start.size + own_finish.size + own_ready.size + bf.size + bi.size + bc.size
-             + own_base_seq.size + own_allowed.size + own_seq.size + own_memo.size + own_confirmed.size
-             + own_cap.size + own_pre[8].size)
-    if alive < 0:  # never: a use of every owning array after the last borrowed use, so they live to here
-        return INF, 0.0, False, n
+    _keep_alive((own_lane, own_start, own_finish, own_ready, bf, bi, bc, own_base_seq, own_allowed, own_seq, own_memo,
+                 own_confirmed, own_cap, own_pre))
     return best_promise, best_margin, keeps, position
 
 
@@ -1414,12 +1423,7 @@ def quote_new_known(inst, new_due, station, prep, var, release, weight, params, 
     q = _with_new_order(inst, new_due, station, prep, var, release, weight)
     result = quote_store(q, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
                          out_slot_ready, out_slot_position, TRUE, known_seq, known_allowed, known_prefix)
-    alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
-             + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
-             + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size
-             + q.item_progress_remaining_s.size)
-    if alive < 0:  # never: a use of every array made here after its last use in quote_store, so they live to here
-        return INF, 0.0, False, 0
+    _keep_alive((q,))  # the arrays made here, borrowed by quote_store
     return result
 
 
@@ -1598,12 +1602,7 @@ def quote_arrays(segment_station, segment_start_s, segment_lanes, item_order, it
     ready, margin, keeps, position = quote_store(q, params, slot_first_start_s, slot_s, slot_capacity, slot_orders,
                                                  new_jit, out_status, out_slot_ready, out_slot_position, FALSE,
                                                  known_seq, known_allowed, known_prefix)
-    alive = (q.store_order_start.size + q.order_item_start.size + q.order_due_s.size + q.order_weight.size
-             + q.order_jit.size + q.order_held_rank.size + q.order_dispatch.size + q.item_station.size
-             + q.item_prep_s.size + q.item_var_s2.size + q.item_release_s.size + q.item_progress_lane.size
-             + q.item_progress_remaining_s.size)
-    if alive < 0:  # never: a use of every array made here after the last borrowed use, so they live to here
-        return False, INF, 0.0, False, np.nan
+    _keep_alive((q,))  # the arrays made here, borrowed by quote_store
     return True, ready, margin, keeps, held_ranks(inst.order_held_rank, position, out_slot_position,
                                                   out_slot_held_rank)
 

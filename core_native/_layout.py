@@ -50,6 +50,20 @@ class Prepared(NamedTuple):
     item_progress_remaining_s: np.ndarray  # float64[n_items]: seconds left if started
 
 
+class PlannerParams(NamedTuple):
+    """PlannerConfig's values as the kernels and the reference take them (`_kernel_args.config_tuple`):
+    a named tuple, which Numba compiles as a plain argument; fields are read by name, never by position.
+    What each means: config.PlannerConfig."""
+    safety_z: float
+    pacing_window_s: float
+    jit_buffer_s: float
+    improve_max_passes: int
+    improve_trials_per_order: int
+    item_trials_per_item: int
+    slot_shift_tol_s: float
+    slot_shift_step_s: float
+
+
 # Status of a pickup slot in a quote.
 SLOT_OFFERED = 0
 SLOT_FULL = 1  # the slot already holds slot_capacity orders

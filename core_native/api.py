@@ -271,7 +271,7 @@ def plan(*, segment_station, segment_start_s, segment_lanes, item_order, item_st
         n_stores=n_stores, item_held_rank=item_held_rank)
     params = config_tuple(config)
     if not improve:
-        params = params[:3] + (0,) + params[4:]
+        params = params._replace(improve_max_passes=0)
     lane, start, finish, ready, margin, position = _run_plan(inst, params, use_reference, parallel)
     return PlanResult(**unpack(inst, maps, lane, start, finish, ready, margin, position))
 

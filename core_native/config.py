@@ -1,8 +1,9 @@
 """Every tunable of the slot planner and the store simulator, in one place.
 
-The kernels never read this module directly: `api.py` passes the values in as
-arguments. That keeps Numba's on-disk cache honest (a cached kernel would not
-notice a changed global) and lets tests try other values.
+The kernels read `PlannerConfig` only through their arguments (`api.py`
+passes the values in), so a changed value needs no recompile and tests can try
+other values. The three compiled-in tunables below the class are the
+exception: module constants that both implementations import.
 """
 
 from dataclasses import dataclass
@@ -52,11 +53,22 @@ class PlannerConfig:
     # step was no better than 60 s (docs/SCHEDULER.md).
     slot_shift_tol_s: float = 30.0
     slot_shift_step_s: float = 60.0
-    # Compiled-in for now (reference.py and _kernels.py hold the same value;
-    # tests check they agree): FIRE_WINDOW_S = 120 (a just-in-time item may
-    # start this much earlier to close a dead gap), MAX_MOVE = 8 (how far
-    # the order search moves an order), ITEM_MAX_MOVE = 16 (how far the item
-    # search moves an item).
+    # Three more tunables are compiled in: FIRE_WINDOW_S, MAX_MOVE and
+    # ITEM_MAX_MOVE, module constants below, read by reference.py and
+    # _kernels.py alike.
+
+
+# Compiled-in tunables, defined here once and imported by both implementations
+# (reference.py and _kernels.py). Numba treats a module-level global as a
+# constant frozen into the machine code when a kernel is compiled, so these
+# cost nothing at run time but cannot vary per call (hence not PlannerConfig
+# fields). Numba's on-disk cache does not notice an edit to this file (it
+# checks only _kernels.py's own timestamp): after changing one of these,
+# delete the cache directory (.numba_cache, or $NUMBA_CACHE_DIR) so the
+# kernels recompile with the new value.
+FIRE_WINDOW_S = 120.0  # a just-in-time item may start at most this much earlier to close a dead gap
+MAX_MOVE = 8  # the order search moves an order at most this many places in the sequence
+ITEM_MAX_MOVE = 16  # the item search moves an item at most this many places in the item list
 
 
 DEFAULT_PLANNER = PlannerConfig()

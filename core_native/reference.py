@@ -108,12 +108,10 @@ from ._layout import (
     SLOT_TOO_SOON,
     Prepared,
 )
+from .config import FIRE_WINDOW_S, ITEM_MAX_MOVE, MAX_MOVE
 
 INF = math.inf
 EPS = 1e-6  # seconds; float noise allowance when comparing promised times
-FIRE_WINDOW_S = 120.0  # a just-in-time item may start at most this much earlier to close a dead gap
-MAX_MOVE = 8  # the order search moves an order at most this many places in the sequence
-ITEM_MAX_MOVE = 16  # the item search moves an item at most this many places in the item list
 
 
 class _StoreLanes:
@@ -279,7 +277,7 @@ class _StorePlanner:
     # -- placing one order ---------------------------------------------------
     def _place_order(self, o):
         inst = self.inst
-        z, jit_buffer = self.cfg[0], self.cfg[2]
+        z, jit_buffer = self.cfg.safety_z, self.cfg.jit_buffer_s
         i_lo, i_hi = inst.order_item_start[o], inst.order_item_start[o + 1]
         self._place_running(o)
         own_var = 0.0
@@ -364,7 +362,7 @@ class _StorePlanner:
         for it in range(inst.order_item_start[o], inst.order_item_start[o + 1]):
             if inst.item_progress_lane[it] < 0:
                 own_var += inst.item_var_s2[it]
-        return inst.order_due_s[o] - self.handoff - self.cfg[0] * math.sqrt(own_var) - self.cfg[2]
+        return inst.order_due_s[o] - self.handoff - self.cfg.safety_z * math.sqrt(own_var) - self.cfg.jit_buffer_s
 
     def _placed_just_in_time(self, o):
         """Was the order placed just in time (not fallen back to ASAP)? Then all its items end by the target."""
@@ -435,7 +433,7 @@ class _StorePlanner:
         changes: pacing costs no capacity.
         """
         inst = self.inst
-        z, window = self.cfg[0], self.cfg[1]
+        z, window = self.cfg.safety_z, self.cfg.pacing_window_s
         for o in seq:
             if self._placed_just_in_time(o):
                 continue
@@ -567,12 +565,12 @@ class _StorePlanner:
         and plans steady: an order on time stays on time.)
         """
         best = self.schedule(seq)
-        if best <= 0.0 or self.cfg[3] <= 0:
+        if best <= 0.0 or self.cfg.improve_max_passes <= 0:
             return best
         if self.held:
             self.cap = self._caps()
         n = len(seq)
-        budget = self.cfg[4] * n
+        budget = self.cfg.improve_trials_per_order * n
         tried = 0
         inst = self.inst
         dispatch = list(seq)
@@ -592,13 +590,13 @@ class _StorePlanner:
                     break
             if best <= 0.0 or tried >= budget:
                 break
-        for _ in range(self.cfg[3]):
+        for _ in range(self.cfg.improve_max_passes):
             if best <= 0.0 or tried >= budget:
                 break
             best, tried, improved = self._sweep(seq, MAX_MOVE, self.schedule, best, tried, budget)
             if not improved:
                 break
-        if best > 0.0 and self.cfg[5] > 0:
+        if best > 0.0 and self.cfg.item_trials_per_item > 0:
             best = self._improve_items(seq, dispatch, best)
         elif tried:
             self.schedule(seq)  # leave the plan of the best sequence in place
@@ -708,7 +706,7 @@ class _StorePlanner:
         `item_trials_per_item` x (items to place) trials are spent.
         """
         best = self.schedule_items(tokens)
-        budget = self.cfg[5] * len(tokens)
+        budget = self.cfg.item_trials_per_item * len(tokens)
         tried = 0
         improved = True
         while improved and best > 0.0 and tried < budget:
@@ -734,7 +732,7 @@ class _StorePlanner:
         items, starts, ends = self.lanes.items[lane], self.lanes.starts[lane], self.lanes.ends[lane]
         if last not in items:  # a running item merged into its lane's closing: it alone
             share = inst.item_progress_remaining_s[last] / inst.item_prep_s[last]
-            return self.cfg[0] * math.sqrt(inst.item_var_s2[last] * share * share)
+            return self.cfg.safety_z * math.sqrt(inst.item_var_s2[last] * share * share)
         pos = items.index(last)
         lo, hi = self._station_lanes(last)
         pooled = hi - lo  # the lanes of the station share the work queued ahead
@@ -752,7 +750,7 @@ class _StorePlanner:
             if pos == 0 or items[pos - 1] < 0 or abs(ends[pos - 1] - starts[pos]) > EPS:
                 break
             pos -= 1
-        return self.cfg[0] * math.sqrt(var)
+        return self.cfg.safety_z * math.sqrt(var)
 
 
 def _as_lists(inst: Prepared) -> Prepared:
@@ -774,9 +772,8 @@ def _held_plan(p: _StorePlanner, seq):
 
 
 def plan(inst: Prepared, cfg):
-    """Plan every store. cfg = _kernel_args.config_tuple(PlannerConfig): (safety_z, pacing_window_s,
-    jit_buffer_s, improve_max_passes, improve_trials_per_order, item_trials_per_item,
-    slot_shift_tol_s, slot_shift_step_s).
+    """Plan every store. cfg = _kernel_args.config_tuple(PlannerConfig): a _layout.PlannerParams,
+    PlannerConfig's values read by name (cfg.safety_z, ...).
 
     Returns lists (item_lane, item_start_s, item_finish_s, order_ready_s,
     order_margin_s, order_position); item_lane is the store-local lane index (see
@@ -910,8 +907,8 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
     own_var = 0.0
     for it in range(inst.order_item_start[new], inst.order_item_start[new + 1]):
         own_var += inst.item_var_s2[it]
-    own_margin = cfg[0] * math.sqrt(own_var)
-    shift_tol, step = cfg[6], cfg[7]
+    own_margin = cfg.safety_z * math.sqrt(own_var)
+    shift_tol, step = cfg.slot_shift_tol_s, cfg.slot_shift_step_s
     status = [SLOT_OFFERED] * len(slot_orders)
     slot_ready = [slot_first_start_s + j * slot_s for j in range(len(slot_orders))]
     slot_position = [n] * len(slot_orders)
@@ -928,7 +925,7 @@ def quote(inst: Prepared, cfg, slot_first_start_s, slot_s, slot_capacity, slot_o
             #    behind the slot's other orders, all aimed at the slot's start)? Then promise it
             #    later in the window, by about as much as it was early, if the full planner
             #    confirms that too and makes the order nearer its promise. Otherwise the slot's start.
-            early = start - own_margin - cfg[2] - ready[new]
+            early = start - own_margin - cfg.jit_buffer_s - ready[new]
             if early > shift_tol:
                 gap = start - ready[new]
                 later = start + max(step, math.floor(early / step + 0.5) * step)

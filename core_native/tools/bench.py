@@ -214,8 +214,8 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
 
     import numba
 
-    from . import _kernels, api, reference
-    from ._kernel_args import config_tuple, prepare
+    from .. import _kernels, api, reference
+    from .._kernel_args import config_tuple, prepare
     from ..config import DEFAULT_PLANNER
 
     load_before = os.getloadavg()[0]

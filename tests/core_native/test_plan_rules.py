@@ -132,11 +132,13 @@ def test_plan_instance_totals():
     assert out["totals"] == dict(total_weighted_tardiness=20.0, late_items=1, makespan=120.0, unscheduled_items=0)
 
 
-def test_compiled_in_constants_agree():
-    from core_native import _kernels, reference
+def test_compiled_in_tunables_come_from_config():
+    """Both implementations read the one value in config.py (no second copy to drift)."""
+    from core_native import _kernels, config, reference
 
     for name in ("FIRE_WINDOW_S", "MAX_MOVE", "ITEM_MAX_MOVE"):
-        assert getattr(_kernels, name) == getattr(reference, name), name
+        assert getattr(_kernels, name) is getattr(config, name), name
+        assert getattr(reference, name) is getattr(config, name), name
 
 
 def test_pacing_takes_no_time_another_item_uses():
@@ -170,3 +172,14 @@ def test_margin_pools_work_ahead_over_the_station_lanes():
         assert sorted(plan.item_start_s.tolist()) == [0.0, 0.0, 60.0]
         assert np.isclose(plan.order_margin_s[0], Z * 10.0)
         assert np.isclose(plan.order_margin_s[2], Z * np.sqrt(100.0 + 100.0 / 2))
+
+
+def test_planner_params_carry_every_planner_config_field_by_name():
+    """The kernels and the reference read the parameters by name (PlannerParams), never by position."""
+    import dataclasses
+
+    from core_native._kernel_args import config_tuple
+    from core_native.config import DEFAULT_PLANNER, THOROUGH_PLANNER
+
+    for config in (DEFAULT_PLANNER, THOROUGH_PLANNER):
+        assert config_tuple(config)._asdict() == dataclasses.asdict(config)
