@@ -160,7 +160,7 @@ class Relay:
         self.screens: dict[int, set] = defaultdict(set)  # store id -> consumers with a `last_seq`
         self.followers: dict[int, set] = defaultdict(set)  # store id -> customer sockets with a `notified_seq`
         self.notices_checked: dict[int, int] = {}  # store id -> events checked for lost customer pushes, up to
-        self.members: dict[tuple[str, str], int] = {}  # (group, channel) -> sockets of this process joined to it
+        self.members: set[tuple[str, str]] = set()  # (group, channel) of this process's live sockets
         self.sent_batches = 0
         self.thread: _SenderThread | None = None
 
@@ -175,7 +175,7 @@ class Relay:
         if self.loop is not loop:  # sockets of another (closed) loop are gone; a task that died keeps them
             self.screens = defaultdict(set)
             self.followers, self.notices_checked = defaultdict(set), {}
-            self.members = {}
+            self.members = set()
         self.loop, self.loop_thread = loop, threading.get_ident()
         self.queue = asyncio.Queue()
         self.tasks = [loop.create_task(self._send_forever(self.queue)), loop.create_task(self._watch_forever()),
@@ -223,16 +223,11 @@ class Relay:
     # -- group memberships --
     async def join(self, group: str, channel_name: str) -> None:
         """Add a socket of this process to a group; it is kept there by `refresh_groups` while it lives."""
-        key = (group, channel_name)
-        self.members[key] = self.members.get(key, 0) + 1
+        self.members.add((group, channel_name))
         await get_channel_layer().group_add(group, channel_name)
 
     async def leave(self, group: str, channel_name: str) -> None:
-        key = (group, channel_name)
-        if self.members.get(key, 0) > 1:
-            self.members[key] -= 1
-        else:
-            self.members.pop(key, None)
+        self.members.discard((group, channel_name))
         await get_channel_layer().group_discard(group, channel_name)
 
     async def _refresh_forever(self) -> None:
