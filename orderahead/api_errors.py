@@ -6,7 +6,7 @@ translate errors themselves and a client always gets a body that says what is wr
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -69,25 +69,32 @@ def error_response(code: str, message: str, http_status: int = status.HTTP_400_B
     return Response({"error": {"code": code, "message": message}}, status=http_status)
 
 
+def json_error(code: str, message: str, http_status: int, *, retry_after_s: int | None = None) -> JsonResponse:
+    """The one error shape for answers made outside DRF (URL handlers, middleware); with `retry_after_s`
+    also in the body and as the Retry-After header."""
+    body = {"code": code, "message": message}
+    if retry_after_s is not None:
+        body["retry_after_s"] = retry_after_s
+    response = JsonResponse({"error": body}, status=http_status)
+    if retry_after_s is not None:
+        response["Retry-After"] = str(retry_after_s)
+    return response
+
+
 def not_found(request, exception=None):
     """404 for URLs no route matches (e.g. /api/stores/-1/): JSON under /api/, Django's page elsewhere."""
-    from django.http import JsonResponse
     from django.views.defaults import page_not_found
 
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "not_found", "message": f"No such API address: {request.path}"}},
-                            status=404)
+        return json_error("not_found", f"No such API address: {request.path}", 404)
     return page_not_found(request, exception)
 
 
 def server_error(request):
     """500 under /api/ is still JSON, so clients never have to parse an HTML page."""
-    from django.http import JsonResponse
     from django.views.defaults import server_error as django_server_error
 
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "server_error",
-                                       "message": "Something went wrong on our side. Please try again; "
-                                                  "retrying with the same Idempotency-Key never orders twice."}},
-                            status=500)
+        return json_error("server_error", "Something went wrong on our side. Please try again; retrying with "
+                                          "the same Idempotency-Key never orders twice.", 500)
     return django_server_error(request)

@@ -8,7 +8,8 @@ bug: the client is told to retry shortly, and nothing was written (the request n
 import logging
 
 from django.db import OperationalError
-from django.http import JsonResponse
+
+from orderahead.api_errors import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,5 @@ class DatabaseBusyMiddleware:
         if not _is_pool_timeout(exception):
             return None
         logger.warning("database pool exhausted: %s %s answered 503", request.method, request.path)
-        response = JsonResponse({"error": {"code": "busy", "retry_after_s": RETRY_AFTER_S,
-                                           "message": "The service is busy right now. Please try again in a "
-                                                      "few seconds; nothing was changed."}}, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_S)
-        return response
+        return json_error("busy", "The service is busy right now. Please try again in a few seconds; nothing "
+                                  "was changed.", 503, retry_after_s=RETRY_AFTER_S)

@@ -5,8 +5,9 @@ gets the API's one JSON error shape. Both are 429 with Retry-After.
 """
 
 from django.conf import settings
-from django.http import JsonResponse
 from django.shortcuts import render
+
+from orderahead.api_errors import json_error
 
 
 def retry_after_s() -> int:
@@ -23,11 +24,9 @@ def lockout_message() -> str:
 def lockout_response(request, original_response=None, credentials=None):
     wait = retry_after_s()
     if request.path.startswith("/api/"):
-        response = JsonResponse({"error": {"code": "locked_out", "message": lockout_message(),
-                                           "retry_after_s": wait}}, status=429)
-    else:
-        username = (credentials or {}).get("username") or ""
-        response = render(request, "login_locked_out.html", {"message": lockout_message(), "username": username},
-                          status=429)
+        return json_error("locked_out", lockout_message(), 429, retry_after_s=wait)
+    username = (credentials or {}).get("username") or ""
+    response = render(request, "login_locked_out.html", {"message": lockout_message(), "username": username},
+                      status=429)
     response["Retry-After"] = str(wait)
     return response
