@@ -106,10 +106,9 @@ def warm_up(progress: Callable[[WarmUpProgress], None] | None = None) -> dict:
     configure_cache_dir()
     from numba.core import event
 
-    from . import _kernels
-
-    kernels = {id(f) for f in compiled_kernels()}
-    total = sum(DTYPE_COPIES.get(f.py_func.__name__, 1) for f in compiled_kernels())  # what a cold compile makes
+    kernels = compiled_kernels()
+    kernel_ids = {id(f) for f in kernels}
+    total = sum(DTYPE_COPIES.get(f.py_func.__name__, 1) for f in kernels)  # what a cold compile makes
     started = time.perf_counter()
     compiled = 0
 
@@ -119,9 +118,7 @@ def warm_up(progress: Callable[[WarmUpProgress], None] | None = None) -> dict:
 
         def on_end(self, ev):
             nonlocal compiled
-            dispatcher = (ev.data or {}).get("dispatcher")
-            if id(dispatcher) in kernels and getattr(dispatcher, "py_func", None) is not None \
-                    and dispatcher.py_func.__module__ == _kernels.__name__:
+            if id((ev.data or {}).get("dispatcher")) in kernel_ids:
                 compiled += 1
                 if progress is not None:
                     progress(WarmUpProgress(compiled, total, time.perf_counter() - started))
