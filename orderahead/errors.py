@@ -1,4 +1,8 @@
-"""The one error type services raise; the API turns it into a 4xx JSON answer."""
+"""The one error type services raise; the API turns it into a 4xx JSON answer.
+
+This module sits below the apps (every app's services raise these), so it imports nothing:
+tests/test_import_boundaries.py fails if it, or any project module the apps import, reaches an app.
+"""
 
 
 class DomainError(Exception):

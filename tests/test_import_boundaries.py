@@ -80,3 +80,31 @@ def test_no_template_loads_a_later_apps_static_files(package):
              for app in FORBIDDEN[package] if f"'{app}/" in path.read_text() or f'"{app}/' in path.read_text()]
 
     assert wrong == []
+
+
+def _project_modules_imported_by_apps() -> set[str]:
+    return {name for package in ("stores", "fulfilment", "kitchen_display") for path in _modules(package)
+            for name in _imported_names(path) if name.startswith("orderahead.")}
+
+
+def _reached_project_modules(start: set[str]) -> dict[str, set[str]]:
+    """Each project module reachable from `start` through project imports, with what it imports."""
+    reached, todo = {}, sorted(start)
+    while todo:
+        name = todo.pop()
+        path = ROOT / (name.replace(".", "/") + ".py")
+        if name in reached or not path.exists():
+            continue
+        reached[name] = _imported_names(path)
+        todo += [imported for imported in reached[name] if imported.startswith("orderahead.")]
+    return reached
+
+
+def test_the_project_modules_apps_import_reach_no_app():
+    shared = _reached_project_modules(_project_modules_imported_by_apps())
+    wrong = [f"{module} imports {name}" for module, names in sorted(shared.items()) for name in sorted(names)
+             if _breaks(name, ("stores", "fulfilment", "kitchen_display", "orderahead.settings",
+                               "orderahead.urls", "orderahead.asgi"))]
+
+    assert "orderahead.errors" in shared  # DomainError: the error every app raises
+    assert wrong == []
