@@ -1,20 +1,34 @@
-"""Is this process ready to serve? `/healthz` (it answers) and `/readyz` (the scheduler is compiled).
+"""Is this process ready to serve? `/healthz` (liveness: it answers) and `/readyz` (readiness).
 
-A fresh install compiles the scheduler's kernels on first use (minutes; docs/SCHEDULER.md,
-"Cold compile"); every later process loads Numba's cache in under a second. Until that is done in
-this process a quote would wait for the compiler, so `/readyz` answers 503 {"status": "compiling"}
-and a load balancer (or `make run`, which warms up before starting Daphne) keeps traffic away.
+`/readyz` answers 200 only when every check passes, else 503, with each check named in the body:
+- `database`: a query goes through;
+- `migrations`: no migration of this code is left unapplied (once true it is remembered: a process's code
+  does not change under it);
+- `redis`: PING answers (only when REDIS_URL is set: the channel layer and the cache live there);
+- `scheduler`: the compiled kernels are loaded in this process.
+
+A fresh install compiles the scheduler's kernels on first use (minutes; docs/SCHEDULER.md, "Cold
+compile"); every later process loads Numba's cache in under a second. Until that is done in this process
+a quote would wait for the compiler, so `status` is "compiling" (503) and a load balancer (or `make run`,
+which warms up before starting Daphne) keeps traffic away. `status` is "ready", "compiling", "failed"
+(the warm-up failed) or "unavailable" (the scheduler is ready but another check fails).
 
 orderahead/asgi.py starts the warm-up in a background thread when the ASGI app loads
 (`start_warm_up`), so every production worker warms itself; SCHEDULER_WARM_UP=0 turns that off.
+Nothing polls `/readyz` by itself on this machine (nginx and honcho have no active health checks): a real
+host's load balancer polls it on every worker.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -103,9 +117,80 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _failure(error: Exception) -> dict:
+    return {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}
+
+
+def check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # any failure means "not ready", and says why
+        return _failure(error)
+    return {"ok": True}
+
+
+_migrations_applied = False
+
+
+def check_migrations() -> dict:
+    global _migrations_applied
+    if _migrations_applied:
+        return {"ok": True}
+    try:
+        executor = MigrationExecutor(connection)
+        unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception as error:  # any failure: not ready
+        return _failure(error)
+    if unapplied:
+        names = [f"{migration.app_label}.{migration.name}" for migration, _backwards in unapplied]
+        return {"ok": False, "error": f"{len(names)} unapplied (manage.py migrate): {', '.join(names[:5])}"}
+    _migrations_applied = True
+    return {"ok": True}
+
+
+@functools.lru_cache(maxsize=2)
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def check_redis() -> dict | None:
+    """None when this process uses no Redis (no REDIS_URL)."""
+    url = getattr(settings, "REDIS_URL", "")
+    if not url:
+        return None
+    try:
+        _redis_client(url).ping()
+    except Exception as error:  # any failure: not ready
+        return _failure(error)
+    return {"ok": True}
+
+
+def check_scheduler(state: dict) -> dict:
+    if state["status"] == "ready":
+        return {"ok": True}
+    return {"ok": False, "error": state.get("error") or "compiling"}
+
+
+def readiness_report() -> dict:
+    """The scheduler's state (status, warm-up figures) with every check under "checks"."""
+    body = STATE.as_json()
+    checks = {"database": check_database(), "migrations": check_migrations()}
+    redis_check = check_redis()
+    if redis_check is not None:
+        checks["redis"] = redis_check
+    checks["scheduler"] = check_scheduler(body)
+    body["checks"] = checks
+    if body["status"] == "ready" and not all(check["ok"] for check in checks.values()):
+        body["status"] = "unavailable"
+    return body
+
+
 @never_cache
 @require_GET
 def readyz(request):
-    """200 {"status": "ready"} once the scheduler is compiled or loaded in this process; 503 until then."""
-    body = STATE.as_json()
+    """200 when every check passes (status "ready"); 503 otherwise, the failing checks saying why."""
+    body = readiness_report()
     return JsonResponse(body, status=200 if body["status"] == "ready" else 503)
