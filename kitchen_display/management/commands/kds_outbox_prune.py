@@ -1,6 +1,8 @@
-"""`manage.py kds_outbox_prune`: delete old kitchen display events (run it daily, from cron or a timer)."""
+"""`manage.py kds_outbox_prune`: delete old kitchen display events (daily from cron or a timer, or
+`--every 3600` in its own process, as deploy/Procfile runs it)."""
 
 import datetime as dt
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -14,9 +16,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--keep-hours", type=int, default=48)
+        parser.add_argument("--every", type=int, default=0, metavar="SECONDS",
+                            help="Keep running, one pass every SECONDS (default: one pass, then exit).")
 
-    def handle(self, *args, keep_hours: int, **options):
+    def handle(self, *args, keep_hours: int, every: int = 0, **options):
         if keep_hours < 1:
             raise CommandError("--keep-hours must be at least 1")
-        deleted = outbox_prune(older_than=timezone.now() - dt.timedelta(hours=keep_hours))
-        self.stdout.write(f"Deleted {deleted} store events older than {keep_hours} h.")
+        while True:
+            deleted = outbox_prune(older_than=timezone.now() - dt.timedelta(hours=keep_hours))
+            self.stdout.write(f"Deleted {deleted} store events older than {keep_hours} h.")
+            if every <= 0:
+                return
+            time.sleep(every)
