@@ -47,7 +47,9 @@ from fulfilment.services import kitchen_actions, pickup
 from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot, public_event, public_snapshot
 from kitchen_display.relay import (encode, event_frames, menu_group, order_group, relay, snapshot_frames,
                                    store_group)
+from orderahead import metrics
 from orderahead.errors import DomainError
+from orderahead.request_context import bind_socket_context
 from stores.models import Station, Store
 from stores.selectors import MAX_ID, store_role
 
@@ -86,7 +88,12 @@ def _query(scope) -> dict[str, str]:
 
 class JsonSocket(AsyncJsonWebsocketConsumer):
     """A socket that takes JSON objects from the client and answers anything else with an error message
-    instead of closing (channels' JSON consumer lets the decoding error end the socket with 1011)."""
+    instead of closing (channels' JSON consumer lets the decoding error end the socket with 1011).
+    Every line logged for the socket carries its own request id and path (orderahead.request_context)."""
+
+    async def websocket_connect(self, message):
+        bind_socket_context(self.scope, socket=self.scope.get("path", ""))
+        await super().websocket_connect(message)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:
@@ -128,11 +135,16 @@ class KitchenConsumer(JsonSocket):
         relay.ensure_started()
         await relay.join(store_group(self.store_id), self.channel_name)
         await self.accept()
+        self.counted_as = self.screen  # orderahead_kitchen_sockets_open, until disconnect
+        metrics.KITCHEN_SOCKETS.labels(self.screen).inc()
         relay.register(self)
         since = _query(self.scope).get("since", "")
         await self.catch_up(since=int(since) if since.isdigit() and len(since) < 19 else None)
 
     async def disconnect(self, code):
+        if getattr(self, "counted_as", None) is not None:
+            metrics.KITCHEN_SOCKETS.labels(self.counted_as).dec()
+            self.counted_as = None
         if getattr(self, "store_id", None) is not None:
             relay.unregister(self)
             await relay.leave(store_group(self.store_id), self.channel_name)

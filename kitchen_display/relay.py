@@ -22,9 +22,11 @@ not get it, so a customer's page, too, hears of a lost push within about two pol
 
 import asyncio
 import atexit
+import datetime as dt
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 
 from channels.db import database_sync_to_async
@@ -32,6 +34,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from fulfilment.services.outbox import MENU_ITEM, outbox_heads, outbox_notices, public_event
+from orderahead import metrics
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,19 @@ async def broadcast(events: list[dict]) -> None:
     for result in results:
         if isinstance(result, Exception):  # a hint lost: the watcher and the screens' own checks cover it
             log.warning("KDS push failed: %r", result)
+    observe_push_delay(list(by_store.values()), results)
+
+
+def observe_push_delay(events_by_store: list[list[dict]], results: list) -> None:
+    """The outbox's lag as screens feel it: for each event pushed, the seconds from its write (inside the
+    transaction that made the change) to the push of its store's message. A lost push is not measured
+    here; `orderahead_outbox_lost_pushes_total` counts the screens the watcher had to nudge instead."""
+    now = time.time()
+    for events, result in zip(events_by_store, results):  # the stores' sends come first, in this order
+        if not isinstance(result, BaseException):
+            for event in events:
+                written = dt.datetime.fromisoformat(event["at"]).timestamp()
+                metrics.OUTBOX_PUSH_DELAY_SECONDS.observe(max(0.0, now - written))
 
 
 class Relay:
@@ -296,6 +312,7 @@ class Relay:
                 continue
             for consumer in list(self.screens.get(store_id, ())):
                 if consumer.last_seq < due:
+                    metrics.OUTBOX_LOST_PUSHES.inc()
                     await layer.send(consumer.channel_name, {"type": "store.head", "seq": head})
         await self.check_followers(previous)
         return heads

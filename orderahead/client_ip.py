@@ -60,10 +60,15 @@ def client_ip(request) -> str:
     return str(first or peer)
 
 
-def from_trusted_proxy(request) -> bool:
-    peer = _parse(request.META.get("REMOTE_ADDR") or "")
+def is_trusted_proxy(value: str) -> bool:
+    """Whether the address `value` (text) is one of TRUSTED_PROXIES."""
+    address = _parse(value)
     networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
-    return peer is not None and _is_trusted(peer, networks)
+    return address is not None and _is_trusted(address, networks)
+
+
+def from_trusted_proxy(request) -> bool:
+    return is_trusted_proxy(request.META.get("REMOTE_ADDR") or "")
 
 
 class ForwardedProtoFromTrustedProxiesOnly(MiddlewareMixin):

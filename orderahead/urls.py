@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from fulfilment.views import customer_app
-from orderahead import readiness
+from orderahead import metrics, readiness
 
 # Swagger UI comes from drf-spectacular's CDN (its default) with an inline <style>; its start-up script is
 # served from /api/docs/?script (the split view), so only this page widens the Content-Security-Policy.
@@ -16,6 +16,7 @@ api_docs = csp_update({"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN, U
 urlpatterns = [
     path("healthz", readiness.healthz, name="healthz"),
     path("readyz", readiness.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -39,11 +39,14 @@ from fulfilment.models import (
 )
 from fulfilment.services.outbox import ORDER_CHANGED, outbox_order_changed
 from fulfilment.services.scheduling import store_replan
+from orderahead import metrics
 from orderahead.errors import Conflict, NotFound
+from orderahead.logs import binds_order_id, get_logger
 from stores.models import Store
 from stores.services import stock_release
 
 S = OrderStatus
+log = get_logger(__name__)
 # The state machine: from each state, the states an order may move to.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.CONFIRMED, S.CANCELLED},
@@ -129,6 +132,13 @@ def effects_for(*, from_status: str, to_status: str) -> list[Effect]:
     return [registration.effect for registration in _EFFECTS if registration.matches(from_status, to_status)]
 
 
+def _count_and_log(change: Transition) -> None:
+    """One count and one log line per committed move (after the commit: a rolled-back move is not one)."""
+    metrics.ORDER_MOVES.labels(change.to_status).inc()
+    log.info("order_moved", order_id=change.order_id, store_id=change.store_id, channel=change.channel,
+             from_status=change.from_status, to_status=change.to_status)
+
+
 # --- Moves ---------------------------------------------------------------------------------------------
 
 def order_get_for_update(*, order_id: int) -> Order:
@@ -138,6 +148,7 @@ def order_get_for_update(*, order_id: int) -> Order:
     return order
 
 
+@binds_order_id
 def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | None = None,
                      data: dict | None = None, now: dt.datetime | None = None,
                      only_from: Collection[str] | None = None, locked_store: Store | None = None) -> Order:
@@ -182,6 +193,7 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
         change = Transition(order_id=locked.pk, store_id=locked.store_id, customer_id=locked.customer_id,
                             channel=locked.channel, from_status=from_status, to_status=to_status, actor=actor,
                             at=now, data=dict(data or {}))
+        transaction.on_commit(partial(_count_and_log, change), robust=True)
         for effect in effects_for(from_status=from_status, to_status=to_status):
             transaction.on_commit(partial(effect, change), robust=True)  # one failing effect stops no other
         locked.save(update_fields=fields)

@@ -2,8 +2,10 @@
 the re-plan. Every later change of the order's state is `fulfilment.services.lifecycle.order_transition`."""
 
 import datetime as dt
+import functools
 import hashlib
 import json
+import time
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -16,11 +18,14 @@ from fulfilment.services.outbox import ORDER_CREATED, outbox_order_changed
 from fulfilment.services.payments import payment_authorise, payment_check_pickup_window
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.scheduling import kitchen_state, store_replan
+from orderahead import metrics
 from orderahead.errors import Conflict, DomainError, NotFound
+from orderahead.logs import get_logger
 from stores.models import Store
 from stores.services import stock_reserve
 
 S = OrderStatus
+log = get_logger(__name__)
 
 
 def request_fingerprint(*, store_id: int, channel: str, lines: list[LineRequest],
@@ -41,6 +46,31 @@ def _replay(existing: Order, fingerprint: str) -> Order:
     return existing
 
 
+def _measured(place):
+    """Count and time every placement by channel and outcome (orderahead.metrics); log refusals and replays."""
+
+    @functools.wraps(place)
+    def wrapper(*, store_id: int, channel: str, **kwargs) -> tuple[Order, bool]:
+        label = channel if channel in Channel.values else "unknown"  # clients choose it: no new series
+        started, outcome = time.perf_counter(), "failed"
+        try:
+            order, created = place(store_id=store_id, channel=channel, **kwargs)
+            outcome = "created" if created else "replayed"
+            if not created:
+                log.info("order_place_replayed", order_id=order.pk, store_id=store_id, channel=channel)
+            return order, created
+        except DomainError as error:
+            outcome = "refused"
+            log.info("order_place_refused", store_id=store_id, channel=channel, code=error.code)
+            raise
+        finally:
+            metrics.ORDERS_PLACED.labels(label, outcome).inc()
+            metrics.ORDER_PLACE_SECONDS.labels(label).observe(time.perf_counter() - started)
+
+    return wrapper
+
+
+@_measured
 def order_place(*, store_id: int, channel: str, lines: list[LineRequest], requested_at: dt.datetime | None = None,
                 customer: AbstractBaseUser | None = None, customer_name: str = "",
                 placed_by: AbstractBaseUser | None = None, idempotency_key: str | None = None,
@@ -74,6 +104,7 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
             if existing:
                 return _pay(_replay(existing, fingerprint), payment_method), False
         raise
+    log.info("order_placed", order_id=order.pk, store_id=store_id, channel=channel, to_status=order.status)
     return _pay(order, payment_method), created
 
 

@@ -21,6 +21,7 @@ from core_native import api as planner
 from fulfilment.models import PLAN_STATUSES, Order, OrderEvent, OrderLine, PickupKind
 from fulfilment.services.outbox import outbox_plan_changed
 from fulfilment.services.raw_sql import bulk_update_rows
+from orderahead import metrics
 from orderahead.errors import DomainError
 from stores import hours
 from stores.models import Store
@@ -114,6 +115,7 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
     return state
 
 
+@metrics.SCHEDULER_REPLAN_SECONDS.time()
 def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = None,
                  added: list[OrderLine] = ()) -> planner.PlanResult | None:
     """Re-plan the store's kitchen and store the plan: lane, start and finish on each line, the
@@ -217,6 +219,7 @@ def slot_reason(status_name: str) -> str:
 SLOT_REASONS = {code: slot_reason(name) for code, name in enumerate(planner.SLOT_STATUS_NAMES)}
 
 
+@metrics.SCHEDULER_QUOTE_SECONDS.time()
 def kitchen_quote(*, store: Store, units: list[tuple[int, int, int]], now: dt.datetime,
                   slot_starts: list[dt.datetime] = (), slot_taken: dict[dt.datetime, int] | None = None,
                   state: KitchenState | None = None) -> KitchenQuote:

@@ -8,6 +8,7 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from orderahead.env import database_from_url, env_bool, env_float, env_int, env_list, env_networks, env_rate, env_str
+from orderahead.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
 # folders, so no collectstatic step is needed. Behind a CDN or a proxy that serves /static/, set SERVE_STATIC=0.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 MIDDLEWARE = [
+    # First, so everything below logs with the request's id and is timed: X-Request-ID, request log, metrics.
+    "orderahead.request_context.RequestContextMiddleware",
     "orderahead.client_ip.ForwardedProtoFromTrustedProxiesOnly",  # X-Forwarded-Proto only from TRUSTED_PROXIES
     "django.middleware.security.SecurityMiddleware",
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if SERVE_STATIC else []),
@@ -238,11 +241,14 @@ PAYMENT_AUTHORISATION_MARGIN_S = env_int("PAYMENT_AUTHORISATION_MARGIN_S", 6 * 3
 # How long a mobile order may wait for its payment before it is cancelled and its stock released.
 ORDER_PAYMENT_TIMEOUT_S = env_int("ORDER_PAYMENT_TIMEOUT_S", 900)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The stripe library logs every request at INFO; its warnings and errors are enough.
-    "loggers": {"stripe": {"level": env_str("STRIPE_LOG_LEVEL", "WARNING")}},
-}
+# Log lines on stdout (orderahead.logs): LOG_FORMAT=console reads well in a terminal; json (production's
+# default) is one JSON object per line, each with the request id and, where it concerns one, the order id.
+LOG_FORMAT = env_str("LOG_FORMAT", "console")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# The stripe library logs every request at INFO; its warnings and errors are enough.
+LOG_LEVELS = {"stripe": env_str("STRIPE_LOG_LEVEL", "WARNING")}
+LOGGING = logging_config(LOG_FORMAT, level=LOG_LEVEL, levels=LOG_LEVELS)
+
+# /metrics (orderahead.metrics) answers this machine and TRUSTED_PROXIES; with a token set, also a scraper
+# elsewhere that sends `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")

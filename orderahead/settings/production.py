@@ -2,10 +2,11 @@
 security headers `manage.py check --deploy` asks for. Static files come from WhiteNoise (base.py) with the
 same headers as the pages; the Content-Security-Policy is base.py's."""
 
-from orderahead.env import env_bool, env_int, env_secret_key
+from orderahead.env import env_bool, env_int, env_secret_key, env_str
+from orderahead.logs import logging_config
 
 from .base import *  # noqa: F401,F403
-from .base import SECRET_KEY
+from .base import LOG_LEVEL, LOG_LEVELS, SECRET_KEY
 
 # An empty or weak key made every request a 500 (or signed pickup codes anyone could forge): refuse to start.
 env_secret_key("SECRET_KEY", SECRET_KEY, insecure_defaults=("dev-only", "django-insecure"))
@@ -28,3 +29,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Static files as they are in the apps (no collectstatic step), scanned once at start.
 WHITENOISE_AUTOREFRESH = False
+
+# One JSON object per line on stdout, for the log collector (LOG_FORMAT=console to read them by eye).
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+LOGGING = logging_config(LOG_FORMAT, level=LOG_LEVEL, levels=LOG_LEVELS)

@@ -23,11 +23,13 @@ from fulfilment.services.payments.state import (
     payment_idempotency_key,
 )
 from orderahead.errors import Conflict, DomainError
+from orderahead.logs import binds_order_id
 
 S = OrderStatus
 P = PaymentStatus
 
 
+@binds_order_id
 def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
     """Hold the order's total on the customer's card; confirm the order once it is held.
 
@@ -95,6 +97,7 @@ def _fail_at_placement(payment: Payment, error: GatewayError) -> None:
             pass  # already moved on (a concurrent retry cancelled it)
 
 
+@binds_order_id
 def payment_refresh(*, order: Order) -> Order:
     """Ask the provider where the order's intent stands and apply it: for a browser that has just
     confirmed the payment, so the order moves on even before (or without) the webhook."""

@@ -43,6 +43,7 @@ from fulfilment.services.payments.state import (
     payment_lock,
 )
 from orderahead.errors import Conflict, DomainError
+from orderahead.logs import binds_order_id
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ S = OrderStatus
 P = PaymentStatus
 
 
+@binds_order_id
 def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=None, data: dict | None = None,
                          refuse: Callable[[Order], DomainError] | None = None,
                          now: dt.datetime | None = None) -> Order:
@@ -133,6 +135,7 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
 
 # --- Cancelled orders: release or refund ---------------------------------------------------------------
 
+@binds_order_id
 def payment_settle_cancelled(*, order_id: int, now: dt.datetime | None = None) -> str:
     """Make sure a cancelled order costs the customer nothing: release the hold, or refund what was
     captured. Runs after every cancellation commits (`release_or_refund_cancelled`), and again from the sweep for
@@ -180,6 +183,7 @@ def _pending_refunds(payment: Payment) -> int:
     return payment.refunds.filter(status=Refund.PENDING).aggregate(n=Sum("amount_minor"))["n"] or 0
 
 
+@binds_order_id
 def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = None, reason: str = "") -> Refund:
     """Give money back after capture: `lines` maps order line ids to quantities; None refunds all that
     is left. A line is never refunded for more units than were sold, nor a payment beyond its capture."""
@@ -315,7 +319,7 @@ def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: d
             payment.last_error = (failure or intent.error_message or "The payment failed.")[:300]
             changed.append("last_error")
         payment.save(update_fields=[*changed, "updated_at"])
-        log.info("Payment of order %s: %s -> %s (%s)", order.pk, old, new, source)
+        log.info("Payment of order %s: %s -> %s (%s)", order.pk, old, new, source, extra={"order_id": order.pk})
 
         if not move_order:
             return new

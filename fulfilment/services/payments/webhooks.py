@@ -34,7 +34,7 @@ def payment_webhook_receive(*, provider: str, payload: bytes, signature: str) ->
         if PaymentWebhookEvent.objects.filter(provider=provider, event_id=event.id).exists():
             return "duplicate: already processed"
         raise
-    log.info("%s webhook %s %s: %s", provider, event.type, event.id, outcome)
+    log.info("%s webhook %s %s: %s", provider, event.type, event.id, outcome, extra={"order_id": order_id})
     return outcome
 
 
