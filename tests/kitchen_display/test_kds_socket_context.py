@@ -4,8 +4,9 @@ orderahead_kitchen_sockets_open while it is open."""
 import pytest
 from prometheus_client import REGISTRY
 
-from kds_helpers import receive, refused
 from tests.log_lines import json_log_lines
+
+from kds_helpers import receive, refused
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
