@@ -5,15 +5,15 @@ server owns (status, prices, totals, promised time) exists only on the output se
 """
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fulfilment.channels import policy, staff_channel_choices
-from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
+from fulfilment.channels import staff_channel_choices
+from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus
+from fulfilment.presenters import payment_summary
 from fulfilment.services import LineRequest
 from fulfilment.services.pickup import pickup_code, pickup_token
 
@@ -131,37 +131,6 @@ class PaymentSummaryOut(serializers.Serializer):
     currency = serializers.CharField()
     requires_action = serializers.BooleanField(help_text="The customer must complete a step (e.g. 3-D Secure)")
     message = serializers.CharField()
-
-
-def payment_summary(order: Order) -> dict:
-    try:
-        payment = order.payment
-    except ObjectDoesNotExist:
-        payment = None
-    if payment is None:
-        in_store = not policy(order.channel).paid_in_app  # paid at the till: it never has a card payment
-        return {"provider": "in_store" if in_store else "", "demo": False,
-                "status": "paid_in_store" if in_store else "pending",
-                "status_label": "Paid at the till" if in_store else "Awaiting payment",
-                "amount_minor": order.total_minor if in_store else 0, "captured_minor": 0, "refunded_minor": 0,
-                "currency": order.currency, "requires_action": False, "message": ""}
-    if payment.is_demo:
-        message = "Demo payment: no card was charged."
-    elif payment.status == PaymentStatus.AUTHORISED:
-        message = "Held on your card; charged when you pick up."
-    elif payment.status == PaymentStatus.CAPTURED:
-        message = "Charged." if not payment.refunded_minor else "Charged, partly or fully refunded."
-    elif payment.status == PaymentStatus.CANCELLED:
-        message = "The hold on your card was released; nothing was charged."
-    elif payment.status == PaymentStatus.FAILED:
-        message = payment.last_error or "The payment failed."
-    else:
-        message = "Waiting for your payment."
-    return {"provider": payment.provider, "demo": payment.is_demo, "status": payment.status,
-            "status_label": payment.get_status_display(), "amount_minor": payment.amount_minor,
-            "captured_minor": payment.captured_minor, "refunded_minor": payment.refunded_minor,
-            "currency": payment.currency, "requires_action": payment.intent_status == "requires_action",
-            "message": message}
 
 
 class PickupOut(serializers.Serializer):

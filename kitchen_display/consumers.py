@@ -23,7 +23,7 @@ not a JSON object, or too large, is answered with an error (`invalid_json`, `inv
 No frame is larger than `relay.FRAME_BYTES` (Daphne closes a socket that is sent more than 1 MiB). A
 screen that missed more than `CATCH_UP_EVENTS` events or `CATCH_UP_BYTES` of them gets a snapshot, then
 live events, instead of everything it missed. The order-ready board is a public screen: it gets the
-public shapes of tickets and events (`fulfilment.services.outbox.public_ticket`), without pickup codes
+public shapes of tickets and events (`fulfilment.presenters.public_ticket`), without pickup codes
 or account names.
 
 The customer's socket (`ws/orders/<id>/`) is for the order's owner: session, or the app's API token as
@@ -44,7 +44,8 @@ from django.utils import timezone
 from fulfilment import selectors
 from fulfilment.serializers import OrderOut
 from fulfilment.services import kitchen_actions, pickup
-from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot, public_event, public_snapshot
+from fulfilment.presenters import public_event, public_snapshot
+from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot
 from kitchen_display.relay import (encode, event_frames, menu_group, order_group, relay, snapshot_frames,
                                    store_group)
 from orderahead import metrics

@@ -33,7 +33,8 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from fulfilment.services.outbox import MENU_ITEM, outbox_heads, outbox_notices, public_event
+from fulfilment.presenters import MENU_ITEM, public_event
+from fulfilment.services.outbox import outbox_heads, outbox_notices
 from orderahead import metrics
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 from fulfilment import selectors
 from fulfilment.models import Payment, PaymentStatus
 from fulfilment.payment_gateways import get_gateway
-from fulfilment.serializers import OrderOut, OrderPaymentOut, payment_summary
+from fulfilment.presenters import payment_summary
+from fulfilment.serializers import OrderOut, OrderPaymentOut
 from fulfilment.services import payments as payment_services
 
 

@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus
+from fulfilment.presenters import ORDER_DELAYED, ORDER_LINES
 from fulfilment.services.lifecycle import order_transition
-from fulfilment.services.outbox import ORDER_DELAYED, ORDER_LINES, outbox_menu_item, outbox_order_changed
+from fulfilment.services.outbox import outbox_menu_item, outbox_order_changed
 from fulfilment.services.raw_sql import bulk_update_rows
 from fulfilment.services.scheduling import store_replan
 from orderahead.errors import Conflict, DomainError, NotFound

@@ -37,7 +37,8 @@ from fulfilment.models import (
     OrderEvent,
     OrderStatus,
 )
-from fulfilment.services.outbox import ORDER_CHANGED, outbox_order_changed
+from fulfilment.presenters import ORDER_CHANGED
+from fulfilment.services.outbox import outbox_order_changed
 from fulfilment.services.scheduling import store_replan
 from orderahead import metrics
 from orderahead.errors import Conflict, NotFound

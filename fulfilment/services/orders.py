@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from fulfilment.channels import policy
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
+from fulfilment.presenters import ORDER_CREATED
 from fulfilment.services.cart import LineRequest, cart_price
-from fulfilment.services.outbox import ORDER_CREATED, outbox_order_changed
+from fulfilment.services.outbox import outbox_order_changed
 from fulfilment.services.payments import payment_authorise, payment_check_pickup_window
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.scheduling import kitchen_state, store_replan

@@ -21,9 +21,8 @@ the time since the last one, so at microseconds every plan event listed every li
 each with 95-150 open orders, and a screen catching up got a hundred of them). A plan event lists only
 the lines whose whole-second values moved, as offsets in seconds from one base time (`t0`).
 
-The order-ready board is a public screen: it gets `public_ticket`/`public_event`, which name the customer
-as `public_name` does (first name and last initial, never the account's username or e-mail) and carry
-no pickup code, since the short code and the name together hand an order over.
+What an event carries (the tickets, the public board's shapes) and the event kinds are in
+`fulfilment.presenters`; this module writes, numbers and reads the events.
 """
 
 import datetime as dt
@@ -35,122 +34,23 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from fulfilment.models import PAID_OPEN_STATUSES, Order, OrderLine, StoreEvent
-from fulfilment.services.pickup_codes import pickup_code
+from fulfilment.presenters import MENU_ITEM, PLAN, iso, item_message, order_ticket, plan_iso, plan_offset
 from fulfilment.services.raw_sql import store_event_insert_numbered
 from stores.models import MenuItem, Store
 
-# A kitchen screen shows the orders that are paid and not yet handed over (PAID_OPEN_STATUSES); any other
-# state removes the ticket.
-
-ORDER_CREATED = "order.created"    # payload: ticket
-ORDER_CHANGED = "order.changed"    # a state change; payload: ticket, from, to
-ORDER_LINES = "order.lines"        # items started, bumped or recalled; payload: ticket, action
-ORDER_DELAYED = "order.delayed"    # payload: ticket, minutes
-PLAN = "plan"                      # a re-plan; payload: t0, lines [[line, order, lane, start, finish]],
-#                                    ready [[order, at]]; start, finish, at: whole seconds after t0, or null
-MENU_ITEM = "menu.item"            # an item marked 86 or back; payload: item {id, name, station, eighty_sixed}
-
 # Sent after the commit with `events=[message, ...]` (see `event_message`); kitchen_display relays them.
 store_events_committed = Signal()
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _username(user) -> str:
     return user.get_username() if user is not None and getattr(user, "is_authenticated", False) else ""
 
 
-def _plan_iso(value: dt.datetime | None) -> str | None:
-    """A planned time as the screens get it: UTC, to the whole second."""
-    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat() if value else None
-
-
-def plan_time(t0: str, offset: int | None) -> str | None:
-    """A planned time of a plan event: `offset` whole seconds after its `t0`, as `_plan_iso` writes it."""
-    return None if offset is None else (dt.datetime.fromisoformat(t0) + dt.timedelta(seconds=offset)).isoformat()
-
-
-def _plan_offset(value: dt.datetime | None, t0: dt.datetime) -> int | None:
-    return None if value is None else int((value.astimezone(dt.UTC).replace(microsecond=0) - t0).total_seconds())
-
-
-def public_name(order: Order) -> str:
-    """What a public screen may call the customer: the name they gave, shortened to the first name and
-    the last initial ("Dana Kowalski" -> "Dana K."); for an account whose order carries its username
-    (or e-mail), the account's first name and last initial; never a username or an e-mail address."""
-    given = " ".join(order.customer_name.split())
-    if order.customer_id:
-        user = order.customer
-        login = {str(user.get_username()).casefold(), str(getattr(user, "email", "") or "").casefold()}
-        if not given or given.casefold() in login:
-            given = " ".join(f"{getattr(user, 'first_name', '')} {getattr(user, 'last_name', '')}".split())
-    words = [word for word in given.split() if "@" not in word]
-    if not words:
-        return ""
-    first = words[0][:20]
-    return f"{first} {words[-1][0].upper()}." if len(words) > 1 else first
-
-
-# --- The shapes screens get --------------------------------------------------------------------------------
-
-def line_ticket(line: OrderLine) -> dict:
-    return {"id": line.pk, "item": line.item_id, "name": line.item_name, "quantity": line.quantity,
-            "modifiers": [{"group": m.get("group", ""), "option": m.get("option", "")} for m in line.modifiers or []],
-            "station": line.station_id, "lane": line.planned_lane,
-            "planned_start_at": _plan_iso(line.planned_start_at),
-            "planned_finish_at": _plan_iso(line.planned_finish_at),
-            "started_at": _iso(line.started_at), "done_at": _iso(line.done_at)}
-
-
-def order_ticket(order: Order, lines: list[OrderLine] | None = None) -> dict:
-    """An order as the kitchen screens show it. `lines` defaults to the order's lines in id order."""
-    if lines is None:
-        lines = list(order.lines.order_by("id"))
-    return {"id": order.pk, "code": pickup_code(order=order), "name": order.customer_name,
-            "public_name": public_name(order),
-            "channel": order.channel, "status": order.status, "pickup_kind": order.pickup_kind,
-            "promised_ready_at": _iso(order.promised_ready_at),
-            "estimated_ready_at": _plan_iso(order.estimated_ready_at),
-            "created_at": _iso(order.created_at), "confirmed_at": _iso(order.confirmed_at),
-            "ready_at": _iso(order.ready_at), "lines": [line_ticket(line) for line in lines]}
-
-
-def public_ticket(ticket: dict) -> dict:
-    """A ticket as the public order-ready board gets it: who (`public_name`), the state and what orders
-    it by; no pickup code, no account name, no items."""
-    return {"id": ticket["id"], "name": ticket.get("public_name", ""), "status": ticket["status"],
-            "pickup_kind": ticket["pickup_kind"], "promised_ready_at": ticket["promised_ready_at"],
-            "confirmed_at": ticket["confirmed_at"], "created_at": ticket["created_at"],
-            "ready_at": ticket["ready_at"], "estimated_ready_at": ticket["estimated_ready_at"],
-            "lines": [{"id": line["id"], "station": line["station"], "lane": line["lane"],
-                       "planned_start_at": line["planned_start_at"], "planned_finish_at": line["planned_finish_at"],
-                       "started_at": line["started_at"], "done_at": line["done_at"]} for line in ticket["lines"]]}
-
-
-def public_event(event: dict) -> dict:
-    """An event as the public board gets it: its number and kind, public tickets, the plan; not who did it."""
-    public = {"store": event["store"], "seq": event["seq"], "kind": event["kind"], "at": event["at"],
-              "order": event["order"]}
-    if "ticket" in event:
-        public["ticket"] = public_ticket(event["ticket"])
-    if event["kind"] == PLAN:
-        public.update(t0=event.get("t0"), lines=event["lines"], ready=event["ready"])
-    elif event["kind"] == MENU_ITEM:
-        public["item"] = event["item"]
-    return public
-
-
-def public_snapshot(snapshot: dict) -> dict:
-    return {**snapshot, "tickets": [public_ticket(ticket) for ticket in snapshot["tickets"]]}
-
-
 def event_message(event: StoreEvent) -> dict:
     """A row as the screens and the relay get it: its number, kind, time and payload keys.
 
     `notify` names the orders whose customers should hear of it (their order page refreshes)."""
-    return {"store": event.store_id, "seq": event.seq, "kind": event.kind, "at": _iso(event.created_at),
+    return {"store": event.store_id, "seq": event.seq, "kind": event.kind, "at": iso(event.created_at),
             "order": event.order_id, **event.payload}
 
 
@@ -191,9 +91,9 @@ def outbox_plan_changed(*, store: Store, before: dict[int, tuple], lines: list[O
                         notify: list[int]) -> StoreEvent | None:
     """What a re-plan changed, as the screens see it: lines whose lane, start or finish moved to another
     whole second (`before` holds the old values by line id) and orders whose expected ready time moved.
-    Times are whole seconds after `t0` (see `plan_time`). `notify`: orders whose customers are told."""
+    Times are whole seconds after `t0` (see `presenters.plan_time`). `notify`: orders whose customers are told."""
     def seen(lane, start, finish):
-        return lane, _plan_iso(start), _plan_iso(finish)
+        return lane, plan_iso(start), plan_iso(finish)
 
     moved_lines = [line for line in lines if seen(*before.get(line.pk, (None, None, None)))
                    != seen(line.planned_lane, line.planned_start_at, line.planned_finish_at)]
@@ -202,15 +102,11 @@ def outbox_plan_changed(*, store: Store, before: dict[int, tuple], lines: list[O
     if not moved_lines and not orders:
         return None
     t0 = min(times).astimezone(dt.UTC).replace(microsecond=0) if times else timezone.now().replace(microsecond=0)
-    moved = [[line.pk, line.order_id, line.planned_lane, _plan_offset(line.planned_start_at, t0),
-              _plan_offset(line.planned_finish_at, t0)] for line in moved_lines]
-    ready = [[order.pk, _plan_offset(order.estimated_ready_at, t0)] for order in orders]
+    moved = [[line.pk, line.order_id, line.planned_lane, plan_offset(line.planned_start_at, t0),
+              plan_offset(line.planned_finish_at, t0)] for line in moved_lines]
+    ready = [[order.pk, plan_offset(order.estimated_ready_at, t0)] for order in orders]
     return outbox_write(store=store, kind=PLAN, payload={"t0": t0.isoformat(), "lines": moved, "ready": ready,
                                                          "notify": list(notify)})
-
-
-def item_message(item: MenuItem) -> dict:
-    return {"id": item.pk, "name": item.name, "station": item.station_id, "eighty_sixed": item.eighty_sixed}
 
 
 def outbox_menu_item(*, store: Store, item: MenuItem, actor=None) -> StoreEvent:
@@ -258,6 +154,9 @@ def outbox_since(*, store_id: int, since: int, limit: int, upto: int | None = No
         return None
     return events
 
+
+# A kitchen screen shows the orders that are paid and not yet handed over (PAID_OPEN_STATUSES); any other
+# state removes the ticket.
 
 def _screen_orders(store_id: int):
     return (Order.objects.filter(store_id=store_id, status__in=PAID_OPEN_STATUSES).select_related("customer")

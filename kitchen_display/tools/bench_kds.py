@@ -331,7 +331,8 @@ def _synthetic_placer(config, staff, stores):
     from django.db import transaction
     from django.utils import timezone
 
-    from fulfilment.services.outbox import ORDER_CREATED, outbox_write
+    from fulfilment.presenters import ORDER_CREATED
+    from fulfilment.services.outbox import outbox_write
     from stores.models import Store
 
     counter = iter(range(10**9, 2 * 10**9))

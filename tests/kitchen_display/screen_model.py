@@ -7,7 +7,7 @@ screen would show with the database (`outbox_snapshot`).
 
 from dataclasses import dataclass, field
 
-from fulfilment.services.outbox import plan_time
+from fulfilment.presenters import plan_time
 
 SCREEN_STATUSES = {"confirmed", "in_progress", "ready"}
 

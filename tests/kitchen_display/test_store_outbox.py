@@ -146,7 +146,7 @@ def test_a_new_orders_ticket_is_the_order_as_the_database_has_it(store, menu, ba
     """The placement builds the `order.created` ticket from the rows it has just written and planned,
     without reading them back: right after each placement it must be exactly what a read gives."""
     from fulfilment.models import Order
-    from fulfilment.services.outbox import order_ticket
+    from fulfilment.presenters import order_ticket
 
     def counter(**quantities):
         lines = [LineRequest(item_id=menu[name].pk, quantity=q) for name, q in quantities.items()]
