@@ -58,3 +58,13 @@ def test_metrics_sum_the_workers_and_forget_the_sockets_of_a_dead_one(client, tm
     samples = scrape(client)
     assert samples[("orderahead_orders_placed_total", (("channel", "counter"), ("outcome", "created")))] == 7
     assert samples.get(("orderahead_kitchen_sockets_open", (("screen", "expo"),)), 0) == 0
+
+
+def test_a_missing_directory_stops_the_start(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing"),
+           "DJANGO_SETTINGS_MODULE": "orderahead.settings.test"}
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+
+    assert result.returncode != 0
+    assert "PROMETHEUS_MULTIPROC_DIR" in result.stderr.strip().splitlines()[-1]

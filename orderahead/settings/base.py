@@ -252,3 +252,9 @@ LOGGING = logging_config(LOG_FORMAT, level=LOG_LEVEL, levels=LOG_LEVELS)
 # /metrics (orderahead.metrics) answers this machine and TRUSTED_PROXIES; with a token set, also a scraper
 # elsewhere that sends `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Several workers: each writes its metrics here and /metrics sums them (prometheus-client reads the variable
+# itself). A missing directory would fail the first request that counts something; say so at start instead.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory; create it "
+                               "(empty) before the workers start, or unset it for one process")
