@@ -138,6 +138,7 @@ class KitchenConsumer(JsonSocket):
         await self.accept()
         self.counted_as = self.screen  # orderahead_kitchen_sockets_open, until disconnect
         metrics.KITCHEN_SOCKETS.labels(self.screen).inc()
+        log.info("kitchen_socket_opened", extra={"store_id": self.store_id, "screen": self.screen})
         relay.register(self)
         since = _query(self.scope).get("since", "")
         await self.catch_up(since=int(since) if since.isdigit() and len(since) < 19 else None)
@@ -145,6 +146,7 @@ class KitchenConsumer(JsonSocket):
     async def disconnect(self, code):
         if getattr(self, "counted_as", None) is not None:
             metrics.KITCHEN_SOCKETS.labels(self.counted_as).dec()
+            log.info("kitchen_socket_closed", extra={"store_id": self.store_id, "screen": self.counted_as, "code": code})
             self.counted_as = None
         if getattr(self, "store_id", None) is not None:
             relay.unregister(self)

@@ -1,5 +1,5 @@
-"""A kitchen socket has a request id of its own on every line logged for it, and is counted in
-orderahead_kitchen_sockets_open while it is open."""
+"""A kitchen socket has a request id of its own on every line logged for it (its opening and closing
+too), and is counted in orderahead_kitchen_sockets_open while it is open."""
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,12 +15,19 @@ def sockets_open(screen: str) -> float:
     return REGISTRY.get_sample_value("orderahead_kitchen_sockets_open", {"screen": screen}) or 0.0
 
 
-async def test_an_open_screen_is_counted_until_it_closes(layer, open_socket, store, menu, barista_store1):
+async def test_an_open_screen_is_counted_and_logged_until_it_closes(layer, open_socket, store, menu,
+                                                                    barista_store1):
     before = sockets_open("expo")
-    async with open_socket(f"/ws/kds/{store.pk}/expo/", barista_store1) as ws:
-        assert (await receive(ws))["type"] == "snapshot"
-        assert sockets_open("expo") == before + 1
+    with json_log_lines() as lines:
+        async with open_socket(f"/ws/kds/{store.pk}/expo/", barista_store1) as ws:
+            assert (await receive(ws))["type"] == "snapshot"
+            assert sockets_open("expo") == before + 1
     assert sockets_open("expo") == before
+
+    [opened] = lines.named("kitchen_socket_opened")
+    [closed] = lines.named("kitchen_socket_closed")
+    assert opened["request_id"] == closed["request_id"] and len(opened["request_id"]) == 32
+    assert opened["store_id"] == closed["store_id"] == store.pk and opened["screen"] == "expo"
 
 
 async def test_a_refused_socket_is_logged_with_its_own_request_id(layer, application, store, menu, customer_a):
