@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/tes
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-fast migrate seed bench clean browser
+.PHONY: install run serve nginx test test-fast migrate seed bench clean browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,20 @@ run: seed
 	@echo "  Logins         manager1..3, barista1..3, customer  (password demo-pass-123)"
 	@echo ""
 	$(PY) -m daphne -b $(HOST) -p $(PORT) orderahead.asgi:application
+
+# Production on this machine (deploy/serve.py): PostgreSQL (DATABASE_URL, default .../orderahead_serve, created
+# when missing), Redis (REDIS_URL, default db 1), nginx on SERVE_PORT in front of WORKERS Daphne workers, and
+# the periodic jobs, all under honcho (deploy/Procfile). Ctrl-C stops everything.
+WORKERS ?= $(shell nproc)
+SERVE_PORT ?= 8080
+serve: install nginx
+	WORKERS=$(WORKERS) SERVE_PORT=$(SERVE_PORT) $(PY) -m deploy.serve
+
+# nginx from Debian's packages, installed when missing and run as root (like Chromium below).
+NGINX ?= /usr/sbin/nginx
+nginx:
+	@test -x $(NGINX) || { if [ "$$(id -u)" = 0 ]; then apt-get install -y nginx-light || { apt-get update && apt-get install -y nginx-light; }; \
+	  else echo "nginx is missing: sudo apt-get install -y nginx-light"; exit 1; fi; }
 
 # The browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
 CHROMIUM ?= /usr/bin/chromium
