@@ -1,5 +1,5 @@
 """The shapes an order takes on its way out: the tickets the kitchen screens get, what the public
-order-ready board may see of them, and the customer's payment block.
+order-ready board may see of them, the customer's payment block and what the browser's payment form needs.
 
 Plain functions from models to JSON-ready dicts; nothing here reads more than the order it is given (and
 its lines), nothing writes. The outbox (`fulfilment.services.outbox`) writes these shapes into its events;
@@ -25,7 +25,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from fulfilment.channels import policy
 from fulfilment.models import Order, OrderLine, PaymentStatus
 from fulfilment.payment_gateways import gateway as intents
-from fulfilment.services.pickup_codes import pickup_code
+from fulfilment.pickup_codes import pickup_code
 from stores.models import MenuItem
 
 # --- Event kinds, and what each event's payload carries ---------------------------------------------------
@@ -170,3 +170,16 @@ def payment_summary(order: Order) -> dict:
             "captured_minor": payment.captured_minor, "refunded_minor": payment.refunded_minor,
             "currency": payment.currency, "requires_action": payment.intent_status == intents.REQUIRES_ACTION,
             "message": message}
+
+
+def payment_checkout(order: Order) -> dict:
+    """The payment block plus what the browser's payment form needs to confirm a payment still waiting
+    (`serializers.OrderPaymentOut`): the intent's client secret and the provider's publishable key."""
+    try:
+        payment = order.payment
+    except ObjectDoesNotExist:
+        payment = None
+    waiting = payment is not None and payment.status == PaymentStatus.PENDING
+    gateway = intents.get_gateway(payment.provider) if payment else intents.get_gateway()
+    return {**payment_summary(order), "order": order.pk, "client_secret": payment.client_secret if waiting else "",
+            "publishable_key": gateway.publishable_key}

@@ -5,10 +5,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fulfilment import selectors
-from fulfilment.models import Payment, PaymentStatus
-from fulfilment.payment_gateways import get_gateway
-from fulfilment.presenters import payment_summary
+from fulfilment import presenters, selectors
+from fulfilment.models import Payment
 from fulfilment.serializers import OrderOut, OrderPaymentOut
 from fulfilment.services import payments as payment_services
 
@@ -35,13 +33,7 @@ class OrderPaymentApi(APIView):
                    summary="Your order's payment, with what the Payment Element needs to confirm it")
     def get(self, request, order_id: int):
         order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
-        payment = Payment.objects.filter(order=order).first()
-        waiting = payment is not None and payment.status == PaymentStatus.PENDING
-        gateway = get_gateway(payment.provider) if payment else get_gateway()
-        return Response(OrderPaymentOut({
-            **payment_summary(order), "order": order.pk,
-            "client_secret": payment.client_secret if waiting else "",
-            "publishable_key": gateway.publishable_key}).data)
+        return Response(OrderPaymentOut(presenters.payment_checkout(order)).data)
 
 
 class OrderPaymentRefreshApi(APIView):

@@ -33,8 +33,8 @@ from fulfilment.models import (
     Order,
     OrderStatus,
 )
+from fulfilment.pickup_codes import pickup_code
 from fulfilment.services.payments import payment_finish_order, payment_policy_for
-from fulfilment.services.pickup_codes import pickup_code
 from orderahead.env import parse_rate
 from orderahead.errors import Conflict, DomainError, NotFound, TooManyAttempts
 

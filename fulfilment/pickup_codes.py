@@ -1,9 +1,10 @@
 """The short pickup code of an order: four characters to read aloud, derived from the order with an HMAC
 (SECRET_KEY), so nothing has to be stored.
 
-Its own module, importing nothing of the services, because the kitchen screens' tickets (the outbox,
-which every order transition writes) show it: importing it from `pickup`, which builds on payments,
-would make the order's lifecycle import payments (a cycle: payments moves orders through the lifecycle).
+Beside the models, outside the services package, because the kitchen screens' tickets
+(`fulfilment.presenters`, which the outbox of every order move uses) show it: inside `services` it would
+make the presenters load the whole services package first, and in `pickup`, which builds on payments,
+it would make the order's lifecycle import payments (a cycle: payments moves orders through the lifecycle).
 """
 
 import hashlib
