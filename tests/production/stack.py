@@ -189,13 +189,14 @@ class Stack:
             time.sleep(0.1)
 
     def request(self, method: str, path: str, body: dict | None = None, *, headers: dict | None = None,
-                token: str | None = None, timeout: float = 60) -> tuple[int, dict, Message]:
-        """A JSON request through nginx: (status, JSON body or {}, response headers, looked up in any case)."""
+                token: str | None = None, timeout: float = 60, base: str | None = None) -> tuple[int, dict, Message]:
+        """A JSON request through nginx, or to `base` (e.g. a worker's url, past nginx): (status, JSON body
+        or {}, response headers, looked up in any case)."""
         headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Token {token}"
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=headers)
+        request = urllib.request.Request(f"{base or self.url}{path}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, _json_or_empty(response.read()), response.headers
