@@ -57,9 +57,19 @@ def stack_environment(*, database_url: str, redis_url: str, var_dir: Path, secre
         "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", "127.0.0.1"),
         "SERVE_STATIC": "0",  # nginx serves STATIC_ROOT
         "SERVE_VAR": str(var_dir),
+        # One directory for every worker's metrics, so any worker's /metrics shows their sum (orderahead/metrics.py).
+        "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "prometheus"),
         # manage.py, daphne and honcho from this virtualenv
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+
+
+def fresh_metrics_dir(var_dir: Path) -> Path:
+    """PROMETHEUS_MULTIPROC_DIR, emptied: the counts of a previous run's processes must not add up with ours."""
+    path = var_dir / "prometheus"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def ensure_database(url: str) -> bool:
@@ -134,6 +144,7 @@ def main() -> None:
     warn_about_connections(workers)
     prepare()
     prepare_var_dir(var_dir)
+    fresh_metrics_dir(var_dir)
     (var_dir / "nginx.conf").write_text(render(NginxConfig.for_workers(workers, worker_port, listen=listen,
                                                                         var_dir=var_dir)))
     print(f"\n  {workers} workers on 127.0.0.1:{worker_port}-{worker_port + workers - 1} behind nginx on "

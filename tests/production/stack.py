@@ -33,7 +33,7 @@ from pathlib import Path
 from honcho.environ import parse_procfile
 
 from deploy.nginx_config import NginxConfig, prepare_var_dir
-from deploy.serve import PROCFILE, stack_environment
+from deploy.serve import PROCFILE, fresh_metrics_dir, stack_environment
 from tests.live_server import ROOT, free_port, manage, server_env
 
 # Tests place orders fast from one address; these limits are production's business, not the stack's.
@@ -274,6 +274,7 @@ def build_stack(var_dir: Path, *, workers: int = 2, database_url: str, redis_url
                   workers=[Worker(index, free_port(), var_dir / "log" / f"web.{index + 1}.log")
                            for index in range(workers)])
     prepare_var_dir(var_dir)
+    fresh_metrics_dir(var_dir)
     config = NginxConfig(ports=[worker.port for worker in stack.workers], listen=f"127.0.0.1:{stack.listen_port}",
                          var_dir=var_dir)
     (var_dir / "nginx.conf").write_text(_render(config, environment))
