@@ -135,6 +135,7 @@ def main() -> None:
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         sys.exit("nginx is missing: `make serve` installs it as root (apt-get install nginx-light)")
 
+    fresh_metrics_dir(var_dir)  # before any process loads the settings, which require it
     os.environ.update(stack_environment(database_url=database_url, redis_url=redis_url, var_dir=var_dir,
                                         secret=secret_key(var_dir)))
     os.environ["PATH"] += os.pathsep + "/usr/sbin"  # Debian's nginx, for a user whose PATH lacks sbin
@@ -144,7 +145,6 @@ def main() -> None:
     warn_about_connections(workers)
     prepare()
     prepare_var_dir(var_dir)
-    fresh_metrics_dir(var_dir)
     (var_dir / "nginx.conf").write_text(render(NginxConfig.for_workers(workers, worker_port, listen=listen,
                                                                         var_dir=var_dir)))
     print(f"\n  {workers} workers on 127.0.0.1:{worker_port}-{worker_port + workers - 1} behind nginx on "

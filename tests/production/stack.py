@@ -259,6 +259,7 @@ def build_stack(var_dir: Path, *, workers: int = 2, database_url: str, redis_url
     """A Stack ready to `start()`: its database migrated, static files collected, the scheduler warmed
     and var_dir/nginx.conf written for free ports. `env` adds to or overrides the processes' settings."""
     var_dir.mkdir(parents=True, exist_ok=True)
+    fresh_metrics_dir(var_dir)  # before any process loads the settings
     environment = server_env(**stack_environment(database_url=database_url, redis_url=redis_url,
                                                  var_dir=var_dir, secret=TEST_SECRET_KEY))
     environment.update(GENEROUS_THROTTLES)
@@ -274,7 +275,6 @@ def build_stack(var_dir: Path, *, workers: int = 2, database_url: str, redis_url
                   workers=[Worker(index, free_port(), var_dir / "log" / f"web.{index + 1}.log")
                            for index in range(workers)])
     prepare_var_dir(var_dir)
-    fresh_metrics_dir(var_dir)
     config = NginxConfig(ports=[worker.port for worker in stack.workers], listen=f"127.0.0.1:{stack.listen_port}",
                          var_dir=var_dir)
     (var_dir / "nginx.conf").write_text(_render(config, environment))
