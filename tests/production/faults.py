@@ -23,6 +23,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 from websockets.sync.client import connect
@@ -107,6 +108,9 @@ class OrderLoad:
     errors: list[str] = field(default_factory=list)
     retries: int = 0
     replays: int = 0       # orders whose first answer was lost and a retry returned
+    # Each answer that was retried, as (status, its Retry-After header, its JSON error code): a fault test
+    # asserts what clients were told while it lasted (None: no answer at all).
+    retried: Counter = field(default_factory=Counter)
 
     def __post_init__(self):
         self._stop = threading.Event()
@@ -146,13 +150,17 @@ class OrderLoad:
         headers = {"Idempotency-Key": key} if key else {}
         while True:
             try:
-                status, answer, _ = self.stack.request(method, path, body, token=token, headers=headers, timeout=30)
+                status, answer, response_headers = self.stack.request(method, path, body, token=token,
+                                                                      headers=headers, timeout=30)
             except OSError:  # reset, refused, timed out: the request may or may not have been done
-                status, answer = None, {}
+                status, answer, response_headers = None, {}, {}
             if status not in RETRY_STATUSES:
                 return status, answer
+            error = answer.get("error") if isinstance(answer, dict) else None
             with self._lock:
                 self.retries += 1
+                self.retried[(status, response_headers.get("Retry-After"),
+                              error.get("code") if isinstance(error, dict) else None)] += 1
             if time.monotonic() > deadline:
                 return status, answer
             time.sleep(0.2)
