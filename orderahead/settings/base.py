@@ -56,8 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Turns "no pooled database connection free in time" into a JSON 503 with Retry-After.
-    "orderahead.database_busy.DatabaseBusyMiddleware",
+    # A pool with no free connection, a dropped database connection or an unreachable Redis: a JSON 503 with
+    # Retry-After, so the client retries instead of getting a 500.
+    "orderahead.service_unavailable.ServiceUnavailableMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
