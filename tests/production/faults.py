@@ -9,7 +9,7 @@ database against what the clients were told.
         load.wait_for(orders=20)
         stack.kill_worker(1)                      # the fault
         load.wait_for(orders=60)
-    check_everything(stack, shop, load, screens)
+        check_everything(stack, shop, load, screens)   # inside the block: the screens must still be running
 
 `check_everything` is the end of every fault test: each order a client saw accepted exists once with its
 lines, payment and a consistent history, no order exists that no client was told of, stock adds up, and
@@ -26,6 +26,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.kitchen_display.screen_model import Board
@@ -237,6 +238,8 @@ class Screen:
                     self.connects += 1
                     self._follow(socket)
                     self.close_codes.append(socket.close_code)
+            except ConnectionClosed as closed:  # the close code the server sent, or 1006: none (a crash)
+                self.close_codes.append(closed.rcvd.code if closed.rcvd else 1006)
             except Exception as error:  # noqa: BLE001 - any end of a socket means: reconnect, as kds.js does
                 self.close_codes.append(type(error).__name__)
             self._stop.wait(0.3)
@@ -262,6 +265,7 @@ class Screens:
     socket goes straight to each worker in `pinned_to` (so a test knows that worker holds screens)."""
 
     def __init__(self, stack: Stack, shop: Shop, per_store: int = 2, pinned_to: tuple[int, ...] = ()):
+        self.checked = False  # check_screens ran while they were still following their stores
         self.screens = [Screen(stack, store, shop.screen_cookie) for store in shop.stores for _ in range(per_store)]
         self.pinned = [Screen(stack, store, shop.screen_cookie,
                               first_ws_url=stack.workers[worker].url.replace("http://", "ws://"))
@@ -273,9 +277,11 @@ class Screens:
             screen.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         for screen in self.screens:
             screen.stop()
+        # Stopped screens stop catching up: checked after this, the last events would seem lost.
+        assert exc_type is not None or self.checked, "call check_everything inside the `with Screens(...)` block"
 
 
 # --- The end of every fault test -----------------------------------------------------------------------------
@@ -283,6 +289,7 @@ class Screens:
 READ_DATABASE = """
 import json
 from fulfilment.models import Order, PAID_OPEN_STATUSES
+from fulfilment.services.outbox import outbox_heads
 from stores.models import MenuItem
 orders = []
 for order in Order.objects.filter(store_id__in={stores}).prefetch_related("lines", "events").select_related("payment"):
@@ -292,7 +299,8 @@ for order in Order.objects.filter(store_id__in={stores}).prefetch_related("lines
                    "payment": payment.status if payment else None,
                    "events": [[event.kind, event.from_status, event.to_status] for event in order.events.all()]}})
 stock = {{item.pk: item.stock_count for item in MenuItem.objects.filter(store_id__in={stores}, name="Croissant")}}
-print(json.dumps({{"orders": orders, "stock": stock, "open": sorted(PAID_OPEN_STATUSES)}}))
+print(json.dumps({{"orders": orders, "stock": stock, "open": sorted(PAID_OPEN_STATUSES),
+                  "heads": outbox_heads(store_ids={stores})}}))
 """
 
 PAYMENT_OF_STATUS = {"confirmed": "authorised", "in_progress": "authorised", "ready": "authorised",
@@ -343,9 +351,12 @@ def check_screens(stack: Stack, shop: Shop, screens: Screens, timeout: float = 3
         open_by_store = {store: {order["id"] for order in database["orders"]
                                  if order["store"] == store and order["status"] in database["open"]}
                          for store in shop.stores}
-        behind = [(screen.store, sorted(open_by_store[screen.store] ^ screen.ticket_ids()))
+        behind = [{"store": screen.store, "differ": sorted(open_by_store[screen.store] ^ screen.ticket_ids()),
+                   "seq": screen.board.seq, "head": database["heads"].get(str(screen.store)),
+                   "connects": screen.connects, "closed": screen.close_codes[-3:]}
                   for screen in screens.screens if screen.ticket_ids() != open_by_store[screen.store]]
         if not behind:
+            screens.checked = True
             return
         assert time.monotonic() < deadline, f"screens missing or showing extra tickets: {behind}"
         time.sleep(1)

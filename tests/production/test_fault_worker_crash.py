@@ -21,7 +21,7 @@ def test_kill_9_of_a_worker_loses_and_doubles_nothing(make_stack, fresh_postgres
         load.wait_for(orders=60)
         stack.start_worker(1)
         load.wait_for(orders=90)
-    check_everything(stack, shop, load, screens)
+        check_everything(stack, shop, load, screens)
     print(f"orders {len(load.accepted)}, retried requests {load.retries}, answers lost and replayed {load.replays}")
 
     upstreams = " ".join(line["upstream"] for line in stack.access_log()[-30:])
