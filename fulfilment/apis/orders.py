@@ -8,10 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fulfilment import selectors, services
-from fulfilment.models import OPEN_STATUSES, Channel
+from fulfilment.models import OPEN_STATUSES, Channel, OrderStatus
 from fulfilment.permissions import IsStoreStaff
 from fulfilment.serializers import CartIn, OrderIn, OrderOut, QuoteOut, StaffOrderIn
-from orderahead.errors import DomainError
+from orderahead.errors import Conflict, DomainError
 from orderahead.throttling import ScopedRateThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -109,10 +109,16 @@ class OrderCancelApi(APIView):
 
     @extend_schema(request=None, responses={200: OrderOut, 404: OpenApiResponse(description="Not found"),
                                             409: OpenApiResponse(description="Too late to cancel"), **SIGNED_OUT},
-                   summary="Cancel your order before the kitchen starts it")
+                   summary="Cancel your order before the kitchen starts it (again: the cancelled order, 200)")
     def post(self, request, order_id: int):
         order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
-        services.order_cancel_by_customer(order=order, customer=request.user)
+        try:
+            services.order_cancel_by_customer(order=order, customer=request.user)
+        except Conflict as refused:
+            # A cancel sent again because its answer was lost (a dropped connection, a 503 after the commit)
+            # finds the order cancelled: that is the answer it asked for, not "too late".
+            if refused.fields.get("status") != OrderStatus.CANCELLED:
+                raise
         return Response(OrderOut(selectors.order_get_for_customer(customer=request.user, order_id=order_id)).data)
 
 

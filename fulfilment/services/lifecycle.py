@@ -25,7 +25,7 @@ services, which release or refund a cancelled order's card payment this way).
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, update_wrapper
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -194,9 +194,12 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
         change = Transition(order_id=locked.pk, store_id=locked.store_id, customer_id=locked.customer_id,
                             channel=locked.channel, from_status=from_status, to_status=to_status, actor=actor,
                             at=now, data=dict(data or {}))
-        transaction.on_commit(partial(_count_and_log, change), robust=True)
+        # update_wrapper: Django logs a failing robust hook by its __qualname__, which a bare partial lacks, so
+        # an effect failing after the commit (its database connection dropped) turned into a 500 instead.
+        transaction.on_commit(update_wrapper(partial(_count_and_log, change), _count_and_log), robust=True)
         for effect in effects_for(from_status=from_status, to_status=to_status):
-            transaction.on_commit(partial(effect, change), robust=True)  # one failing effect stops no other
+            # one failing effect stops no other
+            transaction.on_commit(update_wrapper(partial(effect, change), effect), robust=True)
         locked.save(update_fields=fields)
         OrderEvent.objects.create(order=locked, kind=OrderEvent.STATUS_CHANGED, from_status=from_status,
                                   to_status=to_status, actor=actor, data=data or {})

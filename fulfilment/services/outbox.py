@@ -26,7 +26,7 @@ What an event carries (the tickets, the public board's shapes) and the event kin
 """
 
 import datetime as dt
-from functools import partial
+from functools import partial, update_wrapper
 
 from django.db import transaction
 from django.db.models import Max, Prefetch, Q
@@ -64,7 +64,8 @@ def outbox_write(*, store: Store, kind: str, payload: dict, order: Order | None 
     event = StoreEvent(store_id=store.pk, kind=kind, order=order, payload=payload, created_at=now or timezone.now())
     event.pk, event.seq = store_event_insert_numbered(event)
     event._state.adding = False
-    transaction.on_commit(partial(_announce, event_message(event)), robust=True)
+    # update_wrapper: a failing robust hook is logged by its __qualname__, which a bare partial lacks.
+    transaction.on_commit(update_wrapper(partial(_announce, event_message(event)), _announce), robust=True)
     return event
 
 

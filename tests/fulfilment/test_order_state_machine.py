@@ -8,11 +8,13 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.db import OperationalError
 
 from fulfilment import services
 from fulfilment.models import Channel, Order, OrderEvent, OrderStatus
 from fulfilment.services import LineRequest
 from fulfilment.services import orders as order_services
+from fulfilment.services.lifecycle import register_effect, unregister_effect
 from orderahead.errors import Conflict
 from stores.models import MenuItem
 
@@ -254,6 +256,36 @@ def test_customer_cancel_through_the_api_releases_stock(place, api_as, customer_
     assert body["events"][-1]["from_status"] == "pending_payment" and body["events"][-1]["to_status"] == "cancelled"
     assert stock(menu) == 5
 
+
+def test_customer_cancel_sent_again_answers_200_with_the_cancelled_order(place, api_as, customer_a, menu):
+    """A cancel retried because its first answer was lost must not hear "too late": it asked for this."""
+    order = place(S.PENDING_PAYMENT)
+    first = api_as(customer_a).post(f"/api/orders/{order.pk}/cancel/")
+
+    again = api_as(customer_a).post(f"/api/orders/{order.pk}/cancel/")
+
+    assert first.status_code == 200 and again.status_code == 200, again.json()
+    assert again.json()["status"] == "cancelled"
+    assert stock(menu) == 5
+    assert order.events.filter(to_status=S.CANCELLED).count() == 1
+
+def test_an_effect_failing_after_the_commit_is_logged_and_the_move_stands(place, barista_store1,
+                                                                          django_capture_on_commit_callbacks):
+    """An effect that fails after the commit (its database connection dropped) is logged; the caller is not
+    told the committed move failed (that was a 500 for a cancel that had gone through)."""
+    order = place(S.CONFIRMED)
+
+    def connection_dropped(change):
+        raise OperationalError("terminating connection due to administrator command")
+
+    register_effect(connection_dropped, to=S.CANCELLED)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.order_cancel(order=order, actor=barista_store1)
+    finally:
+        unregister_effect(connection_dropped)
+
+    assert Order.objects.get(pk=order.pk).status == S.CANCELLED
 
 def test_transition_timestamp_uses_the_given_now(place, barista_store1):
     order = place(S.CONFIRMED)

@@ -86,8 +86,8 @@ def test_redis_restart_loses_and_doubles_nothing(own_redis, fresh_postgres_url, 
         time.sleep(OUTAGE_S)
         during = len(load.accepted)
         own_redis.start()                          # the same port, empty: no groups, no throttle counters
-        load.wait_for(orders=during + 40)
-    database = check_everything(stack, shop, load, screens)
+        load.wait_for(orders=during + 30)
+        database = check_everything(stack, shop, load, screens)
     print(f"orders {len(load.accepted)} ({len(database['orders'])} in the database), retried requests "
           f"{load.retries} {dict(load.retried)}, answers lost and replayed {load.replays}, screen connects "
           f"{sorted(screen.connects for screen in screens.screens)}")
