@@ -1,0 +1,112 @@
+"""CPU per order of the running production stack (`make serve`), the figure docs/SCALING.md sizes from.
+
+    .venv/bin/python manage.py seed_load --stores 50 --customers 200 --out var/load.json --allow-production
+    .venv/bin/python -m deploy.load.cpu_per_order --users 40 --seconds 60
+
+Runs Locust headless (deploy/load/locustfile.py) against nginx for --seconds, reads the CPU time of every
+process of the stack from /proc before and after (Daphne workers, nginx, PostgreSQL, Redis; Locust itself
+is counted apart: it is the customers, not the service), counts the orders placed from /metrics
+(orderahead_orders_placed_total, summed over the workers), and prints one JSON object: orders per second
+held, CPU seconds per process group, CPU milliseconds per order, and Locust's latency percentiles.
+Run it on an otherwise quiet machine: PostgreSQL and Redis are counted whole, whoever else uses them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TICKS = os.sysconf("SC_CLK_TCK")
+GROUPS = {"daphne": re.compile(r"daphne"), "nginx": re.compile(r"^nginx"), "postgres": re.compile(r"^postgres"),
+          "redis": re.compile(r"^redis-server")}
+PLACED = re.compile(r'^orderahead_orders_placed_total\{[^}]*outcome="created"[^}]*\} ([0-9.e+]+)$', re.MULTILINE)
+
+
+def process_cpu() -> dict[int, tuple[str, float]]:
+    """Every process's (group, CPU seconds so far) for the groups above."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended while we looked
+            continue
+        for group, pattern in GROUPS.items():
+            if pattern.search(command) if group == "daphne" else pattern.search(Path(command.split(" ")[0]).name):
+                found[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / TICKS)
+                break
+    return found
+
+
+def orders_placed(host: str) -> float:
+    with urllib.request.urlopen(f"{host}/metrics", timeout=10) as response:
+        return sum(float(value) for value in PLACED.findall(response.read().decode()))
+
+
+def cpu_by_group(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds each group used between the two readings (a process that started meanwhile: all of it)."""
+    used: dict[str, float] = {group: 0.0 for group in GROUPS}
+    for pid, (group, seconds) in after.items():
+        used[group] += seconds - before.get(pid, (group, 0.0))[1]
+    return used
+
+
+def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path) -> dict:
+    placed_before, cpu_before = orders_placed(host), process_cpu()
+    locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "deploy/load/locustfile.py"), "--headless",
+                        "--host", host, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+                        "--csv", f"{tmp}/run", "--only-summary", "--loglevel", "WARNING"],
+                       cwd=ROOT, env={**os.environ, "LOAD_FILE": str(load_file), "LOAD_WAIT_S": str(wait_s)}, check=False)
+        wall = time.monotonic() - started
+        with open(f"{tmp}/run_stats.csv") as table:
+            stats = {row["Name"]: row for row in csv.DictReader(table)}
+    cpu_after, placed_after = process_cpu(), orders_placed(host)
+    locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust_cpu = (locust_after.ru_utime + locust_after.ru_stime) - (locust_before.ru_utime + locust_before.ru_stime)
+    orders = placed_after - placed_before
+    used = cpu_by_group(cpu_before, cpu_after)
+    service = {group: round(seconds, 2) for group, seconds in used.items()}
+    place = stats.get("place order", {})
+    return {
+        "users": users, "seconds": round(wall, 1), "orders": int(orders), "orders_per_s": round(orders / wall, 2),
+        "cpu_s": service, "locust_cpu_s": round(locust_cpu, 2),
+        "service_cores": round(sum(service.values()) / wall, 2),
+        "cpu_ms_per_order": {group: round(1000 * seconds / max(orders, 1), 1) for group, seconds in service.items()},
+        "service_cpu_ms_per_order": round(1000 * sum(service.values()) / max(orders, 1), 1),
+        "place_order_ms": {p: place.get(f"{p}%") for p in ("50", "95", "99")},
+        "place_order_failures": place.get("Failure Count"),
+        "requests": {name: row["Request Count"] for name, row in stats.items() if name != "Aggregated"},
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default=os.environ.get("LOAD_HOST", "http://127.0.0.1:8080"))
+    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--wait-s", type=float, default=1.0, help="Pause between one customer's orders.")
+    parser.add_argument("--load-file", type=Path, default=ROOT / "var" / "load.json")
+    options = parser.parse_args(argv)
+    if not options.load_file.exists():
+        parser.error(f"{options.load_file} is missing: run manage.py seed_load --out {options.load_file} first")
+    print(json.dumps(run(options.host, options.users, options.seconds, options.wait_s, options.load_file), indent=2))
+
+
+if __name__ == "__main__":
+    main()
