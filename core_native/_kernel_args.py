@@ -141,14 +141,24 @@ def prepare_one_store(**store) -> Prepared:
     return layout_one_store(*check_store(**store, n_stores=1).one_store_args())
 
 
+_last_params = (None, None)  # (a config, its PlannerParams): callers pass the same config call after call
+
+
 def config_tuple(config: PlannerConfig) -> PlannerParams:
-    """The config as the parameters the kernels and the reference take (fixed types: one compiled copy)."""
-    return PlannerParams(
+    """The config as the parameters the kernels and the reference take (fixed types: one compiled copy).
+    The last config's are kept (a config is frozen): a quote saves building them (performance only)."""
+    global _last_params
+    last = _last_params  # (one read: another thread may set it meanwhile)
+    if last[0] is config:
+        return last[1]
+    params = PlannerParams(
         safety_z=float(config.safety_z), pacing_window_s=float(config.pacing_window_s),
         jit_buffer_s=float(config.jit_buffer_s), improve_max_passes=int(config.improve_max_passes),
         improve_trials_per_order=int(config.improve_trials_per_order),
         item_trials_per_item=int(config.item_trials_per_item), slot_shift_tol_s=float(config.slot_shift_tol_s),
         slot_shift_step_s=float(config.slot_shift_step_s))
+    _last_params = (config, params)
+    return params
 
 
 def unpack(inst: Prepared, maps: dict, lane, start, finish, ready, margin, position) -> dict:

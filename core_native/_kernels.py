@@ -1533,16 +1533,16 @@ def first_bad_input(station_store, segment_station, segment_start_s, segment_lan
     for x in progress_remaining_s:
         if x <= 0:
             return 23  # BAD_REMAINING_NOT_POSITIVE
-    most_lanes = np.zeros(n_st, np.int64)
-    for g in range(n_seg):
+    most_lanes = np.zeros(n_st if n_prog else 0, np.int64)  # (no item in progress: nothing to check)
+    for g in range(n_seg if n_prog else 0):
         most_lanes[segment_station[g]] = max(most_lanes[segment_station[g]], segment_lanes[g])
     for p in range(n_prog):
         if progress_lane[p] < 0 or progress_lane[p] >= most_lanes[item_station[progress_item[p]]]:
             return 24  # BAD_PROGRESS_LANE
-    lane_start = np.zeros(n_st + 1, np.int64)
-    for st in range(n_st):
+    lane_start = np.zeros(len(most_lanes) + 1, np.int64)
+    for st in range(len(most_lanes)):
         lane_start[st + 1] = lane_start[st] + most_lanes[st]
-    lane_taken = np.zeros(lane_start[n_st], np.bool_)
+    lane_taken = np.zeros(lane_start[-1], np.bool_)
     for p in range(n_prog):
         lane = lane_start[item_station[progress_item[p]]] + progress_lane[p]
         if lane_taken[lane]:

@@ -168,7 +168,7 @@ def test_compiled_layout_refuses_station_numbers_it_would_write_outside_its_arra
         _compiled(kw)
 
 
-def test_arrays_of_other_types_take_the_numpy_path_to_the_same_instance():
+def test_arrays_of_other_types_are_converted_to_the_same_instance():
     kw = _store(np.random.default_rng(5))
     as_lists = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kw.items()}
     as_lists["item_prep_s"] = np.asarray(kw["item_prep_s"], np.float32).astype(np.float64)[::-1][::-1]
@@ -208,7 +208,7 @@ def test_quote_in_one_call_is_the_snapshot_quote(seed):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
 
 
-def test_bad_new_order_or_slots_get_the_snapshot_paths_message():
+def test_bad_new_order_or_slots_get_the_validators_message_through_api_quote():
     kw = _store(np.random.default_rng(11), n_orders=3)
     for bad, message in ((dict(new_item_station=[7], new_item_prep_s=[5.0]), r"new_item_station\[0\] = 7"),
                          (dict(new_item_station=[0], new_item_prep_s=[5.0], slot_orders=[1], slot_s=0.0),
