@@ -1435,20 +1435,7 @@ def no_known_base():
     return i1, f1, (f2, f2, i2, i1, i1, f1, f1, f1, i1)
 
 
-# -- the store's layout, and api.quote in one call ------------------------------------
-# `_kernel_args.prepare` for one store, compiled: a quote validates and lays out the store's
-# open orders on every call, and in NumPy that is ~70 small array calls (~100 us whatever the
-# store's size, more than the quote itself). `layout_one_store` makes the same checks and
-# builds the same `Prepared` instance. It only says *whether* the input is good: on any failed
-# check it returns None and the caller runs `prepare`, which raises with its message, so every
-# message has one home and the compiled code the good path only
-# (tests/core_native/test_store_layout.py holds the two to the same instance and verdict).
-
-
-@njit(cache=True)
-def _stable_argsort(key, perm):
-    """perm reordered by key[perm], stable (ties keep their order in perm): one pass of a lexsort."""
-    return perm[np.argsort(key[perm], kind="mergesort")]
+# -- the validator's value checks -----------------------------------------------------
 
 
 @njit(cache=True)
@@ -1460,42 +1447,168 @@ def _all_finite(a):
 
 
 @njit(cache=True)
+def _stable_argsort(key, perm):
+    """perm reordered by key[perm], stable (ties keep their order in perm): one pass of a lexsort."""
+    return perm[np.argsort(key[perm], kind="mergesort")]
+
+
+@njit(cache=True)
+def first_bad_input(station_store, segment_station, segment_start_s, segment_lanes, item_order, item_station,
+                    item_prep_s, item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time,
+                    item_held_rank, progress_item, progress_lane, progress_remaining_s, store_handoff_s, n_stores,
+                    due_below):
+    """The value checks of `_validate.check_store` (its step 2; the arguments are a StoreArrays,
+    its arrays of their final types and lengths, and due_below): the first check that fails, as a _validate.BAD_* number (the numbers below, in
+    that order), 0 when every check passes. Only which check: _validate.bad_input_error says
+    where and words it. Compiled because a quote runs it on every call (performance only)."""
+    n_st, n_items, n_seg, n_prog = len(station_store), len(item_order), len(segment_station), len(progress_item)
+    for x in station_store:
+        if x < 0:
+            return 1  # BAD_STATION_STORE_NEGATIVE
+    for x in station_store:
+        if x >= n_stores:
+            return 2  # BAD_STATION_STORE_RANGE
+    for x in segment_station:
+        if x < 0 or x >= n_st:
+            return 3  # BAD_SEGMENT_STATION
+    for x in item_station:
+        if x < 0 or x >= n_st:
+            return 4  # BAD_ITEM_STATION
+    if not _all_finite(segment_start_s):
+        return 5  # BAD_SEGMENT_START
+    for x in segment_lanes:
+        if x < 0:
+            return 6  # BAD_SEGMENT_LANES
+    if not _all_finite(item_prep_s):
+        return 7  # BAD_PREP
+    for x in item_prep_s:
+        if x <= 0:
+            return 8  # BAD_PREP_NOT_POSITIVE
+    if not _all_finite(item_prep_sd_s):
+        return 9  # BAD_PREP_SD
+    for x in item_prep_sd_s:
+        if x < 0:
+            return 10  # BAD_PREP_SD_NEGATIVE
+    if not _all_finite(item_release_s):
+        return 11  # BAD_RELEASE
+    if not _all_finite(item_due_s):
+        return 12  # BAD_DUE
+    if not _all_finite(item_weight):
+        return 13  # BAD_WEIGHT
+    for x in item_weight:
+        if x < 0:
+            return 14  # BAD_WEIGHT_NEGATIVE
+    for x in item_held_rank:
+        if np.isinf(x):
+            return 15  # BAD_HELD_RANK
+    if not _all_finite(store_handoff_s):
+        return 16  # BAD_HANDOFF
+    for x in store_handoff_s:
+        if x < 0:
+            return 17  # BAD_HANDOFF_NEGATIVE
+    # staffing: one station has no two segments starting at one time
+    # (every sort key is float64, so one sort is compiled: station numbers are exact floats)
+    seg_perm = _stable_argsort(segment_station.astype(np.float64), np.argsort(segment_start_s, kind="mergesort"))
+    for g in range(1, n_seg):
+        a, b = seg_perm[g - 1], seg_perm[g]
+        if segment_station[a] == segment_station[b] and segment_start_s[b] <= segment_start_s[a]:
+            return 18  # BAD_SEGMENT_TWICE
+    if n_stores > 1:  # an order's items are at one store
+        by_id = np.argsort(item_order, kind="mergesort")
+        for j in range(1, n_items):
+            a, b = by_id[j - 1], by_id[j]
+            if item_order[a] == item_order[b] and station_store[item_station[a]] != station_store[item_station[b]]:
+                return 19  # BAD_ORDER_IN_TWO_STORES
+    # items already in progress: each item once, each lane once, on a lane the station has
+    if not _all_finite(progress_remaining_s):
+        return 20  # BAD_REMAINING
+    for it in progress_item:
+        if it < 0 or it >= n_items:
+            return 21  # BAD_PROGRESS_ITEM
+    in_progress = np.zeros(n_items, np.bool_)
+    for it in progress_item:
+        if in_progress[it]:
+            return 22  # BAD_PROGRESS_ITEM_TWICE
+        in_progress[it] = True
+    for x in progress_remaining_s:
+        if x <= 0:
+            return 23  # BAD_REMAINING_NOT_POSITIVE
+    most_lanes = np.zeros(n_st if n_prog else 0, np.int64)  # (no item in progress: nothing to check)
+    for g in range(n_seg if n_prog else 0):
+        most_lanes[segment_station[g]] = max(most_lanes[segment_station[g]], segment_lanes[g])
+    for p in range(n_prog):
+        if progress_lane[p] < 0 or progress_lane[p] >= most_lanes[item_station[progress_item[p]]]:
+            return 24  # BAD_PROGRESS_LANE
+    lane_start = np.zeros(len(most_lanes) + 1, np.int64)
+    for st in range(len(most_lanes)):
+        lane_start[st + 1] = lane_start[st] + most_lanes[st]
+    lane_taken = np.zeros(lane_start[-1], np.bool_)
+    for p in range(n_prog):
+        lane = lane_start[item_station[progress_item[p]]] + progress_lane[p]
+        if lane_taken[lane]:
+            return 25  # BAD_LANE_TWICE
+        lane_taken[lane] = True
+    # every order's due (its items' earliest) below due_below (only an order whose items are all
+    # at or after it is not: look for one only where some item is)
+    if n_items == 0 or np.max(item_due_s) < due_below:
+        return 0
+    by_id = np.argsort(item_order, kind="mergesort")
+    j = 0
+    while j < n_items:
+        earliest = item_due_s[by_id[j]]
+        k = j + 1
+        while k < n_items and item_order[by_id[k]] == item_order[by_id[j]]:
+            earliest = min(earliest, item_due_s[by_id[k]])
+            k += 1
+        if earliest >= due_below:
+            return 26  # BAD_DUE_TOO_LARGE
+        j = k
+    return 0
+
+
+# -- the store's layout, and api.quote in one call ------------------------------------
+# `_kernel_args.prepare` for one store, compiled: a quote lays out the store's open orders on
+# every call, and in NumPy that is ~70 small array calls (~100 us whatever the store's size,
+# more than the quote itself). `layout_one_store` builds the same `Prepared` instance
+# (tests/core_native/test_store_layout.py holds the two to the same instance) from arrays
+# `_validate.check_store` passed.
+
+
+@njit(cache=True)
+def _indices_in_range(segment_station, item_station, progress_item, n_st):
+    """The station and item numbers layout_one_store writes through are in range. Checked
+    already by the validator; repeated here because compiled code has no bounds checks: called
+    with unchecked arrays, the layout would write outside its own arrays rather than fail."""
+    for x in segment_station:
+        if x < 0 or x >= n_st:
+            return False
+    for x in item_station:
+        if x < 0 or x >= n_st:
+            return False
+    for x in progress_item:
+        if x < 0 or x >= len(item_station):
+            return False
+    return True
+
+
+@njit(cache=True)
 def layout_one_store(segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
                      item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time, item_held_rank,
                      progress_item, progress_lane, progress_remaining_s, handoff_s, n_stations):
-    """`prepare(station_store=None, n_stores=1, n_stations=n_stations, ...)`'s instance, or None
-    where `prepare` would raise. Arrays are 1-D of their final dtypes and lengths (the caller
-    checks that); the values are checked here."""
+    """`prepare(station_store=None, n_stores=1, n_stations=n_stations, ...)`'s instance, from one
+    store's arrays as `_validate.check_store` returns them (StoreArrays.one_store_args): the
+    values are good (only the numbers it writes through are checked again, for memory safety)."""
     n_st, n_items, n_seg, n_prog = n_stations, len(item_order), len(segment_station), len(progress_item)
-    # value checks, in prepare's order of concerns (prepare says which and where)
-    for x in segment_station:
-        if x < 0 or x >= n_st:
-            return None
-    for x in item_station:
-        if x < 0 or x >= n_st:
-            return None
-    for x in segment_lanes:
-        if x < 0:
-            return None
-    if not (_all_finite(segment_start_s) and _all_finite(item_prep_s) and _all_finite(item_prep_sd_s)
-            and _all_finite(item_release_s) and _all_finite(item_due_s) and _all_finite(item_weight)
-            and _all_finite(progress_remaining_s)):
-        return None
-    for i in range(n_items):
-        if item_prep_s[i] <= 0 or item_prep_sd_s[i] < 0 or item_weight[i] < 0 or np.isinf(item_held_rank[i]):
-            return None
-    if not np.isfinite(handoff_s) or handoff_s < 0:
-        return None
+    if not _indices_in_range(segment_station, item_station, progress_item, n_st):
+        raise IndexError("layout_one_store: unchecked input (the caller skipped _validate.check_store)")
 
-    # staffing segments by station, then time (one station has no two segments at one time)
+    # staffing segments by station, then time
     # (every sort key is float64, so one sort is compiled: station numbers and 0/1 are exact floats)
     seg_perm = _stable_argsort(segment_station.astype(np.float64), np.argsort(segment_start_s, kind="mergesort"))
     seg_st, seg_start, seg_lanes = segment_station[seg_perm], segment_start_s[seg_perm], segment_lanes[seg_perm]
     station_segment_start = np.zeros(n_st + 1, np.int64)
     most_lanes = np.zeros(n_st, np.int64)
     for g in range(n_seg):
-        if g and seg_st[g] == seg_st[g - 1] and seg_start[g] <= seg_start[g - 1]:
-            return None
         station_segment_start[seg_st[g] + 1] += 1
         most_lanes[seg_st[g]] = max(most_lanes[seg_st[g]], seg_lanes[g])
     station_lane_start = np.zeros(n_st + 1, np.int64)
@@ -1551,20 +1664,12 @@ def layout_one_store(segment_station, segment_start_s, segment_lanes, item_order
             j -= 1
         item_perm[j] = i
 
-    # items already in progress: each item once, each lane once, on a lane the station has
+    # items already in progress
     progress_lane_of_item = np.full(n_items, -1, np.int64)
     remaining_of_item = np.zeros(n_items)
-    lane_taken = np.zeros(station_lane_start[n_st], np.bool_)
     for p in range(n_prog):
-        it, lane = progress_item[p], progress_lane[p]
-        if it < 0 or it >= n_items or progress_lane_of_item[it] >= 0 or progress_remaining_s[p] <= 0:
-            return None
-        st = item_station[it]
-        if lane < 0 or lane >= most_lanes[st] or lane_taken[station_lane_start[st] + lane]:
-            return None
-        lane_taken[station_lane_start[st] + lane] = True
-        progress_lane_of_item[it] = lane
-        remaining_of_item[it] = progress_remaining_s[p]
+        progress_lane_of_item[progress_item[p]] = progress_lane[p]
+        remaining_of_item[progress_item[p]] = progress_remaining_s[p]
 
     return Prepared(
         np.array([0, n_st], np.int64), station_lane_start, station_segment_start, seg_start, seg_lanes,
@@ -1582,29 +1687,22 @@ def quote_arrays(segment_station, segment_start_s, segment_lanes, item_order, it
                  progress_lane, progress_remaining_s, handoff_s, n_stations, new_due, station, prep, var, release,
                  weight, params, slot_first_start_s, slot_s, slot_capacity, slot_orders, new_jit, out_status,
                  out_slot_ready, out_slot_position, out_slot_held_rank):
-    """api.quote in one compiled call: the store laid out (layout_one_store), the new order
-    appended (_with_new_order), quote_store: the snapshot path's instance and kernel, so its
-    answer, without a Python round trip between them (performance only). Returns (ok, ready,
-    margin, keeps, held rank; slot held ranks into out_slot_held_rank: `held_ranks`); ok False,
-    nothing quoted, where the store is turned down (the caller takes the NumPy path, which says
-    why)."""
+    """api.quote's route for store arrays, in one compiled call: the store laid out
+    (layout_one_store, from arrays _validate.check_store passed), the new order appended
+    (_with_new_order), quote_store: the snapshot route's instance and kernel, so its answer,
+    without a Python round trip between them (performance only). Returns (ready, margin, keeps,
+    held rank; slot held ranks into out_slot_held_rank: `held_ranks`)."""
     inst = layout_one_store(segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
                             item_due_s, item_prep_sd_s, item_release_s, item_weight, item_just_in_time,
                             item_held_rank, progress_item, progress_lane, progress_remaining_s, handoff_s,
                             n_stations)
-    if inst is None:
-        return False, INF, 0.0, False, np.nan
-    for d in inst.order_due_s:
-        if d >= new_due:  # prepare_store's "absurdly large" due
-            return False, INF, 0.0, False, np.nan
     q = _with_new_order(inst, new_due, station, prep, var, release, weight)
     known_seq, known_allowed, known_prefix = no_known_base()
     ready, margin, keeps, position = quote_store(q, params, slot_first_start_s, slot_s, slot_capacity, slot_orders,
                                                  new_jit, out_status, out_slot_ready, out_slot_position, FALSE,
                                                  known_seq, known_allowed, known_prefix)
     _keep_alive((q,))  # the arrays made here, borrowed by quote_store
-    return True, ready, margin, keeps, held_ranks(inst.order_held_rank, position, out_slot_position,
-                                                  out_slot_held_rank)
+    return ready, margin, keeps, held_ranks(inst.order_held_rank, position, out_slot_position, out_slot_held_rank)
 
 
 @njit(cache=True)

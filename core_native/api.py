@@ -98,19 +98,19 @@ Instance files (the DESIGN.md format) are planned by instances.plan_instance(ins
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import reference
-from ._kernel_args import config_tuple, int_array, prepare, prepare_one_store, typed_store_arrays, unpack
+from ._kernel_args import config_tuple, prepare, unpack
 from ._layout import (
     SLOT_OFFERED,
     SLOT_STATUS_NAMES,
     PlanError,
     Prepared,
 )
+from ._validate import StoreArrays, check_new_order, check_slots, check_store, int_array
 from .config import DEFAULT_PLANNER, PlannerConfig
 
 __all__ = ["PlanError", "PlanResult", "QuoteResult", "StoreSnapshot", "plan", "quote", "prepare_store",
@@ -276,57 +276,6 @@ def plan(*, segment_station, segment_start_s, segment_lanes, item_order, item_st
     return PlanResult(**unpack(inst, maps, lane, start, finish, ready, margin, position))
 
 
-def _few_floats(name, values, k, default=None) -> list[float]:
-    """A new order's `values` (k of them, a scalar repeated, None: `default`) as finite Python floats;
-    float_array's checks and messages for the handful of numbers of one order, without NumPy."""
-    if values is None:
-        return [float(default)] * k
-    if isinstance(values, (int, float, np.number)):
-        values = [values] * k
-    try:
-        out = [float(v) for v in values]
-    except (TypeError, ValueError):
-        raise PlanError(f"{name} must hold numbers") from None
-    if len(out) != k:
-        raise PlanError(f"{name} has {len(out)} values, expected {k}")
-    for i, v in enumerate(out):
-        if not math.isfinite(v):
-            raise PlanError(f"{name}[{i}] is not a finite number")
-    return out
-
-
-def new_order_arrays(n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
-                 new_weight=1.0):
-    """A new order's items checked and laid out as `prepare` lays out items: (station, prep,
-    variance, release clamped to now, weight) arrays, longest first (ties: input position)."""
-    stations = _few_ints("new_item_station", new_item_station)
-    k = len(stations)
-    if k == 0:
-        raise PlanError("the new order has no items")
-    # k is a handful: checked as Python numbers, several times cheaper than NumPy calls here
-    preps = _few_floats("new_item_prep_s", new_item_prep_s, k)
-    sds = _few_floats("new_item_prep_sd_s", new_item_prep_sd_s, k, 0.0)
-    releases = _few_floats("new_release_s", new_release_s, k)
-    weights = _few_floats("new_weight", new_weight, k)
-    if min(stations) < 0 or max(stations) >= n_stations:
-        i = next(j for j, x in enumerate(stations) if not 0 <= x < n_stations)
-        raise PlanError(f"new_item_station[{i}] = {stations[i]} is out of range [0, {n_stations})")
-    if min(preps) <= 0:
-        raise PlanError(f"new_item_prep_s[{preps.index(min(preps))}] = {min(preps)} must be > 0")
-    if min(sds) < 0:
-        raise PlanError(f"new_item_prep_sd_s[{sds.index(min(sds))}] must be >= 0")
-    if min(weights) < 0:
-        raise PlanError("new_weight must be >= 0")
-    if k > 1:  # longest first, ties by input position (as prepare's lexsort)
-        order = sorted(range(k), key=lambda i: -preps[i])
-        stations, preps = [stations[i] for i in order], [preps[i] for i in order]
-        sds, releases = [sds[i] for i in order], [releases[i] for i in order]
-    # one array for the four float rows: a row of it is a contiguous float64[k], as the kernels take
-    prep, var, release, weight = np.array([preps, [sd * sd for sd in sds], [max(r, 0.0) for r in releases],
-                                           weights])
-    return np.array(stations, np.int64), prep, var, release, weight
-
-
 class StoreSnapshot:
     """One store's open orders, validated and laid out once, to quote many new orders against.
 
@@ -364,85 +313,45 @@ class StoreSnapshot:
 
     def instance_with(self, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
                       new_weight=1.0) -> Prepared:
-        """The prepared one-store instance with the new order appended as the last order.
-
-        Identical to what `prepare` builds from the concatenated arrays: the new order
-        has the largest id and a due time after every real one, so it is last in the
-        dispatch sequence and its items come last, longest first (ties: input position).
-        (`_kernels._with_new_order` builds the same in compiled code for the kernel quote.)
-        """
-        station, prep, var, release, weight = new_order_arrays(
-            self.n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
-        inst, n, k = self.inst, self._n_items, station.size
-        return inst._replace(
-            store_order_start=np.array([0, self._n_orders + 1], np.int64),
-            order_item_start=np.concatenate((inst.order_item_start, np.array([n + k], np.int64))),
-            order_due_s=np.concatenate((inst.order_due_s, np.array([_NEW_ORDER_DUE]))),
-            order_weight=np.concatenate((inst.order_weight, np.array([weight.max()]))),
-            order_jit=np.concatenate((inst.order_jit, np.zeros(1, bool))),
-            order_held_rank=np.concatenate((inst.order_held_rank, np.full(1, np.nan))),
-            order_dispatch=np.concatenate((inst.order_dispatch, np.array([self._n_orders], np.int64))),
-            item_station=np.concatenate((inst.item_station, station)),
-            item_prep_s=np.concatenate((inst.item_prep_s, prep)),
-            item_var_s2=np.concatenate((inst.item_var_s2, var)),
-            item_release_s=np.concatenate((inst.item_release_s, release)),
-            item_progress_lane=np.concatenate((inst.item_progress_lane, np.full(k, -1, np.int64))),
-            item_progress_remaining_s=np.concatenate((inst.item_progress_remaining_s, np.zeros(k))),
-        )
+        """The prepared one-store instance with the new order appended as the last order (see
+        `_instance_with_new_order`)."""
+        return _instance_with_new_order(self.inst, check_new_order(
+            self.n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight))
 
     def quote(self, *, new_item_station, new_item_prep_s, new_item_prep_sd_s=None, new_release_s=0.0,
               new_weight=1.0, new_just_in_time=False, slot_first_start_s=0.0, slot_s=300.0, slot_capacity=0,
               slot_orders=None, use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
         """Quote one new order against this store state; arguments as in `quote`."""
-        new = (new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s, new_weight)
-        slots, slot_first, width = _slot_args(slot_orders, slot_first_start_s, slot_s)
-        params = config_tuple(config)
-        if use_reference:
-            ready, margin, keeps, status, slot_ready, position, slot_position = reference.quote(
-                self.instance_with(*new), params, slot_first, width, int(slot_capacity), slots.tolist(),
-                bool(new_just_in_time))
-            status = np.asarray(status, np.int8)
-            slot_ready = np.asarray(slot_ready, np.float64)
-            slot_position = np.asarray(slot_position, np.int64)
-        else:
-            from . import _kernels
-
-            status = np.zeros(slots.size, np.int8)
-            slot_ready = np.zeros(slots.size)
-            slot_position = np.zeros(slots.size, np.int64)
-            known = self.base_plan(params)
-            ready, margin, keeps, position = _kernels.quote_new_known(
-                self.inst, _NEW_ORDER_DUE, *new_order_arrays(self.n_stations, *new), params, slot_first, width,
-                int(slot_capacity), slots, bool(new_just_in_time), status, slot_ready, slot_position, known[0],
-                known[1], known[2])
-        from . import _kernels
-
-        slot_held_rank = np.empty(slots.size)
-        held_rank = _kernels.held_ranks(self.inst.order_held_rank, int(position), slot_position, slot_held_rank)
-        return _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank, slot_held_rank)
+        slots = check_slots(slot_orders, slot_first_start_s, slot_s)
+        new = check_new_order(self.n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s,
+                              new_weight)
+        return _quote(self, new, slots, int(slot_capacity), bool(new_just_in_time), config_tuple(config),
+                      use_reference)
 
 
-def _slot_args(slot_orders, slot_first_start_s, slot_s):
-    """A quote's slot arguments checked: (orders already in each slot as int64[], first start, width)."""
-    slots = np.zeros(0, np.int64) if slot_orders is None else int_array("slot_orders", slot_orders)
-    width = float(slot_s)
-    if slots.size and not width > 0:
-        raise PlanError("slot_s must be > 0")
-    return slots, float(slot_first_start_s), width
-
-
-def _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank, slot_held_rank):
-    return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
-                       slot_start_s=slot_first + width * np.arange(status.size), slot_status=status,
-                       slot_ready_s=slot_ready, held_rank=float(held_rank), slot_held_rank=slot_held_rank)
-
-
-def _few_ints(name, values) -> list[int]:
-    """A new order's handful of integers as Python ints; int_array's checks and messages, without
-    NumPy for a list of ints (what callers pass)."""
-    if type(values) in (list, tuple) and all(type(v) is int for v in values):
-        return list(values)
-    return int_array(name, values).tolist()
+def _instance_with_new_order(inst: Prepared, new) -> Prepared:
+    """A prepared one-store instance with a new order (check_new_order's arrays) appended as the
+    last order: identical to what `prepare` builds from the concatenated arrays, since the new
+    order has the largest id and a due time after every real one, so it is last in the dispatch
+    sequence and its items come last, longest first (ties: input position). (`_kernels._with_new_order`
+    builds the same in compiled code for the kernel routes.)"""
+    station, prep, var, release, weight = new
+    n, n_orders, k = inst.item_prep_s.size, inst.order_due_s.size, station.size
+    return inst._replace(
+        store_order_start=np.array([0, n_orders + 1], np.int64),
+        order_item_start=np.concatenate((inst.order_item_start, np.array([n + k], np.int64))),
+        order_due_s=np.concatenate((inst.order_due_s, np.array([_NEW_ORDER_DUE]))),
+        order_weight=np.concatenate((inst.order_weight, np.array([weight.max()]))),
+        order_jit=np.concatenate((inst.order_jit, np.zeros(1, bool))),
+        order_held_rank=np.concatenate((inst.order_held_rank, np.full(1, np.nan))),
+        order_dispatch=np.concatenate((inst.order_dispatch, np.array([n_orders], np.int64))),
+        item_station=np.concatenate((inst.item_station, station)),
+        item_prep_s=np.concatenate((inst.item_prep_s, prep)),
+        item_var_s2=np.concatenate((inst.item_var_s2, var)),
+        item_release_s=np.concatenate((inst.item_release_s, release)),
+        item_progress_lane=np.concatenate((inst.item_progress_lane, np.full(k, -1, np.int64))),
+        item_progress_remaining_s=np.concatenate((inst.item_progress_remaining_s, np.zeros(k))),
+    )
 
 
 def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s,
@@ -453,25 +362,29 @@ def prepare_store(*, segment_station, segment_start_s, segment_lanes, item_order
 
     `plan_base`: also plan the existing orders now (what every kernel quote of this state
     starts from, for the default planner config); otherwise the first quote does it."""
-    item_order = int_array("item_order", item_order)
-    n = item_order.size
-    new_id = int(item_order.max()) + 1 if n else 0
     if n_stations is None:
-        st = int_array("item_station", item_station)
-        n_stations = int(max(int_array("segment_station", segment_station).max(initial=-1), st.max(initial=-1))) + 1
-    inst = prepare_one_store(
+        n_stations = int(max(int_array("segment_station", segment_station).max(initial=-1),
+                             int_array("item_station", item_station).max(initial=-1))) + 1
+    store = check_store(  # (no order due at or after the new order's placeholder due)
+        n_stores=1, due_below=_NEW_ORDER_DUE,
         segment_station=segment_station, segment_start_s=segment_start_s, segment_lanes=segment_lanes,
         item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
         item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
         item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
         progress_remaining_s=progress_remaining_s, handoff_s=handoff_s, n_stations=int(n_stations),
         item_held_rank=item_held_rank)
-    if inst.order_due_s.size and inst.order_due_s.max() >= _NEW_ORDER_DUE:
-        raise PlanError("item_due_s is absurdly large")
-    snapshot = StoreSnapshot(inst, int(n_stations), new_id)
+    snapshot = _snapshot(store)
     if plan_base:  # the plan every quote of this state starts from (default config), once, here
         snapshot.base_plan(config_tuple(DEFAULT_PLANNER))
     return snapshot
+
+
+def _snapshot(store: StoreArrays) -> StoreSnapshot:
+    from . import _kernels
+
+    n = store.item_order.size
+    return StoreSnapshot(_kernels.layout_one_store(*store.one_store_args()), store.station_store.size,
+                         int(store.item_order.max()) + 1 if n else 0)
 
 
 def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_station, item_prep_s, item_due_s,
@@ -483,46 +396,94 @@ def quote(*, segment_station, segment_start_s, segment_lanes, item_order, item_s
           use_reference=False, config: PlannerConfig = DEFAULT_PLANNER) -> QuoteResult:
     """Quote one new order at one store; see the module docstring for every argument.
 
-    Equivalent to prepare_store(<store arrays>).quote(<new order>): callers that quote
-    several orders against one store state should keep the snapshot instead. Where the store's
-    arrays are NumPy arrays of their final dtypes already (Django's kitchen state), the whole
-    quote is one compiled call (`_kernels.quote_arrays`: the same instance, the same kernel);
-    other input, and input that check turns down, takes the snapshot path, which says what is
-    wrong.
+    The same answer as prepare_store(<store arrays>).quote(<new order>): callers that quote
+    several orders against one store state should keep the snapshot instead. Checks the store,
+    then the slots, then the new order, and quotes by `_quote`.
     """
     if n_stations is None:  # as before: stations the new order names count too
         n_stations = int(max(int_array("segment_station", segment_station).max(initial=-1),
                              int_array("item_station", item_station).max(initial=-1),
                              int_array("new_item_station", new_item_station).max(initial=-1))) + 1
-    store = dict(
+    store = check_store(  # (no order due at or after the new order's placeholder due)
+        n_stores=1, due_below=_NEW_ORDER_DUE,
         segment_station=segment_station, segment_start_s=segment_start_s, segment_lanes=segment_lanes,
         item_order=item_order, item_station=item_station, item_prep_s=item_prep_s, item_due_s=item_due_s,
         item_prep_sd_s=item_prep_sd_s, item_release_s=item_release_s, item_weight=item_weight,
         item_just_in_time=item_just_in_time, progress_item=progress_item, progress_lane=progress_lane,
         progress_remaining_s=progress_remaining_s, item_held_rank=item_held_rank, handoff_s=handoff_s,
         n_stations=int(n_stations))
-    args = None if use_reference else typed_store_arrays(**store)
-    if args is not None:  # typed arrays (Django's, the benchmark's): one compiled call, the same answer
-        from . import _kernels
+    slots = check_slots(slot_orders, slot_first_start_s, slot_s)
+    new = check_new_order(int(n_stations), new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s,
+                          new_weight)
+    return _quote(store, new, slots, int(slot_capacity), bool(new_just_in_time), config_tuple(config),
+                  use_reference)
 
-        try:
-            new = new_order_arrays(n_stations, new_item_station, new_item_prep_s, new_item_prep_sd_s, new_release_s,
-                                   new_weight)
-            slots, slot_first, width = _slot_args(slot_orders, slot_first_start_s, slot_s)
-        except PlanError:
-            new = None  # the snapshot path below says so, after checking the store first, as always
-        if new is not None:
-            status, slot_ready, slot_held_rank = np.zeros(slots.size, np.int8), np.zeros(slots.size), np.zeros(
-                slots.size)
-            ok, ready, margin, keeps, held_rank = _kernels.quote_arrays(
-                *args, _NEW_ORDER_DUE, *new, config_tuple(config), slot_first, width, int(slot_capacity), slots,
-                bool(new_just_in_time), status, slot_ready, np.zeros(slots.size, np.int64), slot_held_rank)
-            if ok:
-                return _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank,
-                                     slot_held_rank)
-    snapshot = prepare_store(**store, plan_base=False)
-    return snapshot.quote(new_item_station=new_item_station, new_item_prep_s=new_item_prep_s,
-                          new_item_prep_sd_s=new_item_prep_sd_s, new_release_s=new_release_s, new_weight=new_weight,
-                          new_just_in_time=new_just_in_time, slot_first_start_s=slot_first_start_s, slot_s=slot_s,
-                          slot_capacity=slot_capacity, slot_orders=slot_orders, use_reference=use_reference,
-                          config=config)
+
+# -- the one quote entry point and its routes -------------------------------------------
+
+def _quote(store: StoreArrays | StoreSnapshot, new, slots, slot_capacity: int, new_jit: bool,
+           params, use_reference: bool) -> QuoteResult:
+    """Every quote comes here, its input checked (`store`: check_store's arrays, or a snapshot of
+    them; `new`: check_new_order's; `slots`: check_slots'), and takes one of three routes. They
+    give the same answer (tests/core_native: test_kernel_matches_reference, test_quote_snapshot,
+    test_store_layout); they differ in speed only:
+
+    - use_reference: the pure-Python reference.quote, the readable specification (tests, debugging);
+    - a StoreSnapshot: its store, laid out and planned once per store state, with the new order
+      appended (many quotes of one state: the benchmark's snapshot path);
+    - store arrays (api.quote, as Django calls it): layout and quote in one compiled call, since a
+      round trip through Python between them costs as much as the layout.
+    """
+    if use_reference:
+        return _quote_by_reference(store, new, slots, slot_capacity, new_jit, params)
+    if isinstance(store, StoreSnapshot):
+        return _quote_snapshot(store, new, slots, slot_capacity, new_jit, params)
+    return _quote_store_arrays(store, new, slots, slot_capacity, new_jit, params)
+
+
+def _quote_by_reference(store, new, slots, slot_capacity, new_jit, params) -> QuoteResult:
+    from . import _kernels
+
+    snapshot = store if isinstance(store, StoreSnapshot) else _snapshot(store)
+    slot_orders, slot_first, width = slots
+    ready, margin, keeps, status, slot_ready, position, slot_position = reference.quote(
+        _instance_with_new_order(snapshot.inst, new), params, slot_first, width, slot_capacity,
+        slot_orders.tolist(), new_jit)
+    slot_held_rank = np.empty(slot_orders.size)
+    held_rank = _kernels.held_ranks(snapshot.inst.order_held_rank, int(position),
+                                    np.asarray(slot_position, np.int64), slot_held_rank)
+    return _quote_result(ready, margin, keeps, slot_first, width, np.asarray(status, np.int8),
+                         np.asarray(slot_ready, np.float64), held_rank, slot_held_rank)
+
+
+def _quote_snapshot(snapshot: StoreSnapshot, new, slots, slot_capacity, new_jit, params) -> QuoteResult:
+    from . import _kernels
+
+    slot_orders, slot_first, width = slots
+    status, slot_ready = np.zeros(slot_orders.size, np.int8), np.zeros(slot_orders.size)
+    slot_position = np.zeros(slot_orders.size, np.int64)
+    known_seq, known_allowed, known_prefix = snapshot.base_plan(params)
+    ready, margin, keeps, position = _kernels.quote_new_known(
+        snapshot.inst, _NEW_ORDER_DUE, *new, params, slot_first, width, slot_capacity, slot_orders, new_jit, status,
+        slot_ready, slot_position, known_seq, known_allowed, known_prefix)
+    slot_held_rank = np.empty(slot_orders.size)
+    held_rank = _kernels.held_ranks(snapshot.inst.order_held_rank, int(position), slot_position, slot_held_rank)
+    return _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank, slot_held_rank)
+
+
+def _quote_store_arrays(store: StoreArrays, new, slots, slot_capacity, new_jit, params) -> QuoteResult:
+    from . import _kernels
+
+    slot_orders, slot_first, width = slots
+    status, slot_ready = np.zeros(slot_orders.size, np.int8), np.zeros(slot_orders.size)
+    slot_held_rank = np.zeros(slot_orders.size)
+    ready, margin, keeps, held_rank = _kernels.quote_arrays(
+        *store.one_store_args(), _NEW_ORDER_DUE, *new, params, slot_first, width, slot_capacity, slot_orders,
+        new_jit, status, slot_ready, np.zeros(slot_orders.size, np.int64), slot_held_rank)
+    return _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank, slot_held_rank)
+
+
+def _quote_result(ready, margin, keeps, slot_first, width, status, slot_ready, held_rank, slot_held_rank):
+    return QuoteResult(ready_s=float(ready), margin_s=float(margin), keeps_promises=bool(keeps),
+                       slot_start_s=slot_first + width * np.arange(status.size), slot_status=status,
+                       slot_ready_s=slot_ready, held_rank=float(held_rank), slot_held_rank=slot_held_rank)

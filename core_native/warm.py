@@ -90,9 +90,9 @@ def _call_every_entry_point() -> None:
     # api.plan: the serial path (the Django bridge); plan_batch's threads run the same compiled
     # function (plan_stores) on slices of the same store list, so this compiles both
     api.plan(**store, parallel=False)
-    # api.quote with typed arrays: one compiled call (quote_arrays, and what it calls)
+    # api.quote with typed arrays: the validator's scan (first_bad_input), then one compiled call (quote_arrays)
     api.quote(**store, **new_order, **slots, n_stations=2)
-    # the snapshot path (benchmark, and api.quote's fallback): layout, base plan, quote, held ranks
+    # the snapshot route (prepare_store, then StoreSnapshot.quote): layout, base plan, quote, held ranks
     snapshot = api.prepare_store(**store, n_stations=2)
     snapshot.quote(**new_order, **slots)
 

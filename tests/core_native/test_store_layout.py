@@ -1,6 +1,9 @@
 """The compiled one-store layout (`_kernels.layout_one_store`, the quote's fast path) builds
-`prepare`'s instance and turns down exactly the input `prepare` turns down; api.quote in one
-compiled call (`_kernels.quote_arrays`) is the snapshot's quote."""
+`prepare`'s instance; bad input gets one message whichever path it takes (the one validator,
+`_validate.check_store`, is in front of them all); api.quote in one compiled call
+(`_kernels.quote_arrays`) is the snapshot's quote."""
+
+import re
 
 import numpy as np
 import pytest
@@ -56,7 +59,7 @@ def test_compiled_layout_is_prepares_instance(seed):
 
 
 def _break(kw, rng):
-    """kw with one value made bad, as a caller's bug would: (what was broken, kw)."""
+    """kw with one value made bad, as a caller's bug would: (what was broken, the item if one was, kw)."""
     kw = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in kw.items()}
     n, n_prog = kw["item_order"].size, kw["progress_item"].size
     choices = ["segment_station", "segment_lanes", "segment_twice", "segment_start_nan", "handoff"]
@@ -104,23 +107,68 @@ def _break(kw, rng):
         kw["progress_lane"][0] = rng.choice([-1, 99])
     else:
         kw["progress_remaining_s"][0] = rng.choice([0.0, -1.0, np.nan])
-    return what, kw
+    return what, i, kw
+
+
+def _expected_message(what, kw, i):
+    """The message PlanError gives for what `_break` broke (the messages callers have always had)."""
+    n_st, n = kw["n_stations"], kw["item_order"].size
+    remaining = kw["progress_remaining_s"][0] if kw["progress_remaining_s"].size else 0.0
+    return {
+        "segment_station": rf"segment_station\[0\] = -?\d+ is out of range \[0, {n_st}\)$",
+        "segment_lanes": r"segment_lanes\[0\] is negative$",
+        "segment_twice": r"station \d+ has two staffing segments starting at -?\d",
+        "segment_start_nan": r"segment_start_s\[0\] is not a finite number$",
+        "handoff": r"handoff_s must be >= 0$",
+        "item_station": rf"item_station\[{i}\] = -?\d+ is out of range \[0, {n_st}\)$",
+        "prep_zero": rf"item_prep_s\[{i}\] = -?[05]\.0 must be > 0$",
+        "prep_inf": rf"item_prep_s\[{i}\] is not a finite number$",
+        "sd": rf"item_prep_sd_s\[{i}\] must be >= 0$",
+        "weight": rf"item_weight\[{i}\] must be >= 0$",
+        "release_nan": rf"item_release_s\[{i}\] is not a finite number$",
+        "due_nan": rf"item_due_s\[{i}\] is not a finite number$",
+        "rank_inf": rf"item_held_rank\[{i}\] is infinite \(NaN: not in the held plan\)$",
+        "progress_item": rf"progress_item\[0\] = -?\d+ is out of range \[0, {n}\)$",
+        "progress_twice": r"progress_item lists an item twice$",
+        "progress_lane": r"progress_lane\[0\] = -?\d+: station \d+ never has that many lanes$",
+        "remaining": (r"progress_remaining_s\[0\] is not a finite number$" if np.isnan(remaining)
+                      else r"progress_remaining_s\[0\] must be > 0$"),
+    }[what]
 
 
 @settings(max_examples=150, deadline=None)
 @given(seeds)
-def test_compiled_layout_turns_down_what_prepare_turns_down(seed):
+def test_every_path_turns_bad_input_down_with_one_message(seed):
+    """The one validator (`_validate.check_store`) is in front of every path: plan's NumPy layout,
+    the snapshot, api.quote on typed arrays and on lists all say the same about bad input."""
     rng = np.random.default_rng(seed)
-    what, kw = _break(_store(rng), rng)
-    with pytest.raises(PlanError) as expected:
-        _numpy(kw)
-    assert _compiled(kw) is None, what
-    with pytest.raises(PlanError) as got:  # the caller gets prepare's message
-        prepare_one_store(**kw)
-    assert str(got.value) == str(expected.value)
+    what, i, kw = _break(_store(rng), rng)
+    as_lists = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    new = dict(new_item_station=[0], new_item_prep_s=[30.0])
+    calls = {"prepare": lambda: _numpy(kw), "prepare_one_store": lambda: prepare_one_store(**kw),
+             "prepare_store": lambda: api.prepare_store(**kw), "quote": lambda: api.quote(**kw, **new),
+             "quote (lists)": lambda: api.quote(**as_lists, **new),
+             "quote (reference)": lambda: api.quote(**kw, **new, use_reference=True)}
+    messages = {}
+    for path, call in calls.items():
+        with pytest.raises(PlanError) as got:
+            call()
+        messages[path] = str(got.value)
+    assert len(set(messages.values())) == 1, (what, messages)
+    assert re.match(_expected_message(what, kw, i), messages["prepare"]), (what, messages["prepare"])
 
 
-def test_arrays_of_other_types_take_the_numpy_path_to_the_same_instance():
+def test_compiled_layout_refuses_station_numbers_it_would_write_outside_its_arrays_with():
+    """layout_one_store assumes checked input, but compiled code has no bounds checks: the numbers
+    it indexes with are checked again, so a caller who skips the validator gets an error, not a
+    write outside the arrays."""
+    kw = _store(np.random.default_rng(3), n_orders=3)
+    kw["item_station"][0] = kw["n_stations"] + 5
+    with pytest.raises(IndexError, match="unchecked input"):
+        _compiled(kw)
+
+
+def test_arrays_of_other_types_are_converted_to_the_same_instance():
     kw = _store(np.random.default_rng(5))
     as_lists = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kw.items()}
     as_lists["item_prep_s"] = np.asarray(kw["item_prep_s"], np.float32).astype(np.float64)[::-1][::-1]
@@ -160,7 +208,7 @@ def test_quote_in_one_call_is_the_snapshot_quote(seed):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
 
 
-def test_bad_new_order_or_slots_get_the_snapshot_paths_message():
+def test_bad_new_order_or_slots_get_the_validators_message_through_api_quote():
     kw = _store(np.random.default_rng(11), n_orders=3)
     for bad, message in ((dict(new_item_station=[7], new_item_prep_s=[5.0]), r"new_item_station\[0\] = 7"),
                          (dict(new_item_station=[0], new_item_prep_s=[5.0], slot_orders=[1], slot_s=0.0),
