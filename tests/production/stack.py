@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,7 +36,7 @@ from honcho.environ import parse_procfile
 
 from deploy.nginx_config import NginxConfig, prepare_var_dir
 from deploy.serve import PROCFILE, fresh_metrics_dir, stack_environment
-from tests.live_server import ROOT, free_port, manage, server_env
+from tests.live_server import ROOT, manage, server_env
 
 # Tests place orders fast from one address; these limits are production's business, not the stack's.
 GENEROUS_THROTTLES = {"THROTTLE_ORDER_PLACE": "100000/min", "THROTTLE_AUTH": "100000/min",
@@ -254,6 +256,21 @@ def _get_json(url: str) -> tuple[int | None, dict]:
         return None, {}
 
 
+def listening_port() -> int:
+    """A free port below the kernel's ephemeral range (32768 and up here): a worker restarted on its port
+    would otherwise find it taken now and then by an outgoing connection (nginx's to another worker, a
+    client's), which the kernel numbers from that range."""
+    chooser = random.SystemRandom()
+    while True:
+        port = chooser.randrange(20_000, 32_000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
 def build_stack(var_dir: Path, *, workers: int = 2, database_url: str, redis_url: str = "", jobs: bool = True,
                 env: dict[str, str] | None = None) -> Stack:
     """A Stack ready to `start()`: its database migrated, static files collected, the scheduler warmed
@@ -271,8 +288,8 @@ def build_stack(var_dir: Path, *, workers: int = 2, database_url: str, redis_url
     manage(environment, "migrate", "--noinput")
     manage(environment, "collectstatic", "--noinput", "--verbosity", "0")
     manage(environment, "warm_scheduler")
-    stack = Stack(env=environment, var_dir=var_dir, listen_port=free_port(), jobs=jobs,
-                  workers=[Worker(index, free_port(), var_dir / "log" / f"web.{index + 1}.log")
+    stack = Stack(env=environment, var_dir=var_dir, listen_port=listening_port(), jobs=jobs,
+                  workers=[Worker(index, listening_port(), var_dir / "log" / f"web.{index + 1}.log")
                            for index in range(workers)])
     prepare_var_dir(var_dir)
     config = NginxConfig(ports=[worker.port for worker in stack.workers], listen=f"127.0.0.1:{stack.listen_port}",
