@@ -12,12 +12,11 @@ Run it every minute (cron, a systemd timer, or `--every 60` in its own process).
 Every step is idempotent: running it twice, or on two machines at once, changes nothing twice.
 """
 
-import time
-
 from django.core.management.base import BaseCommand
 
 from fulfilment.services.payments import payment_cancel_expiring, payment_expire_unpaid, payment_reconcile
 from fulfilment.services.pickup import pickup_mark_no_shows
+from orderahead.periodic import run_every
 
 
 class Command(BaseCommand):
@@ -29,11 +28,7 @@ class Command(BaseCommand):
                             help="Keep running, one pass every SECONDS (default: one pass, then exit).")
 
     def handle(self, *args, every: int = 0, **options):
-        while True:
-            self.sweep()
-            if every <= 0:
-                return
-            time.sleep(every)
+        run_every(every, self.sweep)
 
     def sweep(self) -> None:
         steps = [("unpaid orders cancelled", payment_expire_unpaid),

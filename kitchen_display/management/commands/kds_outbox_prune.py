@@ -2,12 +2,12 @@
 `--every 3600` in its own process, as deploy/Procfile runs it)."""
 
 import datetime as dt
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from fulfilment.services.outbox import outbox_prune
+from orderahead.periodic import run_every
 
 
 class Command(BaseCommand):
@@ -22,9 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args, keep_hours: int, every: int = 0, **options):
         if keep_hours < 1:
             raise CommandError("--keep-hours must be at least 1")
-        while True:
+
+        def prune() -> None:
             deleted = outbox_prune(older_than=timezone.now() - dt.timedelta(hours=keep_hours))
             self.stdout.write(f"Deleted {deleted} store events older than {keep_hours} h.")
-            if every <= 0:
-                return
-            time.sleep(every)
+
+        run_every(every, prune)
