@@ -25,16 +25,37 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from deploy.serve import DEFAULT_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKS = os.sysconf("SC_CLK_TCK")
-GROUPS = {"daphne": re.compile(r"daphne"), "nginx": re.compile(r"^nginx"), "postgres": re.compile(r"^postgres"),
-          "redis": re.compile(r"^redis-server")}
+# What belongs to the stack under test when other things run too: Daphne workers whose command line
+# matches --daphne (default: any), nginx and Redis whole, PostgreSQL's backends of the stack's database
+# plus the server's own background processes (checkpointer, WAL writer, ...), not other databases' backends.
+POSTGRES_BACKEND = re.compile(r"^postgres: \S+: \S+ (\S+) ")
+
+
+def group_of(command: str, daphne: re.Pattern, database: str) -> str | None:
+    program = Path(command.split(" ")[0]).name
+    if "daphne" in command and daphne.search(command):
+        return "daphne"
+    if program.startswith("nginx"):
+        return "nginx"
+    if program.startswith("redis-server"):
+        return "redis"
+    if command.startswith("postgres") or program == "postgres":
+        backend = POSTGRES_BACKEND.match(command)
+        return "postgres" if backend is None or backend.group(1) == database else None
+    return None
+
+
 PLACED = re.compile(r'^orderahead_orders_placed_total\{[^}]*outcome="created"[^}]*\} ([0-9.e+]+)$', re.MULTILINE)
 
 
-def process_cpu() -> dict[int, tuple[str, float]]:
-    """Every process's (group, CPU seconds so far) for the groups above."""
+def process_cpu(daphne: re.Pattern, database: str) -> dict[int, tuple[str, float]]:
+    """Every process of the stack's (group, CPU seconds so far)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -44,10 +65,9 @@ def process_cpu() -> dict[int, tuple[str, float]]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # it ended while we looked
             continue
-        for group, pattern in GROUPS.items():
-            if pattern.search(command) if group == "daphne" else pattern.search(Path(command.split(" ")[0]).name):
-                found[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / TICKS)
-                break
+        group = group_of(command, daphne, database)
+        if group is not None:
+            found[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / TICKS)
     return found
 
 
@@ -58,14 +78,15 @@ def orders_placed(host: str) -> float:
 
 def cpu_by_group(before: dict, after: dict) -> dict[str, float]:
     """CPU seconds each group used between the two readings (a process that started meanwhile: all of it)."""
-    used: dict[str, float] = {group: 0.0 for group in GROUPS}
+    used = {group: 0.0 for group in ("daphne", "nginx", "postgres", "redis")}
     for pid, (group, seconds) in after.items():
         used[group] += seconds - before.get(pid, (group, 0.0))[1]
     return used
 
 
-def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path) -> dict:
-    placed_before, cpu_before = orders_placed(host), process_cpu()
+def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path, daphne: re.Pattern,
+        database: str) -> dict:
+    placed_before, cpu_before = orders_placed(host), process_cpu(daphne, database)
     locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
@@ -76,7 +97,7 @@ def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path) -> 
         wall = time.monotonic() - started
         with open(f"{tmp}/run_stats.csv") as table:
             stats = {row["Name"]: row for row in csv.DictReader(table)}
-    cpu_after, placed_after = process_cpu(), orders_placed(host)
+    cpu_after, placed_after = process_cpu(daphne, database), orders_placed(host)
     locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust_cpu = (locust_after.ru_utime + locust_after.ru_stime) - (locust_before.ru_utime + locust_before.ru_stime)
     orders = placed_after - placed_before
@@ -102,10 +123,15 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--wait-s", type=float, default=1.0, help="Pause between one customer's orders.")
     parser.add_argument("--load-file", type=Path, default=ROOT / "var" / "load.json")
+    parser.add_argument("--daphne", default="", help="Count only Daphne processes whose command line has this "
+                                                     "(e.g. ' -p 81' for make serve's workers on 8100..).")
+    parser.add_argument("--database", default=urlsplit(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)).path[1:],
+                        help="The stack's PostgreSQL database (default: DATABASE_URL's, else make serve's).")
     options = parser.parse_args(argv)
     if not options.load_file.exists():
         parser.error(f"{options.load_file} is missing: run manage.py seed_load --out {options.load_file} first")
-    print(json.dumps(run(options.host, options.users, options.seconds, options.wait_s, options.load_file), indent=2))
+    print(json.dumps(run(options.host, options.users, options.seconds, options.wait_s, options.load_file,
+                         re.compile(re.escape(options.daphne)), options.database), indent=2))
 
 
 if __name__ == "__main__":
