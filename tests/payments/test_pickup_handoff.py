@@ -10,6 +10,7 @@ from PIL import Image
 
 from fulfilment import services
 from fulfilment.models import Order, OrderEvent
+from fulfilment.payment_gateways.stripe_gateway import StripeGateway
 from fulfilment.services import pickup as pickup_services
 from tests import factories
 
@@ -197,6 +198,35 @@ def test_lost_capture_answer_then_rescan_captures_once(ready_order, stripe_api, 
     assert stripe_api.intent()["amount_received"] == 1595
     captures = stripe_api.calls("POST", r"/capture$")
     assert len(captures) == 2 and captures[1].replayed  # the same capture, answered again
+
+
+def test_capture_webhook_before_the_capture_answer_leaves_the_handoff_to_its_scan(ready_order, stripe_api, api_as,
+                                                                                  barista_store1, send_webhook,
+                                                                                  monkeypatch):
+    """Stripe's payment_intent.succeeded (and a second scan of the same code) arrive while the first scan still
+    waits for the answer to its capture: the second scan is told the handoff is under way, and the first one
+    moves the order and records what it charged."""
+    order = ready_order()
+    token = qr_token(api_as, order)
+    during = {}
+    capture = StripeGateway.capture
+
+    def capture_overtaken_by_webhook(gateway, **options):
+        intent = capture(gateway, **options)
+        during["webhook"] = send_webhook("payment_intent.succeeded", stripe_api.intent())
+        during["second scan"] = hand_over(api_as, barista_store1, order.store_id, token=token)
+        return intent
+
+    monkeypatch.setattr(StripeGateway, "capture", capture_overtaken_by_webhook)
+    first = hand_over(api_as, barista_store1, order.store_id, token=token)
+
+    assert during["webhook"].json()["outcome"] == "captured"
+    assert during["second scan"].status_code == 409
+    assert during["second scan"].json()["error"]["code"] == "handoff_in_progress"
+    assert first.status_code == 200 and first.json()["status"] == "picked_up"
+    [picked_up] = Order.objects.get(pk=order.pk).events.filter(to_status="picked_up")
+    assert picked_up.data["payment"]["captured_minor"] == 1595 and picked_up.data["handoff"] == {"via": "qr"}
+    assert len(stripe_api.calls("POST", r"/capture$")) == 1
 
 
 def test_in_store_order_hands_over_without_a_card_payment(menu, api_as, barista_store1):

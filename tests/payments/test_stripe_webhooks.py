@@ -89,6 +89,22 @@ def test_an_old_failure_after_the_authorisation_changes_nothing(waiting, stripe_
     assert order.status == "confirmed" and order.payment.status == "authorised"
 
 
+def test_a_late_requires_action_does_not_ask_for_authentication_again(waiting, stripe_api, send_webhook, api_as,
+                                                                       customer_a):
+    """3-D Secure: Stripe sent requires_action, then the authorisation, and delivers them the other way round."""
+    order, intent = waiting()
+    needs_action = {**intent, "status": "requires_action"}
+    authorised = stripe_api.confirm(intent["id"], "pm_card_visa")
+
+    send_webhook("payment_intent.amount_capturable_updated", authorised)
+    late = send_webhook("payment_intent.requires_action", needs_action)
+
+    assert late.json()["outcome"].startswith("unchanged (authorised")
+    payment = api_as(customer_a).get(f"/api/orders/{order.pk}/payment/").json()
+    assert payment["status"] == "authorised" and payment["requires_action"] is False
+    assert Payment.objects.get(order=order).intent_status == "requires_capture"
+
+
 def test_failed_payment_cancels_the_order_and_releases_stock(waiting, stripe_api, send_webhook, croissants):
     order, intent = waiting()
     assert croissants() == 4

@@ -61,8 +61,8 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
     1. Under the order's row lock: the order must still be ready (else `refuse(order)` is raised),
        and its payment is claimed (`busy_since`) for this caller; a second caller gets a 409.
     2. After that commit, outside any transaction: the capture or release at the provider.
-    3. Then the payment is recorded and the order moved on. If the provider says no, the claim is
-       dropped and the order stays ready, with an error that says what to do.
+    3. Then, in one commit, the payment is recorded, the claim dropped and the order moved on. If the
+       provider says no, the claim is dropped and the order stays ready, with an error that says what to do.
     """
     now = now or timezone.now()
     refuse = refuse or (lambda o: Conflict(f"Order {o.pk} is {o.get_status_display().lower()}.",
@@ -72,6 +72,12 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
         locked = payment.order if payment else Order.objects.get(pk=order.pk)
         if locked.status != S.READY:
             raise refuse(locked)
+        # The claim first: a payment the provider already reports captured (its webhook can arrive before
+        # the answer to the capture call) still belongs to the caller that captured it, which moves the order.
+        if payment is not None and payment.busy_since and payment.busy_since > now - CLAIM_STALE_AFTER:
+            raise Conflict(f"Order {locked.pk} is being handed over right now (since "
+                           f"{payment.busy_since.astimezone(locked.store.tz):%H:%M:%S}).",
+                           code="handoff_in_progress", fields={"since": payment.busy_since.isoformat()})
         settled = payment is None or payment.status == P.CAPTURED or (
             not capture and payment.status in (P.CANCELLED, P.FAILED))
         if settled:
@@ -80,10 +86,6 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
             raise Conflict(f"The payment of order {locked.pk} is {payment.get_status_display().lower()}, not "
                            "authorised; take payment at the till.", code="payment_not_authorised",
                            fields={"payment_status": payment.status})
-        if payment.busy_since and payment.busy_since > now - CLAIM_STALE_AFTER:
-            raise Conflict(f"Order {locked.pk} is being handed over right now (since "
-                           f"{payment.busy_since.astimezone(locked.store.tz):%H:%M:%S}).",
-                           code="handoff_in_progress", fields={"since": payment.busy_since.isoformat()})
         if capture and payment.capture_deadline and now >= payment.capture_deadline:
             raise Conflict("The card authorisation of this order has run out, so it cannot be charged; "
                            "take payment at the till.", code="authorisation_expired",
@@ -118,19 +120,23 @@ def payment_finish_order(*, order: Order, to_status: str, capture: bool, actor=N
         raise Conflict(f"The payment provider left the payment {intent.status.replace('_', ' ')}; the order is "
                        "still ready and was not handed over.", code=f"{action}_failed",
                        fields={"status": S.READY, "payment_status": payment.status})
-    payment_apply_intent(payment_id=payment.pk, intent=intent, source=to_status, now=now, move_order=False)
-    Payment.objects.filter(pk=payment.pk).update(busy_since=None)
     data = {**(data or {}), "payment": {"provider": payment.provider, "currency": payment.currency,
                                         "captured_minor": intent.amount_received_minor if capture else 0,
                                         "released": not capture}}
-    try:
-        return order_transition(order=order, to_status=to_status, actor=actor, data=data, now=now,
-                                only_from={S.READY})
-    except Conflict:
-        order.refresh_from_db()
-        if order.status == S.CANCELLED:  # cancelled while we were capturing: give the money back
-            payment_settle_cancelled(order_id=order.pk)
-        raise refuse(order) from None
+    # The payment recorded, the claim dropped and the order moved in one commit: a second caller must never
+    # find the payment settled and unclaimed while the order is still ready, or it would move the order itself.
+    with transaction.atomic():
+        payment_apply_intent(payment_id=payment.pk, intent=intent, source=to_status, now=now, move_order=False)
+        Payment.objects.filter(pk=payment.pk).update(busy_since=None)
+        try:
+            return order_transition(order=order, to_status=to_status, actor=actor, data=data, now=now,
+                                    only_from={S.READY})
+        except Conflict:
+            pass  # moved on while we were at the provider; the payment stays recorded
+    order.refresh_from_db()
+    if order.status == S.CANCELLED:  # cancelled while we were capturing: give the money back
+        payment_settle_cancelled(order_id=order.pk)
+    raise refuse(order) from None
 
 
 # --- Cancelled orders: release or refund ---------------------------------------------------------------
@@ -273,7 +279,8 @@ def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: d
 
     The order is left alone when `move_order` is false (the caller moves it itself: a no-show whose
     hold is released is a no-show, not a cancellation), and while another caller holds the payment's
-    claim (`busy_since`): that caller is about to move the order, and a webhook must not race it.
+    claim (`busy_since`): that caller is about to move the order, and a webhook must not race it, nor
+    drop the claim that keeps a second caller from moving the order in its place.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -286,12 +293,18 @@ def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: d
         if intent.client_secret and not payment.client_secret:
             payment.client_secret = intent.client_secret
             changed.append("client_secret")
-        if intent.status and intent.status != payment.intent_status:
-            payment.intent_status = intent.status
-            changed.append("intent_status")
         new = _status_of(intent)
         old = payment.status
-        if payment.busy_since and payment.busy_since > now - CLAIM_STALE_AFTER:
+        # The provider does not deliver its events in order: one that is behind the payment (a late
+        # `requires_action` after the authorisation) must not take the recorded intent status back either,
+        # or the customer would be asked to authenticate a payment already held. Failed is the exception:
+        # after it the customer may try another card on the same intent.
+        behind = _RANK[new] < _RANK[old] and old != P.FAILED
+        if intent.status and intent.status != payment.intent_status and not behind:
+            payment.intent_status = intent.status
+            changed.append("intent_status")
+        claimed = bool(payment.busy_since and payment.busy_since > now - CLAIM_STALE_AFTER)
+        if claimed:
             move_order = False
         moves_forward = _RANK[new] > _RANK[old] and old not in (P.CAPTURED, P.CANCELLED)
         if not moves_forward:
@@ -309,15 +322,18 @@ def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: d
         elif new == P.CAPTURED:
             payment.captured_minor = min(intent.amount_received_minor or payment.amount_minor, payment.amount_minor)
             payment.captured_at = now
-            payment.busy_since = None
-            changed += ["captured_minor", "captured_at", "busy_since"]
+            changed += ["captured_minor", "captured_at"]
         elif new == P.CANCELLED:
             payment.cancelled_at = now
-            payment.busy_since = None
-            changed += ["cancelled_at", "busy_since"]
+            changed.append("cancelled_at")
         elif new == P.FAILED:
             payment.last_error = (failure or intent.error_message or "The payment failed.")[:300]
             changed.append("last_error")
+        if new in (P.CAPTURED, P.CANCELLED) and not claimed:
+            # A claim left by a caller that died mid-call is over; a live one is its caller's to drop
+            # once it has moved the order (a webhook that clears it lets a second handoff move it instead).
+            payment.busy_since = None
+            changed.append("busy_since")
         payment.save(update_fields=[*changed, "updated_at"])
         log.info("Payment of order %s: %s -> %s (%s)", order.pk, old, new, source, extra={"order_id": order.pk})
 
