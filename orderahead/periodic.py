@@ -23,6 +23,5 @@ def run_every(every: int, run_pass: Callable[[], None]) -> None:
         except (OperationalError, InterfaceError) as error:
             logger.warning("periodic pass failed on the database, next one in %s s: %s", every,
                            str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__)
-        finally:
-            close_old_connections()  # a connection the failure left unusable is closed, not reused
+            close_old_connections()  # the connection the failure left unusable is closed, not reused
         time.sleep(every)
