@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def test_redis_restart_loses_and_doubles_nothing(own_redis, fresh_postgres_url, 
 
     with Screens(stack, shop, pinned_to=(0, 1)) as screens, OrderLoad(stack, shop, clients=4) as load:
         load.wait_for(orders=20)
-        assert all(screen.connects == 1 for screen in screens.screens)
+        assert all(screen.connects == 1 and screen.board.seq for screen in screens.screens), "screens not following"
         own_redis.kill()
         time.sleep(OUTAGE_S)
         during = len(load.accepted)
@@ -90,7 +91,8 @@ def test_redis_restart_loses_and_doubles_nothing(own_redis, fresh_postgres_url, 
         database = check_everything(stack, shop, load, screens)
     print(f"orders {len(load.accepted)} ({len(database['orders'])} in the database), retried requests "
           f"{load.retries} {dict(load.retried)}, answers lost and replayed {load.replays}, screen connects "
-          f"{sorted(screen.connects for screen in screens.screens)}")
+          f"{sorted(screen.connects for screen in screens.screens)}, how sockets ended "
+          f"{Counter(str(code) for screen in screens.screens for code in screen.close_codes)}")
 
     unclear = {answer: count for answer, count in load.retried.items() if answer[0] != 503 or answer[1] is None}
     assert not unclear, f"answers during the outage other than 503 with Retry-After: {unclear}"
