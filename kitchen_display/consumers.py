@@ -32,6 +32,7 @@ REST API shows it, again whenever it changes. The menu socket (`ws/stores/<store
 says when an item is marked 86 or back.
 """
 
+import contextlib
 import json
 import logging
 from urllib.parse import parse_qs
@@ -51,6 +52,7 @@ from kitchen_display.relay import (encode, event_frames, menu_group, order_group
 from orderahead import metrics
 from orderahead.errors import DomainError
 from orderahead.request_context import bind_socket_context
+from orderahead.service_unavailable import is_unavailable
 from stores.models import Station, Store
 from stores.selectors import MAX_ID, store_role
 
@@ -63,6 +65,10 @@ CATCH_UP_BYTES = 1024 * 1024
 # A screen's frames are small (an action, a check-in); a larger one is refused with an error, unread.
 MAX_RECEIVED_BYTES = 16 * 1024
 SUBPROTOCOL = "orderahead.v1"
+# The close code of a socket whose consumer lost Redis (the channel layer) or its database connection: the page
+# reconnects (kds.js and live.js do on any code but "not yours") once the service answers again. Applications
+# may close only with 1000 or 3000-4999 (Autobahn); 4503 as in "503, retry".
+SERVICE_UNAVAILABLE = 4503
 
 # action -> (service, the message fields it takes (name in message, keyword), screens that may use it)
 STATION, EXPO, BOARD = "station", "expo", "board"
@@ -91,6 +97,22 @@ class JsonSocket(AsyncJsonWebsocketConsumer):
     """A socket that takes JSON objects from the client and answers anything else with an error message
     instead of closing (channels' JSON consumer lets the decoding error end the socket with 1011).
     Every line logged for the socket carries its own request id and path (orderahead.request_context)."""
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as error:
+            # The consumer died: its channel layer's Redis went away (the layer's receive failed) or a query
+            # lost its connection. Channels then never calls disconnect(), and the socket would stay counted
+            # as open and kept in its groups by the relay for good; clean up as a disconnect does.
+            with contextlib.suppress(Exception):  # Redis may still be away: leaving a group fails too
+                await self.disconnect(SERVICE_UNAVAILABLE)
+            if not is_unavailable(error):
+                raise  # a bug: Daphne logs it and closes with 1011
+            log.warning("socket closed, service unavailable: %s: %s", type(error).__name__,
+                        str(error).strip()[:200])
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await send({"type": "websocket.close", "code": SERVICE_UNAVAILABLE})
 
     async def websocket_connect(self, message):
         bind_socket_context(self.scope, socket=self.scope.get("path", ""))

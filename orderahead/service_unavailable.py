@@ -44,6 +44,11 @@ def _is_redis_unreachable(exception: BaseException) -> bool:
     return isinstance(exception, RedisConnectionError | RedisTimeoutError)
 
 
+def is_unavailable(exception: BaseException) -> bool:
+    """The database or Redis failed to answer (not a bug): retrying shortly is the remedy."""
+    return isinstance(exception, OperationalError | InterfaceError) or _is_redis_unreachable(exception)
+
+
 BUSY = "The service is busy right now. Please try again in a few seconds; nothing was changed."
 UNAVAILABLE = ("The service is briefly unavailable. Please try again in a few seconds; retrying with the same "
                "Idempotency-Key never orders twice.")
@@ -60,7 +65,7 @@ class ServiceUnavailableMiddleware:
         if _is_pool_timeout(exception):
             logger.warning("database pool exhausted: %s %s answered 503", request.method, request.path)
             return json_error("busy", BUSY, 503, retry_after_s=RETRY_AFTER_S)
-        if isinstance(exception, OperationalError | InterfaceError) or _is_redis_unreachable(exception):
+        if is_unavailable(exception):
             logger.warning("%s: %s %s answered 503", _first_line(exception), request.method, request.path)
             return json_error("unavailable", UNAVAILABLE, 503, retry_after_s=RETRY_AFTER_S)
         return None

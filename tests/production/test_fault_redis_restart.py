@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -75,6 +76,14 @@ def own_redis(tmp_path):
     server.stop()
 
 
+def kitchen_sockets_open(stack) -> float:
+    """orderahead_kitchen_sockets_open summed over screen kinds and workers, from /metrics."""
+    with urllib.request.urlopen(f"{stack.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("orderahead_kitchen_sockets_open{"))
+
+
 def test_redis_restart_loses_and_doubles_nothing(own_redis, fresh_postgres_url, make_stack):
     # make_stack last: its stack stops first, before its Redis and its database go away.
     stack = make_stack(workers=2, database_url=fresh_postgres_url, redis_url=own_redis.url)
@@ -89,6 +98,8 @@ def test_redis_restart_loses_and_doubles_nothing(own_redis, fresh_postgres_url, 
         own_redis.start()                          # the same port, empty: no groups, no throttle counters
         load.wait_for(orders=during + 30)
         database = check_everything(stack, shop, load, screens)
+        # A socket whose consumer died with the layer is no longer counted (nor kept in its groups) by a worker.
+        assert kitchen_sockets_open(stack) == len(screens.screens)
     print(f"orders {len(load.accepted)} ({len(database['orders'])} in the database), retried requests "
           f"{load.retries} {dict(load.retried)}, answers lost and replayed {load.replays}, screen connects "
           f"{sorted(screen.connects for screen in screens.screens)}, how sockets ended "
