@@ -22,6 +22,7 @@ import json
 import random
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -369,3 +370,12 @@ def check_everything(stack: Stack, shop: Shop, load: OrderLoad, screens: Screens
     database = read_database(stack, shop)
     check_orders(database, load)
     return database
+
+
+def kitchen_sockets_open(stack: Stack) -> float:
+    """The kitchen sockets the workers count as open (orderahead_kitchen_sockets_open from /metrics, summed over
+    screen kinds and live workers): after a fault it must equal the screens connected, none left over."""
+    with urllib.request.urlopen(f"{stack.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("orderahead_kitchen_sockets_open{"))

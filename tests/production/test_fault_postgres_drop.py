@@ -13,7 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from tests.production.faults import OrderLoad, Screens, check_everything, seed_shop
+from tests.production.faults import (
+    OrderLoad,
+    Screens,
+    check_everything,
+    kitchen_sockets_open,
+    seed_shop,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -63,6 +69,7 @@ def test_dropped_database_connections_answer_503_and_lose_nothing(fresh_postgres
         # `expire` runs every 30 s: run that sweep now rather than wait for it.
         stack.manage("expire_orders")
         database = check_everything(stack, shop, load, screens)
+        assert kitchen_sockets_open(stack) == len(screens.screens)  # a socket that died with its query is let go
     print(f"orders {len(load.accepted)} ({len(database['orders'])} in the database), connections terminated "
           f"{dropper.terminated}, retried requests {load.retries} {dict(load.retried)}, answers lost and "
           f"replayed {load.replays}")

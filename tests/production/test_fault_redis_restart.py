@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +18,13 @@ import pytest
 import redis
 
 from tests.live_server import free_port
-from tests.production.faults import OrderLoad, Screens, check_everything, seed_shop
+from tests.production.faults import (
+    OrderLoad,
+    Screens,
+    check_everything,
+    kitchen_sockets_open,
+    seed_shop,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -74,14 +79,6 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-def kitchen_sockets_open(stack) -> float:
-    """orderahead_kitchen_sockets_open summed over screen kinds and workers, from /metrics."""
-    with urllib.request.urlopen(f"{stack.url}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("orderahead_kitchen_sockets_open{"))
 
 
 def test_redis_restart_loses_and_doubles_nothing(own_redis, fresh_postgres_url, make_stack):
