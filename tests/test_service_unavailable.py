@@ -59,3 +59,22 @@ def test_a_bug_is_still_a_500(place_order, monkeypatch):
     monkeypatch.setattr(order_services, "_order_place_locked", broken)
     with pytest.raises(ZeroDivisionError):  # the test client re-raises what would be a 500
         place_order()
+
+
+def test_the_pool_checks_a_connection_before_lending_it(tmp_path):
+    """A connection the server dropped between requests (pg_terminate_backend, a restart) is replaced by the
+    pool, not lent to the next request: DATABASE_URL's pool gets psycopg's check (Django: CONN_HEALTH_CHECKS)."""
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper
+    from psycopg_pool import ConnectionPool
+
+    from orderahead.env import database_from_url
+
+    database = database_from_url("postgres://app@127.0.0.1:5432/shop", base_dir=tmp_path, pool_max_size=4)
+    settings = connections.configure_settings({"default": database})["default"]
+    wrapper = DatabaseWrapper(settings, alias="probe")
+    try:
+        assert wrapper.pool._check == ConnectionPool.check_connection
+        assert wrapper.pool.max_size == 4
+    finally:
+        wrapper.close_pool()
