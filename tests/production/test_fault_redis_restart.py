@@ -71,7 +71,7 @@ class RedisServer:
 
 @pytest.fixture
 def own_redis(tmp_path):
-    if not os.access(REDIS_SERVER, os.X_OK) or not shutil.which(REDIS_SERVER):
+    if not shutil.which(REDIS_SERVER):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{REDIS_SERVER} is required under CI=true (apt-get install redis-server)", pytrace=False)
         pytest.skip(f"{REDIS_SERVER} not installed")
@@ -102,6 +102,7 @@ def test_redis_restart_loses_and_doubles_nothing(own_redis, fresh_postgres_url, 
           f"{sorted(screen.connects for screen in screens.screens)}, how sockets ended "
           f"{Counter(str(code) for screen in screens.screens for code in screen.close_codes)}")
 
+    assert load.retried, "no request met the outage"
     unclear = {answer: count for answer, count in load.retried.items() if answer[0] != 503 or answer[1] is None}
     assert not unclear, f"answers during the outage other than 503 with Retry-After: {unclear}"
     assert all(screen.connects >= 2 for screen in screens.screens), "a screen kept a socket whose layer died"
