@@ -58,6 +58,11 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.CANCELLED: set(),
     S.NO_SHOW: set(),
 }
+# Moves that change nothing the kitchen plan reads: the plan already places an order awaiting payment
+# (PLAN_STATUSES), with the same lines, due time and weight, so its payment needs no re-plan (which would
+# re-read the store's stations, staffing and open lines and rewrite every line whose time moved by the
+# milliseconds since the placement's plan: half of a mobile placement's CPU).
+MOVES_THE_PLAN_IGNORES = {(S.PENDING_PAYMENT, S.CONFIRMED)}
 # The order's field that records when it entered the state.
 TIMESTAMP_FIELD = {S.CONFIRMED: "confirmed_at", S.READY: "ready_at", S.PICKED_UP: "picked_up_at",
                    S.CANCELLED: "cancelled_at"}
@@ -203,7 +208,8 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
         locked.save(update_fields=fields)
         OrderEvent.objects.create(order=locked, kind=OrderEvent.STATUS_CHANGED, from_status=from_status,
                                   to_status=to_status, actor=actor, data=data or {})
-        store_replan(store=store, now=now)
+        if (from_status, to_status) not in MOVES_THE_PLAN_IGNORES:
+            store_replan(store=store, now=now)
         # The screens' event is written in this transaction, under the store lock that numbers it; the
         # outbox announces it after the commit itself.
         outbox_order_changed(store=store, order=locked, kind=ORDER_CHANGED, actor=actor,

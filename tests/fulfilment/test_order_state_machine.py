@@ -294,3 +294,21 @@ def test_transition_timestamp_uses_the_given_now(place, barista_store1):
     services.order_transition(order=order, to_status=S.READY, actor=barista_store1, now=at)
 
     assert Order.objects.get(pk=order.pk).ready_at == at
+
+
+def test_a_payment_confirming_an_order_does_not_replan_the_store(place, barista_store1, monkeypatch):
+    """The plan already places an order awaiting payment: confirming it changes nothing the plan reads, so
+    the store is not re-planned (a counter order's moves, which do change the queue, still are)."""
+    from fulfilment.services import lifecycle
+
+    pending = place(S.PENDING_PAYMENT)
+    planned = list(pending.lines.values_list("planned_lane", "planned_start_at", "planned_finish_at"))
+    replans = []
+    monkeypatch.setattr(lifecycle, "store_replan", lambda **kwargs: replans.append(kwargs))
+
+    services.order_confirm(order=pending)
+    assert replans == []
+    assert list(pending.lines.values_list("planned_lane", "planned_start_at", "planned_finish_at")) == planned
+
+    services.order_mark_ready(order=pending, actor=barista_store1)
+    assert len(replans) == 1
