@@ -214,7 +214,8 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
         # outbox announces it after the commit itself.
         outbox_order_changed(store=store, order=locked, kind=ORDER_CHANGED, actor=actor,
                              data={"from": from_status, "to": to_status})
-    order.refresh_from_db()
+    if locked is not order:  # the caller's copy was not the one moved
+        order.refresh_from_db()
     return order
 
 

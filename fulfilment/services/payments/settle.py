@@ -30,7 +30,6 @@ from fulfilment.payment_gateways import gateway as intents
 from fulfilment.services.lifecycle import (
     Transition,
     on_transition,
-    order_confirm,
     order_transition,
 )
 from fulfilment.services.payments.state import (
@@ -342,12 +341,14 @@ def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: d
         summary = {"provider": payment.provider, "status": new, "amount_minor": payment.amount_minor,
                    "currency": payment.currency}
         if new in (P.AUTHORISED, P.CAPTURED) and order.status == S.PENDING_PAYMENT:
-            order_confirm(order=order, data={"payment": summary})
+            # payment_lock holds the store's and the order's row locks: the move need not take them again.
+            order_transition(order=order, to_status=S.CONFIRMED, data={"payment": summary}, locked_store=order.store)
             return f"{new}: order confirmed"
         if new in (P.FAILED, P.CANCELLED) and order.status in OPEN_STATUSES:
             reason = (f"Payment failed: {payment.last_error}" if new == P.FAILED
                       else "The payment was cancelled.")
-            order_transition(order=order, to_status=S.CANCELLED, data={"reason": reason, "payment": summary})
+            order_transition(order=order, to_status=S.CANCELLED, data={"reason": reason, "payment": summary},
+                             locked_store=order.store)
             return f"{new}: order cancelled"
         if new in (P.AUTHORISED, P.CAPTURED) and order.status == S.CANCELLED:
             transaction.on_commit(lambda: payment_settle_cancelled(order_id=order.pk), robust=True)
