@@ -85,14 +85,14 @@ def cpu_by_group(before: dict, after: dict) -> dict[str, float]:
 
 
 def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path, daphne: re.Pattern,
-        database: str) -> dict:
+        database: str, user_class: str = "Customer") -> dict:
     placed_before, cpu_before = orders_placed(host), process_cpu(daphne, database)
     locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "deploy/load/locustfile.py"), "--headless",
                         "--host", host, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
-                        "--csv", f"{tmp}/run", "--only-summary", "--loglevel", "WARNING"],
+                        "--csv", f"{tmp}/run", "--only-summary", "--loglevel", "WARNING", user_class],
                        cwd=ROOT, env={**os.environ, "LOAD_FILE": str(load_file), "LOAD_WAIT_S": str(wait_s)}, check=False)
         wall = time.monotonic() - started
         with open(f"{tmp}/run_stats.csv") as table:
@@ -104,6 +104,7 @@ def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path, dap
     used = cpu_by_group(cpu_before, cpu_after)
     service = {group: round(seconds, 2) for group, seconds in used.items()}
     place = stats.get("place order", {})
+    requests = int(stats.get("Aggregated", {}).get("Request Count", 0))
     return {
         "users": users, "seconds": round(wall, 1), "orders": int(orders), "orders_per_s": round(orders / wall, 2),
         "cpu_s": service, "locust_cpu_s": round(locust_cpu, 2),
@@ -112,6 +113,8 @@ def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path, dap
         "service_cpu_ms_per_order": round(1000 * sum(service.values()) / max(orders, 1), 1),
         "place_order_ms": {p: place.get(f"{p}%") for p in ("50", "95", "99")},
         "place_order_failures": place.get("Failure Count"),
+        "requests_per_s": round(requests / wall, 2),
+        "service_cpu_ms_per_request": round(1000 * sum(service.values()) / max(requests, 1), 2),
         "requests": {name: row["Request Count"] for name, row in stats.items() if name != "Aggregated"},
     }
 
@@ -122,6 +125,9 @@ def main(argv=None) -> None:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--wait-s", type=float, default=1.0, help="Pause between one customer's orders.")
+    parser.add_argument("--user", default="Customer", choices=["Customer", "StoreReader"],
+                        help="Customer orders ahead; StoreReader only reads a store, the yardstick an order's CPU is "
+                             "compared with (run both, one after the other, and divide).")
     parser.add_argument("--load-file", type=Path, default=ROOT / "var" / "load.json")
     parser.add_argument("--daphne", default="", help="Count only Daphne processes whose command line has this "
                                                      "(e.g. ' -p 81' for make serve's workers on 8100..).")
@@ -131,7 +137,7 @@ def main(argv=None) -> None:
     if not options.load_file.exists():
         parser.error(f"{options.load_file} is missing: run manage.py seed_load --out {options.load_file} first")
     print(json.dumps(run(options.host, options.users, options.seconds, options.wait_s, options.load_file,
-                         re.compile(re.escape(options.daphne)), options.database), indent=2))
+                         re.compile(re.escape(options.daphne)), options.database, options.user), indent=2))
 
 
 if __name__ == "__main__":

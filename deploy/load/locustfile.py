@@ -5,6 +5,10 @@ fresh Idempotency-Key (retried with the same key when no answer or a 502/503/504
 does) and looks at it once. LOAD_FILE (default var/load.json) is what `manage.py seed_load` wrote. The
 pace is LOAD_WAIT_S seconds between a customer's orders (default 1): the offered rate is about
 users / (LOAD_WAIT_S + response time).
+
+`StoreReader` is the yardstick: a signed-in client reading one store (`GET /api/stores/<id>/`), the
+cheapest authenticated request. Without class names Locust runs both, half and half; name one on the
+command line (`locust -f deploy/load/locustfile.py Customer`) to run it alone, as `cpu_per_order --user` does.
 """
 
 import json
@@ -50,3 +54,14 @@ class Customer(HttpUser):
         else:
             return
         self.client.get(f"/api/orders/{order}/", name="order status")
+
+
+class StoreReader(HttpUser):
+    wait_time = constant(float(os.environ.get("LOAD_WAIT_S", "1")))
+
+    def on_start(self):
+        self.client.headers["Authorization"] = f"Token {random.choice(LOAD['tokens'])}"
+
+    @task
+    def read_store(self):
+        self.client.get(f"/api/stores/{random.choice(LOAD['stores'])['id']}/", name="store")
