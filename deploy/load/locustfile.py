@@ -28,11 +28,17 @@ def _options(parser):
     parser.add_argument("--retries", type=int, default=5, help="Tries per order with the same Idempotency-Key.")
 
 
-class Customer(HttpUser):
+class SignedInUser(HttpUser):
+    """A client signed in with one of the seeded customers' tokens, pausing LOAD_WAIT_S between tasks."""
+
+    abstract = True
     wait_time = constant(float(os.environ.get("LOAD_WAIT_S", "1")))
 
     def on_start(self):
         self.client.headers["Authorization"] = f"Token {random.choice(LOAD['tokens'])}"
+
+
+class Customer(SignedInUser):
 
     @task
     def order_ahead(self):
@@ -56,11 +62,7 @@ class Customer(HttpUser):
         self.client.get(f"/api/orders/{order}/", name="order status")
 
 
-class StoreReader(HttpUser):
-    wait_time = constant(float(os.environ.get("LOAD_WAIT_S", "1")))
-
-    def on_start(self):
-        self.client.headers["Authorization"] = f"Token {random.choice(LOAD['tokens'])}"
+class StoreReader(SignedInUser):
 
     @task
     def read_store(self):
