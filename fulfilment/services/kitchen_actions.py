@@ -158,7 +158,7 @@ def kitchen_ticket_bump(*, store_id: int, station_id: int, order_id: int, actor,
         for line in lines:
             line.started_at = line.started_at or now
             line.done_at = now
-        OrderLine.objects.bulk_update(lines, ["started_at", "done_at"])
+        bulk_update_rows(OrderLine, lines, ["started_at", "done_at"])
         return _finish(store=store, order=order, actor=actor, action="bump_ticket", now=now,
                        data={"station": station.pk})
 
