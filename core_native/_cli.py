@@ -58,3 +58,12 @@ def number(value, where: str, minimum: float | None = None, strict: bool = False
         require(value > minimum if strict else value >= minimum,
                 f"{where} must be {'>' if strict else '>='} {minimum:g}, got {value:g}", error=error)
     return value
+
+
+def print_figures(figures: dict, *, as_json: bool, width: int) -> None:
+    """A tool's result: one JSON line (`--json`), or one `name  value` line per figure, names right-aligned."""
+    if as_json:
+        print(json.dumps(figures))
+    else:
+        for name, value in figures.items():
+            print(f"{name:>{width}}  {value}")

@@ -64,6 +64,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._cli import print_figures
+
 # (station, mean prep s, cv, share of items): the same menu as shared/scenarios
 MENU = (
     (0, 35.0, 0.20, 0.08), (0, 55.0, 0.25, 0.26), (0, 60.0, 0.25, 0.14), (0, 50.0, 0.20, 0.08),
@@ -444,11 +446,7 @@ def main(argv=None) -> int:
     result = run(args.stores, args.orders, args.seed, args.quotes, args.repeats, args.ref_repeats,
                  held=not args.from_scratch)
     result.update(warm_up_s=round(warm_up_s, 1), compile_peak_rss_mb=round(compile_peak_rss_mb, 1), **compile_figures)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:>24}  {v}")
+    print_figures(result, as_json=args.json, width=24)
     return 0
 
 

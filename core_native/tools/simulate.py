@@ -44,13 +44,12 @@ Policies
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import sys
 
 import numpy as np
 
-from .._cli import one_line_parser
+from .._cli import one_line_parser, print_figures
 from ..config import DEFAULT_PLANNER, DEFAULT_SIMULATOR, PlannerConfig, SimulatorConfig
 from .scenario import ScenarioError, draw_orders, load_scenario, validate_scenario
 
@@ -393,11 +392,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result = dict(scenario=scenario.get("name", args.scenario), policy=args.policy, **result)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>22}  {value}")
+    print_figures(result, as_json=args.json, width=22)
     return 0
 
 
