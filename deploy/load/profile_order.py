@@ -1,0 +1,190 @@
+"""Where a mobile order's server time goes, in one process: statements and CPU per request, and a profile.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderahead_profile \\
+        .venv/bin/python -m deploy.load.profile_order --orders 200 [--stores 10] [--open 6] [--statements]
+
+Creates the database when missing, migrates it and seeds load stores (`seed_load`), then places --orders
+mobile orders the way the load tool's customer does (quote, place with the demo provider's payment, read
+it back) through Django's test client with API tokens: the whole middleware, DRF and service stack, no
+HTTP server. A kitchen keeps each store's queue at --open open orders by bumping the oldest to ready and
+handing it over (not counted). Prints one JSON object: per request, statements (round trips) and CPU ms;
+per order, the CPU spent in each part of the code (cProfile, by the package of the innermost function),
+the scheduler's share, and with --statements the statements of one placement, one per line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import re
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/orderahead_profile"
+
+# The innermost function's file decides where its own time goes.
+PARTS = [
+    ("scheduler kernels (core_native, numba)", re.compile(r"core_native|numba|llvmlite")),
+    ("SQL building (django.db.models)", re.compile(r"django/db/models")),
+    ("database driver (psycopg, django.db.backends)", re.compile(r"psycopg|django/db/backends|django/db/utils")),
+    ("HTTP, middleware, auth (django, other)", re.compile(r"django/")),
+    ("DRF (views, serializers, parsers)", re.compile(r"rest_framework")),
+    ("logs and metrics (structlog, prometheus)", re.compile(r"structlog|prometheus_client|orderahead/logs")),
+    ("app code (fulfilment, stores, kitchen_display, orderahead)",
+     re.compile(r"/(fulfilment|stores|kitchen_display|orderahead)/")),
+    ("Python built-ins and standard library", re.compile(r"^~|/lib/python3|<frozen|<built-in")),
+]
+
+
+def part_of(filename: str) -> str:
+    return next((name for name, pattern in PARTS if pattern.search(filename)), "other")
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    from orderahead.env import database_from_url
+
+    name = database_from_url(url, base_dir=ROOT)["NAME"]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def statement_kind(sql: str) -> str:
+    """A statement without its values, short enough to count alike ones together."""
+    sql = re.sub(r"'[^']*'|\b\d+(\.\d+)?\b|%s", "?", sql)
+    sql = re.sub(r"\(\?(, \?)*\)", "(...)", sql)
+    words = sql.split()
+    head = " ".join(words[:2])
+    table = next((w for w in words if w.startswith('"') and "_" in w), "")
+    return f"{head} {table.split('.')[0]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--stores", type=int, default=10)
+    parser.add_argument("--open", type=int, default=6, help="Open orders a store's kitchen keeps (default 6).")
+    parser.add_argument("--statements", action="store_true", help="Print one placement's statements.")
+    parser.add_argument("--seed", type=int, default=1)
+    options = parser.parse_args(argv)
+
+    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderahead.settings.base")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    for rate in ("THROTTLE_ORDER_PLACE", "THROTTLE_QUOTE"):
+        os.environ.setdefault(rate, "1000000/min")
+    if url.startswith("postgres"):
+        ensure_database(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from fulfilment.models import Order, OrderStatus
+    from fulfilment.services.lifecycle import order_mark_ready, order_pick_up
+
+    call_command("migrate", verbosity=0)
+    load_file = ROOT / "var" / "profile_load.json"
+    call_command("seed_load", stores=options.stores, customers=20, out=load_file, stdout=io.StringIO())
+    load = json.loads(load_file.read_text())
+    rng = random.Random(options.seed)
+    client = Client()
+    profile = cProfile.Profile()
+
+    def keep_queue_short(store_id: int) -> None:
+        open_orders = list(Order.objects.filter(store_id=store_id, status__in=[OrderStatus.CONFIRMED,
+                                                                                OrderStatus.IN_PROGRESS])
+                           .order_by("created_at").values_list("pk", flat=True))
+        for pk in open_orders[:max(0, len(open_orders) - options.open)]:
+            order_pick_up(order=order_mark_ready(order=Order.objects.get(pk=pk)))
+
+    def place_one(instrument: str):
+        """One customer's quote, order and status read: {request: (statements, cpu seconds, sql)}.
+        instrument: "count" captures the statements (Django's debug cursor, which costs CPU itself),
+        "time" measures CPU alone, "profile" runs cProfile."""
+        store = rng.choice(load["stores"])
+        headers = {"HTTP_AUTHORIZATION": f"Token {rng.choice(load['tokens'])}"}
+        items = [{"item": item, "quantity": 1} for item in rng.sample(store["items"], rng.randint(1, 3))]
+        requests = [
+            ("quote", lambda: client.post(f"/api/stores/{store['id']}/quote/", {"items": items, "pickup": "asap"},
+                                          content_type="application/json", **headers)),
+            ("place order", lambda: client.post("/api/orders/", {"store": store["id"], "items": items,
+                                                                 "pickup": "asap"}, content_type="application/json",
+                                                HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex, **headers)),
+            ("order status", lambda: client.get(f"/api/orders/{placed['id']}/", **headers)),
+        ]
+        figures, placed = {}, {}
+        for name, call in requests:
+            with CaptureQueriesContext(connection) if instrument == "count" else contextlib.nullcontext() as queries:
+                started = time.process_time()
+                if instrument == "profile":
+                    profile.enable()
+                answer = call()
+                if instrument == "profile":
+                    profile.disable()
+                cpu = time.process_time() - started
+            if answer.status_code not in (200, 201):
+                raise SystemExit(f"{name}: {answer.status_code} {answer.content[:300]!r}")
+            if name == "place order":
+                placed = json.loads(answer.content)
+            sql = [q["sql"] for q in queries.captured_queries] if queries else []
+            figures[name] = (len(sql), cpu, sql)
+        keep_queue_short(store["id"])
+        return figures
+
+    for _ in range(min(20, options.orders)):  # warm up: compiled kernels loaded, caches filled, queues built
+        place_one("time")
+    statements: dict[str, int] = collections.Counter()
+    cpu: dict[str, float] = collections.Counter()
+    example = None
+    for instrument in ("count", "time", "profile"):
+        for _ in range(options.orders):
+            figures = place_one(instrument)
+            for name, (count, seconds, sql) in figures.items():
+                if instrument == "count":
+                    statements[name] += count
+                    if name == "place order" and example is None:
+                        example = sql
+                elif instrument == "time":
+                    cpu[name] += seconds
+
+    by_part: dict[str, float] = collections.defaultdict(float)
+    for (filename, _, _), (_, _, own_time, _, _) in pstats.Stats(profile).stats.items():
+        by_part[part_of(filename)] += own_time
+    profiled = sum(by_part.values())
+    kinds = collections.Counter(statement_kind(sql) for sql in example)
+    report = {
+        "orders": options.orders, "database": connection.vendor, "open_orders_per_store": options.open,
+        "per_request": {name: {"statements": round(statements[name] / options.orders, 2),
+                               "cpu_ms": round(1000 * cpu[name] / options.orders, 2)} for name in cpu},
+        "cpu_ms_per_order": round(1000 * sum(cpu.values()) / options.orders, 2),
+        "statements_per_order": round(sum(statements.values()) / options.orders, 2),
+        "cpu_share_by_part": {name: round(seconds / profiled, 3)
+                              for name, seconds in sorted(by_part.items(), key=lambda kv: -kv[1])},
+        "place_order_statement_kinds": dict(kinds.most_common()),
+    }
+    print(json.dumps(report, indent=2))
+    if options.statements:
+        for sql in example:
+            print(sql[:300], file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
