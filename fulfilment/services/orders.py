@@ -16,7 +16,7 @@ from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.presenters import ORDER_CREATED
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import outbox_order_changed
-from fulfilment.services.payments import payment_authorise, payment_check_pickup_window
+from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_record
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.scheduling import kitchen_state, store_replan
 from orderahead import metrics
@@ -94,39 +94,36 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
             return _pay(_replay(existing, fingerprint), payment_method), False
     try:
         with transaction.atomic():
-            order, created = _order_place_locked(
+            order, payment = _order_place_locked(
                 store_id=store_id, channel=channel, lines=lines, requested_at=requested_at, customer=customer,
                 customer_name=customer_name, placed_by=placed_by, idempotency_key=idempotency_key, scope=scope,
-                fingerprint=fingerprint, now=now)
+                fingerprint=fingerprint, now=now, payment_method=payment_method)
     except IntegrityError:
-        # A concurrent retry with the same key committed first: answer with its order.
+        # A concurrent retry with the same key committed first (the key is unique per scope): its order.
         if idempotency_key:
             existing = Order.objects.filter(idempotency_scope=scope, idempotency_key=idempotency_key).first()
             if existing:
                 return _pay(_replay(existing, fingerprint), payment_method), False
         raise
     log.info("order_placed", order_id=order.pk, store_id=store_id, channel=channel, to_status=order.status)
-    return _pay(order, payment_method), created
+    return _pay(order, payment_method, payment), True
 
 
-def _pay(order: Order, payment_method: str) -> Order:
+def _pay(order: Order, payment_method: str, payment=None) -> Order:
     """An order paid in the app and awaiting payment gets its card authorisation; a retried request finishes one
     that did not come back (the payment's idempotency key makes it the same authorisation)."""
     if order.status == S.PENDING_PAYMENT and policy(order.channel).paid_in_app:
-        return payment_authorise(order=order, payment_method=payment_method)
+        return payment_authorise(order=order, payment_method=payment_method, payment=payment)
     return order
 
 
 def _order_place_locked(*, store_id, channel, lines, requested_at, customer, customer_name, placed_by,
-                        idempotency_key, scope, fingerprint, now) -> tuple[Order, bool]:
+                        idempotency_key, scope, fingerprint, now, payment_method):
+    """The order and, when it is paid in the app, its pending payment: (order, payment or None)."""
     # One order at a time per store: the quote and the slot count must see every earlier order.
     store = Store.objects.select_for_update().filter(pk=store_id).first()
     if store is None:
         raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
-    if idempotency_key:
-        existing = Order.objects.filter(idempotency_scope=scope, idempotency_key=idempotency_key).first()
-        if existing:
-            return _replay(existing, fingerprint), False
 
     priced = cart_price(store=store, lines=lines)
     # An ASAP order: one kitchen state serves the quote and, with this order's lines added, the re-plan.
@@ -170,5 +167,5 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         order.refresh_from_db(fields=["estimated_ready_at"])
     outbox_order_changed(store=store, order=order, kind=ORDER_CREATED, actor=placed_by or customer,  # screens
                          current_lines=new_lines if in_memory else None)
-    return order, True
+    return order, payment_record(order=order, payment_method=payment_method) if paid_in_app else None
 

@@ -21,7 +21,7 @@ Network calls never run inside a database transaction. Where the database must d
 one (two scans of the same QR code), a claim (`Payment.busy_since`) is committed first.
 """
 
-from fulfilment.services.payments.authorise import payment_authorise, payment_refresh
+from fulfilment.services.payments.authorise import payment_authorise, payment_record, payment_refresh
 from fulfilment.services.payments.settle import payment_finish_order, payment_refund, payment_settle_cancelled
 from fulfilment.services.payments.state import (
     CLAIM_STALE_AFTER,
@@ -37,6 +37,6 @@ from fulfilment.services.payments.webhooks import payment_webhook_receive
 __all__ = [
     "CLAIM_STALE_AFTER", "PaymentDeclinedError", "PaymentUnavailable", "payment_authorise", "payment_cancel_expiring",
     "payment_check_pickup_window", "payment_expire_unpaid", "payment_finish_order", "payment_idempotency_key",
-    "payment_policy_for", "payment_reconcile", "payment_refresh", "payment_refund", "payment_settle_cancelled",
+    "payment_policy_for", "payment_reconcile", "payment_record", "payment_refresh", "payment_refund", "payment_settle_cancelled",
     "payment_webhook_receive",
 ]

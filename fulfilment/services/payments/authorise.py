@@ -30,7 +30,7 @@ P = PaymentStatus
 
 
 @binds_order_id
-def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
+def payment_authorise(*, order: Order, payment_method: str = "", payment: Payment | None = None) -> Order:
     """Hold the order's total on the customer's card; confirm the order once it is held.
 
     With `payment_method` (a Stripe PaymentMethod id made by the Payment Element, or a test one like
@@ -40,14 +40,13 @@ def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
 
     Safe to call again for the same order (a retried checkout): the first call's payment method and
     idempotency key are reused, so the provider answers with the same intent.
+    `payment`: the order's pending payment, written with the order (`payment_record`), not looked up again.
     """
     if order.status != S.PENDING_PAYMENT:
         return order
-    with transaction.atomic():
-        gateway = get_gateway()
-        payment, _ = Payment.objects.get_or_create(
-            order=order, defaults={"provider": gateway.provider, "amount_minor": order.total_minor,
-                                   "currency": order.currency, "payment_method": payment_method[:255]})
+    if payment is None:
+        with transaction.atomic():
+            payment = payment_record(order=order, payment_method=payment_method)
     if payment.status != P.PENDING:
         order.refresh_from_db()
         return order
@@ -75,9 +74,18 @@ def payment_authorise(*, order: Order, payment_method: str = "") -> Order:
         _fail_at_placement(payment, error)
         raise DomainError(f"The payment was refused: {error.message} The order was cancelled.",
                           code="payment_refused", fields={"order": order.pk}) from None
-    payment_apply_intent(payment_id=payment.pk, intent=intent, source="placement")
+    payment_apply_intent(payment_id=payment.pk, intent=intent, source="placement", order=order)
     order.refresh_from_db()
     return order
+
+
+def payment_record(*, order: Order, payment_method: str = "") -> Payment:
+    """The order's payment as it starts, pending with the current provider; the one it has, if any.
+    Order placement writes it in the placing transaction, so the authorisation has it at hand."""
+    payment, _ = Payment.objects.get_or_create(
+        order=order, defaults={"provider": get_gateway().provider, "amount_minor": order.total_minor,
+                               "currency": order.currency, "payment_method": payment_method[:255]})
+    return payment
 
 
 def _fail_at_placement(payment: Payment, error: GatewayError) -> None:

@@ -268,7 +268,7 @@ def _status_of(intent: Intent) -> str:
 
 
 def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: dt.datetime | None = None,
-                         failure: str = "", move_order: bool = True) -> str:
+                         failure: str = "", move_order: bool = True, order: Order | None = None) -> str:
     """Bring the payment (and its order) forward to what `intent` says; never backward. Returns what it did.
 
     Authorised: the order is confirmed and enters the kitchen queue. Failed or cancelled before
@@ -280,10 +280,16 @@ def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: d
     hold is released is a no-show, not a cancellation), and while another caller holds the payment's
     claim (`busy_since`): that caller is about to move the order, and a webhook must not race it, nor
     drop the claim that keeps a second caller from moving the order in its place.
+
+    `order`: the payment's order as the caller has it, so its id and store are not looked up again (its
+    row is still locked and read afresh).
     """
     now = now or timezone.now()
     with transaction.atomic():
-        payment = payment_lock(Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get())
+        if order is None:
+            payment = payment_lock(Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get())
+        else:
+            payment = payment_lock(order.pk, store_id=order.store_id)
         order = payment.order
         changed = []
         if not payment.intent_id:
