@@ -167,5 +167,5 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         order.refresh_from_db(fields=["estimated_ready_at"])
     outbox_order_changed(store=store, order=order, kind=ORDER_CREATED, actor=placed_by or customer,  # screens
                          current_lines=new_lines if in_memory else None)
-    return order, payment_record(order=order, payment_method=payment_method) if paid_in_app else None
+    return order, payment_record(order=order, payment_method=payment_method, placing=True) if paid_in_app else None
 

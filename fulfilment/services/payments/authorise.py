@@ -74,18 +74,20 @@ def payment_authorise(*, order: Order, payment_method: str = "", payment: Paymen
         _fail_at_placement(payment, error)
         raise DomainError(f"The payment was refused: {error.message} The order was cancelled.",
                           code="payment_refused", fields={"order": order.pk}) from None
+    # Given the order, the payment's lock refreshes this very instance: it comes back as it is now.
     payment_apply_intent(payment_id=payment.pk, intent=intent, source="placement", order=order)
-    order.refresh_from_db()
     return order
 
 
-def payment_record(*, order: Order, payment_method: str = "") -> Payment:
+def payment_record(*, order: Order, payment_method: str = "", placing: bool = False) -> Payment:
     """The order's payment as it starts, pending with the current provider; the one it has, if any.
-    Order placement writes it in the placing transaction, so the authorisation has it at hand."""
-    payment, _ = Payment.objects.get_or_create(
-        order=order, defaults={"provider": get_gateway().provider, "amount_minor": order.total_minor,
-                               "currency": order.currency, "payment_method": payment_method[:255]})
-    return payment
+    Order placement writes it in the placing transaction (`placing`: the order is new, so it has none
+    yet), and the authorisation has it at hand."""
+    fields = {"provider": get_gateway().provider, "amount_minor": order.total_minor, "currency": order.currency,
+              "payment_method": payment_method[:255]}
+    if placing:
+        return Payment.objects.create(order=order, **fields)
+    return Payment.objects.get_or_create(order=order, defaults=fields)[0]
 
 
 def _fail_at_placement(payment: Payment, error: GatewayError) -> None:

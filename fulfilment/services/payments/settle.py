@@ -281,15 +281,15 @@ def payment_apply_intent(*, payment_id: int, intent: Intent, source: str, now: d
     claim (`busy_since`): that caller is about to move the order, and a webhook must not race it, nor
     drop the claim that keeps a second caller from moving the order in its place.
 
-    `order`: the payment's order as the caller has it, so its id and store are not looked up again (its
-    row is still locked and read afresh).
+    `order`: the payment's order as the caller has it: its store is not looked up again, and this
+    instance is the one locked, read afresh and moved, so the caller sees the order as it is now.
     """
     now = now or timezone.now()
     with transaction.atomic():
         if order is None:
             payment = payment_lock(Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get())
         else:
-            payment = payment_lock(order.pk, store_id=order.store_id)
+            payment = payment_lock(order.pk, order=order)
         order = payment.order
         changed = []
         if not payment.intent_id:

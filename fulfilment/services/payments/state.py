@@ -78,15 +78,19 @@ def payment_has_remote_state(payment: Payment) -> bool:
     return not payment.is_demo and bool(payment.intent_id)
 
 
-def payment_lock(order_id: int, *, store_id: int | None = None) -> Payment | None:
+def payment_lock(order_id: int, *, order: Order | None = None) -> Payment | None:
     """Lock the store, the order and its payment, in that order: the order of order_transition and
     order placement (store, then order), so that none of them can wait on each other in a cycle.
     The payment comes back with its locked order (and the order's store) attached; None without one.
-    `store_id`: the order's store, when the caller knows it (an order never changes store)."""
-    if store_id is None:
-        store_id = Order.objects.filter(pk=order_id).values_list("store_id", flat=True).get()
-    Store.objects.select_for_update().filter(pk=store_id).get()
-    order = Order.objects.select_for_update().select_related("store").get(pk=order_id)
+    `order`: the caller's copy of the order: its store id is not looked up (an order never changes
+    store), and it is the instance locked, read afresh and attached, so the caller sees every change."""
+    store_id = order.store_id if order else Order.objects.filter(pk=order_id).values_list("store_id", flat=True).get()
+    store = Store.objects.select_for_update().filter(pk=store_id).get()
+    if order is None:
+        order = Order.objects.select_for_update().get(pk=order_id)
+    else:
+        order.refresh_from_db(from_queryset=Order.objects.select_for_update())
+    order.store = store
     payment = Payment.objects.select_for_update().filter(order_id=order_id).first()
     if payment is not None:
         payment.order = order
