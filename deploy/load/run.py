@@ -24,6 +24,7 @@ import csv
 import ipaddress
 import json
 import os
+import resource
 import subprocess
 import sys
 import urllib.error
@@ -138,15 +139,18 @@ def main(argv=None) -> int:
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
-               "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{options.seconds}s",
+               "--users", str(users), "--spawn-rate", str(min(users, 100)), "--run-time", f"{options.seconds}s",
                "--stop-timeout", "5", "--csv", str(out / CSV_PREFIX), "--html", str(out / HTML), "--only-summary",
                "--loglevel", "WARNING", "--open-orders", str(options.open_orders), "--baristas", str(baristas),
                "--screens", str(screens), *USER_CLASSES]
     print(f"{options.users} customers, tills and browsers, {baristas} baristas and {screens} screens over {stores} "
           f"stores at {host} for {options.seconds} s ...", flush=True)
     env = {**os.environ, "LOAD_FILE": str(options.load_file.resolve()), "LOAD_WAIT_S": str(options.wait_s)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out / LOG, "w") as log:  # Locust's own wide tables and messages; the summary below is shorter
         done = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if not (out / f"{CSV_PREFIX}_stats.csv").exists():
         print(f"Locust wrote no report (exit {done.returncode}); the end of {out / LOG}:\n"
               + (out / LOG).read_text()[-3000:], file=sys.stderr)
@@ -154,6 +158,8 @@ def main(argv=None) -> int:
     rows = read_stats(out)
     print(summary(rows))
     print(orders_line(rows, options.seconds))
+    print(f"Locust itself: {locust_cpu:.1f} s of CPU ({locust_cpu / options.seconds:.2f} of a core; near 1 it is the "
+          "limit, not the server)")
     for row in failures(out)[:8]:
         print(f"failed {row['Occurrences']}x: {row['Method']} {row['Name']}: {row['Error'][:160]}")
     if any("429" in row["Error"] for row in failures(out)):
