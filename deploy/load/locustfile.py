@@ -98,13 +98,17 @@ def _counts(environment, **kwargs):
 @events.test_start.add_listener
 def _started(environment, **kwargs):
     run_time = getattr(environment.parsed_options, "run_time", None)
+    Run.placed.clear()
     if Run.screens_expected and run_time:
         Run.placing_ends_at = time.monotonic() + run_time - DRAIN_S
 
 
 @events.test_stop.add_listener
 def _missing(environment, **kwargs):
-    """Every order placed at a store must be on each of its watching screens by now: a failure per one that is not."""
+    """Every order placed at a store must be on each of its watching screens by now: a failure per one that is not.
+    Only in a run with a time limit, where orders stopped DRAIN_S before the end."""
+    if Run.placing_ends_at == float("inf"):
+        return
     now = time.time()
     for screen in Run.watchers:
         for order, placed_at in Run.placed[screen.store["id"]].items():
@@ -206,7 +210,7 @@ class StoreReader(SignedInUser):
 
 # --- Kitchen sockets -----------------------------------------------------------------------------------------
 
-_sessions: dict[str, str] = {}  # host -> the load barista's session cookie, one sign-in per Locust process
+_sessions: dict[str, str | None] = {}  # host -> the load barista's session cookie (None: refused), one sign-in
 _signing_in = gevent.lock.Semaphore()
 _numbers: dict[str, itertools.count] = defaultdict(itertools.count)  # per class: which store the next user takes
 
@@ -245,15 +249,19 @@ class KitchenScreen(HttpUser):
             if self.host not in _sessions:
                 page = self.client.get("/kds/login/", name="kds sign-in")
                 csrf = page.cookies.get("csrftoken", "")
-                answer = self.client.post("/kds/login/", name="kds sign-in", allow_redirects=False,
-                                          cookies={"csrftoken": csrf},
-                                          data={"username": LOAD["staff"]["username"],
-                                                "password": LOAD["staff"]["password"], "csrfmiddlewaretoken": csrf})
-                session = answer.cookies.get("sessionid")
-                if answer.status_code != 302 or not session:
-                    raise StopUser(f"the load barista could not sign in ({answer.status_code}): run seed_load again "
-                                   "against this server's database and use the file it writes")
-                _sessions[self.host] = f"sessionid={session}"
+                with self.client.post("/kds/login/", name="kds sign-in", allow_redirects=False, catch_response=True,
+                                      cookies={"csrftoken": csrf},
+                                      data={"username": LOAD["staff"]["username"], "password": LOAD["staff"]["password"],
+                                            "csrfmiddlewaretoken": csrf}) as answer:
+                    session = answer.cookies.get("sessionid")
+                    if answer.status_code != 302 or not session:  # the form again: a wrong password, say
+                        answer.failure(f"{answer.status_code}, not signed in: run seed_load again against this "
+                                       "server's database and load the file it writes")
+                # Once only, right or wrong: more wrong passwords would lock the account out (django-axes).
+                _sessions[self.host] = f"sessionid={session}" if answer.status_code == 302 and session else None
+        if _sessions[self.host] is None:
+            Run.screens_ready.set()  # no screen will open: the customers and tills need not wait for them
+            raise StopUser()
         return _sessions[self.host]
 
     def fire(self, name: str, started: float, *, length: int = 0, error: str | None = None, ms: float | None = None):
@@ -276,7 +284,20 @@ class KitchenScreen(HttpUser):
         self.fire("kds connect", started)
 
     def send(self, message: dict):
-        self.ws.send(json.dumps(message))
+        if self.ws is None:
+            return
+        try:
+            self.ws.send(json.dumps(message))
+        except (OSError, websocket.WebSocketException):
+            self.closed()
+
+    def closed(self):
+        """The server closed the socket (a worker restarting, say): the next task reconnects from our number."""
+        if self.ws is not None:
+            self.ws.close()
+        self.ws = None
+        self.disconnected()
+        gevent.sleep(0.5)
 
     @task
     def listen(self):
@@ -289,12 +310,8 @@ class KitchenScreen(HttpUser):
         except (OSError, websocket.WebSocketException):
             text = ""
         received = time.time()
-        if not text:  # closed by the server (a worker restarting, say): reconnect from our number
-            self.ws.close()
-            self.ws = None
-            self.disconnected()
-            gevent.sleep(0.5)
-            return
+        if not text:
+            return self.closed()
         message = json.loads(text)
         kind = message.get("type")
         if kind in ("snapshot", "snapshot.more"):

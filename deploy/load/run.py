@@ -86,7 +86,7 @@ def orders_line(rows: list[dict], seconds: float) -> str:
               for row in rows if row["Name"].startswith("place order")}
     total = sum(placed.values())
     return (f"Orders placed: {total} ({total / seconds:.1f}/s): "
-            + ", ".join(f"{channel} {count}" for channel, count in sorted(placed.items())))
+            + (", ".join(f"{channel} {count}" for channel, count in sorted(placed.items())) or "none"))
 
 
 def failures(out: Path) -> list[dict]:
