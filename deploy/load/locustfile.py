@@ -5,7 +5,7 @@
 
 LOAD_FILE (default var/load.json) is what `manage.py seed_load` wrote: the stores with their items and
 stations, the customers' API tokens and the load barista's login. LOAD_WAIT_S (default 1) is the pause
-between one user's tasks, so the offered rate is about users / (LOAD_WAIT_S + response time).
+between one user's tasks: a customer or a till places about one order per LOAD_WAIT_S + its response time.
 
 Who is simulated (request names as the report shows them):
 - `Customer`: a signed-in customer asks for a `quote`, places a mobile order (`place order`, with a
@@ -22,6 +22,8 @@ Who is simulated (request names as the report shows them):
 - `Screen`: a station screen of one store that only watches; `ticket on screen` (type WS) is, for every
   new order, the time from the order's commit (the event's `at`, stamped just before COMMIT) to the frame
   being read here. Client and server share the clock: loopback only. One per store by default (--screens).
+  In a timed run, orders start once every screen has its snapshot and stop DRAIN_S before the end; an order
+  placed here that a screen of its store never showed is then a failed `ticket on screen`.
 - `StoreReader`: the yardstick, a signed-in read of one store (`store`), the cheapest authenticated
   request. `deploy.load.cpu_per_order` runs it or `Customer` alone.
 
