@@ -59,6 +59,7 @@ browser:
 # Pass 1: everything on SQLite. Pass 2: the concurrency tests on PostgreSQL.
 # pytest exits 5 when a pass selects no test; that is not a failure here.
 test: install browser
+	@$(MAKE) --no-print-directory nginx || echo "Without nginx the production-stack tests skip (and fail under CI=true)."
 	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
 	REDIS_URL=$(TEST_REDIS_URL) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -m postgres $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
