@@ -10,6 +10,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from fulfilment.models import StorePaymentPolicy
+from stores.config_cache import config_changed
 from stores.models import MenuItem, StaffingPeriod, Station, Store
 
 
@@ -28,6 +30,11 @@ def _replan_after_commit(store_id: int) -> None:
 @receiver([post_save, post_delete], sender=StaffingPeriod)
 def staffing_changed(sender, instance: StaffingPeriod, **kwargs):
     _replan_after_commit(instance.station.store_id)
+
+
+@receiver([post_save, post_delete], sender=StorePaymentPolicy)
+def payment_policy_changed(sender, instance: StorePaymentPolicy, **kwargs):
+    config_changed(instance.store_id)  # every process reads the policy again (stores.config_cache)
 
 
 @receiver([post_save, post_delete], sender=Station)

@@ -6,6 +6,7 @@ Converting here, per local date, keeps daylight-saving changes right.
 
 import datetime as dt
 
+from stores.config_cache import store_opening_hours
 from stores.models import OpeningHours, StaffingPeriod, Station, Store
 
 
@@ -24,7 +25,7 @@ def _at(store: Store, day: dt.date, time: dt.time) -> dt.datetime:
 def open_periods(store: Store, start: dt.datetime, end: dt.datetime,
                  hours: list[OpeningHours] | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
     """Opening periods overlapping [start, end), as UTC (opens, closes) pairs in time order."""
-    hours = list(store.opening_hours.all()) if hours is None else hours
+    hours = store_opening_hours(store) if hours is None else hours
     periods = []
     for day in _local_dates(store, start, end):
         for h in hours:

@@ -3,6 +3,7 @@
 This app knows nothing of orders or payments: fulfilment builds on it.
 """
 
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -17,6 +18,12 @@ def validate_timezone(value: str) -> None:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London)") from None
+
+
+def new_config_version() -> int:
+    """A random stamp rather than a counter: a store re-created with the same id (a test database, a
+    restore) never meets a stamp that another copy of it had, so no process serves the other copy's data."""
+    return secrets.randbits(62)
 
 
 def validate_currency(value: str) -> None:
@@ -50,6 +57,9 @@ class Store(models.Model):
     pause_reason = models.CharField(max_length=200, blank=True, help_text="Shown to customers while paused.")
     paused_until = models.DateTimeField(
         null=True, blank=True, help_text="Mobile ordering resumes by itself at this time (empty: until switched off).")
+    # Changes whenever the store, its stations, staffing, opening hours or payment policy change: the key
+    # under which each process keeps its copy of them (stores.config_cache), read with the store's own row.
+    config_version = models.BigIntegerField(default=new_config_version, editable=False)
 
     class Meta:
         ordering = ["name"]

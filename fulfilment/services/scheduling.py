@@ -24,6 +24,7 @@ from fulfilment.services.raw_sql import bulk_update_rows
 from orderahead import metrics
 from orderahead.errors import DomainError
 from stores import hours
+from stores.config_cache import store_stations
 from stores.models import Store
 
 # Orders promised further out than this do not compete with today's kitchen; a quote for a
@@ -61,7 +62,7 @@ def _open_lines(store: Store, now: dt.datetime, around: dt.datetime | None) -> l
 
 
 def _segments(store: Store, now: dt.datetime, horizon_end: dt.datetime):
-    stations = list(store.stations.prefetch_related("staffing").order_by("pk"))
+    stations = store_stations(store)
     seg_station, seg_start, seg_lanes = [], [], []
     for index, station in enumerate(stations):
         for starts, lanes in hours.lane_segments(station, now, horizon_end):

@@ -16,6 +16,7 @@ from fulfilment.models import (
 )
 from fulfilment.payment_gateways import GatewayError, Intent
 from orderahead.errors import DomainError
+from stores.config_cache import store_config_cached
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ def payment_idempotency_key(*, order: Order, action: str) -> str:
 
 
 def payment_policy_for(*, store: Store) -> StorePaymentPolicy:
-    """The store's payment policy, or the defaults when it has none (an unsaved row)."""
-    return StorePaymentPolicy.objects.filter(store=store).first() or StorePaymentPolicy(store=store)
+    """The store's payment policy, or the defaults when it has none (an unsaved row); read once per change
+    of the store's configuration (stores.config_cache)."""
+    return store_config_cached(store, "payment_policy", lambda s: StorePaymentPolicy.objects.filter(store=s).first()
+                               or StorePaymentPolicy(store=s))
 
 
 def _validity() -> dt.timedelta:
