@@ -33,6 +33,14 @@ PLAN_LOOKAHEAD = dt.timedelta(hours=4)
 AROUND_WINDOW = dt.timedelta(hours=2)
 # A customer is told about a new ready time only when it moves by at least this much.
 READY_TIME_NOTICE_S = 60
+# Every re-plan moves the times of waiting items a little as the clock runs on. A line's or order's time is
+# written (and the screens told) only when it moved by at least this much, or its lane changed: below it
+# no barista or customer would notice, and rewriting every open row on every order cost more than the plan.
+PLAN_WRITE_THRESHOLD_S = 20
+# The held plan's ranks (Order.plan_rank) only order the orders: they are renumbered 0, 1, 2, ... only when
+# the stored ones no longer give the plan's sequence, or two neighbours are closer than this (a quote books
+# a new order halfway between two, so gaps halve).
+MIN_RANK_GAP = 1e-3
 
 
 @dataclass
@@ -150,13 +158,14 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
         units = by_line[line.pk]
         finish = max(plan.item_finish_s[u] for u in units)
         if not math.isfinite(finish):
-            line.planned_lane, line.planned_start_at, line.planned_finish_at = None, None, None
+            planned = None, None, None
         else:
-            line.planned_lane = int(plan.item_lane[units[0]])
-            line.planned_start_at = state.at(min(plan.item_start_s[u] for u in units))
-            line.planned_finish_at = state.at(finish)
-        if (line.planned_lane, line.planned_start_at, line.planned_finish_at) != before[line.pk]:
-            changed_lines.append(line)  # only rows whose plan moved are written
+            planned = (int(plan.item_lane[units[0]]), state.at(min(plan.item_start_s[u] for u in units)),
+                       state.at(finish))
+        lane, start, finish_at = before[line.pk]
+        if planned[0] != lane or _noticed(start, planned[1]) or _noticed(finish_at, planned[2]):
+            line.planned_lane, line.planned_start_at, line.planned_finish_at = planned
+            changed_lines.append(line)  # only rows whose plan moved noticeably are written
     bulk_update_rows(OrderLine, changed_lines, ["planned_lane", "planned_start_at", "planned_finish_at"])
 
     ready_by_order = {int(o): r for o, r in zip(plan.order_id, plan.order_ready_s)}
@@ -164,14 +173,16 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
     # The orders were read with their lines (same transaction, store locked); in Order's own ordering.
     loaded = {line.order_id: line.order for line in state.lines}
     orders = sorted((loaded[pk] for pk in ready_by_order), key=lambda o: (o.created_at, o.pk), reverse=True)
+    renumber = not _ranks_hold(orders, position_by_order)
     changed_orders, ready_moved, events = [], [], []  # rows to write; orders whose screens must hear of it
     for order in orders:
         ready_s = ready_by_order[order.pk]
         estimate = state.at(ready_s) if math.isfinite(ready_s) else None
         previous = order.estimated_ready_at
-        rank_moved = order.plan_rank != position_by_order[order.pk]
-        order.plan_rank = position_by_order[order.pk]  # the held plan the next re-plan starts from
-        if estimate == previous:
+        rank_moved = renumber and order.plan_rank != position_by_order[order.pk]
+        if rank_moved:
+            order.plan_rank = position_by_order[order.pk]  # the held plan the next re-plan starts from
+        if not _noticed(previous, estimate):
             if rank_moved:
                 changed_orders.append(order)
             continue
@@ -192,6 +203,19 @@ def store_replan(*, store: Store, now: dt.datetime, base: KitchenState | None = 
     outbox_plan_changed(store=store, before=before, lines=changed_lines, orders=ready_moved,
                         notify=[event.order_id for event in events])
     return plan
+
+
+def _noticed(old: dt.datetime | None, new: dt.datetime | None) -> bool:
+    """A planned time moved enough to write it: set, cleared, or by PLAN_WRITE_THRESHOLD_S or more."""
+    if old is None or new is None:
+        return old is not new
+    return abs((new - old).total_seconds()) >= PLAN_WRITE_THRESHOLD_S
+
+
+def _ranks_hold(orders: list[Order], position: dict[int, float]) -> bool:
+    """The stored ranks already put the orders in the plan's sequence, with room to book between them."""
+    ranks = [order.plan_rank for order in sorted(orders, key=lambda order: position[order.pk])]
+    return None not in ranks and all(later - earlier >= MIN_RANK_GAP for earlier, later in zip(ranks, ranks[1:]))
 
 
 @dataclass

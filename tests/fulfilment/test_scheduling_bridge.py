@@ -156,3 +156,46 @@ def test_the_kitchen_state_is_quoted_in_one_compiled_call(menu, customer_a):
     snapshot = planner.prepare_store(**state.arrays, n_stations=n_stations).quote(**new)
     assert (one_call.ready_s, one_call.held_rank) == (snapshot.ready_s, snapshot.held_rank)
     assert one_call.slot_status.tolist() == snapshot.slot_status.tolist()
+
+
+def replan_writes(store, now) -> list[str]:
+    """The UPDATE statements a re-plan of the store at `now` sends."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from stores.models import Store
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        scheduling.store_replan(store=Store.objects.select_for_update().get(pk=store.pk), now=now)
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+
+
+def test_a_replan_writes_only_times_that_moved_noticeably(menu, customer_a):
+    """As the clock runs on, waiting items' planned times creep: rows are rewritten only once a time moved
+    by PLAN_WRITE_THRESHOLD_S, and what is written is the plan of that moment."""
+    store = menu["latte"].store
+    for quantity in (2, 1, 3):
+        place(menu, customer_a, quantity)
+    now = timezone.now()
+    assert replan_writes(store, now) == []  # nothing moved since the last order's re-plan
+    assert replan_writes(store, now + dt.timedelta(seconds=scheduling.PLAN_WRITE_THRESHOLD_S - 5)) == []
+
+    later = now + dt.timedelta(seconds=10 * scheduling.PLAN_WRITE_THRESHOLD_S)
+    writes = replan_writes(store, later)
+    assert any('"fulfilment_orderline"' in sql for sql in writes)
+    assert all(line.planned_start_at >= later - dt.timedelta(seconds=1)
+               for line in OrderLine.objects.filter(order__store=store))  # nothing planned in the past
+
+
+def test_ranks_are_renumbered_only_when_they_no_longer_give_the_plan_order(menu, customer_a):
+    orders = [place(menu, customer_a, quantity=q) for q in (2, 1, 3)]
+    store = menu["latte"].store
+    # ranks that still give the plan's sequence are kept, whatever their values
+    Order.objects.filter(pk=orders[1].pk).update(plan_rank=1.5)
+    assert not [sql for sql in replan_writes(store, timezone.now()) if '"plan_rank"' in sql and "1.5" in sql]
+    assert Order.objects.get(pk=orders[1].pk).plan_rank == 1.5
+    # neighbours too close to book an order between them: renumbered 0, 1, 2
+    Order.objects.filter(pk=orders[1].pk).update(plan_rank=2.0 - scheduling.MIN_RANK_GAP / 2)
+    replan_writes(store, timezone.now())
+    assert sorted(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("plan_rank", flat=True)) == [
+        0.0, 1.0, 2.0]
