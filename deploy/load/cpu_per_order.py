@@ -125,9 +125,10 @@ def main(argv=None) -> None:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--wait-s", type=float, default=1.0, help="Pause between one customer's orders.")
-    parser.add_argument("--user", default="Customer", choices=["Customer", "StoreReader"],
+    parser.add_argument("--user", default="Customer", choices=["Customer", "StoreReader", "MenuBrowser", "Quoter"],
                         help="Customer orders ahead; StoreReader only reads a store, the yardstick an order's CPU is "
-                             "compared with (run both, one after the other, and divide).")
+                             "compared with (run both, one after the other, and divide); MenuBrowser only reads "
+                             "menus, Quoter only asks for quotes.")
     parser.add_argument("--load-file", type=Path, default=ROOT / "var" / "load.json")
     parser.add_argument("--daphne", default="", help="Count only Daphne processes whose command line has this "
                                                      "(e.g. ' -p 81' for make serve's workers on 8100..).")

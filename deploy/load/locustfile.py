@@ -25,7 +25,8 @@ Who is simulated (request names as the report shows them):
   In a timed run, orders start once every screen has its snapshot and stop DRAIN_S before the end; an order
   placed here that a screen of its store never showed is then a failed `ticket on screen`.
 - `StoreReader`: the yardstick, a signed-in read of one store (`store`), the cheapest authenticated
-  request. `deploy.load.cpu_per_order` runs it or `Customer` alone.
+  request; `Quoter` only asks for quotes (`quote`). `deploy.load.cpu_per_order --user` runs one class alone:
+  `Customer`, `StoreReader`, `MenuBrowser` or `Quoter`.
 
 Screens behave like kds.js: they apply event numbers in order, ask again for what they missed (a
 numbering gap is reported as a failed `event gap`), check in with a sync after 10 s of silence, and
@@ -201,6 +202,16 @@ class MenuBrowser(SignedInUser):
     @task
     def browse(self):
         self.client.get(f"/api/stores/{random.choice(LOAD['stores'])['id']}/menu/", name="menu")
+
+
+class Quoter(SignedInUser):
+    """Only asks for quotes: with MenuBrowser and StoreReader, one request's cost alone (cpu_per_order --user)."""
+
+    @task
+    def ask(self):
+        store = random.choice(LOAD["stores"])
+        self.client.post(f"/api/stores/{store['id']}/quote/", json={"items": _items(store), "pickup": "asap"},
+                         name="quote")
 
 
 class StoreReader(SignedInUser):
