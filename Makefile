@@ -8,6 +8,9 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_ARGS ?=
+# The SQLite pass runs in this many pytest-xdist processes (its tests share no port, file or database); the
+# PostgreSQL pass stays serial: its fault tests each run a whole production stack.
+TEST_WORKERS ?= $(shell nproc)
 
 .PHONY: install run serve nginx test test-fast migrate seed bench clean browser
 
@@ -60,12 +63,12 @@ browser:
 # pytest exits 5 when a pass selects no test; that is not a failure here.
 test: install browser
 	@$(MAKE) --no-print-directory nginx || echo "Without nginx the production-stack tests skip (and fail under CI=true)."
-	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	REDIS_URL=$(TEST_REDIS_URL) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -m postgres $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Local loop: skip the slow load and fault tests.
 test-fast: install
-	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres and not slow" -x $(PYTEST_ARGS)
+	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres and not slow" -x -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache test-artifacts
