@@ -14,19 +14,16 @@ Run it on an otherwise quiet machine: PostgreSQL and Redis are counted whole, wh
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import re
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deploy.load.run import CSV_PREFIX, locust_headless, read_stats
 from deploy.serve import DEFAULT_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,19 +84,14 @@ def cpu_by_group(before: dict, after: dict) -> dict[str, float]:
 def run(host: str, users: int, seconds: int, wait_s: float, load_file: Path, daphne: re.Pattern,
         database: str, user_class: str = "Customer") -> dict:
     placed_before, cpu_before = orders_placed(host), process_cpu(daphne, database)
-    locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "deploy/load/locustfile.py"), "--headless",
-                        "--host", host, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
-                        "--csv", f"{tmp}/run", "--only-summary", "--loglevel", "WARNING", user_class],
-                       cwd=ROOT, env={**os.environ, "LOAD_FILE": str(load_file), "LOAD_WAIT_S": str(wait_s)}, check=False)
+        _, locust_cpu = locust_headless(host=host, users=users, spawn_rate=users, seconds=seconds,
+                                        csv_prefix=Path(tmp) / CSV_PREFIX, load_file=load_file, wait_s=wait_s,
+                                        user_classes=[user_class])
         wall = time.monotonic() - started
-        with open(f"{tmp}/run_stats.csv") as table:
-            stats = {row["Name"]: row for row in csv.DictReader(table)}
+        stats = {row["Name"]: row for row in read_stats(Path(tmp))}
     cpu_after, placed_after = process_cpu(daphne, database), orders_placed(host)
-    locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    locust_cpu = (locust_after.ru_utime + locust_after.ru_stime) - (locust_before.ru_utime + locust_before.ru_stime)
     orders = placed_after - placed_before
     used = cpu_by_group(cpu_before, cpu_after)
     service = {group: round(seconds, 2) for group, seconds in used.items()}

@@ -56,6 +56,21 @@ def loopback_refusal(host: str) -> str | None:
             "never against a server other people use. Run it on the server's own machine.")
 
 
+def locust_headless(*, host: str, users: int, spawn_rate: int, seconds: int, csv_prefix: Path, load_file: Path,
+                    wait_s: float, user_classes: list[str], extra: list[str] = (), log=None) -> tuple[int, float]:
+    """Run deploy/load/locustfile.py headless (its CSV under `csv_prefix`, its output to `log`, else ours):
+    (Locust's exit code, the CPU seconds Locust itself used)."""
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
+               "--users", str(users), "--spawn-rate", str(spawn_rate), "--run-time", f"{seconds}s",
+               "--csv", str(csv_prefix), "--only-summary", "--loglevel", "WARNING", *extra, *user_classes]
+    env = {**os.environ, "LOAD_FILE": str(load_file), "LOAD_WAIT_S": str(wait_s)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
+                          check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return done.returncode, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
 def read_stats(out: Path) -> list[dict]:
     with open(out / f"{CSV_PREFIX}_stats.csv") as table:
         return list(csv.DictReader(table))
@@ -138,23 +153,18 @@ def main(argv=None) -> int:
     users = options.users + baristas + screens
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
-               "--users", str(users), "--spawn-rate", str(min(users, 100)), "--run-time", f"{options.seconds}s",
-               "--stop-timeout", "5", "--csv", str(out / CSV_PREFIX), "--html", str(out / HTML), "--only-summary",
-               "--loglevel", "WARNING", "--open-orders", str(options.open_orders), "--baristas", str(baristas),
-               "--screens", str(screens), *USER_CLASSES]
     print(f"{options.users} customers, tills and browsers, {baristas} baristas and {screens} screens over {stores} "
           f"stores at {host} for {options.seconds} s ...", flush=True)
-    env = {**os.environ, "LOAD_FILE": str(options.load_file.resolve()), "LOAD_WAIT_S": str(options.wait_s)}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out / LOG, "w") as log:  # Locust's own wide tables and messages; the summary below is shorter
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    locust_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        returncode, locust_cpu = locust_headless(
+            host=host, users=users, spawn_rate=min(users, 100), seconds=options.seconds, csv_prefix=out / CSV_PREFIX,
+            load_file=options.load_file.resolve(), wait_s=options.wait_s, user_classes=USER_CLASSES, log=log,
+            extra=["--stop-timeout", "5", "--html", str(out / HTML), "--open-orders", str(options.open_orders),
+                   "--baristas", str(baristas), "--screens", str(screens)])
     if not (out / f"{CSV_PREFIX}_stats.csv").exists():
-        print(f"Locust wrote no report (exit {done.returncode}); the end of {out / LOG}:\n"
+        print(f"Locust wrote no report (exit {returncode}); the end of {out / LOG}:\n"
               + (out / LOG).read_text()[-3000:], file=sys.stderr)
-        return done.returncode or 1
+        return returncode or 1
     rows = read_stats(out)
     print(summary(rows))
     print(orders_line(rows, options.seconds))
@@ -167,7 +177,7 @@ def main(argv=None) -> int:
               "THROTTLE_QUOTE=100000/min (see docs/SCALING.md).")
     print(f"Report: {out / HTML}, {out / CSV_PREFIX}_stats.csv (and _failures, _exceptions, _stats_history), "
           f"Locust's log {out / LOG}")
-    return done.returncode
+    return returncode
 
 
 if __name__ == "__main__":
