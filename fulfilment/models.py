@@ -69,8 +69,14 @@ class Order(models.Model):
     plan_rank = models.FloatField(null=True, blank=True, editable=False,
                                   help_text="Place in the store's held kitchen plan.")
 
-    subtotal_minor = models.PositiveIntegerField()
-    total_minor = models.PositiveIntegerField()
+    subtotal_minor = models.PositiveIntegerField(help_text="Sum of the lines at menu prices.")
+    # The store's tax rule when the order was placed (a receipt keeps the rate it was charged at).
+    tax_minor = models.PositiveIntegerField(default=0, help_text="Tax of the whole order, rounded once.")
+    tax_rate_percent = models.DecimalField(max_digits=6, decimal_places=3, default=0)
+    prices_include_tax = models.BooleanField(default=False)
+    tax_label = models.CharField(max_length=30, blank=True)
+    total_minor = models.PositiveIntegerField(help_text="What the customer pays: the subtotal, plus tax "
+                                                        "when prices exclude it.")
     currency = models.CharField(max_length=3)
 
     # Idempotency: the same key from the same client returns the same order.
@@ -307,3 +313,69 @@ class StoreEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id}#{self.seq} {self.kind}"
+
+
+# --- The customer's own things: notifications and favourites (issue 25) -----------------------------------
+
+class CustomerProfile(models.Model):
+    """What a customer has agreed to. Created on first use; a missing row means no consent to anything."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, related_name="customer_profile", on_delete=models.CASCADE)
+    email_when_ready = models.BooleanField(default=False, help_text="Send an email when an order is ready.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (its consent to be told when an order is ready)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="push_subscriptions", on_delete=models.CASCADE)
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.pk} of {self.user}"
+
+
+class OrderNotification(models.Model):
+    """One message about one order on one channel. The unique row makes each one go out at most once,
+    also when the ready transition's effect runs again (a retry, a replayed event)."""
+
+    EMAIL, PUSH = "email", "push"
+    CHANNELS = [(EMAIL, "Email"), (PUSH, "Web Push")]
+    SENT, FAILED, SKIPPED = "sent", "failed", "skipped"
+    STATUSES = [(SENT, "Sent"), (FAILED, "Failed"), (SKIPPED, "Skipped")]
+
+    order = models.ForeignKey(Order, related_name="notifications", on_delete=models.CASCADE)
+    channel = models.CharField(max_length=10, choices=CHANNELS)
+    kind = models.CharField(max_length=30, default="ready")
+    status = models.CharField(max_length=10, choices=STATUSES)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "channel", "kind"], name="notification_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.channel} for order {self.order_id}: {self.status}"
+
+
+class Favourite(models.Model):
+    """An item the way a customer likes it (modifier option ids), to add to a cart in one tap."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="favourites", on_delete=models.CASCADE)
+    item = models.ForeignKey(MenuItem, related_name="favourites", on_delete=models.CASCADE)
+    option_ids = models.JSONField(default=list, blank=True, help_text="Chosen modifier option ids.")
+    quantity = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(99)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.item.name}"

@@ -5,6 +5,7 @@ This app knows nothing of orders or payments: fulfilment builds on it.
 
 import secrets
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -52,6 +53,16 @@ class Store(models.Model):
         help_text="How far ahead a scheduled order may be placed (a card authorisation lasts 7 days).")
     handoff_seconds = models.PositiveSmallIntegerField(
         default=20, help_text="From the last item done to the order on the pickup shelf.")
+
+    # Tax is a rate, not money, so it is a decimal; the tax amount of an order is integer minor units,
+    # rounded once per order (fulfilment.services.pricing).
+    tax_rate_percent = models.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Sales tax or VAT rate in percent, e.g. 8.875.")
+    prices_include_tax = models.BooleanField(
+        default=False, help_text="Menu prices already include the tax (VAT style); otherwise it is added at checkout.")
+    tax_label = models.CharField(max_length=30, default="Tax", help_text='Shown on receipts, e.g. "Sales tax" or "VAT".')
 
     mobile_paused = models.BooleanField(default=False, help_text="Stop taking mobile orders.")
     pause_reason = models.CharField(max_length=200, blank=True, help_text="Shown to customers while paused.")
