@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from fulfilment import pwa
 from fulfilment.views import customer_app
 from orderahead import metrics, readiness
 
@@ -23,6 +24,9 @@ urlpatterns = [
     path("api/", include("stores.urls")),
     path("api/", include("fulfilment.urls")),
     path("", include("kitchen_display.urls")),
+    # At the root, so the service worker's scope is the whole customer app.
+    path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),
+    path("sw.js", pwa.service_worker, name="pwa-service-worker"),
     path("", customer_app, name="customer-app"),
 ]
 
