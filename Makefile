@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # PostgreSQL pass stays serial: its fault tests each run a whole production stack.
 TEST_WORKERS ?= $(shell nproc)
 
-.PHONY: install run serve nginx test test-fast migrate seed bench clean browser
+.PHONY: install run serve nginx test test-fast migrate seed bench clean browser axe
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -59,9 +59,16 @@ browser:
 	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
 	  else echo "Chromium is missing: sudo apt-get install -y chromium (the browser tests skip without it)"; fi; }
 
+# axe-core for the browser tests' accessibility checks, from the npm registry at the version package-lock.json pins
+# (never a CDN); installed when missing. Without node and npm those checks skip (and fail under CI=true).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+axe:
+	@test -f $(AXE) || { if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund; \
+	  else echo "npm is missing: apt-get install -y npm (the accessibility checks skip without it)"; fi; }
+
 # Pass 1: everything on SQLite. Pass 2: the concurrency tests on PostgreSQL.
 # pytest exits 5 when a pass selects no test; that is not a failure here.
-test: install browser
+test: install browser axe
 	@$(MAKE) --no-print-directory nginx || echo "Without nginx the production-stack tests skip (and fail under CI=true)."
 	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	REDIS_URL=$(TEST_REDIS_URL) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -m postgres $(PYTEST_ARGS) || [ $$? -eq 5 ]
