@@ -63,21 +63,22 @@ def shop(daphne_server):
 
 
 def fill_cart(page, server) -> None:
-    """Two large oat lattes and a drip coffee, added on the store's menu as a customer does."""
+    """Two large oat lattes and a drip coffee, added on the store's menu as a customer does: each item's
+    sheet (options, quantity, the Add button with the live price), then the cart bar's Checkout."""
     from playwright.sync_api import expect
 
     page.goto(f"{server['direct']}/#/store/{server['store']}")
-    latte = page.locator(f"form.item[data-item='{server['latte']}']")
-    latte.locator("summary").click()
-    latte.locator(f"input[value='{server['large']}']").check()
-    latte.locator(f"input[value='{server['oat']}']").check()
-    latte.locator("input[name=quantity]").fill("2")
-    latte.locator("button:has-text('Add to cart')").click()
-    expect(page.locator("#checkout")).to_have_text(re.compile(r"Cart: 1 item"))
-    drip = page.locator(f"form.item[data-item='{server['drip']}']")
-    drip.locator("summary").click()
-    drip.locator("button:has-text('Add to cart')").click()
-    expect(page.locator("#checkout")).to_have_text(re.compile(r"Cart: 2 item"))
+    page.locator(f"li.item[data-item='{server['latte']}'] button.add").click()
+    sheet = page.locator("dialog[open] form.item-form")
+    sheet.locator(f"input[value='{server['large']}']").check()
+    sheet.locator(f"input[value='{server['oat']}']").check()
+    sheet.locator("input[name=quantity]").fill("2")
+    expect(sheet.locator("#sheet-add")).to_have_text(re.compile(r"^Add · "))
+    sheet.locator("#sheet-add").click()
+    expect(page.locator("#cart-open")).to_have_text(re.compile(r"Cart · 2 items"))
+    page.locator(f"li.item[data-item='{server['drip']}'] button.add").click()
+    page.locator("dialog[open] #sheet-add").click()
+    expect(page.locator("#cart-open")).to_have_text(re.compile(r"Cart · 3 items"))
     page.click("#checkout")
     expect(page.locator("#place")).to_be_enabled()
 
