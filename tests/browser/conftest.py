@@ -175,8 +175,8 @@ def new_phone(browser, server: LiveServer, username: str | None = "customer", **
     token = server.token(username) if username else None
     if token:
         # Before the app's scripts run on the first page; later pages keep whatever the app stored.
-        context.add_init_script(f"if (!sessionStorage.getItem('signed-in')) {{ sessionStorage.setItem('signed-in', 1);"
-                                f" localStorage.setItem('token', {json.dumps(token)}); }}")
+        context.add_init_script(f"if (location.protocol.startsWith('http') && !sessionStorage.getItem('signed-in'))"
+                                f" {{ sessionStorage.setItem('signed-in', 1); localStorage.setItem('token', {json.dumps(token)}); }}")
     return Phone(context=context, server=server, token=token, errors=[])
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import new_phone
-from tests.browser.steps import add_to_cart, go_to_checkout, heading, open_item, open_store, place_order_by_api
+from tests.browser.steps import (
+    add_to_cart,
+    go_to_checkout,
+    heading,
+    open_item,
+    open_store,
+    place_order_by_api,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
