@@ -134,7 +134,9 @@ def _adapted_line(past: OrderLine, item: MenuItem | None, limit_left: dict, stoc
         return None
     if quantity < wanted:
         if stock is not None and quantity == stock:
-            change(QUANTITY_REDUCED, f"Only {stock} × {item.name} left, so {quantity} instead of {wanted}.", item.name)
+            above = item.stock_count - stock
+            left = f"{item.stock_count} × {item.name} left" + (f" ({above} of them in the lines above)" if above else "")
+            change(QUANTITY_REDUCED, f"Only {left}, so {quantity} instead of {wanted}.", item.name)
         else:
             change(QUANTITY_REDUCED, f"At most {item.max_quantity} × {item.name} per order, so {quantity} instead "
                                      f"of {wanted}.", item.name)
