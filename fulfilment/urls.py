@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fulfilment.apis import accounts, orders, payments, pickup
+from fulfilment.apis import accounts, favourites, orders, payments, pickup, reorder
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
@@ -10,6 +10,9 @@ urlpatterns = [
     path("orders/", orders.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:order_id>/", orders.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:order_id>/cancel/", orders.OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<int:order_id>/reorder/", reorder.OrderReorderApi.as_view(), name="order-reorder"),
+    path("favourites/", favourites.FavouriteListApi.as_view(), name="favourite-list"),
+    path("favourites/<int:favourite_id>/", favourites.FavouriteDetailApi.as_view(), name="favourite-detail"),
     path("orders/<int:order_id>/payment/", payments.OrderPaymentApi.as_view(), name="order-payment"),
     path("orders/<int:order_id>/payment/refresh/", payments.OrderPaymentRefreshApi.as_view(),
          name="order-payment-refresh"),

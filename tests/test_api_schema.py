@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fulfilment import services
-from fulfilment.models import Channel
+from fulfilment.models import Channel, Favourite
 from tests import factories
 
 OPERATIONS = [
@@ -37,9 +37,13 @@ OPERATIONS = [
     ("POST", "/api/orders/"),
     ("GET", "/api/orders/{order_id}/"),
     ("POST", "/api/orders/{order_id}/cancel/"),
+    ("GET", "/api/orders/{order_id}/reorder/"),
+    ("GET", "/api/favourites/"),
+    ("POST", "/api/favourites/"),
+    ("DELETE", "/api/favourites/{favourite_id}/"),
 ]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES_PER_OPERATION = 25  # about 10 s for the ten operations; raise it locally to dig deeper
+EXAMPLES_PER_OPERATION = 25  # about 15 s for the fourteen operations; raise it locally to dig deeper
 
 
 @pytest.fixture
@@ -52,8 +56,10 @@ def seeded(transactional_db):
     line = [services.LineRequest(item_id=menu["drip"].pk, quantity=1)]
     own, _ = services.order_place(store_id=store.pk, channel=Channel.MOBILE, lines=line, customer=customer)
     foreign, _ = services.order_place(store_id=store.pk, channel=Channel.MOBILE, lines=line, customer=other)
+    favourites = [Favourite.objects.create(user=user, item=menu["latte"], option_ids=[menu["small"].pk])
+                  for user in (customer, other)]
     return {"store": store, "menu": menu, "customer": customer, "token": Token.objects.create(user=customer).key,
-            "order_ids": [own.pk, foreign.pk]}
+            "order_ids": [own.pk, foreign.pk], "favourite_ids": [f.pk for f in favourites]}
 
 
 # Loaded at import: pytest-django has set Django up by then, and building the schema needs no database.
@@ -98,8 +104,12 @@ def test_api_matches_its_schema(case, data, seeded):
         case.path_parameters["store_id"] = seeded["store"].pk
     if "order_id" in case.path_parameters and steer("a real order"):
         case.path_parameters["order_id"] = data.draw(st.sampled_from(seeded["order_ids"]), label="own or other's")
+    if "favourite_id" in case.path_parameters and steer("a real favourite"):
+        case.path_parameters["favourite_id"] = data.draw(st.sampled_from(seeded["favourite_ids"]), label="whose")
     if path in ("/api/orders/", "/api/stores/{store_id}/quote/") and case.method == "POST" and steer("valid cart"):
         case.body = data.draw(valid_carts(seeded), label="cart")
+    if path == "/api/favourites/" and case.method == "POST" and steer("a cart line"):
+        case.body = data.draw(valid_carts(seeded), label="cart")["items"][0]
     if path == "/api/auth/login/" and steer("real credentials"):
         case.body = {"username": seeded["customer"].username, "password": factories.PASSWORD}
     signed_in = data.draw(st.sampled_from([True, True, True, False]), label="signed in")

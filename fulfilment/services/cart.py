@@ -36,16 +36,17 @@ class PricedLine:
                 for o in self.options]
 
 
-def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
-    if not lines:
-        raise DomainError("The cart is empty: add at least one item.", code="empty_cart")
-    total_units = sum(line.quantity for line in lines)
-    if total_units > MAX_UNITS_PER_ORDER:
-        raise DomainError(f"At most {MAX_UNITS_PER_ORDER} items per order (this cart has {total_units}).",
-                          code="order_too_large")
+def cart_menu_items(*, store: Store, item_ids) -> dict[int, MenuItem]:
+    """The store's items among `item_ids`, by id, with what pricing a line of them reads (station, modifier
+    groups and their options) loaded in three queries however many there are."""
+    return {i.pk: i for i in MenuItem.objects.filter(store=store, pk__in=set(item_ids))
+            .select_related("station").prefetch_related("modifier_groups__options")}
 
-    items = {i.pk: i for i in MenuItem.objects.filter(store=store, pk__in={line.item_id for line in lines})
-             .select_related("station").prefetch_related("modifier_groups__options")}
+
+def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[LineRequest]) -> list[PricedLine]:
+    """Each line checked and priced on its own (on the menu, not 86'd, quantity, modifiers), the errors naming
+    its index in `lines`. What depends on the whole cart (limits and stock per item) is cart_price's; a
+    reorder and a favourite check a single line with this and judge stock themselves."""
     priced = []
     for index, line in enumerate(lines):
         item = items.get(line.item_id)
@@ -63,6 +64,19 @@ def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
         priced.append(PricedLine(item=item, quantity=line.quantity, options=options, unit_price_minor=unit_price,
                                  prep_seconds=item.prep_seconds + sum(o.extra_prep_seconds for o in options),
                                  prep_sd_seconds=item.prep_sd_seconds))
+    return priced
+
+
+def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
+    if not lines:
+        raise DomainError("The cart is empty: add at least one item.", code="empty_cart")
+    total_units = sum(line.quantity for line in lines)
+    if total_units > MAX_UNITS_PER_ORDER:
+        raise DomainError(f"At most {MAX_UNITS_PER_ORDER} items per order (this cart has {total_units}).",
+                          code="order_too_large")
+
+    items = cart_menu_items(store=store, item_ids=[line.item_id for line in lines])
+    priced = cart_lines_priced(store=store, items=items, lines=lines)
 
     # Limits and stock are per item, not per line: two lines of 6 lattes (one oat, one almond) are 12 lattes.
     wanted: dict[int, int] = {}

@@ -207,7 +207,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "fulfilment.models.OrderStatus"},
+    # Enums that more than one serializer uses keep the names they had before the second one came (the order
+    # list's OrderListOut, the reorder's change "kind"), so clients generated from the schema do not break.
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "fulfilment.models.OrderStatus",
+                            "OrderOutChannelEnum": "fulfilment.models.Channel",
+                            "KindEnum": "fulfilment.models.OrderEvent.KINDS",
+                            "ReorderChangeKindEnum": "fulfilment.services.reorder.CHANGE_KINDS"},
 }
 
 # Stripe (issue 5); without a secret key the demo payment provider is used.
