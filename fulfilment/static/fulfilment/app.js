@@ -231,7 +231,7 @@ function storeCard(store) {
   let open = "";
   if (store.open_now === true) open = `<span class="badge open">Open now</span>${store.closes_at ? ` <span class="muted">until ${time(store.closes_at)}</span>` : ""}`;
   else if (store.open_now === false) open = `<span class="badge closed">Closed</span>${store.opens_at ? ` <span class="muted">Opens ${time(store.opens_at)} ${dayWord(store.opens_at) === "Today" ? "today" : dayWord(store.opens_at).toLowerCase() === "tomorrow" ? "tomorrow" : dayWord(store.opens_at)}</span>` : ""}`;
-  const wait = store.asap_wait_minutes != null && !paused ? `<span class="wait">~${store.asap_wait_minutes} min wait</span>` : "";
+  const wait = store.asap_wait_minutes != null && !paused && store.open_now !== false ? `<span class="wait">~${store.asap_wait_minutes} min wait</span>` : "";
   return `<li class="card store"><a class="store-link" href="#/store/${store.id}">
     <span class="store-name">${esc(store.name)}</span>
     <span class="muted">${esc(store.address)}${distance}</span>

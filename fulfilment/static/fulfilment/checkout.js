@@ -15,7 +15,8 @@ function totalsHtml(priced, currency) {
   const rate = taxRate(tax);
   const total = priced.total_minor ?? priced.subtotal_minor;
   let taxRow = "";
-  if (taxMinor != null && tax.prices_include_tax) {
+  if (!taxMinor && !rate) taxRow = "";  // no tax at this store: no "$0.00" row
+  else if (taxMinor != null && tax.prices_include_tax) {
     taxRow = `<div class="row muted"><span>Includes ${money(taxMinor, currency)} ${esc(label)}${rate ? ` (${rate})` : ""}</span></div>`;
   } else if (taxMinor != null) {
     taxRow = `<div class="row"><span>${esc(label)}${rate ? ` (${rate})` : ""}</span><span class="price">${money(taxMinor, currency)}</span></div>`;
@@ -184,7 +185,7 @@ async function viewCheckout({ focus = null } = {}) {
       const errors = lineErrors(error, state.cart || current);
       markLineErrors(errors);
       const declined = error.status === 402 || /declin/i.test(error.code || "");
-      setMessage(placeError, declined ? `${error.message} Your cart is kept: try another card.` : error.message);
+      setMessage(placeError, declined ? `${error.message} Your cart is kept.` : error.message);
       if (Object.keys(errors).length) setMessage(placeError, `${error.message} See the item marked above.`);
       placeError.scrollIntoView({ block: "center" });
     }
@@ -228,7 +229,7 @@ function pickupHtml(quote) {
     <fieldset class="times"><legend class="visually-hidden">Pickup time${days.length ? ` on ${esc(days.find(d => d.date === day)?.label || day)}` : ""}</legend>
     ${asapHere ? `<label class="choice asap${quote.asap_available ? "" : " off"}"><input type="radio" name="pickup" value="asap"
         ${pick === "asap" ? "checked" : ""} ${quote.asap_available ? "" : "disabled"}>
-      As soon as possible${quote.asap_available ? ` — ready about <strong>${time(quote.asap_ready_at)}</strong>` : " — not available now"}</label>` : ""}
+      <span>As soon as possible${quote.asap_available ? ` — ready about <strong>${time(quote.asap_ready_at)}</strong>` : " — not available now"}</span></label>` : ""}
     ${groups.length ? `<p class="muted">${asapHere ? "Or choose a time:" : "Choose a time:"}</p>` : ""}
     ${groups.map(g => {
       const open = g.slots.some(s => s.starts_at === pick) || (!pick && g === groups[0]);
