@@ -22,3 +22,8 @@ REST_FRAMEWORK = {
 # hold them all; the server allows 100 in all.
 if "pool" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 90
+
+# Notifications go out in the thread that made the order ready (after its commit), so a test sees them at once
+# and never meets a background thread on its database; tests of the background pool turn this off.
+NOTIFICATIONS_SYNC = True
+NOTIFICATION_TIMEOUT_S = 3.0
