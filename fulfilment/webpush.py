@@ -21,6 +21,8 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
@@ -59,6 +61,12 @@ def _vapid_key_pair() -> tuple[str, str]:
     private = settings.WEBPUSH_VAPID_PRIVATE_KEY or _key_from_file(Path(settings.WEBPUSH_VAPID_KEY_FILE))
     key = ec.derive_private_key(int.from_bytes(b64url_decode(private), "big"), ec.SECP256R1())
     return private, b64url(key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+
+
+@receiver(setting_changed)
+def _forget_key_pair(*, setting: str, **_) -> None:
+    if setting.startswith("WEBPUSH_VAPID_"):  # tests that bring their own key pair
+        _vapid_key_pair.cache_clear()
 
 
 def application_server_key() -> str:
