@@ -28,7 +28,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from fulfilment import webpush
-from fulfilment.models import CustomerProfile, Order, OrderNotification, OrderStatus, PushSubscription
+from fulfilment.models import (
+    CustomerProfile,
+    Order,
+    OrderNotification,
+    OrderStatus,
+    PushSubscription,
+)
 from fulfilment.pickup_codes import pickup_code
 from fulfilment.services.lifecycle import Transition, on_transition
 from orderahead.errors import DomainError, NotFound

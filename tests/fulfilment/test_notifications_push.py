@@ -14,7 +14,11 @@ from fulfilment.models import Channel, OrderNotification, PushSubscription
 from fulfilment.pickup_codes import pickup_code
 from fulfilment.services import LineRequest, lifecycle, notifications
 from orderahead.env import env_vapid_keys
-from tests.fulfilment.notification_doubles import PushService, vapid_claims, vapid_key_pair
+from tests.fulfilment.notification_doubles import (
+    PushService,
+    vapid_claims,
+    vapid_key_pair,
+)
 
 N = OrderNotification
 
