@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from fulfilment import services
 from fulfilment.models import Channel
 from tests import factories
+from tests.fulfilment.notification_doubles import Browser
 
 OPERATIONS = [
     ("GET", "/api/stores/"),
@@ -37,9 +38,13 @@ OPERATIONS = [
     ("POST", "/api/orders/"),
     ("GET", "/api/orders/{order_id}/"),
     ("POST", "/api/orders/{order_id}/cancel/"),
+    ("GET", "/api/me/notifications/"),
+    ("PATCH", "/api/me/notifications/"),
+    ("POST", "/api/me/push-subscriptions/"),
+    ("DELETE", "/api/me/push-subscriptions/"),
 ]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES_PER_OPERATION = 25  # about 10 s for the ten operations; raise it locally to dig deeper
+EXAMPLES_PER_OPERATION = 25  # about 15 s for the fourteen operations; raise it locally to dig deeper
 
 
 @pytest.fixture
@@ -100,6 +105,8 @@ def test_api_matches_its_schema(case, data, seeded):
         case.path_parameters["order_id"] = data.draw(st.sampled_from(seeded["order_ids"]), label="own or other's")
     if path in ("/api/orders/", "/api/stores/{store_id}/quote/") and case.method == "POST" and steer("valid cart"):
         case.body = data.draw(valid_carts(seeded), label="cart")
+    if path == "/api/me/push-subscriptions/" and case.method == "POST" and steer("a browser's subscription"):
+        case.body = Browser(endpoint=f"https://fcm.googleapis.com/fcm/send/{data.draw(st.uuids())}").subscription()
     if path == "/api/auth/login/" and steer("real credentials"):
         case.body = {"username": seeded["customer"].username, "password": factories.PASSWORD}
     signed_in = data.draw(st.sampled_from([True, True, True, False]), label="signed in")
