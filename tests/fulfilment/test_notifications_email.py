@@ -167,3 +167,15 @@ def test_a_token_made_for_another_purpose_is_refused(consenting):
 
     assert Client().post(f"/notifications/unsubscribe/{other_purpose}/").status_code == 400
     assert CustomerProfile.objects.get(user=consenting).email_when_ready
+
+
+@pytest.mark.django_db
+def test_the_orders_admin_page_shows_what_the_customer_was_told(
+        mail_server, consenting, placed_order, barista_store1, admin_client, django_capture_on_commit_callbacks):
+    bump(placed_order, barista_store1, django_capture_on_commit_callbacks)
+
+    page = admin_client.get(f"/admin/fulfilment/order/{placed_order.pk}/change/")
+
+    assert page.status_code == 200
+    assert "Notifications to the customer" in page.text
+    assert "to jane@example.com" in page.text and "no browser subscribed" in page.text
