@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from fulfilment.views import customer_app
+from fulfilment.views import customer_app, email_unsubscribe
 from orderahead import metrics, readiness
 
 # Swagger UI comes from drf-spectacular's CDN (its default) with an inline <style>; its start-up script is
@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/", include("stores.urls")),
     path("api/", include("fulfilment.urls")),
     path("", include("kitchen_display.urls")),
+    path("notifications/unsubscribe/<str:token>/", email_unsubscribe, name="notifications-unsubscribe"),
     path("", customer_app, name="customer-app"),
 ]
 
