@@ -20,7 +20,16 @@ from django.utils.html import format_html, format_html_join
 
 from fulfilment import services as fulfilment_services
 from fulfilment.channels import policy
-from fulfilment.models import Order, OrderEvent, OrderLine, Payment, PaymentStatus, Refund, StorePaymentPolicy
+from fulfilment.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderNotification,
+    Payment,
+    PaymentStatus,
+    Refund,
+    StorePaymentPolicy,
+)
 from fulfilment.services import payments as payment_services
 from orderahead.errors import DomainError
 from stores.admin import ManagedInlineMixin, StoreScopedAdminMixin
@@ -76,6 +85,16 @@ class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
+class OrderNotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """What the customer was told and how it went ("why did I get no email?")."""
+
+    model = OrderNotification
+    fields = ("created_at", "kind", "channel", "status", "detail")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+    verbose_name_plural = "notifications to the customer"
+
+
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("id", "store", "channel", "status", "customer_display", "pickup_kind", "promised_ready_at",
@@ -97,7 +116,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                          "classes": ("collapse",)}),
     )
     readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
-    inlines = (OrderLineInline, OrderEventInline)
+    inlines = (OrderLineInline, OrderEventInline, OrderNotificationInline)
     actions = ("cancel_orders", "refund_orders")
 
     def has_add_permission(self, request):

@@ -11,4 +11,6 @@ class FulfilmentConfig(AppConfig):
         # Modules that react to an order's moves register their after-commit effects with
         # fulfilment.services.lifecycle when imported; import them here so every process has them
         # before its first transition (the lifecycle never imports them itself).
-        from fulfilment.services import payments  # noqa: F401  (releases or refunds a cancelled order's payment)
+        # payments releases or refunds a cancelled order's payment; notifications tells the customer a ready
+        # order is ready.
+        from fulfilment.services import notifications, payments  # noqa: F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fulfilment.apis import accounts, favourites, orders, payments, pickup, reorder
+from fulfilment.apis import accounts, favourites, notifications, orders, payments, pickup, reorder
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
@@ -19,5 +19,7 @@ urlpatterns = [
     path("orders/<int:order_id>/qr.png", pickup.OrderQrApi.as_view(), {"image_format": "png"}, name="order-qr-png"),
     path("orders/<int:order_id>/qr.svg", pickup.OrderQrApi.as_view(), {"image_format": "svg"}, name="order-qr-svg"),
     path("stores/<int:store_id>/handoff/", pickup.HandoffApi.as_view(), name="store-handoff"),
+    path("me/notifications/", notifications.NotificationSettingsApi.as_view(), name="me-notifications"),
+    path("me/push-subscriptions/", notifications.PushSubscriptionsApi.as_view(), name="me-push-subscriptions"),
     path("payments/stripe/webhook/", payments.StripeWebhookApi.as_view(), name="stripe-webhook"),
 ]

@@ -147,3 +147,41 @@ def env_secret_key(name: str, value: str, *, insecure_defaults: tuple[str, ...])
         raise ImproperlyConfigured(f"{name} is too weak ({len(value)} characters, {len(set(value))} different); "
                                    "use a random key of at least 50 characters with at least 5 different ones")
     return value
+
+
+def _b64url_decode(value: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def env_vapid_keys(private_name: str, public_name: str) -> tuple[str, str]:
+    """The Web Push (VAPID) key pair as base64url: the private key's 32 raw bytes and the public key's 65-byte
+    uncompressed point (what a browser's `applicationServerKey` takes), as `npx web-push generate-vapid-keys`
+    prints them. Both unset: ("", "") (a key pair is then made once into var/, fulfilment.services.webpush).
+    One without the other, a value that is not such a key, or a public key that is not the private key's: an
+    error at start, not pushes every browser rejects."""
+    private, public = env_str(private_name).strip(), env_str(public_name).strip()
+    if not private and not public:
+        return "", ""
+    if not private or not public:
+        raise ImproperlyConfigured(f"Set both {private_name} and {public_name} (a VAPID key pair), or neither")
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    try:
+        raw = _b64url_decode(private)
+        if len(raw) != 32:
+            raise ValueError
+        key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    except ValueError:
+        raise ImproperlyConfigured(f"{private_name} is not a VAPID private key (base64url of 32 bytes)") from None
+    derived = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    try:
+        given = _b64url_decode(public)
+    except ValueError:
+        given = b""
+    if given != derived:
+        raise ImproperlyConfigured(f"{public_name} is not the public key of {private_name} (base64url of the "
+                                   "65-byte uncompressed point)")
+    return private, public

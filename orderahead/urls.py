@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from fulfilment import pwa
-from fulfilment.views import customer_app
+from fulfilment.views import customer_app, email_unsubscribe
 from orderahead import metrics, readiness
 
 # Swagger UI comes from drf-spectacular's CDN (its default) with an inline <style>; its start-up script is
@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/", include("stores.urls")),
     path("api/", include("fulfilment.urls")),
     path("", include("kitchen_display.urls")),
+    path("notifications/unsubscribe/<str:token>/", email_unsubscribe, name="notifications-unsubscribe"),
     # At the root, so the service worker's scope is the whole customer app.
     path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),
     path("sw.js", pwa.service_worker, name="pwa-service-worker"),

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from fulfilment import services
 from fulfilment.models import Channel, Favourite
 from tests import factories
+from tests.fulfilment.notification_doubles import Browser
 
 OPERATIONS = [
     ("GET", "/api/stores/"),
@@ -41,6 +42,10 @@ OPERATIONS = [
     ("GET", "/api/favourites/"),
     ("POST", "/api/favourites/"),
     ("DELETE", "/api/favourites/{favourite_id}/"),
+    ("GET", "/api/me/notifications/"),
+    ("PATCH", "/api/me/notifications/"),
+    ("POST", "/api/me/push-subscriptions/"),
+    ("DELETE", "/api/me/push-subscriptions/"),
 ]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 25  # about 15 s for the fourteen operations; raise it locally to dig deeper
@@ -110,6 +115,8 @@ def test_api_matches_its_schema(case, data, seeded):
         case.body = data.draw(valid_carts(seeded), label="cart")
     if path == "/api/favourites/" and case.method == "POST" and steer("a cart line"):
         case.body = data.draw(valid_carts(seeded), label="cart")["items"][0]
+    if path == "/api/me/push-subscriptions/" and case.method == "POST" and steer("a browser's subscription"):
+        case.body = Browser(endpoint=f"https://fcm.googleapis.com/fcm/send/{data.draw(st.uuids())}").subscription()
     if path == "/api/auth/login/" and steer("real credentials"):
         case.body = {"username": seeded["customer"].username, "password": factories.PASSWORD}
     signed_in = data.draw(st.sampled_from([True, True, True, False]), label="signed in")

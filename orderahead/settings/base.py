@@ -7,7 +7,17 @@ from pathlib import Path
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from orderahead.env import database_from_url, env_bool, env_float, env_int, env_list, env_networks, env_rate, env_str
+from orderahead.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate,
+    env_str,
+    env_vapid_keys,
+)
 from orderahead.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -246,6 +256,47 @@ PAYMENT_AUTHORISATION_MARGIN_S = env_int("PAYMENT_AUTHORISATION_MARGIN_S", 6 * 3
 
 # How long a mobile order may wait for its payment before it is cancelled and its stock released.
 ORDER_PAYMENT_TIMEOUT_S = env_int("ORDER_PAYMENT_TIMEOUT_S", 900)
+
+# Telling customers their order is ready (fulfilment.services.notifications): by Web Push to the browsers they
+# allowed, and by email when they agreed to it. Links in emails are absolute: PUBLIC_BASE_URL is the address
+# customers open the app at.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not PUBLIC_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"PUBLIC_BASE_URL={PUBLIC_BASE_URL!r} must start with https:// (or http://)")
+# The VAPID key pair that signs every push (base64url, `npx web-push generate-vapid-keys`). Unset: a pair is made
+# once into WEBPUSH_VAPID_KEY_FILE and reused, so `make run` works offline and subscriptions survive a restart.
+WEBPUSH_VAPID_PRIVATE_KEY, WEBPUSH_VAPID_PUBLIC_KEY = env_vapid_keys("WEBPUSH_VAPID_PRIVATE_KEY",
+                                                                    "WEBPUSH_VAPID_PUBLIC_KEY")
+WEBPUSH_VAPID_KEY_FILE = Path(env_str("SERVE_VAR", str(BASE_DIR / "var"))) / "webpush_vapid_private_key"
+# Who the push services may contact about our pushes (the VAPID "sub" claim): a mailto: or https: URL.
+WEBPUSH_CONTACT = env_str("WEBPUSH_CONTACT", "mailto:orders@example.com")
+if not WEBPUSH_CONTACT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(f"WEBPUSH_CONTACT={WEBPUSH_CONTACT!r} must be a mailto: or https: URL")
+# The server POSTs to the endpoint a browser gives it, so only the browsers' push services are accepted (else any
+# customer could make it call addresses inside the network). "https://*.host" allows the host's subdomains.
+WEBPUSH_PUSH_SERVICES = env_list("WEBPUSH_PUSH_SERVICES", [
+    "https://fcm.googleapis.com", "https://android.googleapis.com", "https://updates.push.services.mozilla.com",
+    "https://*.push.services.mozilla.com", "https://web.push.apple.com", "https://*.push.apple.com",
+    "https://*.notify.windows.com"])
+# Seconds to wait for a push service or the mail server: a send runs off the request thread, but a hung one
+# must not hold a worker thread for long.
+NOTIFICATION_TIMEOUT_S = env_float("NOTIFICATION_TIMEOUT_S", 5.0, minimum=0.1)
+# True runs the sends in the thread that made the order ready, after its commit (the tests); False, in a small
+# pool of background threads, so a barista's bump never waits on the network.
+NOTIFICATIONS_SYNC = env_bool("NOTIFICATIONS_SYNC", False)
+# Email through Django's mail backends: SMTP when EMAIL_HOST is set, else printed on stdout (make run).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start (port 465)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)  # STARTTLS (port 587)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:
+    raise ImproperlyConfigured("Set one of EMAIL_USE_SSL (port 465) and EMAIL_USE_TLS (STARTTLS, port 587), not both")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = NOTIFICATION_TIMEOUT_S
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                        else "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Order ahead <orders@example.com>")
 
 # Log lines on stdout (orderahead.logs): LOG_FORMAT=console reads well in a terminal; json (production's
 # default) is one JSON object per line, each with the request id and, where it concerns one, the order id.
