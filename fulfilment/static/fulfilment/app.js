@@ -40,6 +40,10 @@ function dayWord(iso) {
   if (day === localDate(Date.now() + 864e5)) return "Tomorrow";
   return new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short", timeZone: state.tz });
 }
+function dayPhrase(iso) {  // "today", "tomorrow" or "on Tue, Dec 8"
+  const word = dayWord(iso);
+  return word === "Today" || word === "Tomorrow" ? word.toLowerCase() : `on ${word}`;
+}
 function dateTime(iso) {
   if (!iso) return "";
   return `${new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: state.tz })}, ${time(iso)}`;
@@ -230,7 +234,7 @@ function storeCard(store) {
   const hours = todayHours(store);
   let open = "";
   if (store.open_now === true) open = `<span class="badge open">Open now</span>${store.closes_at ? ` <span class="muted">until ${time(store.closes_at)}</span>` : ""}`;
-  else if (store.open_now === false) open = `<span class="badge closed">Closed</span>${store.opens_at ? ` <span class="muted">Opens ${time(store.opens_at)} ${dayWord(store.opens_at) === "Today" ? "today" : dayWord(store.opens_at).toLowerCase() === "tomorrow" ? "tomorrow" : dayWord(store.opens_at)}</span>` : ""}`;
+  else if (store.open_now === false) open = `<span class="badge closed">Closed</span>${store.opens_at ? ` <span class="muted">Opens ${time(store.opens_at)} ${dayPhrase(store.opens_at)}</span>` : ""}`;
   const wait = store.asap_wait_minutes != null && !paused && store.open_now !== false ? `<span class="wait">~${store.asap_wait_minutes} min wait</span>` : "";
   return `<li class="card store"><a class="store-link" href="#/store/${store.id}">
     <span class="store-name">${esc(store.name)}</span>

@@ -208,8 +208,11 @@ function pickupHtml(quote) {
   }
   state.checkout.pickup = pick;
   let closed = "";
-  if (!quote.asap_available && asapHere) {
-    closed = `<p class="notice" id="asap-reason">${esc(capital(quote.asap_reason || "The store is not taking orders for now right now"))}${quote.asap_reason && !/[.!]$/.test(quote.asap_reason) ? "." : ""}
+  if (!quote.asap_available && (asapHere || !state.checkout.day)) {
+    // Closed (or paused) now: say when it opens, and offer the first pickup time, already selected.
+    const opening = days.map(d => d.opens_at).find(at => at && Date.parse(at) > Date.now());
+    const reason = capital(quote.asap_reason || "Not taking orders for right now").replace(/[.!]?$/, ".");
+    closed = `<p class="notice" id="asap-reason">${esc(reason)}${opening ? ` Opens ${dayPhrase(opening)} at ${time(opening)}.` : ""}
       ${next ? ` Next available: <strong>${esc(dayWord(next))} ${time(next)}</strong>${nextSlot && pick === nextSlot.starts_at ? " (selected below)" : ""}.` : ""}</p>`;
   }
   const groups = [];
