@@ -380,7 +380,7 @@ window.renderFavourites = async function renderFavourites(store) {
       return;
     }
     const options = (item?.modifier_groups || []).flatMap(g => g.options.map(o => ({ ...o, group: g.name })));
-    changeLines(lines => lines.push({ item: f.item, name: f.item_name, quantity: f.quantity || 1, modifiers: f.modifiers || [],
+    changeLines(lines => addLine(lines, { item: f.item, name: f.item_name, quantity: f.quantity || 1, modifiers: f.modifiers || [],
       unit_minor: f.unit_price_minor, options: (f.modifiers || []).map((id, i) => {
         const o = options.find(x => x.id === id);
         return { id, name: o?.name || f.modifier_names?.[i] || "", group: o?.group || "", delta: o?.price_delta_minor || 0 };

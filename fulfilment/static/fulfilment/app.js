@@ -92,6 +92,11 @@ function startCart(store) {
   state.cart = { store: store.id, store_name: store.name, currency: store.currency, tz: store.timezone, lines: [], key: newKey() };
   saveCart();
 }
+// Add a line, or add its quantity to an identical line (same item, same choices) already in the cart.
+function addLine(lines, entry) {
+  const same = lines.find(l => l.item === entry.item && [...l.modifiers].sort().join() === [...entry.modifiers].sort().join());
+  if (same) same.quantity += entry.quantity; else lines.push(entry);
+}
 function cartCount(cart = state.cart) { return (cart?.lines || []).reduce((sum, l) => sum + l.quantity, 0); }
 function cartEstimate(cart = state.cart) {  // the menu's prices; the quote has the final word
   return (cart?.lines || []).reduce((sum, l) => sum + (l.unit_minor || 0) * l.quantity, 0);
@@ -157,6 +162,17 @@ function setMessage(element, text, kind = "error") {
   element.hidden = !text;
 }
 
+// Shows a <dialog> as a modal; when it closes, the focus goes back to what opened it (if still on the page).
+function showDialog(dialog) {
+  const opener = document.activeElement;
+  dialog.addEventListener("close", () => {
+    // The opener may have been redrawn meanwhile (the cart bar): then its successor with the same id.
+    const target = opener && document.contains(opener) ? opener : (opener?.id && document.getElementById(opener.id)) || app.querySelector("h1");
+    setTimeout(() => target?.focus(), 0);
+  });
+  dialog.showModal();
+}
+
 // One <dialog> for questions ("Cancel this order?"): resolves true for the confirming button.
 function confirmDialog({ title, text, ok, cancel = "Keep it" }) {
   const dialog = document.createElement("dialog");
@@ -172,7 +188,7 @@ function confirmDialog({ title, text, ok, cancel = "Keep it" }) {
       if (button) dialog.close(button.value);
     });
     dialog.addEventListener("close", () => { resolve(dialog.returnValue === "yes"); dialog.remove(); });
-    dialog.showModal();
+    showDialog(dialog);
     dialog.querySelector("button").focus();
   });
 }
@@ -405,12 +421,16 @@ function openItemSheet(item, { line = null, onDone = () => {} } = {}) {
     const entry = { item: item.id, name: item.name, quantity: n, modifiers: picks.map(i => Number(i.value)),
                     options: picks.map(i => ({ id: Number(i.value), name: i.dataset.name, group: i.dataset.group, delta: Number(i.dataset.delta) })),
                     unit_minor: update() };
-    changeLines(lines => { if (line != null) lines[line] = entry; else lines.push(entry); });
+    changeLines(lines => {
+      if (line == null) { addLine(lines, entry); return; }
+      lines.splice(line, 1);  // a changed line may now be the same as another: they become one
+      addLine(lines, entry);
+    });
     dialog.close("done");
   });
   dialog.addEventListener("close", () => { const done = dialog.returnValue === "done"; dialog.remove(); if (done) onDone(); });
   update();
-  dialog.showModal();
+  showDialog(dialog);
   dialog.querySelector("h2").setAttribute("tabindex", "-1");
   dialog.querySelector("h2").focus();
 }
@@ -524,7 +544,7 @@ function openCartDrawer() {
   bindCartLines(dialog, draw);
   dialog.addEventListener("click", event => { if (event.target.closest("[data-close]")) dialog.close(); });
   dialog.addEventListener("close", () => { dialog.remove(); renderCartBar(); });
-  dialog.showModal();
+  showDialog(dialog);
   draw();
 }
 
