@@ -301,6 +301,7 @@ async function renderNotifications(section, { title }) {
       <input id="notify-address" type="email" autocomplete="email" inputmode="email" value="${esc(settings.email || "")}" aria-describedby="notify-email-message"></div>
     <p id="notify-email-message" role="status" hidden></p>
     <button type="button" class="secondary" id="notify-push" ${pushReason ? 'disabled aria-describedby="notify-push-message"' : ""}>Notify me on this device</button>
+    ${!pushReason && settings.push_subscriptions && title === "Notifications" ? `<button type="button" class="link" id="notify-push-off">Stop notifications on this device</button>` : ""}
     <p id="notify-push-message" class="muted" role="status">${esc(pushReason || (settings.push_subscriptions ? `Notifications are on for ${plural(settings.push_subscriptions, "device")}.` : ""))}</p>`;
   const box = section.querySelector("#notify-email");
   const address = section.querySelector("#notify-address");
@@ -323,17 +324,23 @@ async function renderNotifications(section, { title }) {
   };
   box.addEventListener("change", save);
   address.addEventListener("change", () => { if (box.checked || address.value.trim() !== settings.email) save(); });
+  section.querySelector("#notify-push-off")?.addEventListener("click", async event => {
+    const message = section.querySelector("#notify-push-message");
+    try { await push.unsubscribe(); event.target.hidden = true; setMessage(message, "This device will no longer get notifications.", "muted"); }
+    catch (error) { setMessage(message, error.message); }
+  });
   const pushButton = section.querySelector("#notify-push");
   pushButton.addEventListener("click", async () => {
     const message = section.querySelector("#notify-push-message");
     pushButton.disabled = true;
     let ok = false;
-    try { ok = await push.subscribe(settings.push_public_key); } catch { ok = false; }
+    let failure = "";
+    try { ok = await push.subscribe(settings.push_public_key); } catch (error) { ok = false; failure = error.message; }
     if (ok) { setMessage(message, "This device will get a notification when your order is ready.", "muted"); pushButton.textContent = "Notifications on"; }
     else {
       pushButton.disabled = false;
       setMessage(message, window.Notification?.permission === "denied"
-        ? "Notifications are blocked for this site: allow them in your browser settings." : "Notifications could not be turned on here.");
+        ? "Notifications are blocked for this site: allow them in your browser settings." : failure || "Notifications were not turned on.");
     }
   });
 }
@@ -345,7 +352,7 @@ async function loadFavourites() {
   try { return await api("/favourites/"); } catch { return null; }
 }
 
-function favouriteHtml(f, { store = true } = {}) {
+function favouriteHtml(f, { store = true, addLabel = "Add" } = {}) {
   const names = (f.modifier_names || []).join(", ");
   return `<li class="card fav-card" data-favourite="${f.id}">
     <div><strong>${f.quantity > 1 ? `${f.quantity} × ` : ""}${esc(f.item_name)}</strong>
@@ -353,7 +360,7 @@ function favouriteHtml(f, { store = true } = {}) {
       ${store ? `<div class="muted">${esc(f.store_name)}</div>` : ""}
       <div class="price">${money(f.unit_price_minor * (f.quantity || 1), f.currency)}</div>
       ${f.available === false ? `<div class="notice">${esc(f.unavailable_reason || "Not available right now")}</div>` : ""}</div>
-    <div class="actions">${f.available === false ? "" : `<button type="button" class="primary" data-fav-add="${f.id}" aria-label="Add ${esc(f.item_name)} to cart">Add</button>`}
+    <div class="actions">${f.available === false ? "" : `<button type="button" class="primary" data-fav-add="${f.id}" aria-label="${addLabel === "Add" ? `Add ${esc(f.item_name)} to cart` : `${addLabel}: ${esc(f.item_name)}`}">${addLabel}</button>`}
       <button type="button" class="link" data-fav-remove="${f.id}" aria-label="Remove ${esc(f.item_name)} from favourites">Remove</button></div>
     <p class="error" role="alert" hidden></p></li>`;
 }
@@ -412,7 +419,7 @@ async function viewAccount() {
     <section class="card" id="account-notify" aria-labelledby="notify-title" hidden></section>
     <section class="card" aria-labelledby="fav-title"><h2 id="fav-title">Favourites</h2>
       ${favourites == null ? `<p class="muted">Favourites are not available right now.</p>`
-        : favourites.length ? `<ul class="favs">${favourites.map(f => favouriteHtml(f)).join("")}</ul>`
+        : favourites.length ? `<ul class="favs">${favourites.map(f => favouriteHtml(f, { addLabel: "Order" })).join("")}</ul>`
         : `<p class="muted">None yet. In your cart, tap ☆ beside a drink to keep it here.</p>`}</section>`);
   document.getElementById("sign-out").onclick = () => { signedOut(); location.hash = "#/"; };
   renderNotifications(document.getElementById("account-notify"), { title: "Notifications" });
