@@ -310,7 +310,7 @@ function itemCard(item) {
       ${item.description ? `<p class="muted">${esc(item.description)}</p>` : ""}
       <p class="price">${price}<span class="muted">${stock}</span></p>
       ${item.available ? "" : `<p class="notice">${esc(item.unavailable_reason || "Not available right now")}</p>`}</div>
-    ${item.available ? `<button type="button" class="secondary add" data-open-item="${item.id}" aria-label="Choose ${esc(item.name)}">Add</button>` : ""}
+    ${item.available ? `<button type="button" class="secondary add" data-open-item="${item.id}" aria-label="Add ${esc(item.name)}" aria-haspopup="dialog">Add</button>` : ""}
   </li>`;
 }
 
@@ -588,6 +588,11 @@ window.addEventListener("storage", event => {
   if (view === "checkout" && placed && before && placed.key === before.key) location.hash = `#/order/${placed.order}`;
   else if (view === "checkout") route();
   else if (view === "store") renderCartBar();
+});
+// An item in the cart ran out at the store (live.js): the checkout re-quotes, so the line shows what to fix.
+window.addEventListener("orderahead:item-out", event => {
+  if (state.cart) delete state.menus[state.cart.store];
+  if (location.hash === "#/checkout" && !state.placing && !document.querySelector("dialog[open]")) viewCheckout();
 });
 window.addEventListener("hashchange", () => {
   if (!location.hash.startsWith("#/signin")) state.returnTo = location.hash || "#/";

@@ -76,8 +76,9 @@ window.OrderLive = (() => {
     const box = document.createElement("p");
     box.className = "error live-notice";
     box.setAttribute("role", "alert");
-    box.textContent = `${item.name} has just run out at this store. Please remove it from your cart.`;
+    box.textContent = `${item.name} has just run out at this store: remove it from your cart or change it.`;
     document.getElementById("app")?.prepend(box);
+    window.dispatchEvent(new CustomEvent("orderahead:item-out", { detail: item }));
   }
 
   return { follow, stop, watchMenu };
