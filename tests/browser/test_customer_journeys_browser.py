@@ -76,6 +76,9 @@ def test_full_order_with_options_and_tax_for_tomorrow(phone):
     page.get_by_role("group", name="Pickup day").get_by_role("button", name=re.compile("Tomorrow")).click()
     tomorrow = page.get_by_role("group", name="Pickup day").get_by_role("button", name=re.compile("Tomorrow"))
     expect(tomorrow).to_have_attribute("aria-pressed", "true")
+    # A mid-morning time rather than the first one offered (just after midnight in this all-day store).
+    page.get_by_text(re.compile(r"^\s*9 AM\b")).click()
+    page.get_by_role("radio", name=re.compile(r"^\s*0?9:30\s?AM")).check()
     chosen = page.locator("input[name=pickup]:checked")
     expect(chosen).to_have_count(1)
     pickup = dt.datetime.fromisoformat(chosen.get_attribute("value"))
@@ -90,6 +93,7 @@ def test_full_order_with_options_and_tax_for_tomorrow(phone):
     expect(receipt(page)).to_contain_text(re.compile(rf"Sales tax.*{re.escape(money_text(order['tax_minor']))}", re.S))
     expect(receipt(page)).to_contain_text(re.compile(rf"Total\s*{re.escape(money_text(order['total_minor']))}"))
     expect(receipt(page)).to_contain_text("2 × Latte")
+    receipt(page).scroll_into_view_if_needed()
     expect(receipt(page)).to_contain_text(re.compile(r"Large, Oat|Oat, Large"))
     save_screenshot(page, "order")
     assert phone.errors == []
@@ -189,5 +193,7 @@ def test_email_when_ready(phone, chromium):
     recipients, message = server.mailbox.wait_for(lambda mail: f"#{order['id']}" in mail[1])
     assert recipients == ["cy@example.com"]
     assert code in message
+    expect(page.get_by_role("img", name=re.compile("Pickup QR code"))).to_be_visible()
+    page.wait_for_function("() => [...document.images].some(image => image.alt.startsWith('Pickup QR') && image.naturalWidth > 0)")
     save_screenshot(page, "order-ready")
     assert phone.errors == []
