@@ -310,7 +310,7 @@ function itemCard(item) {
       ${item.description ? `<p class="muted">${esc(item.description)}</p>` : ""}
       <p class="price">${price}<span class="muted">${stock}</span></p>
       ${item.available ? "" : `<p class="notice">${esc(item.unavailable_reason || "Not available right now")}</p>`}</div>
-    ${item.available ? `<button type="button" class="secondary add" data-open-item="${item.id}" aria-label="Add ${esc(item.name)}" aria-haspopup="dialog">Add</button>` : ""}
+    ${item.available ? `<button type="button" class="secondary add" data-open-item="${item.id}" aria-label="Add, choose ${esc(item.name)}" aria-haspopup="dialog">Add</button>` : ""}
   </li>`;
 }
 
