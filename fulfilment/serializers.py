@@ -16,6 +16,7 @@ from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.presenters import payment_summary
 from fulfilment.services import LineRequest
 from fulfilment.services.pickup import pickup_code, pickup_token
+from fulfilment.services.pricing import order_tax_rule
 
 
 class CartLineIn(serializers.Serializer):
@@ -57,6 +58,15 @@ class CartIn(serializers.Serializer):
                 for i in self.validated_data["items"]]
 
 
+class QuoteIn(CartIn):
+    day = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        error_messages={"invalid": 'Use a date such as 2026-12-07 (YYYY-MM-DD), in the store\'s calendar.'},
+        help_text="The day to list pickup slots for (YYYY-MM-DD, the store's calendar), from today to today + "
+                  "the store's max_days_ahead. Default: the pickup's day, else today when anything is on offer "
+                  "today, else the first day with a free slot.")
+
+
 class OrderIn(CartIn):
     store = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     customer_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
@@ -85,15 +95,58 @@ class SlotOut(serializers.Serializer):
                   "time inside it when the orders already booked for the slot would have this one made early")
 
 
+class TaxOut(serializers.Serializer):
+    rate_percent = serializers.CharField(help_text='The rate in percent as a decimal string, e.g. "8.900"')
+    prices_include_tax = serializers.BooleanField(
+        help_text="Menu prices include the tax (VAT style); otherwise it is added to the subtotal")
+    label = serializers.CharField(help_text='What the receipt calls it, e.g. "Sales tax" or "VAT"')
+
+
+class ModifierSnapshotOut(serializers.Serializer):
+    group = serializers.CharField()
+    option = serializers.CharField()
+    option_id = serializers.IntegerField()
+    price_delta_minor = serializers.IntegerField()
+
+
+class QuoteLineOut(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the line in the request's items")
+    item = serializers.IntegerField()
+    item_name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    modifiers = ModifierSnapshotOut(
+        many=True, help_text="The options the line is priced with, the defaults the server filled in included")
+    unit_price_minor = serializers.IntegerField()
+    line_total_minor = serializers.IntegerField()
+
+
+class DayOut(serializers.Serializer):
+    date = serializers.DateField(help_text="In the store's calendar")
+    label = serializers.CharField(help_text='"Today", "Tomorrow" or e.g. "Tue 8 Dec"')
+    open = serializers.BooleanField(help_text="The store opens that day")
+    opens_at = serializers.DateTimeField(allow_null=True)
+    closes_at = serializers.DateTimeField(allow_null=True)
+    has_available_slots = serializers.BooleanField()
+
+
 class QuoteOut(serializers.Serializer):
     quoted_at = serializers.DateTimeField(source="now")
     asap_ready_at = serializers.DateTimeField(allow_null=True)
     asap_available = serializers.SerializerMethodField()
     asap_reason = serializers.CharField(help_text="Why ASAP is not offered; empty when it is")
     requested_ready_at = serializers.DateTimeField(allow_null=True, required=False)
+    lines = QuoteLineOut(many=True)
     subtotal_minor = serializers.IntegerField()
+    tax_minor = serializers.IntegerField()
+    total_minor = serializers.IntegerField(help_text="What placing the order charges: subtotal plus tax when "
+                                                     "prices exclude it, the subtotal when they include it")
     currency = serializers.CharField()
+    tax = TaxOut()
+    days = DayOut(many=True, help_text="Every day from today to today + the store's max_days_ahead")
+    day = serializers.DateField(help_text='The day "slots" are for')
     slots = SlotOut(many=True)
+    next_available_at = serializers.DateTimeField(
+        allow_null=True, help_text="The earlier of the ASAP ready time and the first free slot of any day")
 
     def get_asap_available(self, quote) -> bool:
         return quote.asap_ready_at is not None
@@ -146,15 +199,33 @@ class OrderOut(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display")
     lines = OrderLineOut(many=True, read_only=True)
     events = OrderEventOut(many=True, read_only=True)
+    store_address = serializers.CharField(source="store.address")
     payment = serializers.SerializerMethodField()
     pickup = serializers.SerializerMethodField()
+    tax = serializers.SerializerMethodField()
+    item_count = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
-        fields = ["id", "store", "store_name", "store_timezone", "channel", "status", "status_label", "customer_name", "pickup_kind",
-                  "requested_pickup_at", "slot_starts_at", "promised_ready_at", "subtotal_minor", "total_minor",
-                  "currency", "lines", "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup"]
+        fields = ["id", "store", "store_name", "store_timezone", "store_address", "channel", "status", "status_label",
+                  "customer_name", "pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at",
+                  "subtotal_minor", "tax_minor", "total_minor", "currency", "tax", "item_count", "summary", "lines",
+                  "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup"]
         read_only_fields = fields
+
+    @extend_schema_field(TaxOut)
+    def get_tax(self, order: Order) -> dict:
+        """The tax rule the order was charged under (its snapshot), not the store's current one."""
+        return order_tax_rule(order).as_json()
+
+    def get_item_count(self, order: Order) -> int:
+        return sum(line.quantity for line in order.lines.all())
+
+    def get_summary(self, order: Order) -> str:
+        """The lines in a few words: "2 × Latte, Croissant"."""
+        return ", ".join(line.item_name if line.quantity == 1 else f"{line.quantity} × {line.item_name}"
+                         for line in order.lines.all())
 
     @extend_schema_field(PaymentSummaryOut)
     def get_payment(self, order: Order) -> dict:
