@@ -17,6 +17,7 @@ from fulfilment.presenters import payment_summary
 from fulfilment.services import LineRequest
 from fulfilment.services.pickup import pickup_code, pickup_token
 from fulfilment.services.pricing import order_tax_rule
+from stores.serializers import StoreOut, TaxOut
 
 
 class CartLineIn(serializers.Serializer):
@@ -93,13 +94,6 @@ class SlotOut(serializers.Serializer):
     ready_at = serializers.DateTimeField(
         help_text="The ready time promised when the order is booked in this slot: its start, or a later "
                   "time inside it when the orders already booked for the slot would have this one made early")
-
-
-class TaxOut(serializers.Serializer):
-    rate_percent = serializers.CharField(help_text='The rate in percent as a decimal string, e.g. "8.900"')
-    prices_include_tax = serializers.BooleanField(
-        help_text="Menu prices include the tax (VAT style); otherwise it is added to the subtotal")
-    label = serializers.CharField(help_text='What the receipt calls it, e.g. "Sales tax" or "VAT"')
 
 
 class ModifierSnapshotOut(serializers.Serializer):
@@ -217,7 +211,7 @@ class OrderOut(serializers.ModelSerializer):
     @extend_schema_field(TaxOut)
     def get_tax(self, order: Order) -> dict:
         """The tax rule the order was charged under (its snapshot), not the store's current one."""
-        return order_tax_rule(order).as_json()
+        return TaxOut(order_tax_rule(order)).data
 
     def get_item_count(self, order: Order) -> int:
         return sum(line.quantity for line in order.lines.all())
@@ -288,3 +282,18 @@ class TokenOut(serializers.Serializer):
     token = serializers.CharField()
     username = serializers.CharField()
 
+
+
+class StoreCardOut(StoreOut):
+    """A store as the customer app lists it: the store, and how long an ASAP drink takes there now."""
+
+    asap_wait_minutes = serializers.SerializerMethodField()
+
+    class Meta(StoreOut.Meta):
+        fields = [*StoreOut.Meta.fields, "asap_wait_minutes"]
+        read_only_fields = fields
+
+    def get_asap_wait_minutes(self, store) -> int | None:
+        """Minutes until an ASAP order of one typical drink would be ready (the scheduler's quote, at most
+        30 s old); null while the store is closed or paused."""
+        return self.context.get("asap_waits", {}).get(store.pk)

@@ -27,11 +27,6 @@ class TaxRule:
     prices_include_tax: bool
     label: str
 
-    def as_json(self) -> dict:
-        """The "tax" object of the API: the rate as a string, so no client rounds it as a float."""
-        return {"rate_percent": f"{self.rate_percent:.3f}", "prices_include_tax": self.prices_include_tax,
-                "label": self.label}
-
 
 @dataclass(frozen=True)
 class Totals:

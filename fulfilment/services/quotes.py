@@ -14,6 +14,7 @@ from fulfilment.channels import policy
 from fulfilment.models import OPEN_STATUSES, Channel, Order, PickupKind
 from fulfilment.services import scheduling
 from fulfilment.services.cart import PricedLine
+from fulfilment.services.pricing import TaxRule, order_totals
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores import hours
 from stores.models import Store
@@ -290,7 +291,7 @@ class CartQuote(Quote):
     tax_minor: int = 0
     total_minor: int = 0
     currency: str = ""
-    tax: dict = field(default_factory=dict)
+    tax: TaxRule | None = None
     lines: list[dict] = field(default_factory=list)
     requested_ready_at: dt.datetime | None = None
 
@@ -317,7 +318,6 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
     from django.utils import timezone
 
     from fulfilment.services.cart import cart_price
-    from fulfilment.services.pricing import order_totals
 
     now = now or timezone.now()
     store = Store.objects.filter(pk=store_id).first()
@@ -337,7 +337,7 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
     return CartQuote(now=quote.now, asap_ready_at=quote.asap_ready_at, asap_reason=quote.asap_reason,
                      slots=quote.slots, days=quote.days, day=quote.day, next_available_at=quote.next_available_at,
                      subtotal_minor=totals.subtotal_minor, tax_minor=totals.tax_minor, total_minor=totals.total_minor,
-                     currency=totals.currency, tax=totals.tax.as_json(),
+                     currency=totals.currency, tax=totals.tax,
                      lines=[{"index": index, "item": line.item.pk, "item_name": line.item.name,
                              "quantity": line.quantity, "modifiers": line.modifiers_snapshot(),
                              "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor}
