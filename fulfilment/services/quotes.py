@@ -132,16 +132,17 @@ def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: d
     return _before_closing(store, _asap_period(store=store, channel=channel, now=now), ready)
 
 
-def _slot_starts(store: Store, periods, now: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
-    """Every pickup slot start inside the opening periods from the current slot until `until` (inclusive)."""
+def _slot_starts(store: Store, period: tuple[dt.datetime, dt.datetime], now: dt.datetime,
+                 until: dt.datetime) -> list[dt.datetime]:
+    """The pickup slot starts of one opening period, from the current slot on and up to `until`."""
+    opens, closes = period
     width = dt.timedelta(minutes=store.slot_minutes)
+    start = slot_floor(store, max(opens, now))
     starts = []
-    for opens, closes in periods:
-        start = slot_floor(store, max(opens, now))
-        while start < closes and start <= until:
-            if start >= opens:
-                starts.append(start)
-            start += width
+    while start < closes and start <= until:
+        if start >= opens:
+            starts.append(start)
+        start += width
     return starts
 
 
@@ -167,11 +168,16 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime, day:
     today = now.astimezone(tz).date()
     limit = now + dt.timedelta(days=store.max_days_ahead)  # pickup_choose refuses anything later
     width = dt.timedelta(minutes=store.slot_minutes)
-    periods = hours.open_periods(store, now, limit + width)
-    starts = _slot_starts(store, periods, now, limit)
+    # From today's local midnight, so the day list shows today's hours even once they are over. A period
+    # never crosses midnight (OpeningHours), so each belongs to the local day it opens on.
+    days_periods: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for period in hours.open_periods(store, dt.datetime.combine(today, dt.time(0), tzinfo=tz), limit + width):
+        days_periods.setdefault(period[0].astimezone(tz).date(), []).append(period)
+    starts_of = {date: [start for period in periods for start in _slot_starts(store, period, now, limit)]
+                 for date, periods in days_periods.items()}
     # One read of the slot counts for every day offered.
-    counts = _slot_counts(store, slot_floor(store, now), limit + width) if starts else {}
-    near = [start for start in starts if start < now + horizon]
+    counts = _slot_counts(store, slot_floor(store, now), limit + width) if any(starts_of.values()) else {}
+    near = [start for starts in starts_of.values() for start in starts if start < now + horizon]
 
     asap_reason = ""
     try:
@@ -191,39 +197,43 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime, day:
 
     earliest = now + dt.timedelta(minutes=store.min_lead_minutes)
     full, too_soon = scheduling.slot_reason("full"), scheduling.slot_reason("too_soon")
-    by_day: dict[dt.date, list[SlotOffer]] = {}
-    for start in starts:
-        taken = counts.get(start, 0)
-        if start < earliest:
-            reason = too_soon
-        elif kitchen is not None and start in kitchen.slot_status:
-            reason = kitchen.slot_status[start]
-        else:
-            reason = full if taken >= store.slot_capacity else ""
-        ready = kitchen.slot_ready.get(start, start) if kitchen is not None else start
-        by_day.setdefault(start.astimezone(tz).date(), []).append(SlotOffer(
-            starts_at=start, ends_at=start + width, capacity=store.slot_capacity, taken=taken,
-            available=not reason, reason=reason, ready_at=ready))
+    judged = kitchen.slot_status if kitchen is not None else {}
 
-    periods_by_day: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
-    for opens, closes in periods:
-        periods_by_day.setdefault(opens.astimezone(tz).date(), []).append((opens, closes))
+    def reason(start: dt.datetime) -> str:
+        """Why the slot is not offered; "" when it is."""
+        if start < earliest:
+            return too_soon
+        if start in judged:
+            return judged[start]
+        return full if counts.get(start, 0) >= store.slot_capacity else ""
+
+    # A week of slots is a couple of thousand; only the shown day's become offers, the others are only
+    # looked through up to their first free slot.
+    first_free = {date: next((start for start in starts if not reason(start)), None)
+                  for date, starts in starts_of.items()}
     days = []
     for offset in range(store.max_days_ahead + 1):
         date = today + dt.timedelta(days=offset)
-        day_periods = periods_by_day.get(date, [])
-        days.append(DayOffer(date=date, label=_day_label(date, today), open=bool(day_periods),
-                             opens_at=day_periods[0][0] if day_periods else None,
-                             closes_at=max(closes for _, closes in day_periods) if day_periods else None,
-                             has_available_slots=any(slot.available for slot in by_day.get(date, []))))
-
+        periods = days_periods.get(date, [])
+        days.append(DayOffer(date=date, label=_day_label(date, today), open=bool(periods),
+                             opens_at=periods[0][0] if periods else None,
+                             closes_at=max(closes for _, closes in periods) if periods else None,
+                             has_available_slots=first_free.get(date) is not None))
     if day is None:
         offered_today = asap is not None or days[0].has_available_slots
         day = today if offered_today else next((d.date for d in days if d.has_available_slots), today)
-    first_free = next((slot.starts_at for d in days for slot in by_day.get(d.date, []) if slot.available), None)
-    next_available = min((t for t in (asap, first_free) if t is not None), default=None)
-    return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=by_day.get(day, []),
-                 days=days, day=day, next_available_at=next_available)
+
+    ready_in_slot = kitchen.slot_ready if kitchen is not None else {}
+    slots = []
+    for start in starts_of.get(day, []):
+        why_not = reason(start)
+        slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
+                               taken=counts.get(start, 0), available=not why_not, reason=why_not,
+                               ready_at=ready_in_slot.get(start, start)))
+    free = min((start for start in first_free.values() if start is not None), default=None)
+    next_available = min((t for t in (asap, free) if t is not None), default=None)
+    return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=slots, days=days, day=day,
+                 next_available_at=next_available)
 
 
 def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.datetime | None,
