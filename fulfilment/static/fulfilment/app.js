@@ -182,7 +182,8 @@ async function viewCheckout() {
   }
   render(`<h1>Checkout</h1>
     <div class="card">${cartLines(cart)}
-      <div class="row"><strong>Total</strong><span class="price">${money(quote.subtotal_minor, quote.currency)}</span></div></div>
+      ${quote.tax_minor && !quote.tax.prices_include_tax ? `<div class="row"><span>${esc(quote.tax.label)}</span><span class="price">${money(quote.tax_minor, quote.currency)}</span></div>` : ""}
+      <div class="row"><strong>Total</strong><span class="price">${money(quote.total_minor, quote.currency)}</span></div></div>
     <div class="card"><h2>Pickup</h2>
       <label><input type="radio" name="pickup" value="asap" ${quote.asap_available ? "checked" : "disabled"}>
         As soon as possible — ready about <strong>${time(quote.asap_ready_at)}</strong></label>
@@ -205,7 +206,7 @@ async function viewCheckout() {
   if (!state.token) renderLogin(document.getElementById("auth"));
   let elements = null;
   if (stripe) {
-    elements = stripe.elements({ mode: "payment", amount: quote.subtotal_minor, currency: quote.currency.toLowerCase(),
+    elements = stripe.elements({ mode: "payment", amount: quote.total_minor, currency: quote.currency.toLowerCase(),
                                  captureMethod: "manual", paymentMethodCreation: "manual" });
     elements.create("payment").mount("#payment-element");
   }
