@@ -98,7 +98,7 @@ class OrderNotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("id", "store", "channel", "status", "customer_display", "pickup_kind", "promised_ready_at",
-                    "total", "payment_state", "captured", "refunded", "created_at")
+                    "tax", "total", "payment_state", "captured", "refunded", "created_at")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), "status", "channel",
                    ("created_at", admin.DateFieldListFilter))
     # "id__exact" (not "=id") so a search for a name does not fail on the number column.
@@ -107,7 +107,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("id", "store", "channel", "status", "customer", "customer_name", "placed_by")}),
         ("Pickup", {"fields": ("pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at")}),
-        ("Money", {"fields": ("subtotal", "total", "payment_provider", "payment_state", "authorised", "captured",
+        ("Money", {"fields": ("subtotal", "tax", "total", "payment_provider", "payment_state", "authorised", "captured",
                               "refunded", "payment_intent", "capture_deadline", "payment_error", "refund_list",
                               "refund_link")}),
         ("Timeline", {"fields": ("created_at", "updated_at", "confirmed_at", "ready_at", "picked_up_at",
@@ -144,6 +144,15 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Subtotal", ordering="subtotal_minor")
     def subtotal(self, order: Order) -> str:
         return format_money(order.subtotal_minor, order.currency)
+
+    @admin.display(description="Tax", ordering="tax_minor")
+    def tax(self, order: Order) -> str:
+        """The amount and the rule it was charged under (the order's snapshot of the store's)."""
+        if not order.tax_minor and not order.tax_rate_percent:
+            return format_money(0, order.currency)
+        how = "included" if order.prices_include_tax else "added"
+        return (f"{format_money(order.tax_minor, order.currency)} ({order.tax_label or 'Tax'} "
+                f"{order.tax_rate_percent.normalize():f}%, {how})")
 
     @admin.display(description="Total", ordering="total_minor")
     def total(self, order: Order) -> str:
@@ -293,11 +302,13 @@ class RefundLinesForm(forms.Form):
             for entry in refund.lines:
                 done[entry["line"]] = done.get(entry["line"], 0) + entry["quantity"]
         self.order_lines = list(order.lines.all())
+        adds_tax = order.tax_minor and not order.prices_include_tax
+        tax_note = f" plus its share of {order.tax_label or 'tax'}" if adds_tax else ""
         for line in self.order_lines:
             left = line.quantity - done.get(line.pk, 0)
             self.fields[f"line_{line.pk}"] = forms.IntegerField(
                 min_value=0, max_value=left, initial=0, required=False,
-                label=f"{line.item_name} ({format_money(line.unit_price_minor, order.currency)} each, "
+                label=f"{line.item_name} ({format_money(line.unit_price_minor, order.currency)} each{tax_note}, "
                       f"{left} of {line.quantity} refundable)")
 
     def lines(self) -> dict[int, int]:

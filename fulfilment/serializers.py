@@ -7,6 +7,7 @@ server owns (status, prices, totals, promised time) exists only on the output se
 from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -16,6 +17,8 @@ from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.presenters import payment_summary
 from fulfilment.services import LineRequest
 from fulfilment.services.pickup import pickup_code, pickup_token
+from fulfilment.services.pricing import order_tax_rule
+from stores.serializers import StoreOut, TaxOut
 
 
 class CartLineIn(serializers.Serializer):
@@ -57,6 +60,15 @@ class CartIn(serializers.Serializer):
                 for i in self.validated_data["items"]]
 
 
+class QuoteIn(CartIn):
+    day = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        error_messages={"invalid": 'Use a date such as 2026-12-07 (YYYY-MM-DD), in the store\'s calendar.'},
+        help_text="The day to list pickup slots for (YYYY-MM-DD, the store's calendar), from today to today + "
+                  "the store's max_days_ahead. Default: the pickup's day, else today when anything is on offer "
+                  "today, else the first day with a free slot.")
+
+
 class OrderIn(CartIn):
     store = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     customer_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
@@ -84,6 +96,50 @@ class SlotOut(serializers.Serializer):
         help_text="The ready time promised when the order is booked in this slot: its start, or a later "
                   "time inside it when the orders already booked for the slot would have this one made early")
 
+    def to_representation(self, slot):
+        # A day lists up to 288 slots: written directly, in DRF's own ISO 8601 format for date-times (the
+        # current time zone, "Z" for UTC), instead of through the per-field machinery that was most of a
+        # quote's serialising time.
+        if not hasattr(self, "_zone"):  # one look-up for the whole list (this child serves every slot)
+            self._zone = timezone.get_current_timezone()
+        zone = self._zone
+        return {"starts_at": _iso(slot.starts_at, zone), "ends_at": _iso(slot.ends_at, zone),
+                "capacity": slot.capacity, "taken": slot.taken, "available": slot.available, "reason": slot.reason,
+                "ready_at": _iso(slot.ready_at, zone)}
+
+
+def _iso(value, zone) -> str:
+    """A date-time as serializers.DateTimeField writes it with the default settings."""
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class ModifierSnapshotOut(serializers.Serializer):
+    group = serializers.CharField()
+    option = serializers.CharField()
+    option_id = serializers.IntegerField()
+    price_delta_minor = serializers.IntegerField()
+
+
+class QuoteLineOut(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the line in the request's items")
+    item = serializers.IntegerField()
+    item_name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    modifiers = ModifierSnapshotOut(
+        many=True, help_text="The options the line is priced with, the defaults the server filled in included")
+    unit_price_minor = serializers.IntegerField()
+    line_total_minor = serializers.IntegerField()
+
+
+class DayOut(serializers.Serializer):
+    date = serializers.DateField(help_text="In the store's calendar")
+    label = serializers.CharField(help_text='"Today", "Tomorrow" or e.g. "Tue 8 Dec"')
+    open = serializers.BooleanField(help_text="The store opens that day")
+    opens_at = serializers.DateTimeField(allow_null=True)
+    closes_at = serializers.DateTimeField(allow_null=True)
+    has_available_slots = serializers.BooleanField()
+
 
 class QuoteOut(serializers.Serializer):
     quoted_at = serializers.DateTimeField(source="now")
@@ -91,9 +147,18 @@ class QuoteOut(serializers.Serializer):
     asap_available = serializers.SerializerMethodField()
     asap_reason = serializers.CharField(help_text="Why ASAP is not offered; empty when it is")
     requested_ready_at = serializers.DateTimeField(allow_null=True, required=False)
+    lines = QuoteLineOut(many=True)
     subtotal_minor = serializers.IntegerField()
+    tax_minor = serializers.IntegerField()
+    total_minor = serializers.IntegerField(help_text="What placing the order charges: subtotal plus tax when "
+                                                     "prices exclude it, the subtotal when they include it")
     currency = serializers.CharField()
+    tax = TaxOut()
+    days = DayOut(many=True, help_text="Every day from today to today + the store's max_days_ahead")
+    day = serializers.DateField(help_text='The day "slots" are for')
     slots = SlotOut(many=True)
+    next_available_at = serializers.DateTimeField(
+        allow_null=True, help_text="The earlier of the ASAP ready time and the first free slot of any day")
 
     def get_asap_available(self, quote) -> bool:
         return quote.asap_ready_at is not None
@@ -146,15 +211,33 @@ class OrderOut(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display")
     lines = OrderLineOut(many=True, read_only=True)
     events = OrderEventOut(many=True, read_only=True)
+    store_address = serializers.CharField(source="store.address")
     payment = serializers.SerializerMethodField()
     pickup = serializers.SerializerMethodField()
+    tax = serializers.SerializerMethodField()
+    item_count = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
-        fields = ["id", "store", "store_name", "store_timezone", "channel", "status", "status_label", "customer_name", "pickup_kind",
-                  "requested_pickup_at", "slot_starts_at", "promised_ready_at", "subtotal_minor", "total_minor",
-                  "currency", "lines", "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup"]
+        fields = ["id", "store", "store_name", "store_timezone", "store_address", "channel", "status", "status_label",
+                  "customer_name", "pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at",
+                  "subtotal_minor", "tax_minor", "total_minor", "currency", "tax", "item_count", "summary", "lines",
+                  "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup"]
         read_only_fields = fields
+
+    @extend_schema_field(TaxOut)
+    def get_tax(self, order: Order) -> dict:
+        """The tax rule the order was charged under (its snapshot), not the store's current one."""
+        return TaxOut(order_tax_rule(order)).data
+
+    def get_item_count(self, order: Order) -> int:
+        return sum(line.quantity for line in order.lines.all())
+
+    def get_summary(self, order: Order) -> str:
+        """The lines in a few words: "2 × Latte, Croissant"."""
+        return ", ".join(line.item_name if line.quantity == 1 else f"{line.quantity} × {line.item_name}"
+                         for line in order.lines.all())
 
     @extend_schema_field(PaymentSummaryOut)
     def get_payment(self, order: Order) -> dict:
@@ -217,3 +300,18 @@ class TokenOut(serializers.Serializer):
     token = serializers.CharField()
     username = serializers.CharField()
 
+
+
+class StoreCardOut(StoreOut):
+    """A store as the customer app lists it: the store, and how long an ASAP drink takes there now."""
+
+    asap_wait_minutes = serializers.SerializerMethodField()
+
+    class Meta(StoreOut.Meta):
+        fields = [*StoreOut.Meta.fields, "asap_wait_minutes"]
+        read_only_fields = fields
+
+    def get_asap_wait_minutes(self, store) -> int | None:
+        """Minutes until an ASAP order of one typical drink would be ready (the scheduler's quote, at most
+        30 s old); null while the store is closed or paused."""
+        return self.context.get("asap_waits", {}).get(store.pk)

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from fulfilment.apis import accounts, favourites, notifications, orders, payments, pickup, reorder
+from fulfilment.apis import accounts, favourites, notifications, orders, payments, pickup, reorder, stores
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
     path("auth/login/", accounts.LoginApi.as_view(), name="auth-login"),
+    path("stores/", stores.StoreListApi.as_view(), name="store-list"),
+    path("stores/<int:store_id>/", stores.StoreDetailApi.as_view(), name="store-detail"),
     path("stores/<int:store_id>/quote/", orders.QuoteApi.as_view(), name="store-quote"),
     path("stores/<int:store_id>/orders/", orders.StaffOrderApi.as_view(), name="store-orders"),
     path("orders/", orders.OrderListApi.as_view(), name="order-list"),

@@ -223,6 +223,9 @@ class StoreAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
         ("Location", {"fields": ("address", "latitude", "longitude")}),
         ("Pickup slots", {"fields": ("slot_minutes", "slot_capacity", "min_lead_minutes", "max_days_ahead",
                                      "handoff_seconds")}),
+        ("Tax", {"fields": ("tax_rate_percent", "prices_include_tax", "tax_label"),
+                 "description": "Charged on every new order (each order keeps the rule it was placed under). "
+                                "Rounded once per order, on its subtotal."}),
         ("Mobile ordering pause", {"fields": ("mobile_paused", "pause_reason", "paused_until")}),
     )
     actions = ("pause_mobile_ordering", "resume_mobile_ordering")

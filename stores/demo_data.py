@@ -1,10 +1,13 @@
-"""The demo chain that `manage.py seed_demo` loads: three Portland coffee shops with one menu.
+"""The demo chain that `manage.py seed_demo` loads: three Portland coffee shops and one across the river in
+Vancouver, Washington, with one menu. Oregon has no sales tax, so the Portland stores charge none; Washington
+does, added at checkout as US menus show prices before tax.
 
 Plain data only; the command turns it into rows. Prices are in cents, times in seconds.
 The stores, street addresses and people are made up; the streets and coordinates are real.
 """
 
 from datetime import time
+from decimal import Decimal
 from typing import NamedTuple
 
 PASSWORD = "demo-pass-123"
@@ -19,6 +22,9 @@ class StoreSpec(NamedTuple):
     latitude: float
     longitude: float
     slot_capacity: int  # mobile orders per 5-minute slot; downtown is busiest
+    tax_rate_percent: Decimal = Decimal("0")  # Oregon: no sales tax
+    prices_include_tax: bool = False          # US menus show prices before tax
+    tax_label: str = "Sales tax"
 
 
 STORES = [
@@ -28,6 +34,9 @@ STORES = [
               45.5121, -122.6271, 8),
     StoreSpec("alberta-arts", "Rose City Coffee – Alberta Arts", "1620 NE Alberta St, Portland, OR 97211",
               45.5590, -122.6485, 8),
+    # Vancouver, WA: 6.5% state plus 2.4% local sales tax.
+    StoreSpec("vancouver-waterfront", "Rose City Coffee – Vancouver Waterfront",
+              "695 Waterfront Way, Vancouver, WA 98660", 45.6232, -122.6742, 8, Decimal("8.9")),
 ]
 
 STORE_SETTINGS = {"slot_minutes": 5, "min_lead_minutes": 5, "max_days_ahead": 7, "handoff_seconds": 20}
@@ -158,7 +167,8 @@ ADMIN = UserSpec("admin", "Ada", "Admin", is_staff=True, is_superuser=True)
 CUSTOMER = UserSpec("customer", "Casey", "Customer")
 # One manager (admin access: is_staff) and one barista (KDS only) per store, numbered as STORES.
 MANAGERS = [UserSpec("manager1", "Morgan", "Lee", is_staff=True), UserSpec("manager2", "Priya", "Shah", is_staff=True),
-            UserSpec("manager3", "Diego", "Alvarez", is_staff=True)]
+            UserSpec("manager3", "Diego", "Alvarez", is_staff=True),
+            UserSpec("manager4", "Hannah", "Olsen", is_staff=True)]
 BARISTAS = [UserSpec("barista1", "Sam", "Park"), UserSpec("barista2", "Jules", "Moreau"),
-            UserSpec("barista3", "Theo", "Nguyen")]
+            UserSpec("barista3", "Theo", "Nguyen"), UserSpec("barista4", "Rosa", "Delgado")]
 EMAIL_DOMAIN = "example.com"

@@ -5,6 +5,7 @@ Converting here, per local date, keeps daylight-saving changes right.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from stores.config_cache import store_opening_hours
 from stores.models import OpeningHours, StaffingPeriod, Station, Store
@@ -78,3 +79,28 @@ def lane_segments(station: Station, start: dt.datetime, end: dt.datetime,
         elif at < end:
             segments.append((at, lanes))
     return [(start, lanes_now)] + segments
+
+
+@dataclass(frozen=True)
+class OpenState:
+    """Whether a store is open at a moment, for a store card."""
+    open_now: bool
+    opens_at: dt.datetime | None    # closed: when it next opens (None: not in the coming week)
+    closes_at: dt.datetime | None   # open: when the current opening ends (back-to-back periods run on)
+    today_hours: list[tuple[dt.time, dt.time]]  # today's periods, local (opens, closes)
+
+
+def open_state(store: Store, now: dt.datetime, hours: list[OpeningHours] | None = None) -> OpenState:
+    hours = store_opening_hours(store) if hours is None else hours
+    today = now.astimezone(store.tz).date()
+    today_hours = sorted((h.opens, h.closes) for h in hours if h.weekday == today.weekday())
+    periods = open_periods(store, now, now + dt.timedelta(days=8), hours)
+    current = next(((opens, closes) for opens, closes in periods if opens <= now < closes), None)
+    if current is None:
+        return OpenState(open_now=False, opens_at=next((opens for opens, _ in periods if opens >= now), None),
+                         closes_at=None, today_hours=today_hours)
+    closes = current[1]
+    for opens, later_closes in periods:  # 06:00-12:00 then 12:00-20:00 is open until 20:00
+        if opens <= closes < later_closes:
+            closes = later_closes
+    return OpenState(open_now=True, opens_at=None, closes_at=closes, today_hours=today_hours)

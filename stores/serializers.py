@@ -1,8 +1,10 @@
 """Output shapes of stores and menus. Every field is read-only: clients never write stores."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from stores import hours
 from stores.models import MenuCategory, MenuItem, ModifierGroup, ModifierOption, OpeningHours, Store
 
 
@@ -29,17 +31,70 @@ class MobileOrderingOut(serializers.Serializer):
     resumes_at = serializers.DateTimeField(allow_null=True)
 
 
+class TaxOut(serializers.Serializer):
+    rate_percent = serializers.DecimalField(max_digits=6, decimal_places=3, coerce_to_string=True,
+                                            help_text='The rate in percent, as a decimal string: "8.900"')
+    prices_include_tax = serializers.BooleanField(
+        help_text="Menu prices include the tax (VAT style); otherwise it is added to the subtotal")
+    label = serializers.CharField(help_text='What the receipt calls it, e.g. "Sales tax" or "VAT"')
+
+
+def store_tax(store: Store) -> dict:
+    """The store's tax rule as `TaxOut` shows it."""
+    return TaxOut({"rate_percent": store.tax_rate_percent, "prices_include_tax": store.prices_include_tax,
+                   "label": store.tax_label}).data
+
+
+class LocalPeriodOut(serializers.Serializer):
+    opens = serializers.CharField(help_text='Store-local "HH:MM"')
+    closes = serializers.CharField(help_text='Store-local "HH:MM"')
+
+
 class StoreOut(serializers.ModelSerializer):
     opening_hours = OpeningHoursOut(many=True, read_only=True)
     mobile_ordering = serializers.SerializerMethodField()
     distance_m = serializers.SerializerMethodField()
+    open_now = serializers.SerializerMethodField()
+    opens_at = serializers.SerializerMethodField()
+    closes_at = serializers.SerializerMethodField()
+    today_hours = serializers.SerializerMethodField()
+    tax = serializers.SerializerMethodField()
 
     class Meta:
         model = Store
         fields = ["id", "name", "slug", "address", "latitude", "longitude", "timezone", "currency",
                   "slot_minutes", "slot_capacity", "min_lead_minutes", "max_days_ahead", "mobile_ordering",
-                  "opening_hours", "distance_m"]
+                  "opening_hours", "distance_m", "open_now", "opens_at", "closes_at", "today_hours", "tax"]
         read_only_fields = fields
+
+    def _open_state(self, store: Store) -> hours.OpenState:
+        """Worked out once per store and response, at one moment for every store of the list."""
+        states = self.context.setdefault("open_states", {})
+        if store.pk not in states:
+            now = self.context.setdefault("now", timezone.now())
+            states[store.pk] = hours.open_state(store, now, list(store.opening_hours.all()))
+        return states[store.pk]
+
+    def get_open_now(self, store) -> bool:
+        return self._open_state(store).open_now
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True, help_text="When it next opens, while closed"))
+    def get_opens_at(self, store):
+        return self._open_state(store).opens_at
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True,
+                                                   help_text="When the current opening ends, while open"))
+    def get_closes_at(self, store):
+        return self._open_state(store).closes_at
+
+    @extend_schema_field(LocalPeriodOut(many=True))
+    def get_today_hours(self, store) -> list[dict]:
+        return [{"opens": f"{opens:%H:%M}", "closes": f"{closes:%H:%M}"}
+                for opens, closes in self._open_state(store).today_hours]
+
+    @extend_schema_field(TaxOut)
+    def get_tax(self, store) -> dict:
+        return store_tax(store)
 
     def get_mobile_ordering(self, store) -> MobileOrderingOut:
         paused = store.is_mobile_paused()
@@ -73,12 +128,23 @@ class MenuItemOut(serializers.ModelSerializer):
     available = serializers.BooleanField(source="is_available")
     unavailable_reason = serializers.CharField()
     modifier_groups = ModifierGroupOut(many=True, read_only=True)
+    from_price_minor = serializers.SerializerMethodField()
 
     class Meta:
         model = MenuItem
-        fields = ["id", "name", "description", "price_minor", "currency", "station", "prep_seconds",
-                  "max_quantity", "available", "unavailable_reason", "stock_count", "modifier_groups"]
+        fields = ["id", "name", "description", "price_minor", "from_price_minor", "currency", "station",
+                  "prep_seconds", "max_quantity", "available", "unavailable_reason", "stock_count", "modifier_groups"]
         read_only_fields = fields
+
+    def get_from_price_minor(self, item: MenuItem) -> int:
+        """What the cheapest way to order it costs: the price plus the cheapest available options of each
+        required choice (the `min_choices` cheapest of a group that needs them)."""
+        price = item.price_minor
+        for group in item.modifier_groups.all():
+            if group.min_choices:
+                deltas = sorted(o.price_delta_minor for o in group.options.all() if o.is_available)
+                price += sum(deltas[: group.min_choices])
+        return max(0, price)
 
 
 class MenuCategoryOut(serializers.ModelSerializer):

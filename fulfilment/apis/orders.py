@@ -11,7 +11,7 @@ from fulfilment import selectors, services
 from fulfilment.customer_serializers import OrderListOut
 from fulfilment.models import OPEN_STATUSES, Channel, OrderStatus
 from fulfilment.permissions import IsStoreStaff
-from fulfilment.serializers import CartIn, OrderIn, OrderOut, QuoteOut, StaffOrderIn
+from fulfilment.serializers import OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn
 from orderahead.errors import Conflict, DomainError
 from orderahead.throttling import ScopedRateThrottle
 
@@ -60,13 +60,13 @@ class QuoteApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "quote"
 
-    @extend_schema(request=CartIn, responses={200: QuoteOut, **ERRORS, **NOT_FOUND, **THROTTLED},
-                   summary="Price and pickup times for a cart")
+    @extend_schema(request=QuoteIn, responses={200: QuoteOut, **ERRORS, **NOT_FOUND, **THROTTLED},
+                   summary="Price, tax and pickup times (ASAP, and the slots of one day) for a cart")
     def post(self, request, store_id: int):
-        cart = CartIn(data=request.data)
+        cart = QuoteIn(data=request.data)
         cart.is_valid(raise_exception=True)
         quote = services.quote_for_cart(store_id=store_id, lines=cart.lines(),
-                                        requested_at=cart.validated_data["pickup"])
+                                        requested_at=cart.validated_data["pickup"], day=cart.validated_data["day"])
         return Response(QuoteOut(quote).data)
 
 

@@ -55,7 +55,7 @@ def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[L
                               fields={"items": {index: "unknown item"}})
         if item.eighty_sixed:
             raise Conflict(f"{item.name} is temporarily unavailable.", code="item_unavailable",
-                           fields={"item": item.pk})
+                           fields={"items": {index: "temporarily unavailable"}, "item": item.pk})
         if not 1 <= line.quantity <= item.max_quantity:
             raise DomainError(f"Quantity of {item.name} must be between 1 and {item.max_quantity}.",
                               code="bad_quantity", fields={"items": {index: "quantity out of range"}})
@@ -94,7 +94,10 @@ def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
         item = items[item_id]
         if item.stock_count is not None and item.stock_count < quantity:
             message = f"Only {item.stock_count} x {item.name} left." if item.stock_count else f"{item.name} is sold out."
-            raise Conflict(message, code="out_of_stock", fields={"item": item_id, "available": item.stock_count})
+            short = f"only {item.stock_count} left" if item.stock_count else "sold out"
+            raise Conflict(message, code="out_of_stock",
+                           fields={"items": {index: short for index, line in enumerate(lines) if line.item_id == item_id},
+                                   "item": item_id, "available": item.stock_count})
     return priced
 
 
@@ -111,7 +114,9 @@ def _checked_options(item: MenuItem, option_ids: tuple[int, ...], index: int) ->
             raise DomainError(f"Modifier {option_id} is not offered for {item.name}.", code="bad_modifiers",
                               fields={"items": {index: f"modifier {option_id} not offered"}})
         if not option.is_available:
-            raise Conflict(f"{option.group.name}: {option.name} is unavailable right now.", code="modifier_unavailable")
+            raise Conflict(f"{option.group.name}: {option.name} is unavailable right now.", code="modifier_unavailable",
+                           fields={"items": {index: f"{option.name} unavailable"}, "item": item.pk,
+                                   "modifier": option.pk})
         chosen.append(option)
 
     for group in groups:

@@ -17,6 +17,7 @@ from fulfilment.presenters import ORDER_CREATED
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import outbox_order_changed
 from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_record
+from fulfilment.services.pricing import order_totals
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.scheduling import kitchen_state, store_replan
 from orderahead import metrics
@@ -135,14 +136,16 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     paid_in_app = policy(channel).paid_in_app
     if paid_in_app:
         payment_check_pickup_window(store=store, ready_at=pickup.promised_ready_at, now=now)
-    subtotal = sum(line.line_total_minor for line in priced)
+    totals = order_totals(store=store, priced_lines=priced)
     order = Order.objects.create(
         store=store, customer=customer, customer_name=customer_name or (customer.get_username() if customer else ""),
         channel=channel, status=S.PENDING_PAYMENT if paid_in_app else S.CONFIRMED, placed_by=placed_by,
         pickup_kind=pickup.kind, requested_pickup_at=pickup.requested_at, slot_starts_at=pickup.slot_starts_at,
         promised_ready_at=pickup.promised_ready_at, plan_rank=pickup.plan_rank,
-        subtotal_minor=subtotal, total_minor=subtotal,
-        currency=store.currency, idempotency_scope=scope, idempotency_key=idempotency_key or None,
+        subtotal_minor=totals.subtotal_minor, tax_minor=totals.tax_minor, total_minor=totals.total_minor,
+        tax_rate_percent=totals.tax.rate_percent, prices_include_tax=totals.tax.prices_include_tax,
+        tax_label=totals.tax.label, currency=totals.currency,
+        idempotency_scope=scope, idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint, confirmed_at=None if paid_in_app else now)
 
     # Item rows are locked in id order, here and when a cancel gives stock back (lifecycle), so

@@ -14,6 +14,7 @@ from fulfilment.channels import policy
 from fulfilment.models import OPEN_STATUSES, Channel, Order, PickupKind
 from fulfilment.services import scheduling
 from fulfilment.services.cart import PricedLine
+from fulfilment.services.pricing import TaxRule, order_totals
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores import hours
 from stores.models import Store
@@ -33,11 +34,25 @@ class SlotOffer:
 
 
 @dataclass
+class DayOffer:
+    """One day a pickup can be booked for, in the store's calendar."""
+    date: dt.date
+    label: str                      # "Today", "Tomorrow", "Tue 8 Dec"
+    open: bool                      # the store opens at all that day
+    opens_at: dt.datetime | None    # its first opening and last closing that day
+    closes_at: dt.datetime | None
+    has_available_slots: bool
+
+
+@dataclass
 class Quote:
     now: dt.datetime
     asap_ready_at: dt.datetime | None
     asap_reason: str
-    slots: list[SlotOffer] = field(default_factory=list)
+    slots: list[SlotOffer] = field(default_factory=list)  # the slots of `day`
+    days: list[DayOffer] = field(default_factory=list)
+    day: dt.date | None = None
+    next_available_at: dt.datetime | None = None  # the earlier of ASAP and the first free slot of any day
 
 
 @dataclass(frozen=True)
@@ -117,33 +132,108 @@ def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: d
     return _before_closing(store, _asap_period(store=store, channel=channel, now=now), ready)
 
 
-def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime,
-                horizon: dt.timedelta = SLOT_HORIZON) -> Quote:
+def _slot_starts(store: Store, period: tuple[dt.datetime, dt.datetime], now: dt.datetime,
+                 until: dt.datetime) -> list[dt.datetime]:
+    """The pickup slot starts of one opening period, from the current slot on and up to `until`."""
+    opens, closes = period
     width = dt.timedelta(minutes=store.slot_minutes)
+    start = slot_floor(store, max(opens, now))
     starts = []
-    for opens, closes in hours.open_periods(store, now, now + horizon):
-        start = slot_floor(store, max(opens, now))
-        while start < min(closes, now + horizon):
-            if start >= opens:
-                starts.append(start)
-            start += width
-    counts = _slot_counts(store, slot_floor(store, now), now + horizon + width)
-    kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, slot_starts=starts,
-                                       slot_taken=counts)
+    while start < closes and start <= until:
+        if start >= opens:
+            starts.append(start)
+        start += width
+    return starts
+
+
+def _day_label(day: dt.date, today: dt.date) -> str:
+    if day == today:
+        return "Today"
+    if day == today + dt.timedelta(days=1):
+        return "Tomorrow"
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime, day: dt.date | None = None,
+                horizon: dt.timedelta = SLOT_HORIZON) -> Quote:
+    """The ASAP time, the days a pickup can be booked (today to today + `max_days_ahead`) and the slots of
+    one of them (`day`, else today when anything is on offer today, else the first day with a free slot).
+
+    The kitchen scheduler is asked only about the ASAP time and the slots of the next `horizon`, where
+    the queue already in the kitchen decides; later slots are judged by the store's rules alone (opening
+    hours, lead time, slot capacity) and promise their start. Placing an order there still asks the
+    kitchen (`pickup_choose`), which by then has little to say so far ahead.
+    """
+    tz = store.tz
+    today = now.astimezone(tz).date()
+    limit = now + dt.timedelta(days=store.max_days_ahead)  # pickup_choose refuses anything later
+    width = dt.timedelta(minutes=store.slot_minutes)
+    # From today's local midnight, so the day list shows today's hours even once they are over. A period
+    # never crosses midnight (OpeningHours), so each belongs to the local day it opens on.
+    days_periods: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for period in hours.open_periods(store, dt.datetime.combine(today, dt.time(0), tzinfo=tz), limit + width):
+        days_periods.setdefault(period[0].astimezone(tz).date(), []).append(period)
+    starts_of = {date: [start for period in periods for start in _slot_starts(store, period, now, limit)]
+                 for date, periods in days_periods.items()}
+    # One read of the slot counts for every day offered.
+    counts = _slot_counts(store, slot_floor(store, now), limit + width) if any(starts_of.values()) else {}
+    near = [start for starts in starts_of.values() for start in starts if start < now + horizon]
+
+    asap_reason = ""
     try:
-        asap, asap_reason = asap_ready_at(store=store, lines=lines, channel=Channel.MOBILE, now=now,
-                                          ready=kitchen.ready_at), ""
+        period = _asap_period(store=store, channel=Channel.MOBILE, now=now)
     except Conflict as why_not:
-        asap, asap_reason = None, why_not.message
+        period, asap_reason = None, why_not.message
+    kitchen = None
+    if period is not None or near:
+        kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, slot_starts=near,
+                                           slot_taken=counts)
+    asap = None
+    if period is not None:
+        try:
+            asap = _before_closing(store, period, kitchen.ready_at)
+        except Conflict as why_not:
+            asap_reason = why_not.message
 
     earliest = now + dt.timedelta(minutes=store.min_lead_minutes)
+    full, too_soon = scheduling.slot_reason("full"), scheduling.slot_reason("too_soon")
+    judged = kitchen.slot_status if kitchen is not None else {}
+
+    def reason(start: dt.datetime) -> str:
+        """Why the slot is not offered; "" when it is."""
+        if start < earliest:
+            return too_soon
+        if start in judged:
+            return judged[start]
+        return full if counts.get(start, 0) >= store.slot_capacity else ""
+
+    # A week of slots is a couple of thousand; only the shown day's become offers, the others are only
+    # looked through up to their first free slot.
+    first_free = {date: next((start for start in starts if not reason(start)), None)
+                  for date, starts in starts_of.items()}
+    days = []
+    for offset in range(store.max_days_ahead + 1):
+        date = today + dt.timedelta(days=offset)
+        periods = days_periods.get(date, [])
+        days.append(DayOffer(date=date, label=_day_label(date, today), open=bool(periods),
+                             opens_at=periods[0][0] if periods else None,
+                             closes_at=max(closes for _, closes in periods) if periods else None,
+                             has_available_slots=first_free.get(date) is not None))
+    if day is None:
+        offered_today = asap is not None or days[0].has_available_slots
+        day = today if offered_today else next((d.date for d in days if d.has_available_slots), today)
+
+    ready_in_slot = kitchen.slot_ready if kitchen is not None else {}
     slots = []
-    for start in starts:
-        reason = scheduling.slot_reason("too_soon") if start < earliest else kitchen.slot_status.get(start, "")
+    for start in starts_of.get(day, []):
+        why_not = reason(start)
         slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
-                               taken=counts.get(start, 0), available=not reason, reason=reason,
-                               ready_at=kitchen.slot_ready.get(start, start)))
-    return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=slots)
+                               taken=counts.get(start, 0), available=not why_not, reason=why_not,
+                               ready_at=ready_in_slot.get(start, start)))
+    free = min((start for start in first_free.values() if start is not None), default=None)
+    next_available = min((t for t in (asap, free) if t is not None), default=None)
+    return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=slots, days=days, day=day,
+                 next_available_at=next_available)
 
 
 def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.datetime | None,
@@ -208,16 +298,32 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
 @dataclass
 class CartQuote(Quote):
     subtotal_minor: int = 0
+    tax_minor: int = 0
+    total_minor: int = 0
     currency: str = ""
+    tax: TaxRule | None = None
+    lines: list[dict] = field(default_factory=list)
     requested_ready_at: dt.datetime | None = None
 
 
-def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None,
+def _check_day(store: Store, day: dt.date, now: dt.datetime) -> None:
+    today = now.astimezone(store.tz).date()
+    last = today + dt.timedelta(days=store.max_days_ahead)
+    if not today <= day <= last:
+        raise DomainError(f"Pick a day from {today:%Y-%m-%d} (today at {store.name}) to {last:%Y-%m-%d}: orders "
+                          f"can be scheduled at most {store.max_days_ahead} days ahead.", code="bad_day",
+                          fields={"day": f"from {today.isoformat()} to {last.isoformat()}"})
+
+
+def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, day: dt.date | None = None,
                    now: dt.datetime | None = None) -> CartQuote:
-    """What the customer sees before ordering: price, ASAP time, slots, and whether their chosen time works.
+    """What the customer sees before ordering: the priced lines and totals (the very figures placing the
+    order charges: `pricing.order_totals`), the ASAP time, the days and one day's slots, and whether their
+    chosen time works.
 
     A requested time that cannot be honoured is an error with the reason (and the earliest time when
-    the kitchen is the limit), the same error placing the order would give.
+    the kitchen is the limit), the same error placing the order would give. Without a `day`, a requested
+    time shows the slots of its own day.
     """
     from django.utils import timezone
 
@@ -227,12 +333,23 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None,
     store = Store.objects.filter(pk=store_id).first()
     if store is None:
         raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+    if day is not None:
+        _check_day(store, day, now)
     priced = cart_price(store=store, lines=lines)
-    quote = quote_build(store=store, lines=priced, now=now)
     requested_ready_at = None
     if requested_at is not None:
         requested_ready_at = pickup_choose(store=store, lines=priced, requested_at=requested_at,
                                            channel=Channel.MOBILE, now=now).promised_ready_at
+        if day is None:
+            day = requested_ready_at.astimezone(store.tz).date()
+    quote = quote_build(store=store, lines=priced, now=now, day=day)
+    totals = order_totals(store=store, priced_lines=priced)
     return CartQuote(now=quote.now, asap_ready_at=quote.asap_ready_at, asap_reason=quote.asap_reason,
-                     slots=quote.slots, subtotal_minor=sum(line.line_total_minor for line in priced),
-                     currency=store.currency, requested_ready_at=requested_ready_at)
+                     slots=quote.slots, days=quote.days, day=quote.day, next_available_at=quote.next_available_at,
+                     subtotal_minor=totals.subtotal_minor, tax_minor=totals.tax_minor, total_minor=totals.total_minor,
+                     currency=totals.currency, tax=totals.tax,
+                     lines=[{"index": index, "item": line.item.pk, "item_name": line.item.name,
+                             "quantity": line.quantity, "modifiers": line.modifiers_snapshot(),
+                             "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor}
+                            for index, line in enumerate(priced)],
+                     requested_ready_at=requested_ready_at)

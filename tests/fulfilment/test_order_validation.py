@@ -369,7 +369,7 @@ def test_eighty_sixed_item_is_a_conflict(client, menu):
                            format="json")
 
     error = assert_refused(response, 409, "item_unavailable", "Latte is temporarily unavailable", menu=menu)
-    assert error["fields"] == {"item": menu["latte"].pk}
+    assert error["fields"] == {"items": {"1": "temporarily unavailable"}, "item": menu["latte"].pk}
 
 
 def test_sold_out_item_is_a_conflict(client, menu):
@@ -378,7 +378,7 @@ def test_sold_out_item_is_a_conflict(client, menu):
     response = client.post("/api/orders/", order_body(menu), format="json")
 
     error = assert_refused(response, 409, "out_of_stock", "Croissant is sold out", menu=menu, stock=0)
-    assert error["fields"] == {"item": menu["croissant"].pk, "available": 0}
+    assert error["fields"] == {"items": {"0": "sold out"}, "item": menu["croissant"].pk, "available": 0}
 
 
 def test_more_than_the_stock_left_is_a_conflict(client, menu):

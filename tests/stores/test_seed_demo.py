@@ -1,6 +1,7 @@
 """`manage.py seed_demo`: a usable demo chain, the same after a second run, operational state kept."""
 
 import datetime as dt
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -37,13 +38,13 @@ def test_second_run_changes_nothing():
     assert second == first
 
 
-def test_creates_a_three_store_chain_with_menus():
+def test_creates_a_four_store_chain_with_menus():
     seed()
     stores = list(Store.objects.order_by("pk"))
-    assert [s.slug for s in stores] == ["pearl-district", "hawthorne", "alberta-arts"]
+    assert [s.slug for s in stores] == ["pearl-district", "hawthorne", "alberta-arts", "vancouver-waterfront"]
     for store in stores:
         assert (store.timezone, store.currency) == ("America/Los_Angeles", "USD")
-        assert 45.4 < store.latitude < 45.7 and -122.8 < store.longitude < -122.5  # Portland
+        assert 45.4 < store.latitude < 45.7 and -122.8 < store.longitude < -122.5  # Portland and Vancouver, WA
         assert store.menu_items.count() == 25
         assert set(store.stations.values_list("kind", flat=True)) == {"espresso", "cold", "oven", "handoff"}
         assert store.opening_hours.count() == 7
@@ -72,12 +73,25 @@ def test_creates_a_three_store_chain_with_menus():
     assert groups["Milk"].options.get(is_default=True).name == "Whole milk"
     # Modifier groups are per store: the latte only offers its own store's.
     assert {g.store_id for g in latte.modifier_groups.all()} == {pearl.pk}
-    assert ModifierGroup.objects.count() == 3 * 4
+    assert ModifierGroup.objects.count() == 4 * 4
+
+
+def test_portland_charges_no_sales_tax_and_vancouver_adds_washingtons():
+    seed()
+    taxes = {s.slug: (s.tax_rate_percent, s.prices_include_tax, s.tax_label) for s in Store.objects.all()}
+    assert taxes == {"pearl-district": (Decimal("0"), False, "Sales tax"),
+                     "hawthorne": (Decimal("0"), False, "Sales tax"),
+                     "alberta-arts": (Decimal("0"), False, "Sales tax"),
+                     "vancouver-waterfront": (Decimal("8.9"), False, "Sales tax")}
+    vancouver = Store.objects.get(slug="vancouver-waterfront")
+    assert vancouver.address == "695 Waterfront Way, Vancouver, WA 98660"
+    assert (vancouver.latitude, vancouver.longitude) == (45.6232, -122.6742)
 
 
 def test_demo_logins_work_with_the_documented_password(client):
     output = seed()
-    users = ["admin", "customer", "manager1", "manager2", "manager3", "barista1", "barista2", "barista3"]
+    users = ["admin", "customer", "manager1", "manager2", "manager3", "manager4", "barista1", "barista2", "barista3",
+             "barista4"]
     for username in users:
         assert client.login(request=HttpRequest(), username=username, password=demo.PASSWORD), username
         assert username in output
@@ -94,6 +108,7 @@ def test_demo_logins_work_with_the_documented_password(client):
         ("manager1", "pearl-district"): "manager", ("barista1", "pearl-district"): "barista",
         ("manager2", "hawthorne"): "manager", ("barista2", "hawthorne"): "barista",
         ("manager3", "alberta-arts"): "manager", ("barista3", "alberta-arts"): "barista",
+        ("manager4", "vancouver-waterfront"): "manager", ("barista4", "vancouver-waterfront"): "barista",
     }
 
 
@@ -134,4 +149,4 @@ def test_refuses_production_settings_unless_told(settings):
     assert not Store.objects.exists()
 
     call_command("seed_demo", "--allow-production", stdout=StringIO())
-    assert Store.objects.count() == 3
+    assert Store.objects.count() == 4

@@ -41,6 +41,7 @@ from fulfilment.services.payments.state import (
     payment_idempotency_key,
     payment_lock,
 )
+from fulfilment.services.pricing import refund_tax_minor
 from orderahead.errors import Conflict, DomainError
 from orderahead.logs import binds_order_id
 
@@ -204,9 +205,11 @@ def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = N
         refund_lines = []
         if lines:
             already = defaultdict(int)
+            lines_refunded_minor = 0  # line value (without tax) given back by earlier refunds of lines
             for done in payment.refunds.exclude(status=Refund.FAILED):
                 for entry in done.lines:
                     already[entry["line"]] += entry["quantity"]
+                    lines_refunded_minor += entry["amount_minor"]
             order_lines = {line.pk: line for line in order.lines.all()}
             for line_id, quantity in sorted(lines.items()):
                 line = order_lines.get(line_id)
@@ -216,12 +219,20 @@ def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = N
                     raise Conflict(f"{line.item_name}: {line.quantity - already[line_id]} of {line.quantity} "
                                    "can still be refunded.", code="refund_too_large",
                                    fields={"line": line_id, "refundable": line.quantity - already[line_id]})
-                refund_lines.append({"line": line_id, "quantity": quantity,
-                                     "amount_minor": line.unit_price_minor * quantity})
-            amount = sum(entry["amount_minor"] for entry in refund_lines)
-            if amount > left:
+                value = line.unit_price_minor * quantity
+                # Prices without tax: the line's share of the order's tax goes back with it.
+                tax = refund_tax_minor(order_subtotal_minor=order.subtotal_minor, order_tax_minor=order.tax_minor,
+                                       prices_include_tax=order.prices_include_tax,
+                                       refunded_before_minor=lines_refunded_minor, refunding_minor=value)
+                lines_refunded_minor += value
+                entry = {"line": line_id, "quantity": quantity, "amount_minor": value}
+                refund_lines.append({**entry, "tax_minor": tax} if order.tax_minor else entry)
+            value = sum(entry["amount_minor"] for entry in refund_lines)
+            if value > left:
                 raise Conflict(f"Only {left} (minor units) of order {order.pk} can still be refunded.",
                                code="refund_too_large", fields={"refundable_minor": left})
+            # The tax share never takes a refund past what is left of the capture.
+            amount = min(left, value + sum(entry.get("tax_minor", 0) for entry in refund_lines))
         else:
             amount = left
         if amount <= 0:

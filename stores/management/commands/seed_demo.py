@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: a three-store demo chain with menus, staff logins and a customer."""
+"""`manage.py seed_demo`: a four-store demo chain with menus, staff logins and a customer."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +21,8 @@ from stores.models import (
 
 class Command(BaseCommand):
     help = (
-        "Load the demo chain: three Portland coffee shops (hours, stations and staffing, a 25-item menu "
+        "Load the demo chain: three Portland coffee shops and one in Vancouver, WA, which charges sales tax "
+        "(hours, stations and staffing, a 25-item menu "
         "with modifiers), a manager and a barista per store, a customer and a superuser, all with password "
         f"{demo.PASSWORD}. Safe to run again: it brings configuration (stores, hours, stations, staffing, "
         "menu, prices, prep times, modifiers, roles) back to the demo values, but keeps operational state "
@@ -79,7 +80,7 @@ class Command(BaseCommand):
             rows.append((barista.username, f"barista, {spec.name}", "/kds/"))
         self.stdout.write(f"Logins (password {demo.PASSWORD}):")
         for username, role, where in rows:
-            self.stdout.write(f"  {username:<10} {role:<48} {where}")
+            self.stdout.write(f"  {username:<10} {role:<56} {where}")
         kept = [username for username, _, _ in rows if username not in created_users]
         if kept:
             self.stdout.write(f"Already existed, so their passwords were left as they were: {', '.join(kept)}.")
@@ -105,7 +106,8 @@ def _seed_store(spec: demo.StoreSpec) -> Store:
         slug=spec.slug,
         defaults={"name": spec.name, "address": spec.address, "latitude": spec.latitude,
                   "longitude": spec.longitude, "timezone": demo.TIMEZONE, "currency": demo.CURRENCY,
-                  "slot_capacity": spec.slot_capacity, **demo.STORE_SETTINGS})
+                  "slot_capacity": spec.slot_capacity, "tax_rate_percent": spec.tax_rate_percent,
+                  "prices_include_tax": spec.prices_include_tax, "tax_label": spec.tax_label, **demo.STORE_SETTINGS})
     return store
 
 
