@@ -89,7 +89,7 @@ async function viewOrders() {
 // Order again: the server re-prices the old order's lines for today and lists what changed; the cart gets
 // what can be ordered and the checkout shows the changes before anything is placed.
 async function reorder(orderId, button) {
-  const message = button.closest("li, section, div.actions")?.parentNode.querySelector("p.error[role=alert]") || button.parentNode;
+  const message = button.closest("li, section, div.actions")?.parentNode.querySelector("p[role=alert]") || button.parentNode;
   button.disabled = true;
   try {
     const data = await api(`/orders/${orderId}/reorder/`);
@@ -241,7 +241,7 @@ async function orderAction(event, orderId) {
     delete app.dataset.order;
     await viewOrder(orderId);
     focusHeading();
-  } catch (error) { setMessage(document.querySelector("#order-actions p.error"), error.message); }
+  } catch (error) { setMessage(document.querySelector("#order-actions p[role=alert]"), error.message); }
 }
 
 // Live status: the order's socket pushes each change (live.js); poll only while it is down.
@@ -378,7 +378,7 @@ window.renderFavourites = async function renderFavourites(store) {
     const button = event.target.closest("button");
     if (!button) return;
     const f = mine.find(x => x.id === Number(button.dataset.favAdd || button.dataset.favRemove));
-    const error = button.closest("li").querySelector("p.error");
+    const error = button.closest("li").querySelector("p[role=alert]");
     if (button.dataset.favRemove) { removeFavourite(f, button); return; }
     const menu = await menuOf(store.id).catch(() => null);
     const item = menu && findItem(menu, f.item);
@@ -404,7 +404,7 @@ async function removeFavourite(f, button) {
     const list = li.parentNode;
     li.remove();
     if (!list.children.length) list.closest("section").hidden = true;
-  } catch (error) { setMessage(li.querySelector("p.error"), error.message); }
+  } catch (error) { setMessage(li.querySelector("p[role=alert]"), error.message); }
 }
 
 // --- Account ---------------------------------------------------------------------------------------------------------

@@ -384,7 +384,7 @@ function openItemSheet(item, { line = null, onDone = () => {} } = {}) {
           const off = b.closest("label").classList.contains("off");
           b.disabled = off || (full && !b.checked);
         });
-        setMessage(fieldset.querySelector(".error"), full ? `Up to ${max}: untick one to choose another.` : "", "muted");
+        setMessage(fieldset.querySelector("p[role=alert]"), full ? `Up to ${max}: untick one to choose another.` : "", "muted");
       }
     });
     const unit = item.price_minor + selected().reduce((sum, i) => sum + Number(i.dataset.delta), 0);
@@ -406,7 +406,7 @@ function openItemSheet(item, { line = null, onDone = () => {} } = {}) {
       const count = [...fieldset.querySelectorAll("input:checked")].filter(i => i.value).length;
       if (count < min) {
         ok = false;
-        setMessage(fieldset.querySelector(".error"), `Choose ${min === 1 ? "one" : min} ${fieldset.querySelector("legend").firstChild.textContent.trim().toLowerCase()}.`);
+        setMessage(fieldset.querySelector("p[role=alert]"), `Choose ${min === 1 ? "one" : min} ${fieldset.querySelector("legend").firstChild.textContent.trim().toLowerCase()}.`);
       }
     });
     const sheetError = dialog.querySelector("#sheet-error");
@@ -416,7 +416,7 @@ function openItemSheet(item, { line = null, onDone = () => {} } = {}) {
       ok = false;
       setMessage(sheetError, `At most ${item.max_quantity} × ${item.name} per order${others ? ` (${others} already in your cart)` : ""}.`);
     }
-    if (!ok) { dialog.querySelector(".error:not([hidden])")?.closest("fieldset, p")?.scrollIntoView({ block: "center" }); return; }
+    if (!ok) { dialog.querySelector("p[role=alert]:not([hidden])")?.closest("fieldset, p")?.scrollIntoView({ block: "center" }); return; }
     const picks = selected();
     const entry = { item: item.id, name: item.name, quantity: n, modifiers: picks.map(i => Number(i.value)),
                     options: picks.map(i => ({ id: Number(i.value), name: i.dataset.name, group: i.dataset.group, delta: Number(i.dataset.delta) })),
