@@ -203,7 +203,7 @@ function pickupCardHtml(order) {
   return `<section class="card pickup" aria-labelledby="pickup-code-title"><h2 id="pickup-code-title">Show this at the pickup shelf</h2>
     <img class="qr" id="qr" alt="Pickup QR code for order ${order.id}" width="224" height="224">
     <p class="pickup-code"><span class="visually-hidden">Pickup code: </span>${esc(order.pickup.code)}</p>
-    <p class="muted">Or say this code and your name (${esc(order.customer_name)}). Valid until ${time(order.pickup.valid_until)}.</p></section>`;
+    <p class="muted">Or say this code and your name (${esc(order.customer_name)}). Valid until ${time(order.pickup.valid_until)}${dayWord(order.pickup.valid_until) === "Today" ? "" : ` ${dayPhrase(order.pickup.valid_until)}`}.</p></section>`;
 }
 
 function receiptHtml(order) {

@@ -186,8 +186,11 @@ async function viewCheckout({ focus = null } = {}) {
       markLineErrors(errors);
       const declined = error.status === 402 || /declin/i.test(error.code || "");
       setMessage(placeError, declined ? `${error.message} Your cart is kept.` : error.message);
-      if (Object.keys(errors).length) setMessage(placeError, `${error.message} See the item marked above.`);
-      placeError.scrollIntoView({ block: "center" });
+      const first = Object.keys(errors)[0];
+      if (first != null) {  // the fix is on the line: bring it into view (the message stays by the button)
+        setMessage(placeError, `${error.message} See the item marked above.`);
+        document.getElementById(`line-${first}`)?.scrollIntoView({ block: "center" });
+      } else placeError.scrollIntoView({ block: "center" });
     }
   };
 }
