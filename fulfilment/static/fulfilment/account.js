@@ -352,7 +352,8 @@ async function loadFavourites() {
   try { return await api("/favourites/"); } catch { return null; }
 }
 
-function favouriteHtml(f, { store = true, addLabel = "Add" } = {}) {
+// `store`: the list of all stores' favourites (the account page), where Order opens the store's menu.
+function favouriteHtml(f, { store = true } = {}) {
   const names = (f.modifier_names || []).join(", ");
   return `<li class="card fav-card" data-favourite="${f.id}">
     <div><strong>${f.quantity > 1 ? `${f.quantity} × ` : ""}${esc(f.item_name)}</strong>
@@ -360,7 +361,9 @@ function favouriteHtml(f, { store = true, addLabel = "Add" } = {}) {
       ${store ? `<div class="muted">${esc(f.store_name)}</div>` : ""}
       <div class="price">${money(f.unit_price_minor * (f.quantity || 1), f.currency)}</div>
       ${f.available === false ? `<div class="notice">${esc(f.unavailable_reason || "Not available right now")}</div>` : ""}</div>
-    <div class="actions">${f.available === false ? "" : `<button type="button" class="primary" data-fav-add="${f.id}" aria-label="${addLabel === "Add" ? `Add ${esc(f.item_name)} to cart` : `${addLabel}: ${esc(f.item_name)}`}">${addLabel}</button>`}
+    <div class="actions">${f.available === false ? "" : store
+      ? `<a class="button primary" href="#/store/${f.store}" aria-label="Order ${esc(f.item_name)} at ${esc(f.store_name)}">Order</a>`
+      : `<button type="button" class="primary" data-fav-add="${f.id}" aria-label="Add ${esc(f.item_name)} to cart">Add</button>`}
       <button type="button" class="link" data-fav-remove="${f.id}" aria-label="Remove ${esc(f.item_name)} from favourites">Remove</button></div>
     <p class="error" role="alert" hidden></p></li>`;
 }
@@ -419,15 +422,11 @@ async function viewAccount() {
     <section class="card" id="account-notify" aria-labelledby="notify-title" hidden></section>
     <section class="card" aria-labelledby="fav-title"><h2 id="fav-title">Favourites</h2>
       ${favourites == null ? `<p class="muted">Favourites are not available right now.</p>`
-        : favourites.length ? `<ul class="favs">${favourites.map(f => favouriteHtml(f, { addLabel: "Order" })).join("")}</ul>`
+        : favourites.length ? `<ul class="favs">${favourites.map(f => favouriteHtml(f)).join("")}</ul>`
         : `<p class="muted">None yet. In your cart, tap ☆ beside a drink to keep it here.</p>`}</section>`);
   document.getElementById("sign-out").onclick = () => { signedOut(); location.hash = "#/"; };
   renderNotifications(document.getElementById("account-notify"), { title: "Notifications" });
   app.querySelectorAll("[data-fav-remove]").forEach(button => button.onclick = () =>
     removeFavourite(favourites.find(f => f.id === Number(button.dataset.favRemove)), button));
-  app.querySelectorAll("[data-fav-add]").forEach(button => button.onclick = () => {
-    const f = favourites.find(x => x.id === Number(button.dataset.favAdd));
-    location.hash = `#/store/${f.store}`;  // its menu has the favourite at the top, one tap from the cart
-  });
 }
 const viewFavourites = viewAccount;

@@ -89,6 +89,7 @@ function checkoutDone(key, orderId) {
   state.cart = loadCart();
 }
 function startCart(store) {
+  state.checkout = { day: null, pickup: null };
   state.cart = { store: store.id, store_name: store.name, currency: store.currency, tz: store.timezone, lines: [], key: newKey() };
   saveCart();
 }
