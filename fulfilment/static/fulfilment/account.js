@@ -180,6 +180,7 @@ function statusHtml(order) {
   if (["pending_payment", "confirmed", "in_progress"].includes(order.status)) {
     const when = order.promised_ready_at;
     detail = `Ready about <strong>${when && dayWord(when) !== "Today" ? `${esc(dayWord(when))} ` : ""}${time(when)}</strong>${moved(order)}`;
+    if (order.slot_starts_at) detail = `Pickup time you chose: <strong>${esc(dayWord(order.slot_starts_at))} ${time(order.slot_starts_at)}</strong>. ${detail}`;
   } else if (order.status === "ready") detail = "Ready now: show the code below at the pickup shelf.";
   else if (order.status === "picked_up") {
     const at = (order.events || []).filter(e => e.to_status === "picked_up").pop()?.at;
