@@ -573,6 +573,7 @@ async function route() {
     else await viewStores();
     focusHeading();
   } catch (error) {
+    if (error.status === 401) { needSignIn("Please sign in again", route); focusHeading(); return; }  // an expired session
     render(`<h1 tabindex="-1">Something went wrong</h1><p><a href="#/">Back to the stores</a></p>`);
     showError(error, app.querySelector("h1").parentNode, { prepend: false });
   }

@@ -184,6 +184,10 @@ async function viewCheckout({ focus = null } = {}) {
       showPlacing(false);
       const errors = lineErrors(error, state.cart || current);
       markLineErrors(errors);
+      if (error.status === 401) {  // signed out meanwhile (an expired session): sign in right here, the cart stays
+        renderLogin(document.getElementById("auth"), { title: "Sign in again to order", onDone: () => viewCheckout({ focus: "#place" }) });
+        document.getElementById("auth").scrollIntoView({ block: "center" });
+      }
       const declined = error.status === 402 || /declin/i.test(error.code || "");
       setMessage(placeError, declined ? `${error.message} Your cart is kept.` : error.message);
       const first = Object.keys(errors)[0];
