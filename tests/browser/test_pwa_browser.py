@@ -57,6 +57,13 @@ def test_the_app_installs_and_works_offline_after_a_first_visit(phone):
         expect(page.get_by_text(re.compile(r"Latte"))).not_to_have_count(0)
         save_screenshot(page, "offline-order")
         assert page.evaluate("navigator.serviceWorker.controller !== null")
+        # Another account on the same phone: the saved copy is the first account's, not for this one.
+        page.evaluate("localStorage.setItem('token', 'another-account-token')")
+        page.reload()
+        expect(page.get_by_text(OFFLINE_BANNER)).to_be_visible()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        expect(heading).to_have_count(0)
+        page.evaluate(f"localStorage.setItem('token', {json.dumps(phone.token)})")
     finally:
         phone.context.set_offline(False)
     expect(page.get_by_text(OFFLINE_BANNER)).to_be_hidden()  # back online: the banner goes by itself

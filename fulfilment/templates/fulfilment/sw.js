@@ -26,18 +26,28 @@ self.addEventListener("activate", event => {
     .then(() => self.clients.claim()));
 });
 
-// Network first, the cached copy when the network fails; a good answer replaces the cached one.
-async function networkFirst(request, cacheName, fallbackUrl) {
+// Network first, the cached copy (under `key`) when the network fails; a good answer replaces the cached one.
+async function networkFirst(request, cacheName, key) {
   const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
-    if (response.ok) await cache.put(fallbackUrl || request, response.clone());
+    if (response.ok) await cache.put(key, response.clone());
     return response;
   } catch (error) {
-    const cached = await cache.match(fallbackUrl || request);
+    const cached = await cache.match(key);
     if (cached) return cached;
     throw error;
   }
+}
+
+// An API answer is cached under its URL plus a digest of the token that asked for it (the API does not vary on
+// Authorization), so another account on the same phone never gets it offline.
+async function accountKey(request) {
+  const token = new TextEncoder().encode(request.headers.get("Authorization") || "");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", token));
+  const url = new URL(request.url);
+  url.searchParams.set("sw-account", [...digest.slice(0, 12)].map(b => b.toString(16).padStart(2, "0")).join(""));
+  return url.href;
 }
 
 async function cacheFirst(request) {
@@ -50,9 +60,9 @@ self.addEventListener("fetch", event => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;  // network only
   if (url.pathname.startsWith("/api/")) {
-    // A cached copy answers the same token only (the API varies on Authorization), so another account on the
-    // same phone never sees it.
-    if (ORDER_PAGE.test(url.pathname)) event.respondWith(networkFirst(request, ORDERS_CACHE));
+    if (ORDER_PAGE.test(url.pathname)) {
+      event.respondWith(accountKey(request).then(key => networkFirst(request, ORDERS_CACHE, key)));
+    }
     return;  // every other API call: network only
   }
   if (request.mode === "navigate" && url.pathname === "/") {
