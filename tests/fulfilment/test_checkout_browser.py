@@ -185,3 +185,49 @@ def test_reload_while_placing_makes_one_order(shop, tmp_path, server_placed_it):
     page.screenshot(path=str(ARTIFACTS / f"checkout-reloaded-{'answer' if server_placed_it else 'request'}-lost.png"),
                     full_page=True)
     assert shop.errors == []
+
+
+def test_prices_follow_the_choices_and_a_declined_card_keeps_the_cart(shop, tmp_path):
+    """The item sheet prices what is ticked (the required size visibly pre-selected, the optional milk can be
+    unticked again with None); a card the demo gateway declines is reported by the Place button, the cart stays,
+    and the next try with a good card places the order."""
+    from playwright.sync_api import expect
+
+    server = shop.server
+    page = shop.new_tab()
+    page.goto(f"{server['direct']}/#/store/{server['store']}")
+    page.get_by_role("button", name=re.compile(r"choose Latte")).click()
+    sheet = page.locator("dialog[open] form.item-form")
+    expect(sheet.get_by_label("Small")).to_be_checked()  # the required size, pre-selected where it can be seen
+    expect(sheet.locator("#sheet-add")).to_have_text("Add · $4.50")
+    sheet.get_by_label("Oat").check()
+    expect(sheet.locator("#sheet-add")).to_have_text("Add · $5.20")
+    sheet.get_by_label("None").check()  # an optional single choice can be taken back
+    expect(sheet.locator("#sheet-add")).to_have_text("Add · $4.50")
+    sheet.get_by_label("Large").check()
+    expect(sheet.locator("#sheet-add")).to_have_text("Add · $5.40")
+    sheet.locator("#sheet-add").click()
+    page.click("#checkout")
+    expect(page.locator("#cart-lines")).to_contain_text("Large")
+    expect(page.locator("#place")).to_have_text(re.compile(r"^Place order · \$5\.40"))
+    cart = stored_cart(page)
+
+    page.get_by_label("Is declined").check()
+    page.click("#place")
+    expect(page.locator("#place-error")).to_contain_text("declined")
+    expect(page.locator("#place")).to_be_enabled()
+    expect(page).to_have_url(re.compile(r"#/checkout$"))
+    assert stored_cart(page)["lines"] == cart["lines"]  # the cart stays to try again
+
+    page.get_by_label("Approves").check()
+    page.click("#place")
+    expect(page).to_have_url(re.compile(r"#/order/\d+$"))
+    expect(page.locator(".status")).to_have_attribute("data-status", "confirmed")
+    expect(page.locator("#receipt")).to_contain_text("Large")
+    order_id = int(page.url.rsplit("/", 1)[1])
+    with sqlite3.connect(tmp_path / "kds.sqlite3") as db:
+        statuses = dict(db.execute("SELECT id, status FROM fulfilment_order"))
+    assert statuses[order_id] == "confirmed"
+    assert [status for pk, status in statuses.items() if pk != order_id] == ["cancelled"]  # the declined try
+    page.screenshot(path=str(ARTIFACTS / "checkout-declined-then-approved.png"), full_page=True)
+    assert shop.errors == []
