@@ -109,7 +109,7 @@ async function viewCheckout({ focus = null } = {}) {
         : `<div class="row total"><strong>Estimated total</strong><strong class="price">${money(cartEstimate(cart), currency)}</strong></div>`}
     </section>
     <section class="card" aria-labelledby="pickup-title" id="pickup"><h2 id="pickup-title">Pickup time</h2>
-      ${quote ? pickupHtml(quote) : `<p class="${lineProblem ? "muted" : "error"}" ${lineProblem ? "" : 'role="alert"'}>${
+      ${quote ? pickupHtml(quote, store) : `<p class="${lineProblem ? "muted" : "error"}" ${lineProblem ? "" : 'role="alert"'}>${
         lineProblem ? "Pickup times show once the marked item is fixed." : esc(quoteError.message)}</p>
         ${lineProblem ? "" : `<button type="button" class="secondary" id="requote">Try again</button>`}`}
     </section>
@@ -134,7 +134,8 @@ async function viewCheckout({ focus = null } = {}) {
     if (!app.querySelector("input[name=pickup]:checked")) return "Choose a pickup time above.";
     if (!state.token) return "Sign in above to place your order.";
     if (!stripe && !window.DEMO_PAYMENTS) return "Card payment is not available in this app right now.";
-    if (store.mobile_ordering?.paused) return "Mobile ordering is paused at this store right now.";
+    const resumes = store.mobile_ordering?.resumes_at;
+    if (store.mobile_ordering?.paused) return `Mobile ordering is paused at this store${resumes ? ` until ${time(resumes)}: you can place your order then` : " right now"}.`;
     return "";
   };
   const refreshPlace = () => {
@@ -199,7 +200,7 @@ async function viewCheckout({ focus = null } = {}) {
   };
 }
 
-function pickupHtml(quote) {
+function pickupHtml(quote, store = {}) {
   const days = Array.isArray(quote.days) ? quote.days : [];
   const today = days[0]?.date || localDate(quote.quoted_at || Date.now());
   const day = quote.day || state.checkout.day || today;
@@ -217,10 +218,12 @@ function pickupHtml(quote) {
   let closed = "";
   if (!quote.asap_available && (asapHere || !state.checkout.day)) {
     // Closed (or paused) now: say when it opens, and offer the first pickup time, already selected.
-    const opening = days.map(d => d.opens_at).find(at => at && Date.parse(at) > Date.now());
+    const today0 = days[0];
+    const openNow = today0?.open && Date.parse(today0.opens_at) <= Date.now() && Date.now() < Date.parse(today0.closes_at);
+    const opening = openNow ? null : days.map(d => d.opens_at).find(at => at && Date.parse(at) > Date.now());
     const reason = capital(quote.asap_reason || "Not taking orders for right now").replace(/[.!]?$/, ".");
     closed = `<p class="notice" id="asap-reason">${esc(reason)}${opening ? ` Opens ${dayPhrase(opening)} at ${time(opening)}.` : ""}
-      ${next ? ` Next available: <strong>${esc(dayWord(next))} ${time(next)}</strong>${nextSlot && pick === nextSlot.starts_at ? " (selected below)" : ""}.` : ""}</p>`;
+      ${next && !store.mobile_ordering?.paused ? ` Next available: <strong>${esc(dayWord(next))} ${time(next)}</strong>${nextSlot && pick === nextSlot.starts_at ? " (selected below)" : ""}.` : ""}</p>`;
   }
   const groups = [];
   for (const s of slots) {
