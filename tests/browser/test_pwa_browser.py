@@ -126,8 +126,12 @@ def deliver_push(phone, page, payload: dict) -> None:
     registrations = []
     session.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
     session.send("ServiceWorker.enable")
-    page.wait_for_function("() => true")  # a round trip, so the protocol's events have arrived
-    registration = next(r for r in registrations if r["scopeURL"] == f"{phone.server.base}/")
+    scope = f"{phone.server.base}/"
+    for _ in range(300):  # the registrations arrive as protocol events, soon after enable
+        if any(r["scopeURL"] == scope for r in registrations):
+            break
+        page.wait_for_timeout(100)
+    registration = next(r for r in registrations if r["scopeURL"] == scope)
     session.send("ServiceWorker.deliverPushMessage", {"origin": phone.server.base, "data": json.dumps(payload),
                                                       "registrationId": registration["registrationId"]})
 
@@ -149,7 +153,7 @@ def test_ready_push_shows_a_notification_whose_click_opens_the_order(notifying_p
 
     # The customer taps it: the app's open window goes to the order. (A synthetic click has no user activation,
     # so the worker cannot focus or open a window here; navigating the open one is what it does first.)
-    worker = phone.context.service_workers[0]
+    worker = (phone.context.service_workers or [phone.context.wait_for_event("serviceworker")])[0]
     worker.evaluate("""async () => {
         const [notification] = await self.registration.getNotifications();
         self.dispatchEvent(new NotificationEvent("notificationclick", { notification }));
