@@ -1,34 +1,9 @@
-"""Shapes of what a customer's app shows of their past and their habits: the "My orders" list, "order again"
-and favourites (CONTRACT-25, H3). Kept apart from `serializers` (the ordering API's inputs and outputs)."""
+"""Shapes of what a customer's app shows of their habits: "order again"
+and favourites. Kept apart from `serializers` (the ordering API's inputs and outputs)."""
 
 from rest_framework import serializers
 
-from fulfilment.models import Order
-from fulfilment.serializers import OrderOut
 from fulfilment.services.reorder import CHANGE_KINDS
-
-
-def order_summary(order: Order) -> str:
-    """ "2 × Latte, Croissant": the lines of an order in one short phrase (from its prefetched lines)."""
-    return ", ".join(f"{line.quantity} × {line.item_name}" if line.quantity > 1 else line.item_name
-                     for line in order.lines.all())
-
-
-class OrderListOut(OrderOut):
-    """An order in the customer's history: the order, plus a line for the list ("2 × Latte, Croissant")."""
-
-    item_count = serializers.SerializerMethodField(help_text="Units ordered, all lines together")
-    summary = serializers.SerializerMethodField(help_text='The lines in one phrase: "2 × Latte, Croissant"')
-
-    class Meta(OrderOut.Meta):
-        fields = [*OrderOut.Meta.fields, "item_count", "summary"]
-        read_only_fields = fields
-
-    def get_item_count(self, order: Order) -> int:
-        return sum(line.quantity for line in order.lines.all())
-
-    def get_summary(self, order: Order) -> str:
-        return order_summary(order)
 
 
 class ReorderLineOut(serializers.Serializer):

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fulfilment import selectors, services
-from fulfilment.customer_serializers import OrderListOut
 from fulfilment.models import OPEN_STATUSES, Channel, OrderStatus
 from fulfilment.permissions import IsStoreStaff
 from fulfilment.serializers import OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn
@@ -77,10 +76,10 @@ class OrderListApi(APIView):
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(responses={200: OrderListOut(many=True), **SIGNED_OUT}, summary="Your orders, newest first")
+    @extend_schema(responses={200: OrderOut(many=True), **SIGNED_OUT}, summary="Your orders, newest first")
     def get(self, request):
         orders = selectors.order_list_for_customer(customer=request.user)[:50]
-        return Response(OrderListOut(orders, many=True).data)
+        return Response(OrderOut(orders, many=True).data)
 
     @extend_schema(request=OrderIn, parameters=[IDEMPOTENCY_HEADER],
                    responses={201: OrderOut, 200: OrderOut, **ERRORS, **NOT_FOUND, **SIGNED_OUT, **THROTTLED,

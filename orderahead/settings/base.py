@@ -220,7 +220,6 @@ SPECTACULAR_SETTINGS = {
     # Enums that more than one serializer uses keep the names they had before the second one came (the order
     # list's OrderListOut, the reorder's change "kind"), so clients generated from the schema do not break.
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "fulfilment.models.OrderStatus",
-                            "OrderOutChannelEnum": "fulfilment.models.Channel",
                             "KindEnum": "fulfilment.models.OrderEvent.KINDS",
                             "ReorderChangeKindEnum": "fulfilment.services.reorder.CHANGE_KINDS"},
 }
