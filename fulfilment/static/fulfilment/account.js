@@ -324,7 +324,7 @@ async function renderNotifications(section, { title }) {
     } catch (error) { box.checked = settings.email_when_ready; setMessage(emailMessage, error.message); }
   };
   box.addEventListener("change", save);
-  address.addEventListener("change", () => { if (box.checked || address.value.trim() !== settings.email) save(); });
+  address.addEventListener("change", () => { if (box.checked) save(); });  // a new address for emails already on
   section.querySelector("#notify-push-off")?.addEventListener("click", async event => {
     const message = section.querySelector("#notify-push-message");
     try { await push.unsubscribe(); event.target.hidden = true; setMessage(message, "This device will no longer get notifications.", "muted"); }
