@@ -41,6 +41,11 @@ def test_the_app_installs_and_works_offline_after_a_first_visit(phone):
     manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
     assert manifest["display"] == "standalone" and manifest["start_url"] == "/"
     wait_for_service_worker(page)
+    # Chromium's own verdict: the manifest parses, and nothing but this test's private window stops an install.
+    devtools = phone.context.new_cdp_session(page)
+    assert devtools.send("Page.getAppManifest")["errors"] == []
+    blockers = devtools.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [b["errorId"] for b in blockers if b["errorId"] != "in-incognito"] == []
 
     order = place_order(phone.server, phone.token)
     page.goto(f"{phone.server.base}/#/order/{order['id']}")
