@@ -211,7 +211,10 @@ function renderHeader() {
 
 async function viewStores() {
   const stores = await api("/stores/");
+  const n = cartCount();
   render(`<h1 tabindex="-1">Choose a store</h1>
+    ${n ? `<p class="card resume">Your cart: ${plural(n, "item")}${state.cart.store_name ? ` at ${esc(state.cart.store_name)}` : ""}.
+      <a class="button primary" href="#/checkout">Go to checkout</a></p>` : ""}
     <div class="near"><button type="button" class="secondary" id="near">Nearest to me</button>
     <p id="near-message" role="status" hidden></p></div>
     <ul id="list" class="stores">${stores.map(storeCard).join("")}</ul>`);
