@@ -46,6 +46,7 @@ def test_the_app_installs_and_works_offline_after_a_first_visit(phone):
     assert devtools.send("Page.getAppManifest")["errors"] == []
     blockers = devtools.send("Page.getInstallabilityErrors")["installabilityErrors"]
     assert [b["errorId"] for b in blockers if b["errorId"] != "in-incognito"] == []
+    devtools.detach()
 
     order = place_order(phone.server, phone.token)
     page.goto(f"{phone.server.base}/#/order/{order['id']}")
@@ -145,6 +146,16 @@ SHOWN_NOTIFICATIONS = """() => navigator.serviceWorker.ready.then(r => r.getNoti
     list.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url})))"""
 
 
+def shown_notifications(page, until) -> list:
+    """The worker's notifications, read again (Playwright runs meanwhile) until `until(them)` holds or 30 s pass."""
+    for _ in range(150):
+        shown = page.evaluate(SHOWN_NOTIFICATIONS)
+        if until(shown):
+            return shown
+        page.wait_for_timeout(200)
+    return shown
+
+
 def test_ready_push_shows_a_notification_whose_click_opens_the_order(notifying_phone, live):
     from playwright.sync_api import expect
 
@@ -153,8 +164,7 @@ def test_ready_push_shows_a_notification_whose_click_opens_the_order(notifying_p
     payload = {"title": "Your order is ready", "body": f"Order #{order['id']} at Harbour Roasters. Code 4F7K.",
                "url": f"/#/order/{order['id']}", "tag": f"order-{order['id']}"}
     deliver_push(phone, page, payload)
-    page.wait_for_function(f"() => ({SHOWN_NOTIFICATIONS})().then(list => list.length > 0)", polling=200)
-    assert page.evaluate(SHOWN_NOTIFICATIONS) == [payload]
+    assert shown_notifications(page, until=lambda shown: shown) == [payload]
 
     # The customer taps it: the app's open window goes to the order. (A synthetic click has no user activation,
     # so the worker cannot focus or open a window here; navigating the open one is what it does first.)
@@ -165,5 +175,5 @@ def test_ready_push_shows_a_notification_whose_click_opens_the_order(notifying_p
     }""")
     expect(page).to_have_url(re.compile(rf"#/order/{order['id']}$"))
     expect(page.get_by_role("heading", name=re.compile(rf"Order #{order['id']}\b"))).to_be_visible()
-    page.wait_for_function(f"() => ({SHOWN_NOTIFICATIONS})().then(list => list.length === 0)", polling=200)
+    assert shown_notifications(page, until=lambda shown: not shown) == []  # a click closes it
     assert phone.errors == []

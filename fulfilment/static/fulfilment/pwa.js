@@ -36,12 +36,23 @@
   function showConnection() {
     const element = banner();
     element.textContent = location.hash.startsWith("#/order/") ? OFFLINE_ORDER : OFFLINE_ELSEWHERE;
-    element.hidden = navigator.onLine;
-    document.documentElement.classList.toggle("offline", !navigator.onLine);
+    const offline = !navigator.onLine || showingSavedCopy;
+    element.hidden = !offline;
+    document.documentElement.classList.toggle("offline", offline);
   }
-  window.addEventListener("online", showConnection);
+  // The service worker says whether the order on screen came from the network or from its saved copy.
+  let showingSavedCopy = false;
+  navigator.serviceWorker?.addEventListener("message", event => {
+    if (event.data?.type !== "order-source") return;
+    showingSavedCopy = event.data.source === "saved-copy";
+    showConnection();
+  });
+  window.addEventListener("online", () => { showingSavedCopy = false; showConnection(); });
   window.addEventListener("offline", showConnection);
-  window.addEventListener("hashchange", showConnection);
+  window.addEventListener("hashchange", () => {
+    if (!location.hash.startsWith("#/order/")) showingSavedCopy = false;
+    showConnection();
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showConnection);
   else showConnection();
 

@@ -27,17 +27,25 @@ self.addEventListener("activate", event => {
 });
 
 // Network first, the cached copy (under `key`) when the network fails; a good answer replaces the cached one.
-async function networkFirst(request, cacheName, key) {
+// The page that asked (`clientId`) is told which it got, so it can say it shows a saved copy even when the
+// browser believes it is online (a captive portal, a dead server).
+async function networkFirst(request, cacheName, key, clientId) {
   const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
     if (response.ok) await cache.put(key, response.clone());
+    tell(clientId, "network");
     return response;
   } catch (error) {
     const cached = await cache.match(key);
-    if (cached) return cached;
-    throw error;
+    if (!cached) throw error;
+    tell(clientId, "saved-copy");
+    return cached;
   }
+}
+
+function tell(clientId, source) {
+  if (clientId) self.clients.get(clientId).then(client => client?.postMessage({ type: "order-source", source }));
 }
 
 // An API answer is cached under its URL plus a digest of the token that asked for it (the API does not vary on
@@ -61,7 +69,7 @@ self.addEventListener("fetch", event => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;  // network only
   if (url.pathname.startsWith("/api/")) {
     if (ORDER_PAGE.test(url.pathname)) {
-      event.respondWith(accountKey(request).then(key => networkFirst(request, ORDERS_CACHE, key)));
+      event.respondWith(accountKey(request).then(key => networkFirst(request, ORDERS_CACHE, key, event.clientId)));
     }
     return;  // every other API call: network only
   }
