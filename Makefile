@@ -78,4 +78,4 @@ test-fast: install
 	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres and not slow" -x -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache test-artifacts
+	rm -rf $(VENV) db.sqlite3 .pytest_cache test-artifacts tests/browser/node_modules
