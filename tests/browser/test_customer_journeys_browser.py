@@ -73,6 +73,7 @@ def test_full_order_with_options_and_tax_for_tomorrow(phone):
 
     go_to_checkout(page)
     expect(page.get_by_text(re.compile(r"Sales tax \(8\.9\s?%\)"))).to_be_visible()
+    save_screenshot(page, "checkout-cart")
     page.get_by_role("group", name="Pickup day").get_by_role("button", name=re.compile("Tomorrow")).click()
     tomorrow = page.get_by_role("group", name="Pickup day").get_by_role("button", name=re.compile("Tomorrow"))
     expect(tomorrow).to_have_attribute("aria-pressed", "true")
