@@ -61,6 +61,7 @@ def test_full_order_with_options_and_tax_for_tomorrow(phone):
     save_screenshot(page, "stores")
 
     open_store(page, server)
+    expect(page.get_by_text("Sales tax (8.9%) is added at checkout.")).to_be_visible()  # before the cart, not after
     sheet = open_item(page, "Latte")
     sheet.get_by_label(re.compile(r"^\s*Large\b")).check()
     sheet.get_by_label(re.compile(r"^\s*Oat\b")).check()

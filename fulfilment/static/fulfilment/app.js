@@ -280,6 +280,7 @@ async function viewMenu(storeId) {
   const paused = store.mobile_ordering?.paused;
   render(`<h1 tabindex="-1">${esc(store.name)}</h1>
     <p class="muted">${esc(store.address)}</p>
+    ${taxNote(store.tax)}
     ${paused ? `<p class="notice">Mobile ordering is paused${store.mobile_ordering.reason ? `: ${esc(store.mobile_ordering.reason)}` : ""}. You can still look at the menu.</p>` : ""}
     <section id="favourites" aria-labelledby="fav-title" hidden></section>
     <nav class="categories" aria-label="Menu sections">${categories.map(c => `<a href="#/store/${store.id}" data-jump="cat-${c.id}">${esc(c.name)}</a>`).join("")}</nav>
@@ -299,6 +300,14 @@ async function viewMenu(storeId) {
     openItemSheet(item, { onDone: () => renderCartBar() });
   });
   if (window.renderFavourites) window.renderFavourites(store).catch(() => {});
+}
+
+// Said before anything is added, so the total at checkout is no surprise.
+function taxNote(tax) {
+  if (!tax || !Number(tax.rate_percent)) return "";
+  const rate = `${Number(tax.rate_percent)}%`;
+  return `<p class="muted">${tax.prices_include_tax ? `Prices include ${esc(tax.label)} (${rate}).`
+    : `${esc(tax.label)} (${rate}) is added at checkout.`}</p>`;
 }
 
 function findItem(menu, itemId) {
