@@ -8,7 +8,6 @@ from django.test.utils import CaptureQueriesContext
 from fulfilment import services
 from fulfilment.models import Channel
 from stores.models import MenuItem, ModifierOption
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,7 @@ import uuid
 
 import pytest
 
-from tests.live_server import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, daphne, manage, require_browser, seed,
-                               server_env)
+from tests.live_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, daphne, manage, require_browser, seed, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
