@@ -91,7 +91,8 @@ class SlotOut(serializers.Serializer):
     capacity = serializers.IntegerField()
     taken = serializers.IntegerField()
     available = serializers.BooleanField()
-    reason = serializers.CharField(help_text='Why not offered: "too soon", "full" or "kitchen full"; empty when available')
+    reason = serializers.CharField(help_text='Why not offered: "too soon", "full", "kitchen full" or "paused" (mobile ordering); '
+                                               'empty when available')
     ready_at = serializers.DateTimeField(
         help_text="The ready time promised when the order is booked in this slot: its start, or a later "
                   "time inside it when the orders already booked for the slot would have this one made early")

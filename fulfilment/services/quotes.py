@@ -19,6 +19,7 @@ from orderahead.errors import Conflict, DomainError, NotFound
 from stores import hours
 from stores.models import Store
 
+PAUSED_REASON = "paused"  # a slot reason of the store's, beside the scheduler's ("full", "too soon" ...)
 SLOT_HORIZON = dt.timedelta(hours=3)
 
 
@@ -198,9 +199,13 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime, day:
     earliest = now + dt.timedelta(minutes=store.min_lead_minutes)
     full, too_soon = scheduling.slot_reason("full"), scheduling.slot_reason("too_soon")
     judged = kitchen.slot_status if kitchen is not None else {}
+    # While paused, pickup_choose books no mobile order for any day, so no slot may look bookable.
+    paused = policy(Channel.MOBILE).pausable and store.is_mobile_paused(now)
 
     def reason(start: dt.datetime) -> str:
         """Why the slot is not offered; "" when it is."""
+        if paused:
+            return PAUSED_REASON
         if start < earliest:
             return too_soon
         if start in judged:

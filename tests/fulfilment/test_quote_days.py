@@ -7,6 +7,7 @@ import time
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from fulfilment.models import Order
 from fulfilment.services import quotes, scheduling
@@ -195,3 +196,16 @@ def test_a_day_ahead_costs_no_more_statements_than_today(api, store, menu, capsy
         print("\nquote statements/time: " + ", ".join(f"{k}: {n} statements, {ms:.1f} ms"
                                                       for k, (n, ms) in figures.items()))
     assert figures["day ahead"][0] <= figures["today"][0] <= 8
+
+
+def test_a_paused_store_offers_no_slot_of_any_day_and_no_next_time(api, api_as, store, menu, customer_a):
+    store.mobile_paused, store.pause_reason = True, "Espresso machine repair"
+    store.paused_until = timezone.now() + dt.timedelta(hours=2)
+    store.save()
+
+    body = quote(api, store, menu, day=(factories.local_now(store).date() + dt.timedelta(days=1)).isoformat())
+
+    assert body["slots"] and {s["reason"] for s in body["slots"]} == {"paused"}
+    assert body["next_available_at"] is None and not body["asap_available"]
+    assert not any(d["has_available_slots"] for d in body["days"])
+    assert place(api_as, customer_a, store, menu, tomorrow_at(store, 10)).status_code == 409  # what the quote said
