@@ -28,7 +28,7 @@ from stores.models import (
     Store,
     StoreMembership,
 )
-from stores.money import format_money
+from stores.money import format_amount, format_money, parse_money
 from stores.selectors import store_ids_managed_by
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
@@ -172,6 +172,69 @@ def _save_changed_fields(obj, form, *, leave_to_services=frozenset()) -> None:
     if fields:
         obj.save(update_fields=fields)
 
+
+# --- Money: typed and shown as "4.50", stored as integer minor units ------------------------------
+
+class MoneyField(forms.CharField):
+    """An amount of `currency` as people write it ("4.50"), cleaned to integer minor units (450).
+    The form sets `currency` once it knows the store; until then it is the model's default."""
+
+    def __init__(self, *, currency: str = "USD", **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
+        super().__init__(**kwargs)
+        self.currency = currency
+
+    def prepare_value(self, value):
+        # The stored int on a fresh page; the text the user typed when the page comes back with an error.
+        return format_amount(value, self.currency) if isinstance(value, int) else value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_money(value, self.currency)
+        except ValueError as error:
+            raise forms.ValidationError(str(error), code="invalid") from None
+
+    def has_changed(self, initial, data):
+        try:
+            return self.to_python(data) != initial
+        except forms.ValidationError:
+            return True
+
+
+
+class ModifierOptionForm(forms.ModelForm):
+    price_delta_minor = MoneyField(label="Price change", required=False,
+                                   help_text="Added to the item's price, e.g. 0.70; negative for a discount.")
+
+    class Meta:
+        model = ModifierOption
+        fields = "__all__"
+
+    def __init__(self, *args, currency: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "price_delta_minor" in self.fields:
+            self.fields["price_delta_minor"].currency = currency or _option_currency(self.instance)
+
+    def clean_price_delta_minor(self):
+        return self.cleaned_data["price_delta_minor"] or 0  # empty means no change to the price
+
+
+def _option_currency(option: ModifierOption) -> str:
+    return option.group.store.currency if option.group_id else "USD"
+
+
+class ModifierOptionFormSet(forms.BaseInlineFormSet):
+    """Hands each option form its store's currency, also on a new group's page (the group has no id yet,
+    but its store is chosen)."""
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if self.instance.store_id:
+            kwargs["currency"] = self.instance.store.currency
+        return kwargs
 
 # --- Stores ---------------------------------------------------------------------------------------
 
@@ -324,6 +387,8 @@ class StoreMembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 class ModifierOptionInline(ManagedInlineMixin, admin.TabularInline):
     model = ModifierOption
+    form = ModifierOptionForm
+    formset = ModifierOptionFormSet
     fields = ("name", "price_delta_minor", "price_change", "extra_prep_seconds", "is_default", "is_available",
               "position")
     readonly_fields = ("price_change",)
@@ -360,9 +425,19 @@ class ModifierGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 class MenuItemAdminForm(forms.ModelForm):
+    price_minor = MoneyField(label="Price", help_text="In the store's currency, e.g. 4.50.")
+
     class Meta:
         model = MenuItem
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "price_minor" in self.fields:
+            # The price is read in the currency it is saved with: the one on the form (a new item's or a
+            # changed one; the model refuses any but the store's), else the item's.
+            typed = self.data.get(self.add_prefix("currency"), "") if self.is_bound else ""
+            self.fields["price_minor"].currency = typed.strip().upper() or self.instance.currency
 
     def clean(self):
         cleaned = super().clean()

@@ -2,6 +2,7 @@
 actions (pause, 86, cancel) and editable columns change what they should and nothing more."""
 
 import datetime as dt
+import re
 from html.parser import HTMLParser
 from io import StringIO
 
@@ -15,9 +16,9 @@ from django.urls import reverse
 
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
 from stores import demo_data as demo
-from stores.admin import StoreAdminForm
-from stores.models import MenuItem, Store
-from stores.money import format_money
+from stores.admin import MenuItemAdminForm, StoreAdminForm
+from stores.models import MenuItem, ModifierOption, Store
+from stores.money import format_amount, format_money, parse_money
 from stores.services import stock_reserve
 from tests import factories
 
@@ -268,3 +269,82 @@ def test_store_form_refuses_a_pause_that_has_already_ended(store2, now):
     form = StoreAdminForm(data=data, instance=store2)
     assert not form.is_valid()
     assert "paused_until" in form.errors
+
+
+# --- Money typed as "4.50" --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "currency", "minor"), [
+    ("4.50", "USD", 450), ("4", "USD", 400), ("0.5", "USD", 50), (" 12.00 ", "EUR", 1200),
+    ("-0.50", "USD", -50), ("1200", "JPY", 1200), ("1.234", "KWD", 1234),
+])
+def test_parse_money(text, currency, minor):
+    assert parse_money(text, currency) == minor
+    assert parse_money(format_amount(minor, currency), currency) == minor
+
+
+@pytest.mark.parametrize(("text", "currency", "message"), [
+    ("4.505", "USD", "USD amounts have at most 2 digits after the point, like 4.50."),
+    ("abc", "USD", "Enter an amount like 4.50."),
+    ("4,50", "EUR", "Enter an amount like 4.50."),
+    ("", "USD", "Enter an amount like 4.50."),
+    ("12.5", "JPY", "JPY has no smaller units: enter a whole amount like 450."),
+])
+def test_parse_money_refuses_with_a_message(text, currency, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_money(text, currency)
+
+
+def test_menu_item_price_is_typed_and_shown_in_currency_units(manager2_client, menu2):
+    latte = menu2["latte"]
+    url = reverse("admin:stores_menuitem_change", args=[latte.pk])
+    page = manager2_client.get(url)
+    data = submitted(page, "menuitem_form")
+    assert data["price_minor"] == [format_amount(latte.price_minor, latte.currency)]  # "4.50", not 450
+
+    data["price_minor"] = ["5.25"]
+    assert manager2_client.post(url, data).status_code == 302
+    latte.refresh_from_db()
+    assert latte.price_minor == 525
+
+
+@pytest.mark.parametrize(("typed", "error"), [
+    ("4.505", "USD amounts have at most 2 digits after the point"),
+    ("abc", "Enter an amount like 4.50."),
+])
+def test_menu_item_price_refuses_bad_amounts_with_a_clear_error(manager2_client, menu2, typed, error):
+    latte = menu2["latte"]
+    url = reverse("admin:stores_menuitem_change", args=[latte.pk])
+    data = submitted(manager2_client.get(url), "menuitem_form")
+    data["price_minor"] = [typed]
+    response = manager2_client.post(url, data)
+    assert response.status_code == 200
+    assert error in " ".join(response.context["adminform"].form.errors["price_minor"])
+    latte.refresh_from_db()
+    assert latte.price_minor == menu2["latte"].price_minor
+
+
+def test_menu_item_form_reads_a_price_in_the_currency_digits(store2):
+    item = MenuItem(store=store2, currency="JPY")
+    form = MenuItemAdminForm(instance=item, data={"price_minor": "450", "currency": "JPY"})
+    assert form.fields["price_minor"].clean("450") == 450
+    assert form.fields["price_minor"].prepare_value(1200) == "1200"
+
+
+def test_modifier_option_price_change_typed_in_currency_units(manager2_client, menu2):
+    group = ModifierOption.objects.filter(group__store=menu2["latte"].store).first().group
+    url = reverse("admin:stores_modifiergroup_change", args=[group.pk])
+    data = submitted(manager2_client.get(url), "modifiergroup_form")
+    first = group.options.order_by("position", "pk").first()
+    row = next(name.removesuffix("-id") for name, values in data.items()
+               if name.endswith("-id") and values == [str(first.pk)])
+    assert data[f"{row}-price_delta_minor"] == [format_amount(first.price_delta_minor, "USD")]
+
+    data[f"{row}-price_delta_minor"] = ["0.805"]
+    response = manager2_client.post(url, data)
+    assert response.status_code == 200  # refused, with the error next to the option
+    assert "at most 2 digits" in response.content.decode()
+
+    data[f"{row}-price_delta_minor"] = ["0.80"]
+    assert manager2_client.post(url, data).status_code == 302
+    first.refresh_from_db()
+    assert first.price_delta_minor == 80
