@@ -6,7 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orderahead.errors import Conflict
-from stores.models import MenuItem, Store
+from stores.models import MenuItem, ModifierOption, Store
 
 
 def stock_reserve(*, item: MenuItem, quantity: int) -> None:
@@ -51,6 +51,13 @@ def item_set_86(*, item: MenuItem, eighty_sixed: bool) -> MenuItem:
     item.eighty_sixed = eighty_sixed
     item.save(update_fields=["eighty_sixed"])
     return item
+
+
+def options_set_available(*, options, available: bool) -> int:
+    """86 modifier options (oat milk is out) or put them back; the menu and quotes read the flag live.
+    Returns how many options changed."""
+    return ModifierOption.objects.filter(pk__in=[o.pk for o in options]).exclude(is_available=available).update(
+        is_available=available)
 
 
 def store_lift_expired_pause(*, store: Store, now=None) -> Store:

@@ -348,3 +348,49 @@ def test_modifier_option_price_change_typed_in_currency_units(manager2_client, m
     assert manager2_client.post(url, data).status_code == 302
     first.refresh_from_db()
     assert first.price_delta_minor == 80
+
+
+# --- Modifier options 86'd from admin ----------------------------------------------------------------
+
+def test_option_86_actions_reach_the_menu_and_the_quote_at_once(manager2_client, api, store2, menu2):
+    oat, almond = menu2["oat"], menu2["almond"]
+    response = manager2_client.post(changelist(ModifierOption), {
+        "action": "mark_unavailable", "_selected_action": [oat.pk, almond.pk]}, follow=True)
+    assert any(m.startswith("86'd 2 options") for m in messages_of(response))
+
+    menu_json = api.get(reverse("store-menu", args=[store2.pk])).content.decode()
+    assert '"available":false' in menu_json.replace(" ", "")
+    quote = api.post(f"/api/stores/{store2.pk}/quote/", {"items": [
+        {"item": menu2["latte"].pk, "quantity": 1, "modifiers": [oat.pk]}]}, format="json")
+    assert 400 <= quote.status_code < 500
+    assert quote.json()["error"]["code"] == "modifier_unavailable"
+
+    manager2_client.post(changelist(ModifierOption), {"action": "mark_available", "_selected_action": [oat.pk]})
+    quote = api.post(f"/api/stores/{store2.pk}/quote/", {"items": [
+        {"item": menu2["latte"].pk, "quantity": 1, "modifiers": [oat.pk]}]}, format="json")
+    assert quote.status_code == 200, quote.json()
+    almond.refresh_from_db()
+    assert not almond.is_available
+
+
+def test_option_list_and_actions_are_scoped_to_the_managers_stores(manager2_client, menu, menu2):
+    assert {o.group.store_id for o in listed(manager2_client.get(changelist(ModifierOption)))} == {
+        menu2["oat"].group.store_id}
+    manager2_client.post(changelist(ModifierOption), {
+        "action": "mark_unavailable", "_selected_action": [menu["oat"].pk]})  # store 1's oat milk
+    menu["oat"].refresh_from_db()
+    assert menu["oat"].is_available
+    page = manager2_client.get(reverse("admin:stores_modifieroption_change", args=[menu["oat"].pk]))
+    assert page.status_code == 302  # not found for this manager
+
+
+def test_option_available_toggle_on_the_group_page(manager2_client, menu2):
+    size, large = menu2["size"], menu2["large"]
+    url = reverse("admin:stores_modifiergroup_change", args=[size.pk])
+    data = submitted(manager2_client.get(url), "modifiergroup_form")
+    row = next(name.removesuffix("-id") for name, values in data.items()
+               if name.endswith("-id") and values == [str(large.pk)])
+    data.pop(f"{row}-is_available")  # the box unticked
+    assert manager2_client.post(url, data).status_code == 302
+    large.refresh_from_db()
+    assert not large.is_available
