@@ -13,6 +13,8 @@ also when they arrive as an edited form field, so admin, API and KDS change them
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -362,10 +364,53 @@ class StationAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return ("store",) if obj is not None else ()
 
 
+class BaristaMembershipForm(forms.ModelForm):
+    """A manager's "add barista" page: a new account (username and password) or one of their own staff,
+    made a barista at one of their stores. Naming any other existing account is refused: a manager
+    should neither find out who has an account nor hand a stranger's account staff rights."""
+
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()],
+                               help_text="The name the barista signs in with, e.g. sam.k")
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, strip=False,
+                               help_text="For a new account. Leave empty to add someone who already works at "
+                                         "one of your stores.")
+
+    class Meta:
+        model = StoreMembership
+        fields = ("store", "role")
+
+    managed_ids: frozenset[int] = frozenset()  # the signed-in manager's stores, set by StoreMembershipAdmin
+
+    def clean(self):
+        cleaned = super().clean()
+        username, password, store = cleaned.get("username"), cleaned.get("password", ""), cleaned.get("store")
+        if not username:
+            return cleaned
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            if not password:
+                self.add_error("password", "A new account needs a password.")
+            else:
+                try:
+                    password_validation.validate_password(password, User(username=username))
+                except forms.ValidationError as error:
+                    self.add_error("password", error)
+            return cleaned
+        if not StoreMembership.objects.filter(user=user, store__in=self.managed_ids).exists():
+            self.add_error("username", "That username is taken. Pick another one for a new account.")
+        elif password:
+            self.add_error("password", "This person already has an account: leave the password empty.")
+        elif store is not None and StoreMembership.objects.filter(user=user, store=store).exists():
+            self.add_error("username", f"{username} already works at {store.name}.")
+        return cleaned
+
+
 @admin.register(StoreMembership)
 class StoreMembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    """Managers see who works at their stores; granting roles stays with superusers, since a role
-    is a right to run a store (and picking a user means seeing every account)."""
+    """Who works where. Superusers grant any role. A manager adds and removes baristas at their own
+    stores and nothing else: a manager role is a right to run a store, so it stays with head office, and
+    so do other stores' staff."""
 
     list_display = ("user", "store", "role")
     list_filter = ("role", ("store", admin.RelatedOnlyFieldListFilter))
@@ -373,14 +418,57 @@ class StoreMembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "store__name")
     autocomplete_fields = ("user",)
 
+    def _may_handle(self, request, membership) -> bool:
+        if request.user.is_superuser:
+            return True
+        if membership is None:
+            return bool(managed_store_ids(request))
+        return membership.role == StoreMembership.BARISTA and membership.store_id in managed_store_ids(request)
+
     def has_add_permission(self, request):
-        return request.user.is_superuser
+        return request.user.is_superuser or bool(managed_store_ids(request))
 
     def has_change_permission(self, request, obj=None):
+        # A manager removes a barista and adds them again; editing a membership in place is head office's.
         return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return self._may_handle(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if request.user.is_superuser or obj is not None:
+            return super().get_form(request, obj, change=change, **kwargs)
+        kwargs["form"] = BaristaMembershipForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"managed_ids": managed_store_ids(request)})
+
+    def get_fields(self, request, obj=None):
+        if request.user.is_superuser or obj is not None:
+            return super().get_fields(request, obj)
+        return ("username", "password", "store", "role")
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not request.user.is_superuser:
+            kwargs["choices"] = [(StoreMembership.BARISTA, "Barista")]
+            kwargs["initial"] = StoreMembership.BARISTA
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not isinstance(form, BaristaMembershipForm):
+            super().save_model(request, obj, form, change)
+            return
+        membership = store_services.staff_add_barista(
+            store=form.cleaned_data["store"], username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"])
+        obj.pk, obj.user, obj.role = membership.pk, membership.user, membership.role
+
+    def delete_queryset(self, request, queryset):
+        # The bulk delete too removes only what this user may remove, whatever ids were posted.
+        if not request.user.is_superuser:
+            queryset = queryset.filter(role=StoreMembership.BARISTA, store__in=managed_store_ids(request))
+        super().delete_queryset(request, queryset)
 
 
 # --- Menu -----------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """Writes to stores and menus. Stock changes are single conditional UPDATEs so they stay
 correct when many requests race for the last units (PostgreSQL and SQLite alike)."""
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from orderahead.errors import Conflict
-from stores.models import MenuItem, ModifierOption, Store
+from stores.models import MenuItem, ModifierOption, Store, StoreMembership
 
 
 def stock_reserve(*, item: MenuItem, quantity: int) -> None:
@@ -58,6 +59,17 @@ def options_set_available(*, options, available: bool) -> int:
     Returns how many options changed."""
     return ModifierOption.objects.filter(pk__in=[o.pk for o in options]).exclude(is_available=available).update(
         is_available=available)
+
+
+@transaction.atomic
+def staff_add_barista(*, store: Store, username: str, password: str = "") -> StoreMembership:
+    """Make `username` a barista at `store`: a new account with `password` when the name is free, else the
+    existing account. Callers decide who may name an existing account (admin: only the manager's own staff)."""
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username=username, password=password)
+    return StoreMembership.objects.create(user=user, store=store, role=StoreMembership.BARISTA)
 
 
 def store_lift_expired_pause(*, store: Store, now=None) -> Store:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
 from stores import demo_data as demo
 from stores.admin import MenuItemAdminForm, StoreAdminForm
-from stores.models import MenuItem, ModifierOption, Store
+from stores.models import MenuItem, ModifierOption, Store, StoreMembership
 from stores.money import format_amount, format_money, parse_money
 from stores.services import stock_reserve
 from tests import factories
@@ -394,3 +394,65 @@ def test_option_available_toggle_on_the_group_page(manager2_client, menu2):
     assert manager2_client.post(url, data).status_code == 302
     large.refresh_from_db()
     assert not large.is_available
+
+
+# --- Memberships: managers add and remove baristas at their own stores --------------------------------
+
+def add_barista(client, **fields):
+    data = {"username": "sam.k", "password": "flat-white-2026", "store": "", "role": "barista", **fields}
+    return client.post(reverse("admin:stores_storemembership_add"), data)
+
+
+def test_manager_adds_a_barista_with_a_new_account(manager2_client, store2):
+    response = add_barista(manager2_client, store=store2.pk)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    membership = StoreMembership.objects.get(user__username="sam.k")
+    assert (membership.store, membership.role) == (store2, StoreMembership.BARISTA)
+    assert membership.user.check_password("flat-white-2026") and not membership.user.is_staff
+
+
+def test_manager_is_offered_only_barista_and_their_own_stores(manager2_client, store, store2):
+    form = manager2_client.get(reverse("admin:stores_storemembership_add")).context["adminform"].form
+    assert [value for value, _ in form.fields["role"].choices if value] == ["barista"]
+    assert list(form.fields["store"].queryset) == [store2]
+
+
+def test_manager_cannot_make_a_manager_or_add_to_another_store(manager2_client, store, store2):
+    assert add_barista(manager2_client, store=store2.pk, role="manager").status_code == 200
+    assert add_barista(manager2_client, store=store.pk).status_code == 200
+    assert not StoreMembership.objects.filter(user__username="sam.k").exists()
+
+
+def test_manager_cannot_take_over_an_existing_account(manager2_client, store2, barista_store1):
+    response = add_barista(manager2_client, store=store2.pk, username=barista_store1.username, password="")
+    assert "That username is taken" in str(response.context["adminform"].form.errors)
+    assert not StoreMembership.objects.filter(user=barista_store1, store=store2).exists()
+
+
+def test_new_account_needs_a_good_password(manager2_client, store2):
+    response = add_barista(manager2_client, store=store2.pk, password="")
+    assert "needs a password" in str(response.context["adminform"].form.errors)
+
+
+def test_manager_removes_their_baristas_but_not_managers_or_other_stores_staff(
+        manager2_client, manager_store2, store2, barista_store1):
+    own_barista = factories.staff("barista2", store2, "barista")
+    own_membership = StoreMembership.objects.get(user=own_barista)
+    manager_membership = StoreMembership.objects.get(user=manager_store2)
+    other_store = StoreMembership.objects.get(user=barista_store1)
+
+    assert set(listed(manager2_client.get(changelist(StoreMembership)))) == {own_membership, manager_membership}
+    delete = "admin:stores_storemembership_delete"
+    assert manager2_client.post(reverse(delete, args=[manager_membership.pk]), {"post": "yes"}).status_code == 403
+    assert manager2_client.post(reverse(delete, args=[other_store.pk]), {"post": "yes"}).status_code == 302
+    change = reverse("admin:stores_storemembership_change", args=[own_membership.pk])
+    assert manager2_client.post(change, {"user": own_barista.pk, "store": store2.pk,
+                                         "role": "manager"}).status_code == 403
+
+    manager2_client.post(changelist(StoreMembership), {
+        "action": "delete_selected", "post": "yes",
+        "_selected_action": [own_membership.pk, manager_membership.pk, other_store.pk]})
+    assert StoreMembership.objects.filter(pk__in=[manager_membership.pk, other_store.pk]).count() == 2
+
+    manager2_client.post(reverse(delete, args=[own_membership.pk]), {"post": "yes"})
+    assert not StoreMembership.objects.filter(pk=own_membership.pk).exists()
