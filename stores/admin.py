@@ -17,8 +17,10 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from stores import services as store_services
+from stores.hours import staffing_week
 from stores.models import (
     MenuCategory,
     MenuItem,
@@ -35,6 +37,7 @@ from stores.selectors import store_ids_managed_by
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
 PAUSE_FIELDS = ("mobile_paused", "pause_reason", "paused_until")
+WEEKDAY_NAMES = [name for _, name in OpeningHours.WEEKDAYS]
 
 
 # --- Access: which stores a user runs ------------------------------------------------------------
@@ -349,6 +352,8 @@ class StaffingPeriodInline(ManagedInlineMixin, admin.TabularInline):
     model = StaffingPeriod
     fields = ("weekday", "starts", "lanes")
     extra = 0
+    verbose_name = "staffing change"
+    verbose_name_plural = "Staffing by weekday (each start time, store's local time, runs until the next)"
 
 
 @admin.register(Station)
@@ -361,7 +366,24 @@ class StationAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # A station's menu items and tickets belong to its store; it cannot move to another.
-        return ("store",) if obj is not None else ()
+        return ("store", "lanes_over_the_week") if obj is not None else ()
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return super().get_fieldsets(request, obj)
+        return ((None, {"fields": ("store", "name", "kind", "default_lanes")}),
+                ("Lanes over the week", {"fields": ("lanes_over_the_week",),
+                                         "description": "As saved: the queue is planned with these lanes. "
+                                                        "Change them in the staffing rows below."}))
+
+    @admin.display(description="Lanes")
+    def lanes_over_the_week(self, station: Station) -> str:
+        rows = format_html_join(
+            "", "<tr><th scope='row'>{}</th><td>{}</td></tr>",
+            ((day_name, " · ".join(f"{starts:%H:%M} {lanes} lane{'' if lanes == 1 else 's'}" for starts, lanes in day))
+             for day_name, day in zip(WEEKDAY_NAMES, staffing_week(station), strict=True)))
+        return format_html("<table><thead><tr><th>Day</th><th>From (local time): lanes</th></tr></thead>"
+                           "<tbody>{}</tbody></table>", rows)
 
 
 class BaristaMembershipForm(forms.ModelForm):

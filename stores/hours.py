@@ -81,6 +81,27 @@ def lane_segments(station: Station, start: dt.datetime, end: dt.datetime,
     return [(start, lanes_now)] + segments
 
 
+def staffing_week(station: Station, periods: list[StaffingPeriod] | None = None) -> list[list[tuple[dt.time, int]]]:
+    """Lanes over each local weekday (Monday first) as [(from, lanes), ...], the first one at 00:00: the
+    week that lane_segments plans with, for people to read. A day starts with the lanes of the last period
+    before it, from earlier in the week or, wrapping round, the week before; no periods: default_lanes."""
+    periods = list(station.staffing.all()) if periods is None else periods
+    by_start = sorted((p.weekday, p.starts, p.lanes) for p in periods)
+    lanes_now = by_start[-1][2] if by_start else station.default_lanes  # carried over from last week
+    week = []
+    for weekday in range(7):
+        day = [(dt.time(0), lanes_now)]
+        for _, starts, lanes in (p for p in by_start if p[0] == weekday):
+            if starts == dt.time(0):
+                day = []
+            elif day and day[-1][1] == lanes:
+                continue  # no change, nothing to show
+            day.append((starts, lanes))
+            lanes_now = lanes
+        week.append(day)
+    return week
+
+
 @dataclass(frozen=True)
 class OpenState:
     """Whether a store is open at a moment, for a store card."""

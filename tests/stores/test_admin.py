@@ -5,6 +5,7 @@ import datetime as dt
 import re
 from html.parser import HTMLParser
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.contrib import admin
@@ -17,7 +18,8 @@ from django.urls import reverse
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
 from stores import demo_data as demo
 from stores.admin import MenuItemAdminForm, StoreAdminForm
-from stores.models import MenuItem, ModifierOption, Store, StoreMembership
+from stores.hours import staffing_week
+from stores.models import MenuItem, ModifierOption, StaffingPeriod, Store, StoreMembership
 from stores.money import format_amount, format_money, parse_money
 from stores.services import stock_reserve
 from tests import factories
@@ -456,3 +458,44 @@ def test_manager_removes_their_baristas_but_not_managers_or_other_stores_staff(
 
     manager2_client.post(reverse(delete, args=[own_membership.pk]), {"post": "yes"})
     assert not StoreMembership.objects.filter(pk=own_membership.pk).exists()
+
+
+# --- Staffing on the station page -------------------------------------------------------------------
+
+def test_staffing_week_carries_each_period_on_until_the_next(menu2):
+    espresso = menu2["espresso"]  # 2 lanes by default
+    periods = [StaffingPeriod(station=espresso, weekday=0, starts=dt.time(6), lanes=3),
+               StaffingPeriod(station=espresso, weekday=0, starts=dt.time(14), lanes=1),
+               StaffingPeriod(station=espresso, weekday=5, starts=dt.time(0), lanes=2)]
+    week = staffing_week(espresso, periods)
+    assert week[0] == [(dt.time(0), 2), (dt.time(6), 3), (dt.time(14), 1)]  # Sunday's 2 carries into Monday
+    assert week[1] == [(dt.time(0), 1)]  # Monday's afternoon shift runs on
+    assert week[5] == [(dt.time(0), 2)]
+    assert staffing_week(espresso, []) == [[(dt.time(0), 2)]] * 7
+
+
+def test_station_page_saves_staffing_shows_the_week_and_replans_the_queue(
+        manager2_client, menu2, store2, django_capture_on_commit_callbacks):
+    espresso = menu2["espresso"]
+    url = reverse("admin:stores_station_change", args=[espresso.pk])
+    data = submitted(manager2_client.get(url), "station_form")
+    data.update({"staffing-TOTAL_FORMS": ["2"], "staffing-0-weekday": ["0"], "staffing-0-starts": ["07:00"],
+                 "staffing-0-lanes": ["3"], "staffing-0-station": [str(espresso.pk)],
+                 "staffing-1-weekday": ["0"], "staffing-1-starts": ["15:00"],
+                 "staffing-1-lanes": ["1"], "staffing-1-station": [str(espresso.pk)]})
+    version = Store.objects.get(pk=store2.pk).config_version
+
+    with mock.patch("fulfilment.services.scheduling.store_replan") as replan:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = manager2_client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert sorted(espresso.staffing.values_list("weekday", "starts", "lanes")) == [(0, dt.time(7), 3),
+                                                                                    (0, dt.time(15), 1)]
+    assert Store.objects.get(pk=store2.pk).config_version != version  # every process reads staffing again
+    assert replan.called and replan.call_args.kwargs["store"].pk == store2.pk  # the queue is re-planned at once
+
+    page = manager2_client.get(url).content.decode()
+    assert "Lanes over the week" in page
+    assert "<th scope='row'>Monday</th><td>00:00 1 lane · 07:00 3 lanes · 15:00 1 lane</td>" in page
+    assert "<th scope='row'>Tuesday</th><td>00:00 1 lane</td>" in page  # Monday's last shift runs on
