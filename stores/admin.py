@@ -11,11 +11,14 @@ Writes with business meaning (pause and resume mobile ordering, 86) go through s
 also when they arrive as an edited form field, so admin, API and KDS change them the same way.
 """
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -262,10 +265,70 @@ class MenuCategoryInline(ManagedInlineMixin, admin.TabularInline):
     extra = 0
 
 
+class StoreLocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time as typed ("2026-12-06 15:30"), naive: the caller reads it in each store's own
+    time zone, not the server's."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        with timezone.override(dt.UTC):  # parse without any zone, then drop the placeholder
+            parsed = super().to_python(value)
+        return parsed.replace(tzinfo=None) if parsed is not None else None
+
+
+def at_store_time(store: Store, wall_clock: dt.datetime) -> dt.datetime:
+    return wall_clock.replace(tzinfo=store.tz)
+
+
+class PauseWithReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200, initial=ADMIN_PAUSE_REASON,
+                             help_text="Shown to customers in the app while paused.")
+    until = StoreLocalDateTimeField(required=False, label="Until (each store's local time)",
+                                    help_text="Mobile ordering resumes by itself then. Empty: until you resume it.")
+
+    def __init__(self, *args, stores: list[Store], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stores = stores
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until is not None:
+            ended = [store.name for store in self.stores if at_store_time(store, until) <= timezone.now()]
+            if ended:
+                raise forms.ValidationError(f"That time has already passed at {', '.join(ended)}.")
+        return until
+
+
 class StoreAdminForm(forms.ModelForm):
+    """paused_until is shown and typed in the store's own time zone (a manager in Portland types 15:00
+    and means 15:00 in Portland), not the server's UTC."""
+
     class Meta:
         model = Store
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "paused_until" in self.fields and self.instance.pk:
+            field = self.fields["paused_until"]
+            field.help_text = f"{field.help_text} In the store's local time ({self.instance.timezone})."
+            if self.instance.paused_until is not None:
+                # Naive local wall-clock time: widgets move aware times to the server's zone, not naive ones.
+                self.initial["paused_until"] = self.instance.paused_until.astimezone(self.instance.tz).replace(
+                    tzinfo=None)
+
+    def clean_paused_until(self):
+        until = self.cleaned_data.get("paused_until")
+        if until is None or not self.instance.pk:
+            return until
+        # The form read the wall-clock time in the server's zone; it meant the store's.
+        wall_clock = timezone.make_naive(until, timezone.get_current_timezone())
+        return at_store_time(self.instance, wall_clock)
 
     def clean(self):
         cleaned = super().clean()
@@ -296,7 +359,7 @@ class StoreAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
                                 "Rounded once per order, on its subtotal."}),
         ("Mobile ordering pause", {"fields": ("mobile_paused", "pause_reason", "paused_until")}),
     )
-    actions = ("pause_mobile_ordering", "resume_mobile_ordering")
+    actions = ("pause_mobile_ordering", "pause_with_reason", "resume_mobile_ordering")
 
     # Opening a store, or closing one for good, is a head-office job, not a store manager's.
     def has_add_permission(self, request):
@@ -339,6 +402,24 @@ class StoreAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Mobile ordering paused at {_count(stores, 'store')}. Customers see: "
                                    f"“{ADMIN_PAUSE_REASON}” Open a store to change the message or set an end time.",
                           messages.SUCCESS)
+
+    @admin.action(description="Pause mobile ordering at selected stores, with a reason and an end time…",
+                  permissions=["change"])
+    def pause_with_reason(self, request, queryset):
+        stores = list(queryset)
+        form = PauseWithReasonForm(request.POST if "apply" in request.POST else None, stores=stores)
+        if form.is_valid():
+            until = form.cleaned_data["until"]
+            for store in stores:
+                store_services.store_pause_mobile(store=store, reason=form.cleaned_data["reason"],
+                                                  until=at_store_time(store, until) if until else None)
+            ends = f" until {until:%a %d %b %H:%M} local time" if until else " until resumed"
+            self.message_user(request, f"Mobile ordering paused at {_count(stores, 'store')}{ends}.",
+                              messages.SUCCESS)
+            return None
+        return TemplateResponse(request, "admin/stores/store/pause_with_reason.html", {
+            **self.admin_site.each_context(request), "title": "Pause mobile ordering", "form": form,
+            "stores": stores, "opts": self.model._meta})
 
     @admin.action(description="Resume mobile ordering at selected stores", permissions=["change"])
     def resume_mobile_ordering(self, request, queryset):

@@ -266,8 +266,9 @@ def test_editable_list_sets_stock_the_manager_typed(manager2_client, menu2):
 
 
 def test_store_form_refuses_a_pause_that_has_already_ended(store2, now):
+    a_minute_ago_there = (now - dt.timedelta(minutes=1)).astimezone(store2.tz).replace(tzinfo=None)
     data = {**model_to_dict(store2), "mobile_paused": True, "pause_reason": "Espresso machine down",
-            "paused_until": now - dt.timedelta(minutes=1)}
+            "paused_until": a_minute_ago_there}  # typed in the store's local time
     form = StoreAdminForm(data=data, instance=store2)
     assert not form.is_valid()
     assert "paused_until" in form.errors
@@ -499,3 +500,51 @@ def test_station_page_saves_staffing_shows_the_week_and_replans_the_queue(
     assert "Lanes over the week" in page
     assert "<th scope='row'>Monday</th><td>00:00 1 lane · 07:00 3 lanes · 15:00 1 lane</td>" in page
     assert "<th scope='row'>Tuesday</th><td>00:00 1 lane</td>" in page  # Monday's last shift runs on
+
+
+# --- Pause with a reason and an end time, in the store's local time ----------------------------------
+
+def test_pause_with_reason_asks_then_pauses_until_the_local_time(manager2_client, store2, store):
+    asked = manager2_client.post(changelist(Store), {"action": "pause_with_reason",
+                                                     "_selected_action": [store2.pk, store.pk]})
+    assert asked.status_code == 200 and "Pause mobile ordering at: <strong>Store Two</strong>" in asked.content.decode()
+
+    tomorrow_3pm = dt.datetime.combine(factories.local_now(store2).date() + dt.timedelta(days=1), dt.time(15))
+    response = manager2_client.post(changelist(Store), {
+        "action": "pause_with_reason", "apply": "1", "_selected_action": [store2.pk, store.pk],
+        "reason": "Espresso machine down", "until": tomorrow_3pm.strftime("%Y-%m-%dT%H:%M")}, follow=True)
+
+    store2.refresh_from_db()
+    store.refresh_from_db()
+    assert store2.is_mobile_paused() and store2.pause_reason == "Espresso machine down"
+    assert store2.paused_until == tomorrow_3pm.replace(tzinfo=store2.tz)  # 15:00 where the store is
+    assert not store.is_mobile_paused()  # another manager's store: not in this manager's queryset
+    assert any("until" in m and "15:00 local time" in m for m in messages_of(response))
+    listing = manager2_client.get(changelist(Store)).content.decode()
+    assert f"Paused until {tomorrow_3pm:%a} 15:00" in listing
+
+
+def test_pause_with_reason_refuses_an_end_time_already_past(manager2_client, store2):
+    an_hour_ago = factories.local_now(store2).replace(tzinfo=None) - dt.timedelta(hours=1)
+    response = manager2_client.post(changelist(Store), {
+        "action": "pause_with_reason", "apply": "1", "_selected_action": [store2.pk],
+        "reason": "Espresso machine down", "until": an_hour_ago.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 200
+    assert "already passed at Store Two" in response.content.decode()
+    store2.refresh_from_db()
+    assert not store2.mobile_paused
+
+
+def test_store_page_shows_and_takes_the_pause_end_in_local_time(manager2_client, store2):
+    url = reverse("admin:stores_store_change", args=[store2.pk])
+    data = submitted(manager2_client.get(url), "store_form")
+    tomorrow = factories.local_now(store2).date() + dt.timedelta(days=1)
+    data.update({"mobile_paused": ["on"], "pause_reason": ["Training"],
+                 "paused_until_0": [tomorrow.isoformat()], "paused_until_1": ["09:30:00"]})
+    response = manager2_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    store2.refresh_from_db()
+    assert store2.paused_until == dt.datetime.combine(tomorrow, dt.time(9, 30), tzinfo=store2.tz)
+
+    shown = submitted(manager2_client.get(url), "store_form")
+    assert shown["paused_until_1"] == ["09:30:00"]  # not the UTC hour
