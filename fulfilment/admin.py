@@ -16,6 +16,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from fulfilment import services as fulfilment_services
@@ -38,6 +39,28 @@ from stores.money import format_money
 ADMIN_CANCEL_REASON = "Cancelled by manager in admin"
 
 
+# --- Times: always the store's own clock -----------------------------------------------------------------
+# A manager reads "12:28" as the time on the shop's wall clock, whatever zone the server or their laptop is
+# in, so every time on these pages is converted to the order's store zone and carries the zone's
+# abbreviation once ("12:28 PST"), which also makes a time in the hour a DST change repeats unambiguous.
+
+def store_local(order: Order, value) -> str:
+    """ "Mar 8, 12:28 PST" in the order's store zone; "–" for no time."""
+    if value is None:
+        return "–"
+    local = timezone.localtime(value, order.store.tz)
+    return f"{local:%b} {local.day}, {local:%H:%M %Z}"
+
+
+def _local_time(field: str, description: str, *, of=lambda obj: obj):
+    """An admin column showing `field` of an object in its order's store time; `of` finds the order."""
+    @admin.display(description=description, ordering=field)
+    def show(self, obj) -> str:
+        return store_local(of(obj), getattr(obj, field))
+    show.__name__ = f"{field}_local"
+    return show
+
+
 class ReadOnlyInlineMixin(ManagedInlineMixin):
     can_delete = False
     extra = 0
@@ -55,11 +78,16 @@ class ReadOnlyInlineMixin(ManagedInlineMixin):
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderLine
     fields = ("item_name", "quantity", "modifier_list", "unit_price", "line_total", "station", "planned_lane",
-              "planned_start_at", "planned_finish_at", "started_at", "done_at")
+              "planned_start", "planned_finish", "started", "done")
     readonly_fields = fields
 
+    planned_start = _local_time("planned_start_at", "Planned start", of=lambda line: line.order)
+    planned_finish = _local_time("planned_finish_at", "Planned finish", of=lambda line: line.order)
+    started = _local_time("started_at", "Started", of=lambda line: line.order)
+    done = _local_time("done_at", "Done", of=lambda line: line.order)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("order", "station__store")
+        return super().get_queryset(request).select_related("order__store", "station__store")
 
     @admin.display(description="Modifiers")
     def modifier_list(self, line: OrderLine) -> str:
@@ -76,29 +104,36 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderEvent
-    fields = ("at", "kind", "from_status", "to_status", "actor", "data")
+    fields = ("at_local", "kind", "from_status", "to_status", "actor", "data")
     readonly_fields = fields
+
+    at_local = _local_time("at", "At", of=lambda event: event.order)
     ordering = ("at", "id")  # history reads top to bottom, newest last
     verbose_name_plural = "history"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        return super().get_queryset(request).select_related("actor", "order__store")
 
 
 class OrderNotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
     """What the customer was told and how it went ("why did I get no email?")."""
 
     model = OrderNotification
-    fields = ("created_at", "kind", "channel", "status", "detail")
+    fields = ("created", "kind", "channel", "status", "detail")
     readonly_fields = fields
     ordering = ("created_at", "id")
+
+    created = _local_time("created_at", "At", of=lambda notification: notification.order)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order__store")
     verbose_name_plural = "notifications to the customer"
 
 
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "store", "channel", "status", "customer_display", "pickup_kind", "promised_ready_at",
-                    "tax", "total", "payment_state", "captured", "refunded", "created_at")
+    list_display = ("id", "store", "channel", "status", "customer_display", "pickup_kind", "promised",
+                    "tax", "total", "payment_state", "captured", "refunded", "placed", "ready")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), "status", "channel",
                    ("created_at", admin.DateFieldListFilter))
     # "id__exact" (not "=id") so a search for a name does not fail on the number column.
@@ -106,18 +141,29 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("store", "customer", "payment")
     fieldsets = (
         (None, {"fields": ("id", "store", "channel", "status", "customer", "customer_name", "placed_by")}),
-        ("Pickup", {"fields": ("pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at")}),
+        ("Pickup", {"fields": ("pickup_kind", "requested_pickup", "slot_starts", "promised")}),
         ("Money", {"fields": ("subtotal", "tax", "total", "payment_provider", "payment_state", "authorised", "captured",
                               "refunded", "payment_intent", "capture_deadline", "payment_error", "refund_list",
                               "refund_link")}),
-        ("Timeline", {"fields": ("created_at", "updated_at", "confirmed_at", "ready_at", "picked_up_at",
-                                 "cancelled_at", "cancel_reason")}),
+        ("Timeline", {"fields": ("placed", "updated", "confirmed", "ready", "picked_up", "cancelled",
+                                 "cancel_reason")}),
         ("Idempotency", {"fields": ("idempotency_scope", "idempotency_key", "request_fingerprint"),
                          "classes": ("collapse",)}),
     )
     readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
     inlines = (OrderLineInline, OrderEventInline, OrderNotificationInline)
     actions = ("cancel_orders", "refund_orders")
+
+    # Times in the store's zone (see store_local).
+    placed = _local_time("created_at", "Placed")
+    updated = _local_time("updated_at", "Updated")
+    requested_pickup = _local_time("requested_pickup_at", "Requested pickup")
+    slot_starts = _local_time("slot_starts_at", "Slot starts")
+    promised = _local_time("promised_ready_at", "Promised")
+    confirmed = _local_time("confirmed_at", "Confirmed")
+    ready = _local_time("ready_at", "Ready")
+    picked_up = _local_time("picked_up_at", "Picked up")
+    cancelled = _local_time("cancelled_at", "Cancelled")
 
     def has_add_permission(self, request):
         return False
@@ -205,7 +251,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Capture deadline")
     def capture_deadline(self, order: Order):
         payment = self._payment(order)
-        return payment.capture_deadline if payment and payment.capture_deadline else "–"
+        return store_local(order, payment.capture_deadline) if payment else "–"
 
     @admin.display(description="Last payment error")
     def payment_error(self, order: Order) -> str:
@@ -219,7 +265,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if not refunds:
             return "–"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{} {} ({}) by {}: {}</li>", (
-            (f"{r.created_at:%Y-%m-%d %H:%M}", format_money(r.amount_minor, payment.currency), r.status,
+            (store_local(order, r.created_at), format_money(r.amount_minor, payment.currency), r.status,
              r.created_by or "system", r.reason or "–") for r in refunds)))
 
     @admin.display(description="Refund")
