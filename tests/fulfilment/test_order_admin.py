@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
+from fulfilment.pickup_codes import pickup_code
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,63 @@ def test_times_across_the_spring_forward_change(client, admin_user, la_menu):
     assert "Mar 8, 03:30 PDT" in listing and "Mar 8, 03:40 PDT" in listing
     assert "Mar 8, 01:30 PST" in change_page(client, before)
     assert "Mar 8, 03:30 PDT" in change_page(client, after)
+
+
+# --- 2. The list --------------------------------------------------------------------------------------------
+
+def listed(response) -> set[int]:
+    assert response.status_code == 200
+    return {order.pk for order in response.context["cl"].result_list}
+
+
+def test_list_shows_the_columns_that_matter(client, admin_user, la_menu):
+    order = order_at(la_menu["latte"], dt.datetime(2026, 1, 15, 20, 28, tzinfo=UTC))
+    client.force_login(admin_user)
+
+    response = changelist(client)
+    text = response.content.decode()
+
+    headers = [str(header["text"]).lower() for header in response.context["result_headers"]]
+    assert headers[1:] == ["order", "customer", "store", "channel", "status", "placed", "promised", "ready",
+                           "total"]  # [0] is the select box
+    assert f"{order.pk} · {pickup_code(order=order)}" in text and "$4.50 USD" in text
+    assert "Captured (charged)" not in text  # money detail lives on the order page
+
+
+def test_search_by_pickup_code_number_name_and_username(client, admin_user, la_menu):
+    placed = dt.datetime(2026, 1, 15, 20, 28, tzinfo=UTC)
+    customer = factories.user("sam_b")
+    open_order = order_at(la_menu["latte"], placed, customer_name="Sam", customer=customer)
+    collected = order_at(la_menu["latte"], placed, customer_name="Kim", status=OrderStatus.PICKED_UP)
+    client.force_login(admin_user)
+
+    code = pickup_code(order=open_order)
+    assert listed(changelist(client, q=code)) == {open_order.pk}
+    assert listed(changelist(client, q=code.lower())) == {open_order.pk}
+    # A collected order's code no longer works anywhere, so it finds nothing here either.
+    assert open_order.pk not in listed(changelist(client, q=pickup_code(order=collected)))
+    assert listed(changelist(client, q=str(collected.pk))) == {collected.pk}
+    assert listed(changelist(client, q="Kim")) == {collected.pk}
+    assert listed(changelist(client, q="sam_b")) == {open_order.pk}
+
+
+def test_day_filter_uses_each_store_calendar(client, admin_user, la_menu, monkeypatch):
+    tokyo = factories.open_store(name="Ginza", slug="ginza", timezone="Asia/Tokyo")
+    tokyo_latte = factories.coffee_menu(tokyo)["latte"]
+    at = lambda hour, minute=0, day=8: dt.datetime(2026, 3, day, hour, minute, tzinfo=UTC)  # noqa: E731
+    la_today = order_at(la_menu["latte"], at(9, 30))  # Mar 8 01:30 PST
+    la_yesterday = order_at(la_menu["latte"], at(7, 30))  # Mar 7 23:30 PST (Mar 8 in UTC)
+    tokyo_today = order_at(tokyo_latte, at(16))  # Mar 9 01:00 JST (Mar 8 in UTC)
+    tokyo_yesterday = order_at(tokyo_latte, at(14))  # Mar 8 23:00 JST
+    la_last_week = order_at(la_menu["latte"], at(8, day=2))  # Mar 2 00:00 PST, the first of the 7 days
+    la_too_old = order_at(la_menu["latte"], at(7, 59, day=2))  # Mar 1 23:59 PST
+    client.force_login(admin_user)
+    # 10:00 PDT on Mar 8 in Los Angeles, 03:00 JST on Mar 9 in Tokyo.
+    monkeypatch.setattr("django.utils.timezone.now", lambda: at(18))
+
+    assert listed(changelist(client, day="today")) == {la_today.pk, tokyo_today.pk}
+    assert listed(changelist(client, day="yesterday")) == {la_yesterday.pk, tokyo_yesterday.pk}
+    week = listed(changelist(client, day="7d"))
+    assert week == {la_today.pk, la_yesterday.pk, tokyo_today.pk, tokyo_yesterday.pk, la_last_week.pk}
+    assert la_too_old.pk not in week and la_too_old.pk in listed(changelist(client))
+    assert "Last 7 days" in changelist(client).content.decode()
