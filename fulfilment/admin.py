@@ -31,6 +31,7 @@ from fulfilment.models import (
     OrderEvent,
     OrderLine,
     OrderNotification,
+    OrderStatus,
     Payment,
     PaymentStatus,
     Refund,
@@ -65,6 +66,51 @@ def _local_time(field: str, description: str, *, of=lambda obj: obj):
         return store_local(of(obj), getattr(obj, field))
     show.__name__ = f"{field}_local"
     return show
+
+
+def _clock(order: Order, value, *, day: dt.date, zone: bool = True) -> str:
+    """ "12:28 PST" on the order's own day, "Mar 9, 12:28 PST" on another (a scheduled or late order)."""
+    local = timezone.localtime(value, order.store.tz)
+    shown = f"{local:%H:%M}" if local.date() == day else f"{local:%b} {local.day}, {local:%H:%M}"
+    return f"{shown} {local:%Z}" if zone else shown
+
+
+def _parse_time(value: str | None):
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def history_lines(order: Order, events) -> list[str]:
+    """The order's events as a manager reads them, in store time:
+    "12:28 PST — Confirmed (from Awaiting payment) by barista1",
+    "12:30 PST — Ready time moved 12:38 → 12:45 PST"."""
+    statuses = dict(OrderStatus.choices)
+    day = timezone.localtime(order.created_at, order.store.tz).date()
+    lines = []
+    for event in events:
+        by = f" by {event.actor.get_username()}" if event.actor else ""
+        if event.kind == OrderEvent.CREATED:
+            what = f"Placed ({statuses.get(event.to_status, event.to_status)}){by}"
+            promised = _parse_time(event.data.get("promised_ready_at"))
+            if promised:
+                what += f", promised for {_clock(order, promised, day=day)}"
+        elif event.kind == OrderEvent.READY_TIME_CHANGED:
+            old, new = _parse_time(event.data.get("from")), _parse_time(event.data.get("to"))
+            if old and new:
+                same_zone = timezone.localtime(old, order.store.tz).tzname() == \
+                    timezone.localtime(new, order.store.tz).tzname()
+                what = f"Ready time moved {_clock(order, old, day=day, zone=not same_zone)} → " \
+                       f"{_clock(order, new, day=day)}"
+            else:
+                what = "Ready time no longer estimated" if old else "Ready time estimated"
+        else:
+            what = f"{statuses.get(event.to_status, event.to_status)}"
+            if event.from_status:
+                what += f" (from {statuses.get(event.from_status, event.from_status)})"
+            what += by
+            if event.data.get("reason"):
+                what += f": {event.data['reason']}"
+        lines.append(f"{_clock(order, event.at, day=day)} — {what}")
+    return lines
 
 
 class PlacedDayFilter(admin.SimpleListFilter):
@@ -113,12 +159,11 @@ class ReadOnlyInlineMixin(ManagedInlineMixin):
 
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderLine
-    fields = ("item_name", "quantity", "modifier_list", "unit_price", "line_total", "station", "planned_lane",
-              "planned_start", "planned_finish", "started", "done")
+    # The scheduler's plan (lane, planned start and finish) is left out: it is for the kitchen screens and
+    # changes every re-plan; a manager reading an order wants what was sold, for how much, and when it was made.
+    fields = ("item_name", "quantity", "modifier_list", "unit_price", "line_total", "station", "started", "done")
     readonly_fields = fields
 
-    planned_start = _local_time("planned_start_at", "Planned start", of=lambda line: line.order)
-    planned_finish = _local_time("planned_finish_at", "Planned finish", of=lambda line: line.order)
     started = _local_time("started_at", "Started", of=lambda line: line.order)
     done = _local_time("done_at", "Done", of=lambda line: line.order)
 
@@ -127,7 +172,14 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
 
     @admin.display(description="Modifiers")
     def modifier_list(self, line: OrderLine) -> str:
-        return ", ".join(f"{m.get('group')}: {m.get('option')}" for m in line.modifiers) or "–"
+        """ "Size: Large (+$0.90 USD), Milk: Oat (+$0.70 USD)"; a free choice has no price."""
+        shown = []
+        for modifier in line.modifiers:
+            delta = modifier.get("price_delta_minor") or 0
+            price = f" (+{format_money(delta, line.order.currency)})" if delta > 0 else (
+                f" ({format_money(delta, line.order.currency)})" if delta < 0 else "")
+            shown.append(f"{modifier.get('group')}: {modifier.get('option')}{price}")
+        return ", ".join(shown) or "–"
 
     @admin.display(description="Unit price")
     def unit_price(self, line: OrderLine) -> str:
@@ -136,19 +188,6 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     @admin.display(description="Line total")
     def line_total(self, line: OrderLine) -> str:
         return format_money(line.line_total_minor, line.order.currency)
-
-
-class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = OrderEvent
-    fields = ("at_local", "kind", "from_status", "to_status", "actor", "data")
-    readonly_fields = fields
-
-    at_local = _local_time("at", "At", of=lambda event: event.order)
-    ordering = ("at", "id")  # history reads top to bottom, newest last
-    verbose_name_plural = "history"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor", "order__store")
 
 
 class OrderNotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -186,11 +225,12 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                               "refund_link")}),
         ("Timeline", {"fields": ("placed", "updated", "confirmed", "ready", "picked_up", "cancelled",
                                  "cancel_reason")}),
+        ("History", {"fields": ("history",)}),
         ("Idempotency", {"fields": ("idempotency_scope", "idempotency_key", "request_fingerprint"),
                          "classes": ("collapse",)}),
     )
     readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
-    inlines = (OrderLineInline, OrderEventInline, OrderNotificationInline)
+    inlines = (OrderLineInline, OrderNotificationInline)
     actions = ("cancel_orders", "refund_orders")
 
     # Times in the store's zone (see store_local).
@@ -243,6 +283,16 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if order.customer_name:
             return f"{order.customer_name} ({order.customer.get_username()})"
         return order.customer.get_username()
+
+    @admin.display(description="History")
+    def history(self, order: Order) -> str:
+        """Every event of the order, oldest first, one readable line each (see history_lines)."""
+        events = order.events.select_related("actor").order_by("at", "id")
+        lines = history_lines(order, events)
+        if not lines:
+            return "–"
+        return format_html('<ol class="order-history">{}</ol>', format_html_join("", "<li>{}</li>",
+                                                                                 ((line,) for line in lines)))
 
     @admin.display(description="Subtotal", ordering="subtotal_minor")
     def subtotal(self, order: Order) -> str:

@@ -6,7 +6,16 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
+from fulfilment.models import (
+    Channel,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    PickupKind,
+)
 from fulfilment.pickup_codes import pickup_code
 from tests import factories
 
@@ -140,3 +149,53 @@ def test_day_filter_uses_each_store_calendar(client, admin_user, la_menu, monkey
     assert week == {la_today.pk, la_yesterday.pk, tokyo_today.pk, tokyo_yesterday.pk, la_last_week.pk}
     assert la_too_old.pk not in week and la_too_old.pk in listed(changelist(client))
     assert "Last 7 days" in changelist(client).content.decode()
+
+
+# --- 3. The order page ----------------------------------------------------------------------------------------
+
+def add_event(order, at: dt.datetime, kind=OrderEvent.STATUS_CHANGED, **fields) -> OrderEvent:
+    event = OrderEvent.objects.create(order=order, kind=kind, **fields)
+    OrderEvent.objects.filter(pk=event.pk).update(at=at)
+    return event
+
+
+def test_order_page_reads_like_a_receipt_and_a_timeline(client, admin_user, la_menu, barista_store1):
+    placed = dt.datetime(2026, 1, 15, 20, 28, tzinfo=UTC)  # 12:28 PST
+    order = order_at(la_menu["latte"], placed)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.CANCELLED)
+    OrderLine.objects.filter(order=order).update(
+        modifiers=[{"group": "Size", "option": "Large", "price_delta_minor": 90},
+                   {"group": "Milk", "option": "Whole", "price_delta_minor": 0}], unit_price_minor=540,
+        line_total_minor=540)
+    Payment.objects.create(order=order, provider=Payment.STRIPE, status=PaymentStatus.CAPTURED, amount_minor=540,
+                           currency="USD", captured_minor=540, refunded_minor=200)
+    OrderEvent.objects.filter(order=order).update(data={"promised_ready_at": "2026-01-15T20:38:00+00:00"})
+    add_event(order, placed + dt.timedelta(seconds=20), from_status=OrderStatus.PENDING_PAYMENT,
+              to_status=OrderStatus.CONFIRMED, actor=barista_store1)
+    add_event(order, placed + dt.timedelta(minutes=2), kind=OrderEvent.READY_TIME_CHANGED,
+              from_status=OrderStatus.CONFIRMED, to_status=OrderStatus.CONFIRMED,
+              data={"from": "2026-01-15T20:38:00+00:00", "to": "2026-01-15T20:45:00+00:00",
+                    "promised": "2026-01-15T20:38:00+00:00"})
+    add_event(order, placed + dt.timedelta(hours=12), from_status=OrderStatus.CONFIRMED,
+              to_status=OrderStatus.CANCELLED, data={"reason": "Customer left"})
+    client.force_login(admin_user)
+
+    page = change_page(client, order)
+
+    assert "Size: Large (+$0.90 USD), Milk: Whole" in page
+    assert "$5.40 USD" in page  # unit price, line total, held, captured
+    assert "$2.00 USD" in page and "Stripe" in page and "Captured (charged)" in page
+    assert "12:28 PST — Placed (Confirmed), promised for 12:38 PST" in page
+    assert "12:28 PST — Confirmed (from Awaiting payment) by barista1" in page
+    assert "12:30 PST — Ready time moved 12:38 → 12:45 PST" in page
+    assert "Jan 16, 00:28 PST — Cancelled (from Confirmed): Customer left" in page  # the next local day
+    assert "ready_time_changed" not in page and "&quot;from&quot;" not in page  # no raw JSON
+
+
+def test_ready_time_moved_across_the_dst_change_names_both_zones(client, admin_user, la_menu):
+    order = order_at(la_menu["latte"], dt.datetime(2026, 3, 8, 9, 50, tzinfo=UTC))  # 01:50 PST
+    add_event(order, dt.datetime(2026, 3, 8, 9, 55, tzinfo=UTC), kind=OrderEvent.READY_TIME_CHANGED,
+              data={"from": "2026-03-08T09:59:00+00:00", "to": "2026-03-08T10:05:00+00:00"})
+    client.force_login(admin_user)
+
+    assert "01:55 PST — Ready time moved 01:59 PST → 03:05 PDT" in change_page(client, order)
