@@ -233,6 +233,9 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
     inlines = (OrderLineInline, OrderNotificationInline)
+
+    class Media:
+        css = {"all": ("fulfilment/admin_orders.css",)}
     actions = ("cancel_orders", "refund_orders")
 
     # Times in the store's zone (see store_local).
