@@ -8,6 +8,10 @@ Managers see the orders of the stores they manage; superusers see all (stores.ad
 Money: every order page shows what was authorised (held), captured (charged) and refunded, and
 the refunds made. Refunds are actions too: the whole order from the list, or chosen lines from the
 order's "Refund lines" page; both call payment_refund.
+
+For a manager who has never seen Django: every time is on the store's own clock with its zone ("12:28 PST"),
+the list keeps to what an order is looked up by (number and pickup code, name, status, times, total), the
+Day filter follows each store's calendar, and the history is a timeline in words rather than event rows.
 """
 
 import datetime as dt
