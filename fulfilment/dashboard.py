@@ -15,7 +15,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import (
-    Count, DurationField, ExpressionWrapper, F, FloatField, IntegerField, Max, Min, Q, QuerySet, Sum, Value,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
 )
 from django.db.models.functions import Cast, ExtractMinute, Floor, TruncHour
 from django.utils import timezone
@@ -153,8 +162,8 @@ def promise_accuracy(*, stores, start: dt.date, end: dt.date) -> dict:
     """Error = ready_at - promised_ready_at (seconds; negative: early) of orders that reached READY.
 
     {"overall": DurationStats, "by_channel": {channel: DurationStats}, "by_hour": {local hour: DurationStats}}
-    The hour is the local hour of the promise. Counts, on-time counts, min and max are SQL aggregates;
-    p50/p90 come from one sorted column of errors per zone.
+    The hour is the local hour of the promise. Counts and on-time counts are SQL aggregates; p50, p90,
+    earliest and latest come from one sorted column of errors per zone.
     """
     on_time = Count("pk", filter=Q(ready_at__lte=F("promised_ready_at") + dt.timedelta(seconds=PROMISE_GRACE_SECONDS)))
     overall, by_channel, by_hour = DurationStats(), defaultdict(DurationStats), defaultdict(DurationStats)
