@@ -157,3 +157,73 @@ def test_two_stores_add_up(day):
     assert sum(r["sales_minor"] for r in figures.sales_by_channel) == 2350 + 888
     assert figures.late_now == 2
     assert figures.promise["overall"].count == 5 and figures.promise["overall"].max == 840
+
+
+# --- The page and the CSV export ----------------------------------------------------------------------------
+
+def _client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_page_shows_the_day_to_its_manager(day):
+    manager = factories.staff("manager-a", day["a"], StoreMembership.MANAGER)
+    response = _client(manager).get("/dashboard/", {"date": "2026-03-10"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Dashboard: A" in page and "$18.00 USD" in page and "$5.50 USD" in page  # mobile, counter
+    assert '<td id="cancelled">1</td>' in page and '<td id="no-shows">1</td>' in page
+    assert '<td id="shelf">60 / 180</td>' in page and "$2.00 USD" in page  # refund
+    assert "Check prep time" in page and "08:45" in page
+    assert "$8.88 USD" not in page  # store B's sale
+
+
+def test_page_range_and_store_picker_for_a_manager_of_two_stores(day):
+    manager = factories.staff("manager-ab", day["a"], StoreMembership.MANAGER)
+    StoreMembership.objects.create(user=manager, store=day["b"], role=StoreMembership.MANAGER)
+    client = _client(manager)
+    both = client.get("/dashboard/", {"from": "2026-03-09", "to": "2026-03-10"}).content.decode()
+    # Mobile over both days and stores: A's 18.00 on the 10th and 9.99 on the 9th, B's 8.88.
+    assert '<option value="' in both and "$36.87 USD" in both and "9 Mar 23:45" in both
+    only_b = client.get("/dashboard/", {"date": "2026-03-10", "store": day["b"].pk}).content.decode()
+    assert "$8.88 USD" in only_b and "$18.00 USD" not in only_b
+
+
+def test_page_refuses_strangers_and_bad_queries(day):
+    barista = factories.staff("barista-a", day["a"], StoreMembership.BARISTA)
+    manager = factories.staff("manager-a", day["a"], StoreMembership.MANAGER)
+    from django.test import Client
+
+    assert Client().get("/dashboard/").status_code == 302  # to the sign-in page
+    assert _client(barista).get("/dashboard/").status_code == 403
+    assert _client(barista).get("/dashboard/orders.csv").status_code == 403
+    client = _client(manager)
+    for query in ({"date": "tuesday"}, {"from": "2026-03-10", "to": "2026-03-01"}, {"from": "2026-01-01",
+                  "to": "2026-12-31"}, {"store": day["b"].pk}, {"from": "2026-03-10"}):
+        response = client.get("/dashboard/", query)
+        assert response.status_code == 400, query
+        assert response.json()["error"]["code"] == "bad_query"
+    assert client.get("/dashboard/orders.csv", {"store": day["b"].pk}).status_code == 400
+
+
+def test_page_for_today_with_no_orders(day):
+    manager = factories.staff("manager-a", day["a"], StoreMembership.MANAGER)
+    page = _client(manager).get("/dashboard/").content.decode()
+    assert "No orders." in page and '<td id="late-now">1</td>' in page  # the confirmed 09:45 order is late now
+
+
+def test_csv_export_is_scoped_to_the_managers_stores(day):
+    import csv
+    import io
+
+    manager = factories.staff("manager-a", day["a"], StoreMembership.MANAGER)
+    response = _client(manager).get("/dashboard/orders.csv", {"date": "2026-03-10"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert 'filename="orders-2026-03-10.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 6 and {row["store"] for row in rows} == {"A"}
+    assert [row["total_minor"] for row in rows] == ["500", "700", "300", "400", "600", "250"]
+    assert rows[0]["ready_at"] == "2026-03-10T06:09:00+00:00"
