@@ -227,3 +227,17 @@ def test_csv_export_is_scoped_to_the_managers_stores(day):
     assert len(rows) == 6 and {row["store"] for row in rows} == {"A"}
     assert [row["total_minor"] for row in rows] == ["500", "700", "300", "400", "600", "250"]
     assert rows[0]["ready_at"] == "2026-03-10T06:09:00+00:00"
+
+
+def test_benchmark_script_runs_on_a_small_day(tmp_path):
+    """The benchmark keeps working as the models change (a small day; its figures are not checked here)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-m", "fulfilment.tools.bench_dashboard", "--orders", "40", "--runs", "1",
+                             "--keep", str(tmp_path / "bench.sqlite3")], cwd=root, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "figures     median" in result.stdout and "page        median" in result.stdout
