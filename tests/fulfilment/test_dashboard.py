@@ -241,3 +241,18 @@ def test_benchmark_script_runs_on_a_small_day(tmp_path):
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "figures     median" in result.stdout and "page        median" in result.stdout
+
+
+def test_buckets_and_day_follow_the_local_clock_across_a_dst_change(db):
+    """Europe/London springs forward at 01:00 on 29 March 2026: the day has 23 hours, labels stay local."""
+    store = factories.open_store(name="London", slug="london", timezone="Europe/London")
+    london = zoneinfo.ZoneInfo("Europe/London")
+    sunday = dt.date(2026, 3, 29)
+    for hour, minute in ((0, 30), (2, 30), (23, 50)):
+        make_order(store, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100,
+                   created=dt.datetime.combine(sunday, dt.time(hour, minute), tzinfo=london))
+    make_order(store, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100,
+               created=dt.datetime(2026, 3, 29, 23, 10, tzinfo=dt.UTC))  # 00:10 on Monday in London
+    rows = dashboard.sales_by_bucket(stores=[store], start=sunday, end=sunday + dt.timedelta(days=1))
+    assert [r["bucket"] for r in rows] == [dt.datetime(2026, 3, 29, 0, 30), dt.datetime(2026, 3, 29, 2, 30),
+                                           dt.datetime(2026, 3, 29, 23, 45)]
