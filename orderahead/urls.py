@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from fulfilment import pwa
+from fulfilment import dashboard_views, pwa
 from fulfilment.views import customer_app, email_unsubscribe
 from orderahead import metrics, readiness
 
@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/", include("stores.urls")),
     path("api/", include("fulfilment.urls")),
     path("", include("kitchen_display.urls")),
+    path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
+    path("dashboard/orders.csv", dashboard_views.dashboard_orders_csv, name="dashboard-orders-csv"),
     path("notifications/unsubscribe/<str:token>/", email_unsubscribe, name="notifications-unsubscribe"),
     # At the root, so the service worker's scope is the whole customer app.
     path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),

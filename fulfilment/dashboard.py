@@ -1,0 +1,318 @@
+"""Reads for the manager dashboard (issue 26): the figures of a set of stores over store-local days.
+
+Counts and sums are SQL aggregates (values().annotate(Count/Sum/Min/Max)); nothing loads whole orders.
+Percentiles fetch ONE sorted duration column (plus its group keys) and pick by nearest rank in Python:
+fine up to a few thousand rows a query (a store's day is ~2,000 orders), see bench_dashboard.py.
+
+Which day an order belongs to: the store-local day it was placed (Order.created_at). Stores in different
+zones are each cut at their own midnight; hour and 15-minute buckets are store-local wall-clock times.
+"""
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, ExtractMinute, Floor, TruncHour
+from django.utils import timezone
+
+from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus, Refund
+from stores.models import Store, StoreMembership
+
+# An order ready this long after its promise still counts as "ready by the promise": the pickup shelf
+# and the customer's walk absorb a minute; beyond it the customer waits at the counter.
+PROMISE_GRACE_SECONDS = 60
+# An item's measured median prep time this far (either way) from its configured prep_seconds is flagged:
+# the scheduler plans with the configured figure, so promises drift when it is wrong.
+PREP_DRIFT_SHARE = 0.20
+BUCKET_MINUTES = 15
+# Orders that count as sold: paid and not cancelled. A no-show stays a sale (the store made it and, by
+# policy, may capture the payment); awaiting payment is not one yet.
+SOLD_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS, OrderStatus.READY, OrderStatus.PICKED_UP,
+                 OrderStatus.NO_SHOW)
+
+
+# --- Who sees which stores ------------------------------------------------------------------------------------
+
+def dashboard_stores_for_user(*, user) -> QuerySet[Store]:
+    """The stores whose dashboard this person may see: those they manage; a superuser, every store."""
+    if not user or not user.is_authenticated:
+        return Store.objects.none()
+    stores = Store.objects.order_by("name", "pk")
+    if user.is_superuser:
+        return stores
+    return stores.filter(memberships__user=user, memberships__role=StoreMembership.MANAGER)
+
+
+# --- Helpers ---------------------------------------------------------------------------------------------------
+
+def percentile(sorted_values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an ascending list (p50 of [1, 2, 3, 4] is 2): always a measured value."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def local_day_bounds(store: Store, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) local days of the store as aware datetimes (midnight to midnight in its zone)."""
+    return (dt.datetime.combine(start, dt.time.min, tzinfo=store.tz),
+            dt.datetime.combine(end, dt.time.min, tzinfo=store.tz))
+
+
+def _placed_in_range(stores: Iterable[Store], start: dt.date, end: dt.date, prefix: str = "") -> Q:
+    """Orders (or rows reached through `prefix`, e.g. "order__") of these stores placed in their local range."""
+    q = Q(pk__in=[])
+    for store in stores:
+        since, until = local_day_bounds(store, start, end)
+        q |= Q(**{f"{prefix}store_id": store.pk, f"{prefix}created_at__gte": since,
+                  f"{prefix}created_at__lt": until})
+    return q
+
+
+def _zones(stores: Iterable[Store]) -> dict[str, list[Store]]:
+    by_zone = defaultdict(list)
+    for store in stores:
+        by_zone[store.timezone].append(store)
+    return by_zone
+
+
+def _seconds(value) -> float:
+    """A duration from the database: a timedelta (PostgreSQL, SQLite via Django) as seconds."""
+    return value.total_seconds() if isinstance(value, dt.timedelta) else value / 1_000_000
+
+
+def _local_label(value: dt.datetime | None, zone) -> dt.datetime | None:
+    return None if value is None else timezone.localtime(value, zone).replace(tzinfo=None)
+
+
+@dataclass
+class DurationStats:
+    """Figures of a group of durations (seconds): count, p50, p90, earliest (min), latest (max)."""
+
+    count: int = 0
+    p50: float | None = None
+    p90: float | None = None
+    min: float | None = None
+    max: float | None = None
+    on_time: int = 0  # promise accuracy only: how many within the grace
+
+    @property
+    def on_time_share(self) -> float | None:
+        return None if not self.count else self.on_time / self.count
+
+
+def _stats(values: list[float]) -> DurationStats:
+    values = sorted(values)
+    return DurationStats(count=len(values), p50=percentile(values, 50), p90=percentile(values, 90),
+                         min=values[0] if values else None, max=values[-1] if values else None)
+
+
+# --- a) Orders and sales -------------------------------------------------------------------------------------
+
+def sales_by_channel(*, stores, start: dt.date, end: dt.date) -> list[dict]:
+    """[{channel, currency, orders, sales_minor}] of sold orders, by channel (and currency: stores may differ)."""
+    rows = (Order.objects.filter(_placed_in_range(stores, start, end), status__in=SOLD_STATUSES)
+            .values("channel", "currency").annotate(orders=Count("pk"), sales_minor=Sum("total_minor"))
+            .order_by("channel", "currency"))
+    return list(rows)
+
+
+def sales_by_bucket(*, stores, start: dt.date, end: dt.date) -> list[dict]:
+    """[{bucket (local naive datetime), currency, orders, sales_minor}] by 15-minute bucket of placing."""
+    merged: dict[tuple, dict] = {}
+    for zone_name, zone_stores in _zones(stores).items():
+        zone = zone_stores[0].tz
+        rows = (Order.objects.filter(_placed_in_range(zone_stores, start, end), status__in=SOLD_STATUSES)
+                .annotate(hour=TruncHour("created_at", tzinfo=zone),
+                          quarter=Floor(Cast(ExtractMinute("created_at", tzinfo=zone), FloatField())
+                                        / Value(float(BUCKET_MINUTES)), output_field=IntegerField()))
+                .values("hour", "quarter", "currency")
+                .annotate(orders=Count("pk"), sales_minor=Sum("total_minor")))
+        for row in rows:
+            bucket = _local_label(row["hour"], zone) + dt.timedelta(minutes=BUCKET_MINUTES * int(row["quarter"]))
+            key = (bucket, row["currency"])
+            slot = merged.setdefault(key, {"bucket": bucket, "currency": row["currency"], "orders": 0,
+                                           "sales_minor": 0})
+            slot["orders"] += row["orders"]
+            slot["sales_minor"] += row["sales_minor"]
+    return [merged[key] for key in sorted(merged)]
+
+
+# --- b) Promise accuracy ---------------------------------------------------------------------------------------
+
+def _ready_error():
+    return ExpressionWrapper(F("ready_at") - F("promised_ready_at"), output_field=DurationField())
+
+
+def promise_accuracy(*, stores, start: dt.date, end: dt.date) -> dict:
+    """Error = ready_at - promised_ready_at (seconds; negative: early) of orders that reached READY.
+
+    {"overall": DurationStats, "by_channel": {channel: DurationStats}, "by_hour": {local hour: DurationStats}}
+    The hour is the local hour of the promise. Counts and on-time counts are SQL aggregates; p50, p90,
+    earliest and latest come from one sorted column of errors per zone.
+    """
+    on_time = Count("pk", filter=Q(ready_at__lte=F("promised_ready_at") + dt.timedelta(seconds=PROMISE_GRACE_SECONDS)))
+    overall, by_channel, by_hour = DurationStats(), defaultdict(DurationStats), defaultdict(DurationStats)
+    errors_overall, errors_channel, errors_hour = [], defaultdict(list), defaultdict(list)
+    for zone_stores in _zones(stores).values():
+        zone = zone_stores[0].tz
+        reached = Order.objects.filter(_placed_in_range(zone_stores, start, end), ready_at__isnull=False,
+                                       promised_ready_at__isnull=False)
+        totals = reached.aggregate(count=Count("pk"), on_time=on_time)
+        overall.count += totals["count"]
+        overall.on_time += totals["on_time"] or 0
+        for row in reached.values("channel").annotate(count=Count("pk"), on_time=on_time).order_by():
+            by_channel[row["channel"]].count += row["count"]
+            by_channel[row["channel"]].on_time += row["on_time"]
+        hourly = reached.annotate(hour=TruncHour("promised_ready_at", tzinfo=zone))
+        for row in hourly.values("hour").annotate(count=Count("pk"), on_time=on_time).order_by():
+            label = _local_label(row["hour"], zone)
+            by_hour[label].count += row["count"]
+            by_hour[label].on_time += row["on_time"]
+        # The percentile column: one sorted duration per order, with its two group keys.
+        for channel, hour, error in (hourly.annotate(error=_ready_error()).order_by("error")
+                                     .values_list("channel", "hour", "error")):
+            seconds = _seconds(error)
+            errors_overall.append(seconds)
+            errors_channel[channel].append(seconds)
+            errors_hour[_local_label(hour, zone)].append(seconds)
+
+    def fill(stats: DurationStats, values: list[float]) -> DurationStats:
+        measured = _stats(values)
+        stats.p50, stats.p90, stats.min, stats.max = measured.p50, measured.p90, measured.min, measured.max
+        return stats
+
+    return {"overall": fill(overall, errors_overall),
+            "by_channel": {key: fill(by_channel[key], errors_channel[key]) for key in sorted(by_channel)},
+            "by_hour": {key: fill(by_hour[key], errors_hour[key]) for key in sorted(by_hour)}}
+
+
+# --- c) Ticket times ------------------------------------------------------------------------------------------
+
+def _made_lines(stores, start, end) -> QuerySet[OrderLine]:
+    return (OrderLine.objects.filter(_placed_in_range(stores, start, end, prefix="order__"),
+                                     started_at__isnull=False, done_at__isnull=False)
+            .annotate(took=ExpressionWrapper(F("done_at") - F("started_at"), output_field=DurationField())))
+
+
+def ticket_times_by_station(*, stores, start: dt.date, end: dt.date) -> list[dict]:
+    """[{station_id, station, store, stats: DurationStats}]: started_at -> done_at of each made line."""
+    grouped, names = defaultdict(list), {}
+    for station_id, name, store_name, took in (_made_lines(stores, start, end).order_by("took")
+                                               .values_list("station_id", "station__name", "station__store__name",
+                                                            "took")):
+        grouped[station_id].append(_seconds(took))
+        names[station_id] = (name, store_name)
+    return [{"station_id": key, "station": names[key][0], "store": names[key][1], "stats": _stats(grouped[key])}
+            for key in sorted(grouped, key=lambda k: names[k][::-1])]
+
+
+def ticket_times_by_item(*, stores, start: dt.date, end: dt.date) -> list[dict]:
+    """[{item_id, item, store, configured_seconds, stats, drift_share, flagged}] per menu item.
+
+    A line of 3 lattes took its time for 3 units, so the measured figure is per unit: (done - started) /
+    quantity, compared with MenuItem.prep_seconds (the configured time of one unit without modifiers).
+    flagged: the measured median differs from the configured time by more than PREP_DRIFT_SHARE.
+    """
+    grouped, meta = defaultdict(list), {}
+    for item_id, name, store_name, configured, quantity, took in (
+            _made_lines(stores, start, end).order_by("took")
+            .values_list("item_id", "item__name", "item__store__name", "item__prep_seconds", "quantity", "took")):
+        grouped[item_id].append(_seconds(took) / max(1, quantity))
+        meta[item_id] = (name, store_name, configured)
+    rows = []
+    for item_id in sorted(grouped, key=lambda k: (meta[k][1], meta[k][0])):
+        name, store_name, configured = meta[item_id]
+        stats = _stats(grouped[item_id])
+        drift = (stats.p50 - configured) / configured if configured else None
+        rows.append({"item_id": item_id, "item": name, "store": store_name, "configured_seconds": configured,
+                     "stats": stats, "drift_share": drift,
+                     "flagged": drift is not None and abs(drift) > PREP_DRIFT_SHARE})
+    return rows
+
+
+# --- d) Counts ------------------------------------------------------------------------------------------------
+
+def late_orders_now(*, stores, now: dt.datetime | None = None) -> int:
+    """Orders the kitchen still has to make (confirmed, being made) whose promise has passed. A live
+    figure: not limited to the chosen days."""
+    now = now or timezone.now()
+    return Order.objects.filter(store__in=list(stores), status__in=KITCHEN_STATUSES,
+                                promised_ready_at__lt=now).count()
+
+
+def order_counts(*, stores, start: dt.date, end: dt.date) -> dict:
+    """{"cancelled", "no_shows"} of orders placed in the range, and {"refunds": [{currency, refunded_minor,
+    refunds}]}: succeeded refunds of those orders."""
+    counts = Order.objects.filter(_placed_in_range(stores, start, end)).aggregate(
+        cancelled=Count("pk", filter=Q(status=OrderStatus.CANCELLED)),
+        no_shows=Count("pk", filter=Q(status=OrderStatus.NO_SHOW)))
+    refunds = (Refund.objects.filter(_placed_in_range(stores, start, end, prefix="payment__order__"),
+                                     status=Refund.SUCCEEDED)
+               .values("payment__currency").annotate(refunded_minor=Sum("amount_minor"), refunds=Count("pk"))
+               .order_by("payment__currency"))
+    counts["refunds"] = [{"currency": r["payment__currency"], "refunded_minor": r["refunded_minor"],
+                          "refunds": r["refunds"]} for r in refunds]
+    return counts
+
+
+def shelf_times(*, stores, start: dt.date, end: dt.date) -> DurationStats:
+    """ready_at -> picked_up_at of orders picked up: how long orders wait on the pickup shelf."""
+    values = [_seconds(value) for value in (
+        Order.objects.filter(_placed_in_range(stores, start, end), status=OrderStatus.PICKED_UP,
+                             ready_at__isnull=False, picked_up_at__isnull=False)
+        .annotate(shelf=ExpressionWrapper(F("picked_up_at") - F("ready_at"), output_field=DurationField()))
+        .order_by("shelf").values_list("shelf", flat=True))]
+    return _stats(values)
+
+
+# --- Everything at once ------------------------------------------------------------------------------------
+
+@dataclass
+class DashboardFigures:
+    start: dt.date
+    end: dt.date
+    sales_by_channel: list = field(default_factory=list)
+    sales_by_bucket: list = field(default_factory=list)
+    promise: dict = field(default_factory=dict)
+    stations: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    late_now: int = 0
+    shelf: DurationStats = field(default_factory=DurationStats)
+
+
+def dashboard_figures(*, stores, start: dt.date, end: dt.date, now: dt.datetime | None = None) -> DashboardFigures:
+    stores = list(stores)
+    return DashboardFigures(
+        start=start, end=end,
+        sales_by_channel=sales_by_channel(stores=stores, start=start, end=end),
+        sales_by_bucket=sales_by_bucket(stores=stores, start=start, end=end),
+        promise=promise_accuracy(stores=stores, start=start, end=end),
+        stations=ticket_times_by_station(stores=stores, start=start, end=end),
+        items=ticket_times_by_item(stores=stores, start=start, end=end),
+        counts=order_counts(stores=stores, start=start, end=end),
+        late_now=late_orders_now(stores=stores, now=now),
+        shelf=shelf_times(stores=stores, start=start, end=end))
+
+
+def orders_for_export(*, stores, start: dt.date, end: dt.date) -> QuerySet:
+    """The orders of the range as plain value rows for the CSV export (no model instances)."""
+    return (Order.objects.filter(_placed_in_range(list(stores), start, end)).order_by("created_at", "pk")
+            .values_list("pk", "store__name", "channel", "status", "currency", "subtotal_minor", "tax_minor",
+                         "total_minor", "created_at", "promised_ready_at", "ready_at", "picked_up_at",
+                         "cancelled_at"))
