@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, ExtractMinute, Floor, TruncHour
 from django.utils import timezone
 
-from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus, Refund
+from fulfilment.models import KITCHEN_STATUSES, SOLD_STATUSES, Order, OrderLine, OrderStatus, Refund
 from stores.models import Store, StoreMembership
 
 # An order ready this long after its promise still counts as "ready by the promise": the pickup shelf
@@ -39,10 +39,6 @@ PROMISE_GRACE_SECONDS = 60
 # the scheduler plans with the configured figure, so promises drift when it is wrong.
 PREP_DRIFT_SHARE = 0.20
 BUCKET_MINUTES = 15
-# Orders that count as sold: paid and not cancelled. A no-show stays a sale (the store made it and, by
-# policy, may capture the payment); awaiting payment is not one yet.
-SOLD_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS, OrderStatus.READY, OrderStatus.PICKED_UP,
-                 OrderStatus.NO_SHOW)
 
 
 # --- Who sees which stores ------------------------------------------------------------------------------------

@@ -37,6 +37,10 @@ PLAN_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED, OrderStatus
 PAID_OPEN_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS, OrderStatus.READY)
 # States an order never leaves.
 FINISHED_STATUSES = (OrderStatus.PICKED_UP, OrderStatus.NO_SHOW, OrderStatus.CANCELLED)
+# Orders that count as sold (the dashboard's sales): paid and not cancelled. A no-show stays a sale (the
+# store made it and, by policy, may capture the payment); awaiting payment is not one yet.
+SOLD_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS, OrderStatus.READY, OrderStatus.PICKED_UP,
+                 OrderStatus.NO_SHOW)
 # A customer may cancel until the kitchen starts on the order.
 CUSTOMER_CANCELLABLE_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.CONFIRMED)
 
