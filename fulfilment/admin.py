@@ -45,7 +45,7 @@ from fulfilment.pickup_codes import CODE_ALPHABET, CODE_LENGTH, pickup_code
 from fulfilment.services import payments as payment_services
 from orderahead.errors import DomainError
 from stores.admin import ManagedInlineMixin, StoreScopedAdminMixin, managed_store_ids
-from stores.money import format_money
+from stores.money import format_money, format_price_change
 
 ADMIN_CANCEL_REASON = "Cancelled by manager in admin"
 
@@ -180,8 +180,7 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
         shown = []
         for modifier in line.modifiers:
             delta = modifier.get("price_delta_minor") or 0
-            price = f" (+{format_money(delta, line.order.currency)})" if delta > 0 else (
-                f" ({format_money(delta, line.order.currency)})" if delta < 0 else "")
+            price = f" ({format_price_change(delta, line.order.currency)})" if delta else ""
             shown.append(f"{modifier.get('group')}: {modifier.get('option')}{price}")
         return ", ".join(shown) or "–"
 

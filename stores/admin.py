@@ -35,7 +35,7 @@ from stores.models import (
     Store,
     StoreMembership,
 )
-from stores.money import format_amount, format_money, parse_money
+from stores.money import format_amount, format_money, format_price_change, parse_money
 from stores.selectors import store_ids_managed_by
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
@@ -590,7 +590,7 @@ class ModifierOptionInline(LiveFieldsMixin, ManagedInlineMixin, admin.TabularInl
     def price_change(self, option: ModifierOption) -> str:
         if option is None or option.pk is None:
             return "–"
-        return _price_change(option.price_delta_minor, option.group.store.currency)
+        return format_price_change(option.price_delta_minor, option.group.store.currency)
 
 
 @admin.register(ModifierGroup)
@@ -611,7 +611,7 @@ class ModifierGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Options")
     def option_list(self, group: ModifierGroup) -> str:
         return ", ".join(
-            option.name + (f" ({_price_change(option.price_delta_minor, group.store.currency)})"
+            option.name + (f" ({format_price_change(option.price_delta_minor, group.store.currency)})"
                            if option.price_delta_minor else "")
             for option in group.options.all())
 
@@ -636,7 +636,7 @@ class ModifierOptionAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdm
 
     @admin.display(description="Price change", ordering="price_delta_minor")
     def price_change(self, option: ModifierOption) -> str:
-        return _price_change(option.price_delta_minor, option.group.store.currency)
+        return format_price_change(option.price_delta_minor, option.group.store.currency)
 
     def get_readonly_fields(self, request, obj=None):
         # Orders name the option by its group; moving it to another store's group would mix stores.
@@ -760,11 +760,6 @@ class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
             store_services.item_set_86(item=item, eighty_sixed=False)
         self.message_user(request, f"Back on the menu: {_count(items, 'item')}: {_names(items)}.",
                           messages.SUCCESS)
-
-
-def _price_change(amount_minor: int, currency: str) -> str:
-    """A modifier's effect on the price: "+$0.70 USD", "-$0.50 USD"."""
-    return ("+" if amount_minor > 0 else "") + format_money(amount_minor, currency)
 
 
 def _count(objects: list, noun: str) -> str:

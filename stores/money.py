@@ -14,10 +14,15 @@ _SYMBOLS = {"AUD": "$", "CAD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "NZD
 def format_money(amount_minor: int, currency: str) -> str:
     """450, "USD" -> "$4.50 USD"; -50, "EUR" -> "-€0.50 EUR"; 1200, "JPY" -> "¥1,200 JPY"."""
     currency = currency.upper()
-    digits = _MINOR_DIGITS.get(currency, 2)
+    digits = minor_digits(currency)
     major = Decimal(abs(int(amount_minor))).scaleb(-digits)
     sign = "-" if amount_minor < 0 else ""
     return f"{sign}{_SYMBOLS.get(currency, '')}{major:,.{digits}f} {currency}"
+
+
+def format_price_change(amount_minor: int, currency: str) -> str:
+    """A modifier's effect on a price: 70 -> "+$0.70 USD", -50 -> "-$0.50 USD"."""
+    return ("+" if amount_minor > 0 else "") + format_money(amount_minor, currency)
 
 
 def minor_digits(currency: str) -> int:

@@ -60,11 +60,17 @@ def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[L
             raise DomainError(f"Quantity of {item.name} must be between 1 and {item.max_quantity}.",
                               code="bad_quantity", fields={"items": {index: "quantity out of range"}})
         options = _checked_options(item, line.option_ids, index)
-        unit_price = max(0, item.price_minor + sum(o.price_delta_minor for o in options))
+        unit_price = unit_price_minor(item, options)
         priced.append(PricedLine(item=item, quantity=line.quantity, options=options, unit_price_minor=unit_price,
                                  prep_seconds=item.prep_seconds + sum(o.extra_prep_seconds for o in options),
                                  prep_sd_seconds=item.prep_sd_seconds))
     return priced
+
+
+def unit_price_minor(item: MenuItem, options: list[ModifierOption]) -> int:
+    """One unit of `item` with `options`: the item's price plus the options' (a discount option never
+    takes it below zero)."""
+    return max(0, item.price_minor + sum(o.price_delta_minor for o in options))
 
 
 def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from fulfilment.models import Favourite
-from fulfilment.services.cart import LineRequest, cart_lines_priced, cart_price
+from fulfilment.services.cart import LineRequest, cart_lines_priced, cart_price, unit_price_minor
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import MenuItem
 
@@ -82,7 +82,7 @@ def _favourite_today(favourite: Favourite) -> FavouriteView:
         [priced] = cart_lines_priced(store=item.store, items={item.pk: item}, lines=[line])
     except DomainError as refused:
         # What it would cost if it could be made: the item and the saved options still offered.
-        price = max(0, item.price_minor + sum(o.price_delta_minor for o in saved_options))
+        price = unit_price_minor(item, saved_options)
         reason = item.unavailable_reason.capitalize() or refused.message
         return FavouriteView(favourite=favourite, option_ids=list(favourite.option_ids),
                              option_names=[o.name for o in saved_options],

@@ -54,7 +54,7 @@ IN_FLIGHT = "Sending; no answer recorded."
 # --- Consent -------------------------------------------------------------------------------------------
 
 def notification_settings_get(*, user) -> dict:
-    """What the customer agreed to, and what a browser needs to subscribe (the contract's shape)."""
+    """What the customer agreed to, and what a browser needs to subscribe (what GET /api/me/notifications/ returns)."""
     profile = CustomerProfile.objects.filter(user=user).first()
     try:
         public_key = webpush.application_server_key()
@@ -237,7 +237,7 @@ def _ready_email(order: Order, user) -> EmailMultiAlternatives:
 
 
 def push_payload(order: Order) -> dict:
-    """What the service worker shows (the contract's shape)."""
+    """What the service worker shows ({title, body, url, tag}; sw.js reads these keys)."""
     return {"title": "Your order is ready",
             "body": f"Order #{order.pk} at {order.store.name}. Code {pickup_code(order=order)}.",
             "url": f"/#/order/{order.pk}", "tag": f"order-{order.pk}"}
