@@ -54,50 +54,65 @@ def next_opening(store: Store, after: dt.datetime, days: int = 8) -> dt.datetime
     return None
 
 
+def _period_starts(periods: list[StaffingPeriod], days, at) -> list[tuple]:
+    """(when, lanes) of every period on each of `days` (dates), `at(day, starts)` placing it on a clock,
+    in time order."""
+    return sorted((at(day, p.starts), p.lanes) for day in days for p in periods if p.weekday == day.weekday())
+
+
+def _carried_lanes(changes: list[tuple], start, end, lanes_before: int) -> list[tuple]:
+    """The staffing rule, on any clock: [(start, lanes then)] + each change in (start, end).
+
+    `changes` are (when a period starts, its lanes) in time order, from at least a week before `start`.
+    The lanes at `start` are those of the last period started at or before it: a shift set at 06:00 lasts
+    until the next one, overnight and over days without periods. `lanes_before`: with no such period.
+    """
+    lanes_now = lanes_before
+    later = []
+    for at, lanes in changes:
+        if at <= start:
+            lanes_now = lanes
+        elif at < end:
+            later.append((at, lanes))
+    return [(start, lanes_now)] + later
+
+
 def lane_segments(station: Station, start: dt.datetime, end: dt.datetime,
                   periods: list[StaffingPeriod] | None = None) -> list[tuple[dt.datetime, int]]:
     """Piecewise-constant lane counts over [start, end): [(from, lanes), ...], first one at `start`.
 
-    Before the first staffing period of a day the previous period carries on (a shift set at
-    06:00 lasts until the next one, overnight too); with no periods at all, `default_lanes`.
+    Before the first staffing period of a day the previous period carries on (_carried_lanes); with no
+    periods at all, `default_lanes`.
     """
     periods = list(station.staffing.all()) if periods is None else periods
     if not periods:
         return [(start, station.default_lanes)]
     store = station.store
-    changes = []
-    for day in _local_dates(store, start - dt.timedelta(days=7), end):
-        for p in periods:
-            if p.weekday == day.weekday():
-                changes.append((_at(store, day, p.starts), p.lanes))
-    changes.sort()
-    lanes_now = station.default_lanes
-    segments = []
-    for at, lanes in changes:
-        if at <= start:
-            lanes_now = lanes
-        elif at < end:
-            segments.append((at, lanes))
-    return [(start, lanes_now)] + segments
+    changes = _period_starts(periods, _local_dates(store, start - dt.timedelta(days=7), end),
+                             lambda day, time: _at(store, day, time))
+    return _carried_lanes(changes, start, end, station.default_lanes)
+
+
+# Any Monday: staffing_week lays the weekly periods on two weeks of naive wall-clock time from here.
+_A_MONDAY = dt.date(2024, 1, 1)
 
 
 def staffing_week(station: Station, periods: list[StaffingPeriod] | None = None) -> list[list[tuple[dt.time, int]]]:
     """Lanes over each local weekday (Monday first) as [(from, lanes), ...], the first one at 00:00: the
-    week that lane_segments plans with, for people to read. A day starts with the lanes of the last period
-    before it, from earlier in the week or, wrapping round, the week before; no periods: default_lanes."""
+    week that lane_segments plans with, for people to read, by the same rule (_carried_lanes): a day starts
+    with the lanes of the last period before it, from earlier in the week or, wrapping round, the week
+    before; no periods: default_lanes. Wall-clock times, so no daylight-saving shift; a period that repeats
+    the lanes already running is left out (nothing changes)."""
     periods = list(station.staffing.all()) if periods is None else periods
-    by_start = sorted((p.weekday, p.starts, p.lanes) for p in periods)
-    lanes_now = by_start[-1][2] if by_start else station.default_lanes  # carried over from last week
+    days = [_A_MONDAY + dt.timedelta(days=n) for n in range(-7, 7)]  # last week, for the carry-over, and this
+    changes = _period_starts(periods, days, dt.datetime.combine)
     week = []
     for weekday in range(7):
-        day = [(dt.time(0), lanes_now)]
-        for _, starts, lanes in (p for p in by_start if p[0] == weekday):
-            if starts == dt.time(0):
-                day = []
-            elif day and day[-1][1] == lanes:
-                continue  # no change, nothing to show
-            day.append((starts, lanes))
-            lanes_now = lanes
+        midnight = dt.datetime.combine(_A_MONDAY + dt.timedelta(days=weekday), dt.time(0))
+        day = []
+        for at, lanes in _carried_lanes(changes, midnight, midnight + dt.timedelta(days=1), station.default_lanes):
+            if not day or day[-1][1] != lanes:
+                day.append((at.time(), lanes))
         week.append(day)
     return week
 

@@ -39,6 +39,18 @@ def store_menu(*, store: Store) -> QuerySet[MenuCategory]:
             .prefetch_related(Prefetch("items", queryset=items)).order_by("position", "name"))
 
 
+def menu_item_from_price_minor(*, item: MenuItem) -> int:
+    """What the cheapest way to order the item costs (the menu's "from" price): its price plus the cheapest
+    available options of each required choice (the `min_choices` cheapest of a group that needs them).
+    Reads the item's modifier groups and options through `.all()`, so store_menu's prefetch serves them."""
+    price = item.price_minor
+    for group in item.modifier_groups.all():
+        if group.min_choices:
+            deltas = sorted(option.price_delta_minor for option in group.options.all() if option.is_available)
+            price += sum(deltas[: group.min_choices])
+    return max(0, price)
+
+
 def store_role(*, user, store_id: int) -> str | None:
     """The user's role at the store ('barista' or 'manager'), or None for anyone else. A superuser (the
     chain's own staff, who run every store from admin) is a manager of every store."""

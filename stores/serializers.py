@@ -4,7 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from stores import hours
+from stores import hours, selectors
 from stores.models import MenuCategory, MenuItem, ModifierGroup, ModifierOption, OpeningHours, Store
 
 
@@ -137,14 +137,7 @@ class MenuItemOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_from_price_minor(self, item: MenuItem) -> int:
-        """What the cheapest way to order it costs: the price plus the cheapest available options of each
-        required choice (the `min_choices` cheapest of a group that needs them)."""
-        price = item.price_minor
-        for group in item.modifier_groups.all():
-            if group.min_choices:
-                deltas = sorted(o.price_delta_minor for o in group.options.all() if o.is_available)
-                price += sum(deltas[: group.min_choices])
-        return max(0, price)
+        return selectors.menu_item_from_price_minor(item=item)
 
 
 class MenuCategoryOut(serializers.ModelSerializer):
