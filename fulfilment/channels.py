@@ -29,21 +29,30 @@ class ChannelPolicy:
     # Staff place it for a customer in the store (the staff order API offers it); otherwise the customer
     # places it from their own account.
     placed_by_staff: bool
+    # The customer is at the store from placing until the order is ready (in line at the counter or kiosk,
+    # in the car at the drive-thru window), so created_at -> ready_at is their wait there: the dashboard's
+    # in-store wait. A mobile customer arrives for a promised time; a delivery courier is not the customer.
+    customer_waits_at_store: bool
     # CSS class of the channel's badge on kitchen tickets; its colour is in kitchen_display's kds.css.
     badge: str
 
 
 CHANNEL_POLICIES: dict[str, ChannelPolicy] = {
     Channel.MOBILE: ChannelPolicy(paid_in_app=True, counts_toward_slot_capacity=True, pausable=True,
-                                  placed_by_staff=False, badge="ch-mobile"),
+                                  placed_by_staff=False, customer_waits_at_store=False,
+                                  badge="ch-mobile"),
     Channel.COUNTER: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
-                                   placed_by_staff=True, badge="ch-counter"),
+                                   placed_by_staff=True, customer_waits_at_store=True,
+                                   badge="ch-counter"),
     Channel.KIOSK: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
-                                 placed_by_staff=True, badge="ch-kiosk"),
+                                 placed_by_staff=True, customer_waits_at_store=True,
+                                 badge="ch-kiosk"),
     Channel.DRIVE_THRU: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
-                                      placed_by_staff=True, badge="ch-drive_thru"),
+                                      placed_by_staff=True, customer_waits_at_store=True,
+                                      badge="ch-drive_thru"),
     Channel.DELIVERY: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
-                                    placed_by_staff=True, badge="ch-delivery"),
+                                    placed_by_staff=True, customer_waits_at_store=False,
+                                    badge="ch-delivery"),
 }
 
 

@@ -4,8 +4,10 @@ Counts and sums are SQL aggregates (values().annotate(Count/Sum/Min/Max)); nothi
 Percentiles fetch ONE sorted duration column (plus its group keys) and pick by nearest rank in Python:
 fine up to a few thousand rows a query (a store's day is ~2,000 orders), see bench_dashboard.py.
 
-Which day an order belongs to: the store-local day it was placed (Order.created_at). Stores in different
-zones are each cut at their own midnight; hour and 15-minute buckets are store-local wall-clock times.
+Which day an order belongs to: the store-local day it was placed (Order.created_at); for the slot load,
+the day its pickup slot starts (Order.slot_starts_at: an order placed the evening before counts on the day
+it takes a place in a slot). Stores in different zones are each cut at their own midnight; hour and
+15-minute buckets are store-local wall-clock times.
 """
 
 import datetime as dt
@@ -29,7 +31,17 @@ from django.db.models import (
 from django.db.models.functions import Cast, ExtractMinute, Floor, TruncHour
 from django.utils import timezone
 
-from fulfilment.models import KITCHEN_STATUSES, SOLD_STATUSES, Order, OrderLine, OrderStatus, Refund
+from fulfilment.channels import policy
+from fulfilment.models import (
+    KITCHEN_STATUSES,
+    OPEN_STATUSES,
+    SOLD_STATUSES,
+    Channel,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Refund,
+)
 from stores.models import Store, StoreMembership
 
 # An order ready this long after its promise still counts as "ready by the promise": the pickup shelf
@@ -69,13 +81,15 @@ def local_day_bounds(store: Store, start: dt.date, end: dt.date) -> tuple[dt.dat
             dt.datetime.combine(end, dt.time.min, tzinfo=store.tz))
 
 
-def _placed_in_range(stores: Iterable[Store], start: dt.date, end: dt.date, prefix: str = "") -> Q:
-    """Orders (or rows reached through `prefix`, e.g. "order__") of these stores placed in their local range."""
+def _placed_in_range(stores: Iterable[Store], start: dt.date, end: dt.date, prefix: str = "",
+                     moment: str = "created_at") -> Q:
+    """Orders (or rows reached through `prefix`, e.g. "order__") of these stores placed in their local range;
+    by another of the order's times with `moment` (e.g. "slot_starts_at")."""
     q = Q(pk__in=[])
     for store in stores:
         since, until = local_day_bounds(store, start, end)
-        q |= Q(**{f"{prefix}store_id": store.pk, f"{prefix}created_at__gte": since,
-                  f"{prefix}created_at__lt": until})
+        q |= Q(**{f"{prefix}store_id": store.pk, f"{prefix}{moment}__gte": since,
+                  f"{prefix}{moment}__lt": until})
     return q
 
 
@@ -276,6 +290,60 @@ def shelf_times(*, stores, start: dt.date, end: dt.date) -> DurationStats:
     return _stats(values)
 
 
+# --- e) Pickup slots and the in-store wait -------------------------------------------------------------------
+
+def slot_load(*, stores, start: dt.date, end: dt.date) -> list[dict]:
+    """[{store_id, store, slot, orders, holding, capacity, full}] per pickup slot that has orders, by store
+    (name) then slot; the slots that start in the stores' local days [start, end).
+
+    slot: the local naive start (Order.slot_starts_at). Only orders of the channels that count toward slot
+    capacity have one (quotes.pickup_choose sets it by ChannelPolicy.counts_toward_slot_capacity), so the
+    slot itself is the channel rule, as in quotes._slot_counts.
+    holding: the orders holding the slot now (OPEN_STATUSES): what quotes counts against Store.slot_capacity
+    when it offers the slot. orders: those that took a place in it and did not give it back, i.e. holding
+    plus the picked-up and no-show ones (a finished order leaves OPEN_STATUSES only once its slot has been
+    served); only a cancelled order released its place. Past slots are all finished, so `orders` is the
+    slot's load; full: orders >= capacity (the store's current capacity).
+    """
+    stores = list(stores)
+    by_pk = {store.pk: store for store in stores}
+    rows = (Order.objects.filter(_placed_in_range(stores, start, end, moment="slot_starts_at"))
+            .exclude(status=OrderStatus.CANCELLED)
+            .values("store_id", "slot_starts_at")
+            .annotate(orders=Count("pk"), holding=Count("pk", filter=Q(status__in=OPEN_STATUSES)))
+            .order_by())
+    load = []
+    for row in rows:
+        store = by_pk[row["store_id"]]
+        load.append({"store_id": store.pk, "store": store.name, "slot": _local_label(row["slot_starts_at"], store.tz),
+                     "orders": row["orders"], "holding": row["holding"], "capacity": store.slot_capacity,
+                     "full": row["orders"] >= store.slot_capacity})
+    return sorted(load, key=lambda r: (r["store"], r["store_id"], r["slot"]))
+
+
+def in_store_channels() -> list[str]:
+    """The channels whose customer waits at the store for the order (ChannelPolicy.customer_waits_at_store)."""
+    return [value for value in Channel.values if policy(value).customer_waits_at_store]
+
+
+def in_store_wait(*, stores, start: dt.date, end: dt.date) -> dict:
+    """created_at -> ready_at (seconds) of orders placed in the range on in_store_channels() that reached
+    READY: how long a customer at the counter, kiosk or drive-thru waits for their order.
+
+    {"overall": DurationStats, "by_channel": {channel: DurationStats}} from one sorted column of waits.
+    """
+    overall, by_channel = [], defaultdict(list)
+    for channel, wait in (
+            Order.objects.filter(_placed_in_range(stores, start, end), channel__in=in_store_channels(),
+                                 ready_at__isnull=False)
+            .annotate(wait=ExpressionWrapper(F("ready_at") - F("created_at"), output_field=DurationField()))
+            .order_by("wait").values_list("channel", "wait")):
+        seconds = _seconds(wait)
+        overall.append(seconds)
+        by_channel[channel].append(seconds)
+    return {"overall": _stats(overall), "by_channel": {key: _stats(by_channel[key]) for key in sorted(by_channel)}}
+
+
 # --- Everything at once ------------------------------------------------------------------------------------
 
 @dataclass
@@ -290,6 +358,8 @@ class DashboardFigures:
     counts: dict = field(default_factory=dict)
     late_now: int = 0
     shelf: DurationStats = field(default_factory=DurationStats)
+    slot_load: list = field(default_factory=list)
+    in_store_wait: dict = field(default_factory=dict)
 
 
 def dashboard_figures(*, stores, start: dt.date, end: dt.date, now: dt.datetime | None = None) -> DashboardFigures:
@@ -303,7 +373,9 @@ def dashboard_figures(*, stores, start: dt.date, end: dt.date, now: dt.datetime 
         items=ticket_times_by_item(stores=stores, start=start, end=end),
         counts=order_counts(stores=stores, start=start, end=end),
         late_now=late_orders_now(stores=stores, now=now),
-        shelf=shelf_times(stores=stores, start=start, end=end))
+        shelf=shelf_times(stores=stores, start=start, end=end),
+        slot_load=slot_load(stores=stores, start=start, end=end),
+        in_store_wait=in_store_wait(stores=stores, start=start, end=end))
 
 
 def orders_for_export(*, stores, start: dt.date, end: dt.date) -> QuerySet:

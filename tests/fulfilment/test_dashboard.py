@@ -19,8 +19,10 @@ def local(hour: int, minute: int, second: int = 0, day: dt.date = DAY) -> dt.dat
     return dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=zoneinfo.ZoneInfo(ZONE))
 
 
-def make_order(store, *, channel, status, total, created, promised=None, ready=None, picked_up=None) -> Order:
-    order = Order.objects.create(store=store, channel=channel, status=status, pickup_kind=PickupKind.ASAP,
+def make_order(store, *, channel, status, total, created, promised=None, ready=None, picked_up=None,
+               slot=None) -> Order:
+    order = Order.objects.create(store=store, channel=channel, status=status, slot_starts_at=slot,
+                                 pickup_kind=PickupKind.SCHEDULED if slot else PickupKind.ASAP,
                                  subtotal_minor=total, total_minor=total, currency=store.currency)
     # created_at is auto_now_add: the known times go in with an update, as the brief of the figures says.
     Order.objects.filter(pk=order.pk).update(created_at=created, promised_ready_at=promised, ready_at=ready,
@@ -65,10 +67,21 @@ def day(db):
     ob = make_order(store_b, channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=888, created=local(8, 5),
                     promised=local(8, 6), ready=local(8, 20))
     make_line(ob, menu_b["latte"], quantity=1, started=local(8, 6), done=local(8, 16))
+    # Store B has something for every figure, so a figure that leaked B into A's would show it.
+    make_order(store_b, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=433, created=local(8, 30),
+               promised=local(8, 35), ready=local(8, 37), picked_up=local(8, 47))  # waits 420 s, 600 s on the shelf
+    make_order(store_b, channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=411, created=local(8, 40))
+    make_order(store_b, channel=Channel.COUNTER, status=OrderStatus.NO_SHOW, total=422, created=local(9, 0),
+               promised=local(9, 5), ready=local(9, 6))  # waits 360 s
+    make_order(store_b, channel=Channel.MOBILE, status=OrderStatus.PENDING_PAYMENT, total=111, created=local(8, 7),
+               slot=local(12, 0))  # holds B's 12:00 slot, not a sale yet
     payment = Payment.objects.create(order=o2, provider=Payment.DEMO, amount_minor=700, currency="USD",
                                      captured_minor=700, refunded_minor=200, status="captured")
     Refund.objects.create(payment=payment, amount_minor=200, status=Refund.SUCCEEDED)
     Refund.objects.create(payment=payment, amount_minor=100, status=Refund.FAILED)
+    payment_b = Payment.objects.create(order=ob, provider=Payment.DEMO, amount_minor=888, currency="USD",
+                                       captured_minor=888, refunded_minor=77, status="captured")
+    Refund.objects.create(payment=payment_b, amount_minor=77, status=Refund.SUCCEEDED)
     return {"a": store_a, "b": store_b}
 
 
@@ -147,16 +160,30 @@ def test_manager_of_a_sees_nothing_of_b(day):
     assert list(dashboard.dashboard_stores_for_user(user=superuser)) == [day["a"], day["b"]]
     figures = dashboard.dashboard_figures(stores=dashboard.dashboard_stores_for_user(user=manager_a), start=DAY,
                                           end=NEXT_DAY, now=local(10, 0))
-    assert sum(r["sales_minor"] for r in figures.sales_by_channel) == 2350  # B's 888 is not in it
+    # Every figure is A's alone (B has an order for each of them in the fixture).
+    assert sum(r["sales_minor"] for r in figures.sales_by_channel) == 2350  # none of B's 888 + 433 + 422
+    assert sum(r["orders"] for r in figures.sales_by_bucket) == 5
     assert figures.promise["overall"].count == 4
-    assert {r["store"] for r in figures.stations} == {"A"}
+    assert {r["store"] for r in figures.stations} == {"A"} and {r["store"] for r in figures.items} == {"A"}
+    assert figures.counts == {"cancelled": 1, "no_shows": 1,
+                              "refunds": [{"currency": "USD", "refunded_minor": 200, "refunds": 1}]}
+    assert figures.late_now == 1 and figures.shelf.count == 3 and figures.shelf.max == 180
+    assert figures.slot_load == []
+    assert figures.in_store_wait["overall"].count == 1 and figures.in_store_wait["overall"].p50 == 900
 
 
 def test_two_stores_add_up(day):
     figures = dashboard.dashboard_figures(stores=[day["a"], day["b"]], start=DAY, end=NEXT_DAY, now=local(10, 0))
-    assert sum(r["sales_minor"] for r in figures.sales_by_channel) == 2350 + 888
+    assert sum(r["sales_minor"] for r in figures.sales_by_channel) == 2350 + 888 + 433 + 422
     assert figures.late_now == 2
-    assert figures.promise["overall"].count == 5 and figures.promise["overall"].max == 840
+    assert figures.promise["overall"].count == 7 and figures.promise["overall"].max == 840
+    assert figures.counts == {"cancelled": 2, "no_shows": 2,
+                              "refunds": [{"currency": "USD", "refunded_minor": 277, "refunds": 2}]}
+    assert (figures.shelf.count, figures.shelf.max) == (4, 600)
+    assert [(r["store"], r["slot"], r["orders"]) for r in figures.slot_load] == [("B", dt.datetime(2026, 3, 10, 12),
+                                                                                 1)]
+    wait = figures.in_store_wait["overall"]  # A's 900 s, B's 420 s and 360 s
+    assert (wait.count, wait.p50, wait.p90, wait.min, wait.max) == (3, 420, 900, 360, 900)
 
 
 # --- The page and the CSV export ----------------------------------------------------------------------------
@@ -178,7 +205,8 @@ def test_page_shows_the_day_to_its_manager(day):
     assert '<td id="cancelled">1</td>' in page and '<td id="no-shows">1</td>' in page
     assert '<td id="shelf">60 / 180</td>' in page and "$2.00 USD" in page  # refund
     assert "Check prep time" in page and "08:45" in page
-    assert "$8.88 USD" not in page  # store B's sale
+    assert "$8.88 USD" not in page and "$8.55 USD" not in page  # store B's mobile and counter sales
+    assert "$0.77 USD" not in page and "$2.77 USD" not in page  # B's refund, alone or added to A's
 
 
 def test_page_range_and_store_picker_for_a_manager_of_two_stores(day):
@@ -189,7 +217,8 @@ def test_page_range_and_store_picker_for_a_manager_of_two_stores(day):
     # Mobile over both days and stores: A's 18.00 on the 10th and 9.99 on the 9th, B's 8.88.
     assert '<option value="' in both and "$36.87 USD" in both and "9 Mar 23:45" in both
     only_b = client.get("/dashboard/", {"date": "2026-03-10", "store": day["b"].pk}).content.decode()
-    assert "$8.88 USD" in only_b and "$18.00 USD" not in only_b
+    assert "$8.88 USD" in only_b and "$8.55 USD" in only_b and "$0.77 USD" in only_b
+    assert "$18.00 USD" not in only_b and "$2.00 USD" not in only_b  # A's mobile sales and refund
 
 
 def test_page_refuses_strangers_and_bad_queries(day):
@@ -227,6 +256,11 @@ def test_csv_export_is_scoped_to_the_managers_stores(day):
     assert len(rows) == 6 and {row["store"] for row in rows} == {"A"}
     assert [row["total_minor"] for row in rows] == ["500", "700", "300", "400", "600", "250"]
     assert rows[0]["ready_at"] == "2026-03-10T06:09:00+00:00"
+    both = factories.staff("manager-ab", day["a"], StoreMembership.MANAGER)
+    StoreMembership.objects.create(user=both, store=day["b"], role=StoreMembership.MANAGER)
+    only_b = _client(both).get("/dashboard/orders.csv", {"date": "2026-03-10", "store": day["b"].pk})
+    rows_b = list(csv.DictReader(io.StringIO(only_b.content.decode())))
+    assert {row["store"] for row in rows_b} == {"B"} and len(rows_b) == 5
 
 
 def test_benchmark_script_runs_on_a_small_day(tmp_path):
