@@ -290,3 +290,140 @@ def test_buckets_and_day_follow_the_local_clock_across_a_dst_change(db):
     rows = dashboard.sales_by_bucket(stores=[store], start=sunday, end=sunday + dt.timedelta(days=1))
     assert [r["bucket"] for r in rows] == [dt.datetime(2026, 3, 29, 0, 30), dt.datetime(2026, 3, 29, 2, 30),
                                            dt.datetime(2026, 3, 29, 23, 45)]
+
+
+# --- Pickup slots and the in-store wait (known numbers on the day after A's day) -------------------------------
+
+def at_next(hour: int, minute: int, second: int = 0) -> dt.datetime:
+    return local(hour, minute, second, day=NEXT_DAY)
+
+
+def test_slot_load_counts_the_orders_that_took_each_slot_against_capacity(day):
+    store_a = day["a"]
+    store_a.slot_capacity = 3
+    store_a.save()
+    noon, quarter_past = at_next(12, 0), at_next(12, 15)
+    for status in (OrderStatus.CONFIRMED, OrderStatus.PICKED_UP, OrderStatus.NO_SHOW):
+        make_order(store_a, channel=Channel.MOBILE, status=status, total=100, created=at_next(11, 0), slot=noon)
+    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.CANCELLED, total=100, created=at_next(11, 1),
+               slot=noon)  # gave its place back
+    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.READY, total=100, created=local(21, 0),
+               slot=quarter_past)  # placed the evening before: counts on the slot's day
+    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.PENDING_PAYMENT, total=100,
+               created=at_next(11, 2), slot=quarter_past)
+    make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 3),
+               promised=noon)  # a counter order takes no slot (pickup_choose gives it none)
+    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 4),
+               slot=local(0, 0, day=NEXT_DAY + dt.timedelta(days=1)))  # the next day's first slot
+    make_order(day["b"], channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 5),
+               slot=noon)
+
+    rows = dashboard.slot_load(stores=[store_a], start=NEXT_DAY, end=NEXT_DAY + dt.timedelta(days=1))
+    assert rows == [
+        {"store_id": store_a.pk, "store": "A", "slot": dt.datetime(2026, 3, 11, 12, 0), "orders": 3, "holding": 1,
+         "capacity": 3, "full": True},
+        {"store_id": store_a.pk, "store": "A", "slot": dt.datetime(2026, 3, 11, 12, 15), "orders": 2, "holding": 2,
+         "capacity": 3, "full": False}]
+    both = dashboard.slot_load(stores=[day["b"], store_a], start=NEXT_DAY, end=NEXT_DAY + dt.timedelta(days=1))
+    assert [(r["store"], r["slot"].time(), r["orders"], r["capacity"]) for r in both] == [
+        ("A", dt.time(12, 0), 3, 3), ("A", dt.time(12, 15), 2, 3), ("B", dt.time(12, 0), 1, 4)]
+
+
+def test_slot_load_of_orders_placed_through_the_api_counts_mobile_not_counter(api_as, customer_a, barista_store1,
+                                                                              store, menu):
+    from fulfilment.services.quotes import slot_floor
+
+    def place(user, path, **extra):
+        response = api_as(user).post(path, {"store": store.pk, "pickup": pickup, "items": [
+            {"item": menu["drip"].pk, "quantity": 1}], **extra}, format="json", **factories.checkout_key())
+        assert response.status_code == 201, response.json()
+
+    slot = slot_floor(store, factories.local_now(store) + dt.timedelta(hours=1))
+    pickup = (slot + dt.timedelta(minutes=1)).isoformat()
+    for _ in range(store.slot_capacity):
+        place(customer_a, "/api/orders/")
+    place(barista_store1, f"/api/stores/{store.pk}/orders/", channel="counter")
+    pickup = (slot + dt.timedelta(minutes=store.slot_minutes, seconds=30)).isoformat()
+    place(customer_a, "/api/orders/")
+    place(barista_store1, f"/api/stores/{store.pk}/orders/", channel="counter")
+
+    today = slot.astimezone(store.tz).date()  # the store's zone keeps an hour ahead on the same day
+    rows = dashboard.slot_load(stores=[store], start=today, end=today + dt.timedelta(days=1))
+    local_slot = slot.astimezone(store.tz).replace(tzinfo=None)
+    assert [(r["slot"], r["orders"], r["holding"], r["full"]) for r in rows] == [
+        (local_slot, store.slot_capacity, store.slot_capacity, True),
+        (local_slot + dt.timedelta(minutes=store.slot_minutes), 1, 1, False)]
+
+
+@pytest.fixture
+def waits(day):
+    """A's in-store waits on the next day: counter 120, 300, 180 s; kiosk 240, 600 s; drive-thru 90 s; and
+    orders whose wait is not an in-store one (mobile, delivery, never ready, store B)."""
+    for channel, seconds in ((Channel.COUNTER, 120), (Channel.COUNTER, 300), (Channel.COUNTER, 180),
+                             (Channel.KIOSK, 240), (Channel.KIOSK, 600), (Channel.DRIVE_THRU, 90),
+                             (Channel.MOBILE, 1000), (Channel.DELIVERY, 500)):
+        make_order(day["a"], channel=channel, status=OrderStatus.PICKED_UP, total=100, created=at_next(9, 0),
+                   ready=at_next(9, 0) + dt.timedelta(seconds=seconds))
+    make_order(day["a"], channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=100, created=at_next(9, 5))
+    make_order(day["b"], channel=Channel.KIOSK, status=OrderStatus.PICKED_UP, total=100, created=at_next(9, 0),
+               ready=at_next(10, 0))
+    return day
+
+
+def test_in_store_wait_of_counter_kiosk_and_drive_thru_orders(waits):
+    wait = dashboard.in_store_wait(stores=[waits["a"]], start=NEXT_DAY, end=NEXT_DAY + dt.timedelta(days=1))
+    overall, by_channel = wait["overall"], wait["by_channel"]
+    # 90, 120, 180, 240, 300, 600: nearest rank p50 is the 3rd, p90 the 6th
+    assert (overall.count, overall.p50, overall.p90, overall.min, overall.max) == (6, 180, 600, 90, 600)
+    assert list(by_channel) == ["counter", "drive_thru", "kiosk"]
+    counter, kiosk, drive = by_channel["counter"], by_channel["kiosk"], by_channel["drive_thru"]
+    assert (counter.count, counter.p50, counter.p90, counter.min, counter.max) == (3, 180, 300, 120, 300)
+    assert (kiosk.count, kiosk.p50, kiosk.p90) == (2, 240, 600)
+    assert (drive.count, drive.p50, drive.p90) == (1, 90, 90)
+    assert dashboard.in_store_wait(stores=[waits["b"]], start=NEXT_DAY,
+                                   end=NEXT_DAY + dt.timedelta(days=1))["overall"].p50 == 3600
+
+
+def test_in_store_wait_reads_the_channel_table(waits, monkeypatch):
+    import dataclasses
+
+    from fulfilment.channels import CHANNEL_POLICIES, policy
+
+    for channel, waits_at_store in ((Channel.DELIVERY, True), (Channel.COUNTER, False)):
+        monkeypatch.setitem(CHANNEL_POLICIES, channel,
+                            dataclasses.replace(policy(channel), customer_waits_at_store=waits_at_store))
+    wait = dashboard.in_store_wait(stores=[waits["a"]], start=NEXT_DAY, end=NEXT_DAY + dt.timedelta(days=1))
+    assert list(wait["by_channel"]) == ["delivery", "drive_thru", "kiosk"]
+    assert (wait["overall"].count, wait["overall"].p50, wait["overall"].max) == (4, 240, 600)
+
+
+def test_dashboard_queries_do_not_grow_with_the_number_of_stores(day, waits):
+    """One store, and four stores in two zones: the figures read per zone, never per store or per order.
+    14 = 9 queries for the whole set of stores + 5 per zone (the 15-minute buckets and promise accuracy's
+    hours are cut at each zone's own clock)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_order(day["a"], channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100, created=local(7, 0),
+               slot=local(7, 30))
+    store_c = factories.open_store(name="C", slug="c", timezone="Europe/London")
+    store_d = factories.open_store(name="D", slug="d", timezone="Europe/London")
+    for store in (store_c, store_d):
+        menu = factories.coffee_menu(store)
+        order = make_order(store, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=100,
+                           created=local(9, 0), promised=local(9, 5), ready=local(9, 6), picked_up=local(9, 7),
+                           slot=local(9, 0))
+        make_line(order, menu["latte"], quantity=1, started=local(9, 1), done=local(9, 2))
+
+    def count(stores) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            figures = dashboard.dashboard_figures(stores=stores, start=DAY, end=NEXT_DAY + dt.timedelta(days=1),
+                                                  now=local(10, 0))
+        assert figures.sales_by_channel and figures.stations and figures.slot_load  # the figures had rows
+        return len(queries)
+
+    one_store = count([day["a"]])
+    four_stores = count([day["a"], day["b"], store_c, store_d])
+    assert one_store <= 14
+    assert four_stores <= 19
+    assert four_stores - one_store == count([day["a"], store_c]) - one_store  # what grows is the zones
