@@ -7,10 +7,11 @@ What it does:
   1. Migrates a new SQLite file (a temporary one, deleted afterwards unless --keep) and seeds one store
      (the test coffee menu: latte, drip, croissant on an espresso bar and an oven) and its manager.
   2. Writes `--orders` orders placed evenly over 06:00-18:00 local on one day, with 1-3 lines each and known
-     promised/ready/picked-up times and line start/done times; 3% cancelled, 2% no-shows, 1% refunded.
-  3. Times fulfilment.dashboard.dashboard_figures (every figure of the page) and a GET of /dashboard/ as the
-     manager (figures plus template), `--runs` times each, and prints the median and worst of each, plus
-     the number of SQL queries of one page.
+     promised/ready/picked-up times and line start/done times; 3% cancelled, 2% no-shows, 1% refunded; half
+     the mobile orders booked in a pickup slot (the slot of their promise).
+  3. Times each figure of fulfilment.dashboard on its own, then dashboard_figures (every figure of the page)
+     and a GET of /dashboard/ as the manager (figures plus template) and of the orders CSV, `--runs` times
+     each, and prints the median and worst of each, plus the number of SQL queries of dashboard_figures.
 """
 
 import argparse
@@ -39,7 +40,9 @@ def seed(orders: int, day: dt.date, seed_value: int):
     from django.core.management import call_command
     from django.db import transaction
 
+    from fulfilment.channels import policy
     from fulfilment.models import Channel, Order, OrderLine, OrderStatus, Payment, PickupKind, Refund
+    from fulfilment.services.quotes import slot_floor
     from stores.models import StoreMembership
     from tests import factories
 
@@ -64,8 +67,13 @@ def seed(orders: int, day: dt.date, seed_value: int):
                       else OrderStatus.PICKED_UP)
             lines = [(rng.choice(items), rng.randint(1, 2)) for _ in range(rng.randint(1, 3))]
             total = sum(item.price_minor * quantity for item, quantity in lines)
+            channel = rng.choice(channels)
+            # Only slot-counting channels get a slot, as quotes.pickup_choose gives them.
+            slot = (slot_floor(store, promised) if policy(channel).counts_toward_slot_capacity
+                    and rng.random() < 0.5 else None)
             rows.append(Order(
-                store=store, channel=rng.choice(channels), status=status, pickup_kind=PickupKind.ASAP,
+                store=store, channel=channel, status=status, slot_starts_at=slot,
+                pickup_kind=PickupKind.SCHEDULED if slot else PickupKind.ASAP,
                 subtotal_minor=total, total_minor=total, currency="USD", created_at=created,
                 promised_ready_at=promised,
                 ready_at=None if status == OrderStatus.CANCELLED else ready,
@@ -95,6 +103,12 @@ def seed(orders: int, day: dt.date, seed_value: int):
         Refund.objects.bulk_create([Refund(payment=p, amount_minor=p.amount_minor, status=Refund.SUCCEEDED)
                                     for p in payments])
     return store, manager, len(line_rows)
+
+
+# The figures dashboard_figures reads over the chosen days, timed one by one (late_orders_now, the live
+# figure, takes no days and is timed beside them).
+PER_FIGURE = ("sales_by_channel", "sales_by_bucket", "promise_accuracy", "ticket_times_by_station",
+              "ticket_times_by_item", "order_counts", "shelf_times", "slot_load", "in_store_wait")
 
 
 def _timed(runs: int, work) -> list[float]:
@@ -140,12 +154,20 @@ def main(argv=None) -> int:
     client.force_login(manager)
     response = client.get("/dashboard/", {"date": day.isoformat()})
     assert response.status_code == 200, response.status_code
+    each = {name: _timed(args.runs, lambda name=name: getattr(dashboard, name)(stores=[store], start=day, end=end))
+            for name in PER_FIGURE}
+    each["late_orders_now"] = _timed(args.runs, lambda: dashboard.late_orders_now(stores=[store]))
     figure_ms = _timed(args.runs, lambda: dashboard.dashboard_figures(stores=[store], start=day, end=end))
     page_ms = _timed(args.runs, lambda: client.get("/dashboard/", {"date": day.isoformat()}))
     csv_ms = _timed(args.runs, lambda: client.get("/dashboard/orders.csv", {"date": day.isoformat()}).content)
     overall = figures.promise["overall"]
+    wait = figures.in_store_wait["overall"]
     print(f"promise: {overall.count} ready, on time {overall.on_time_share:.0%}, p50 {overall.p50:.0f} s, "
-          f"p90 {overall.p90:.0f} s; {len(figures.sales_by_bucket)} 15-min buckets")
+          f"p90 {overall.p90:.0f} s; {len(figures.sales_by_bucket)} 15-min buckets; "
+          f"{len(figures.slot_load)} slots booked, {sum(r['full'] for r in figures.slot_load)} full; "
+          f"in-store wait of {wait.count}: p50 {wait.p50:.0f} s, p90 {wait.p90:.0f} s")
+    for name, times in each.items():
+        print(f"  {name:24s} median {statistics.median(times):7.1f} ms   worst {max(times):7.1f} ms")
     for name, times in (("figures", figure_ms), ("page", page_ms), ("orders.csv", csv_ms)):
         print(f"{name:11s} median {statistics.median(times):7.1f} ms   worst {max(times):7.1f} ms   ({args.runs} runs)")
     print(f"figures: {len(queries)} SQL queries; page: {len(response.content) / 1024:.0f} KiB of HTML")
