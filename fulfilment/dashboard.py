@@ -299,11 +299,11 @@ def slot_load(*, stores, start: dt.date, end: dt.date) -> list[dict]:
     slot: the local naive start (Order.slot_starts_at). Only orders of the channels that count toward slot
     capacity have one (quotes.pickup_choose sets it by ChannelPolicy.counts_toward_slot_capacity), so the
     slot itself is the channel rule, as in quotes._slot_counts.
-    holding: the orders holding the slot now (OPEN_STATUSES): what quotes counts against Store.slot_capacity
-    when it offers the slot. orders: those that took a place in it and did not give it back, i.e. holding
-    plus the picked-up and no-show ones (a finished order leaves OPEN_STATUSES only once its slot has been
-    served); only a cancelled order released its place. Past slots are all finished, so `orders` is the
-    slot's load; full: orders >= capacity (the store's current capacity).
+    holding: the orders holding the slot now (OPEN_STATUSES), what quotes counts against Store.slot_capacity
+    when it offers the slot. orders: every order that took a place in it except the cancelled ones, which
+    gave theirs back; the picked-up and no-show ones kept theirs until their handoff. The orders of a past
+    slot are all finished, so `holding` falls to 0 there while `orders` is the load the slot carried.
+    full: orders >= capacity (the store's capacity today).
     """
     stores = list(stores)
     by_pk = {store.pk: store for store in stores}
