@@ -292,7 +292,7 @@ function drawEightySix() {
     <div class="eighty-six-list">${group.options.map(option => {
       const out = state.optionsOut.has(option.id);
       return `<button class="act eighty-six ${out ? "is-out" : ""}" data-act="option_86" data-option="${option.id}" data-out="${out}">
-        <span>${esc(option.name)}</span><span class="muted">${esc(group.name)}</span>
+        <span>${esc(option.name)}</span>
         <strong>${out ? "OUT · tap to bring back" : "tap to 86"}</strong></button>`;
     }).join("")}</div>`).join("") || `<p class="muted">This store's menu has no options.</p>`;
 }
