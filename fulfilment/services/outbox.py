@@ -34,8 +34,17 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from fulfilment.models import PAID_OPEN_STATUSES, Order, OrderLine, StoreEvent
-from fulfilment.presenters import (MENU_ITEM, MENU_OPTION, PLAN, iso, item_message, option_message, order_ticket,
-                                   plan_iso, plan_offset)
+from fulfilment.presenters import (
+    MENU_ITEM,
+    MENU_OPTION,
+    PLAN,
+    iso,
+    item_message,
+    option_message,
+    order_ticket,
+    plan_iso,
+    plan_offset,
+)
 from fulfilment.services.raw_sql import store_event_insert_numbered
 from stores.models import MenuItem, ModifierOption, Store
 
