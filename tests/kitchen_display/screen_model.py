@@ -28,7 +28,7 @@ class Board:
         """Apply one server message; returns the request to send back when a number was missing."""
         if message["type"] == "snapshot":
             self.pending = {"seq": message["seq"], "tickets": list(message["tickets"]),
-                            "eighty_sixed": message["eighty_sixed"], "options_out": message["options_out"]}
+                            "eighty_sixed": message["eighty_sixed"], "options_out": message.get("options_out", [])}
         elif message["type"] == "snapshot.more" and self.pending and self.pending["seq"] == message["seq"]:
             self.pending["tickets"] += message["tickets"]
         if message["type"] in ("snapshot", "snapshot.more"):
