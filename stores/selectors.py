@@ -78,11 +78,11 @@ def eighty_six_periods(*, stores: Iterable[Store], now: dt.datetime, start_at: d
     The range is `start_at`..`end_at` for every store, or per store in `bounds` ({store id: (start, end)}),
     e.g. each store's own local day. Two queries, whatever the history: the changes in the range, and the
     last change before it of each item and option (was it out when the range began?)."""
-    stores = list(stores)
+    store_ids = {store.pk for store in stores}
     if bounds is None:
-        bounds = {store.pk: (start_at, end_at) for store in stores}
+        bounds = dict.fromkeys(store_ids, (start_at, end_at))
     ranges = {store_id: (start, min(end, now)) for store_id, (start, end) in bounds.items()
-              if store_id in {store.pk for store in stores} and start < min(end, now)}
+              if store_id in store_ids and start < min(end, now)}  # nothing yet of a range still to come
     if not ranges:
         return []
     in_range, before = Q(pk__in=[]), Q(pk__in=[])
@@ -98,8 +98,11 @@ def eighty_six_periods(*, stores: Iterable[Store], now: dt.datetime, start_at: d
     periods: dict[tuple[str, int], dict] = {}
     out_since: dict[tuple[str, int], dt.datetime] = {}
 
+    def key_of(row) -> tuple[str, int]:
+        return ("item", row["item_id"]) if row["item_id"] else ("option", row["option_id"])
+
     def entry(row) -> tuple[str, int]:
-        key = ("item", row["item_id"]) if row["item_id"] else ("option", row["option_id"])
+        key = key_of(row)
         if key not in periods:
             is_item = key[0] == "item"
             periods[key] = {
@@ -115,7 +118,7 @@ def eighty_six_periods(*, stores: Iterable[Store], now: dt.datetime, start_at: d
             periods[key]["times"] += 1
             out_since[key] = ranges[row["store_id"]][0]
     for row in changes:
-        key = ("item", row["item_id"]) if row["item_id"] else ("option", row["option_id"])
+        key = key_of(row)
         if row["out"] and key not in out_since:
             key = entry(row)
             periods[key]["times"] += 1
