@@ -26,7 +26,7 @@ from fulfilment.channels import policy
 from fulfilment.models import Order, OrderLine, PaymentStatus
 from fulfilment.payment_gateways import gateway as intents
 from fulfilment.pickup_codes import pickup_code
-from stores.models import MenuItem
+from stores.models import MenuItem, ModifierOption
 
 # --- Event kinds, and what each event's payload carries ---------------------------------------------------
 
@@ -37,6 +37,8 @@ ORDER_DELAYED = "order.delayed"    # payload: ticket, minutes
 PLAN = "plan"                      # a re-plan; payload: t0, lines [[line, order, lane, start, finish]],
 #                                    ready [[order, at]]; start, finish, at: whole seconds after t0, or null
 MENU_ITEM = "menu.item"            # an item marked 86 or back; payload: item {id, name, station, eighty_sixed}
+MENU_OPTION = "menu.option"        # a modifier option marked 86 or back; payload: option {id, name, group,
+#                                    group_name, available}
 
 
 # --- Times -------------------------------------------------------------------------------------------------
@@ -105,6 +107,12 @@ def item_message(item: MenuItem) -> dict:
     return {"id": item.pk, "name": item.name, "station": item.station_id, "eighty_sixed": item.eighty_sixed}
 
 
+def option_message(option: ModifierOption) -> dict:
+    """A modifier option as the screens and the menu socket get it (`option.group` is read: select it)."""
+    return {"id": option.pk, "name": option.name, "group": option.group_id, "group_name": option.group.name,
+            "available": option.is_available}
+
+
 # --- The shapes the public order-ready board gets ----------------------------------------------------------
 
 def public_ticket(ticket: dict) -> dict:
@@ -129,6 +137,8 @@ def public_event(event: dict) -> dict:
         public.update(t0=event.get("t0"), lines=event["lines"], ready=event["ready"])
     elif event["kind"] == MENU_ITEM:
         public["item"] = event["item"]
+    elif event["kind"] == MENU_OPTION:
+        public["option"] = event["option"]
     return public
 
 

@@ -1,5 +1,6 @@
 """Staffing changes re-plan the store: fewer lanes can move ready times, more can bring them forward.
-An item marked 86 (or back) from Django admin reaches the screens and the app like one marked on a screen.
+An item or a modifier option marked 86 (or back) from Django admin reaches the screens and the app like one
+marked on a screen.
 
 `stores` cannot call `fulfilment` (dependencies run one way), so fulfilment listens to its models.
 The re-plan runs after the commit, so an admin save never waits on the store lock mid-transaction.
@@ -12,7 +13,8 @@ from django.utils import timezone
 
 from fulfilment.models import StorePaymentPolicy
 from stores.config_cache import config_changed
-from stores.models import MenuItem, StaffingPeriod, Station, Store
+from stores.models import MenuItem, ModifierOption, StaffingPeriod, Station, Store
+from stores.signals import options_availability_changed
 
 
 def _replan_after_commit(store_id: int) -> None:
@@ -61,3 +63,26 @@ def menu_item_changed(sender, instance: MenuItem, update_fields=None, **kwargs):
                 outbox_menu_item(store=store, item=item)
 
     transaction.on_commit(announce)
+
+
+@receiver(options_availability_changed)
+def options_availability_announce(sender, options: list[ModifierOption], **kwargs):
+    # The kitchen's own option 86 writes its event in its transaction and marks the options.
+    by_store: dict[int, list[int]] = {}
+    for option in options:
+        if not getattr(option, "_announced", False):
+            by_store.setdefault(option.group.store_id, []).append(option.pk)
+    for store_id, option_ids in by_store.items():
+        transaction.on_commit(lambda store_id=store_id, option_ids=option_ids: _announce_options(store_id, option_ids))
+
+
+def _announce_options(store_id: int, option_ids: list[int]) -> None:
+    """The options as they are now (a later change may have followed), one event each, store row locked."""
+    from fulfilment.services.outbox import outbox_menu_option
+
+    with transaction.atomic():
+        store = Store.objects.select_for_update().filter(pk=store_id).first()
+        if store is None:
+            return
+        for option in ModifierOption.objects.filter(pk__in=option_ids).select_related("group").order_by("pk"):
+            outbox_menu_option(store=store, option=option)

@@ -5,7 +5,7 @@ only, signed in with their session; anyone else is refused at connect. A screen 
 store's tickets with the store's event number, then every later event with the next number, in order.
 It may reconnect with `?since=<number>` and get just what it missed. Every message from the server:
 
-    {"type": "snapshot", "seq": 41, "tickets": [...], "eighty_sixed": [...], "more": false}
+    {"type": "snapshot", "seq": 41, "tickets": [...], "eighty_sixed": [...], "options_out": [...], "more": false}
     {"type": "snapshot.more", "seq": 41, "tickets": [...], "more": false}   the rest of a large snapshot
     {"type": "events", "events": [{"seq": 42, "kind": "order.created", "ticket": {...}, ...}, ...]}
     {"type": "ack", "ref": "a7", "action": "bump_ticket"}     done; the events it caused came just before
@@ -29,7 +29,10 @@ or account names.
 The customer's socket (`ws/orders/<id>/`) is for the order's owner: session, or the app's API token as
 the subprotocol `token.<key>` (a browser cannot set headers on a WebSocket). It gets the order as the
 REST API shows it, again whenever it changes. The menu socket (`ws/stores/<store>/menu/`) is public and
-says when an item is marked 86 or back.
+says when an item or a modifier option is marked 86 or back:
+
+    {"type": "items", "items": [{"id", "name", "station", "eighty_sixed"}, ...],
+     "options": [{"id", "name", "group", "group_name", "available"}, ...]}     "options" only when some changed
 """
 
 import contextlib
@@ -80,7 +83,10 @@ ACTIONS = {
     "recall": (kitchen_actions.kitchen_order_recall, [("order", "order_id")], {STATION, EXPO}),
     "delay": (kitchen_actions.kitchen_delay_report, [("order", "order_id"), ("minutes", "minutes")], {STATION, EXPO}),
     "item_86": (kitchen_actions.kitchen_item_86, [("item", "item_id"), ("eighty_sixed", "eighty_sixed")], {STATION, EXPO}),
+    "option_86": (kitchen_actions.kitchen_option_86, [("option", "option_id"), ("available", "available")],
+                  {STATION, EXPO}),
 }
+STORE_WIDE = {"item_86", "option_86"}  # the menu's, not a station's: a station screen may mark any of them
 
 
 def _int(value, name: str) -> int:
@@ -297,12 +303,14 @@ class KitchenConsumer(JsonSocket):
         if self.screen not in screens:
             raise DomainError("This screen cannot do that.", code="wrong_screen")
         arguments = {"store_id": self.store_id, "actor": self.user}
-        if self.screen == STATION and action != "item_86":
+        if self.screen == STATION and action not in STORE_WIDE:
             arguments["station_id"] = self.station_id  # the station's items only
         for name, keyword in fields:
             value = content.get(name)
             if keyword == "eighty_sixed":
                 arguments[keyword] = value is not False
+            elif keyword == "available":  # like "eighty_sixed": only an explicit true brings an option back
+                arguments[keyword] = value is True
             elif keyword == "minutes":
                 arguments[keyword] = value
             else:
@@ -393,7 +401,7 @@ class OrderConsumer(JsonSocket):
 
 
 class MenuConsumer(JsonSocket):
-    """Anyone looking at a store's menu hears when an item is marked 86 or comes back."""
+    """Anyone looking at a store's menu hears when an item or a modifier option is marked 86 or comes back."""
 
     async def connect(self):
         self.store_id = self.scope["url_route"]["kwargs"]["store_id"]
@@ -411,7 +419,8 @@ class MenuConsumer(JsonSocket):
             await relay.leave(menu_group(self.store_id), self.channel_name)
 
     async def menu_items(self, message):
-        await self.send_json({"type": "items", "items": message["items"]})
+        options = {"options": message["options"]} if "options" in message else {}
+        await self.send_json({"type": "items", "items": message["items"], **options})
 
     async def receive_json(self, content, **kwargs):
         if content.get("action") != "sync":

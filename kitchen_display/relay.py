@@ -4,7 +4,7 @@ Fast path: `fulfilment.services.outbox` announces each committed `StoreEvent` (`
 `on_events_committed` hands them to this process's sender task, which batches whatever committed
 meanwhile and sends ONE group message per store (`kds.<store>`) however many events it holds, plus a
 short note to the group of each order whose customer should hear of it (`order.<id>`) and menu changes
-to the store's public menu group (`menu.<store>`). Channels fans a group message out to every member
+to the store's public menu group (`menu.<store>`: items and modifier options marked 86 or back). Channels fans a group message out to every member
 one by one, so fewer, larger group messages is what keeps 50 orders/s cheap. The JSON a screen gets is
 encoded once here, not once per screen: the frames of the staff screens, each at most `FRAME_BYTES`
 (Daphne refuses to send a WebSocket message over 1 MiB and closes the socket with 1011), and the smaller
@@ -33,7 +33,7 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from fulfilment.presenters import MENU_ITEM, public_event
+from fulfilment.presenters import MENU_ITEM, MENU_OPTION, public_event
 from fulfilment.services.outbox import outbox_heads, outbox_notices
 from orderahead import metrics
 
@@ -94,11 +94,11 @@ def event_frames(encoded_events: list[str]) -> list[str]:
 
 def snapshot_frames(snapshot: dict, now: str) -> list[str]:
     """A snapshot in frames of at most `FRAME_BYTES`: the first `{"type": "snapshot", "seq", "now",
-    "eighty_sixed", "tickets", "more"}`, then `{"type": "snapshot.more", "seq", "tickets", "more"}` while
+    "eighty_sixed", "options_out", "tickets", "more"}`, then `{"type": "snapshot.more", "seq", "tickets", "more"}` while
     tickets remain. A screen shows the snapshot, and takes its number, only once it has the part with
     `"more": false`: a socket that drops in between leaves the screen as it was."""
     first = encode({"type": "snapshot", "seq": snapshot["seq"], "now": now,
-                    "eighty_sixed": snapshot["eighty_sixed"]})[:-1]
+                    "eighty_sixed": snapshot["eighty_sixed"], "options_out": snapshot.get("options_out", [])})[:-1]
     more = encode({"type": "snapshot.more", "seq": snapshot["seq"]})[:-1]
     reserve = max(len(first), len(more)) + len(',"tickets":[],"more":false}')
     chunks = _chunks([encode(ticket) for ticket in snapshot["tickets"]], FRAME_BYTES - reserve)
@@ -130,17 +130,24 @@ async def broadcast(events: list[dict]) -> None:
         return
     by_store: dict[int, list[dict]] = defaultdict(list)
     menus: dict[int, list[dict]] = defaultdict(list)
+    menu_options: dict[int, list[dict]] = defaultdict(list)
     orders: dict[int, int] = {}
     for event in events:
         by_store[event["store"]].append(event)
         if event["kind"] == MENU_ITEM:
             menus[event["store"]].append(event["item"])
+        elif event["kind"] == MENU_OPTION:
+            menu_options[event["store"]].append(event["option"])
         for order_id in event.get("notify") or ():
             orders[order_id] = max(orders.get(order_id, 0), event["seq"])
     sends = [(store_group(store_id), store_message(store_id, store_events))
              for store_id, store_events in by_store.items()]
     sends += [(order_group(order_id), {"type": "order.changed", "seq": seq}) for order_id, seq in orders.items()]
-    sends += [(menu_group(store_id), {"type": "menu.items", "items": items}) for store_id, items in menus.items()]
+    # One message per store's menu: the items, and the options only when some changed (a shopper's checkout
+    # re-quotes when one in its cart went out or came back).
+    sends += [(menu_group(store_id), {"type": "menu.items", "items": menus.get(store_id, []),
+                                      **({"options": menu_options[store_id]} if store_id in menu_options else {})})
+              for store_id in {*menus, *menu_options}]
     in_flight = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
 
     async def send(group: str, message: dict) -> None:

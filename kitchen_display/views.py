@@ -4,6 +4,7 @@ pickup board. The pages are shells; kds.js fills them from the store's socket.""
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse_lazy
@@ -11,7 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from fulfilment.channels import policy
 from fulfilment.models import Channel
-from stores.models import MenuItem, Station, Store, StoreMembership
+from stores.models import MenuItem, ModifierOption, Station, Store, StoreMembership
 from stores.selectors import MAX_ID, store_role
 
 LOGIN_URL = reverse_lazy("kds-login")
@@ -53,12 +54,16 @@ def _screen(request, store: Store, screen: str, station: Station | None):
     stations = list(store.stations.order_by("name"))
     items = list(MenuItem.objects.filter(store=store, is_active=True).order_by("station__name", "name")
                  .values("id", "name", "station_id"))
+    # The store's modifier options in the order admin and the menu list them, grouped by their group.
+    options = list(ModifierOption.objects.filter(group__store=store)
+                   .order_by("group__position", "group__name", "group_id", "position", "name")
+                   .values("id", "name", "group_id", group_name=F("group__name")))
     socket = f"/ws/kds/{store.pk}/{station.pk if station else screen}/"
     # The config carries no username: the board is a public screen.
     context = {"store": store, "station": station, "screen": screen, "stations": stations, "socket": socket,
                "config": {"socket": socket, "screen": screen, "store": store.pk,
                           "station": station.pk if station else None,
-                          "stations": {s.pk: s.name for s in stations}, "items": items,
+                          "stations": {s.pk: s.name for s in stations}, "items": items, "options": options,
                           "channels": dict(Channel.choices),
                           "badges": {value: policy(value).badge for value in Channel.values}}}
     template = "kitchen_display/board.html" if screen == "board" else "kitchen_display/screen.html"

@@ -604,6 +604,28 @@ class ModifierGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("options")
 
+    def save_formset(self, request, form, formset, change):
+        """The options' rows are saved field by field, and an "Available" box ticked or unticked goes through
+        `options_set_available`, which logs the 86 and tells the kitchen screens and the app."""
+        if formset.model is not ModifierOption:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # sorts the rows into new, changed and deleted ones
+        for option in formset.deleted_objects:
+            option.delete()
+        for option in formset.new_objects:
+            option.save()
+        toggled: dict[bool, list[ModifierOption]] = {True: [], False: []}
+        deleted = set(formset.deleted_forms) if formset.can_delete else set()
+        for option_form in formset.initial_forms:
+            if option_form in deleted or not option_form.has_changed():
+                continue
+            _save_changed_fields(option_form.instance, option_form, leave_to_services={"is_available"})
+            if "is_available" in option_form.changed_data:
+                toggled[option_form.instance.is_available].append(option_form.instance)
+        for available, options in toggled.items():
+            if options:
+                store_services.options_set_available(options=options, available=available, actor=request.user)
+
     def get_readonly_fields(self, request, obj=None):
         # Items of this store offer the group; moving it to another store would break them.
         return ("store",) if obj is not None else ()
@@ -655,16 +677,25 @@ class ModifierOptionAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdm
             kwargs["queryset"] = ModifierGroup.objects.filter(store__in=managed_store_ids(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def save_model(self, request, obj, form, change):
+        # Also used by the list's editable "Available" column.
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        _save_changed_fields(obj, form, leave_to_services={"is_available"})
+        if "is_available" in form.changed_data:
+            store_services.options_set_available(options=[obj], available=obj.is_available, actor=request.user)
+
     @admin.action(description="86 (unavailable) selected options", permissions=["change"])
     def mark_unavailable(self, request, queryset):
         options = list(queryset)
-        store_services.options_set_available(options=options, available=False)
+        store_services.options_set_available(options=options, available=False, actor=request.user)
         self.message_user(request, f"86'd {_count(options, 'option')}: {_names(options)}.", messages.SUCCESS)
 
     @admin.action(description="Back on: selected options available again", permissions=["change"])
     def mark_available(self, request, queryset):
         options = list(queryset)
-        store_services.options_set_available(options=options, available=True)
+        store_services.options_set_available(options=options, available=True, actor=request.user)
         self.message_user(request, f"Back on: {_count(options, 'option')}: {_names(options)}.", messages.SUCCESS)
 
 
@@ -744,20 +775,20 @@ class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
             return
         _save_changed_fields(obj, form, leave_to_services={"eighty_sixed"})
         if "eighty_sixed" in form.changed_data:
-            store_services.item_set_86(item=obj, eighty_sixed=obj.eighty_sixed)
+            store_services.item_set_86(item=obj, eighty_sixed=obj.eighty_sixed, actor=request.user)
 
     @admin.action(description="86 selected items (unavailable on every channel)", permissions=["change"])
     def mark_86(self, request, queryset):
         items = list(queryset)
         for item in items:
-            store_services.item_set_86(item=item, eighty_sixed=True)
+            store_services.item_set_86(item=item, eighty_sixed=True, actor=request.user)
         self.message_user(request, f"86'd {_count(items, 'item')}: {_names(items)}.", messages.SUCCESS)
 
     @admin.action(description="Un-86 selected items (available again)", permissions=["change"])
     def unmark_86(self, request, queryset):
         items = list(queryset)
         for item in items:
-            store_services.item_set_86(item=item, eighty_sixed=False)
+            store_services.item_set_86(item=item, eighty_sixed=False, actor=request.user)
         self.message_user(request, f"Back on the menu: {_count(items, 'item')}: {_names(items)}.",
                           messages.SUCCESS)
 

@@ -273,3 +273,30 @@ class MenuItem(models.Model):
         if self.stock_count is not None and self.stock_count <= 0:
             return "sold out"
         return ""
+
+
+class AvailabilityChange(models.Model):
+    """One item or modifier option going out (86) or coming back, and who did it: the record the dashboard
+    reads to say what ran out today and for how long. Written only by `stores.services` (`item_set_86`,
+    `options_set_available`), and only for a real change."""
+
+    store = models.ForeignKey(Store, related_name="availability_changes", on_delete=models.CASCADE)
+    item = models.ForeignKey(MenuItem, null=True, blank=True, related_name="availability_changes",
+                             on_delete=models.CASCADE)
+    option = models.ForeignKey(ModifierOption, null=True, blank=True, related_name="availability_changes",
+                               on_delete=models.CASCADE)
+    out = models.BooleanField(help_text="True: went out (86'd); False: came back.")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+",
+                              on_delete=models.SET_NULL)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "at"], name="availability_store_at")]
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(item__isnull=False, option__isnull=True)
+                       | models.Q(item__isnull=True, option__isnull=False)),
+            name="availability_item_xor_option")]
+
+    def __str__(self) -> str:
+        what = self.item or self.option
+        return f"{what} {'out' if self.out else 'back'} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,10 +1,13 @@
 """Reads of stores and menus. Return querysets or plain values; never write."""
 
+import datetime as dt
 import math
+from collections.abc import Iterable, Mapping
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
-from stores.models import MenuCategory, MenuItem, ModifierGroup, Store, StoreMembership
+from stores.models import AvailabilityChange, MenuCategory, MenuItem, ModifierGroup, Store, StoreMembership
 
 EARTH_RADIUS_M = 6_371_000
 MAX_ID = 2**63 - 1  # largest BigAutoField value
@@ -67,3 +70,73 @@ def store_role(*, user, store_id: int) -> str | None:
 def store_ids_managed_by(*, user) -> frozenset[int]:
     return frozenset(StoreMembership.objects.filter(user_id=user.pk, role=StoreMembership.MANAGER)
                      .values_list("store_id", flat=True))
+
+
+# --- What ran out (86) and for how long --------------------------------------------------------------------
+
+_CHANGE_FIELDS = ("store_id", "store__name", "item_id", "item__name", "item__eighty_sixed", "option_id",
+                  "option__name", "option__group__name", "option__is_available", "out", "at")
+
+
+def eighty_six_periods(*, stores: Iterable[Store], now: dt.datetime, start_at: dt.datetime | None = None,
+                       end_at: dt.datetime | None = None,
+                       bounds: Mapping[int, tuple[dt.datetime, dt.datetime]] | None = None) -> list[dict]:
+    """Each item and modifier option of `stores` that was out (86) at any time in the range, longest out first:
+
+        {"store_id", "store", "kind": "item" | "option", "id", "name" ("Milk: Oat" for an option),
+         "times": out periods in the range (one already running at its start counts),
+         "out_seconds": time out within [start, min(end, now)], "still_out": out now}
+
+    The range is `start_at`..`end_at` for every store, or per store in `bounds` ({store id: (start, end)}),
+    e.g. each store's own local day. Two queries, whatever the history: the changes in the range, and the
+    last change before it of each item and option (was it out when the range began?)."""
+    store_ids = {store.pk for store in stores}
+    if bounds is None:
+        bounds = dict.fromkeys(store_ids, (start_at, end_at))
+    ranges = {store_id: (start, min(end, now)) for store_id, (start, end) in bounds.items()
+              if store_id in store_ids and start < min(end, now)}  # nothing yet of a range still to come
+    if not ranges:
+        return []
+    in_range, before = Q(pk__in=[]), Q(pk__in=[])
+    for store_id, (start, end) in ranges.items():
+        in_range |= Q(store_id=store_id, at__gte=start, at__lt=end)
+        before |= Q(store_id=store_id, at__lt=start)
+    last_before = (AvailabilityChange.objects.filter(before)
+                   .annotate(newest=Window(RowNumber(), partition_by=[F("item_id"), F("option_id")],
+                                           order_by=[F("at").desc(), F("pk").desc()]))
+                   .filter(newest=1).values(*_CHANGE_FIELDS))
+    changes = AvailabilityChange.objects.filter(in_range).order_by("at", "pk").values(*_CHANGE_FIELDS)
+
+    periods: dict[tuple[str, int], dict] = {}
+    out_since: dict[tuple[str, int], dt.datetime] = {}
+
+    def key_of(row) -> tuple[str, int]:
+        return ("item", row["item_id"]) if row["item_id"] else ("option", row["option_id"])
+
+    def entry(row) -> tuple[str, int]:
+        key = key_of(row)
+        if key not in periods:
+            is_item = key[0] == "item"
+            periods[key] = {
+                "store_id": row["store_id"], "store": row["store__name"], "kind": key[0], "id": key[1],
+                "name": row["item__name"] if is_item else f"{row['option__group__name']}: {row['option__name']}",
+                "times": 0, "out_seconds": 0.0,
+                "still_out": row["item__eighty_sixed"] if is_item else not row["option__is_available"]}
+        return key
+
+    for row in last_before:
+        if row["out"]:  # out when the range began: counted from its start
+            key = entry(row)
+            periods[key]["times"] += 1
+            out_since[key] = ranges[row["store_id"]][0]
+    for row in changes:
+        key = key_of(row)
+        if row["out"] and key not in out_since:
+            key = entry(row)
+            periods[key]["times"] += 1
+            out_since[key] = row["at"]
+        elif not row["out"] and key in out_since:
+            periods[key]["out_seconds"] += (row["at"] - out_since.pop(key)).total_seconds()
+    for key, since in out_since.items():  # still out at the end of the range
+        periods[key]["out_seconds"] += (ranges[periods[key]["store_id"]][1] - since).total_seconds()
+    return sorted(periods.values(), key=lambda p: (-p["out_seconds"], p["store"], p["name"]))

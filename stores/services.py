@@ -7,7 +7,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from orderahead.errors import Conflict
-from stores.models import MenuItem, ModifierOption, Store, StoreMembership
+from stores.models import AvailabilityChange, MenuItem, ModifierOption, Store, StoreMembership
+from stores.signals import options_availability_changed
 
 
 def stock_reserve(*, item: MenuItem, quantity: int) -> None:
@@ -47,18 +48,46 @@ def store_resume_mobile(*, store: Store) -> Store:
     return store
 
 
+def _actor_id(actor) -> int | None:
+    """The user to log, or None for a change with no signed-in person behind it (a command, a test)."""
+    return actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
 @transaction.atomic
-def item_set_86(*, item: MenuItem, eighty_sixed: bool) -> MenuItem:
+def item_set_86(*, item: MenuItem, eighty_sixed: bool, actor=None, now=None) -> MenuItem:
+    """Mark an item out (86) or back, and log it for the dashboard when that is a change.
+
+    The flag is read under a row lock, so two people 86ing the same item at once log one change, not two."""
+    was = MenuItem.objects.select_for_update().values_list("eighty_sixed", flat=True).get(pk=item.pk)
     item.eighty_sixed = eighty_sixed
-    item.save(update_fields=["eighty_sixed"])
+    item.save(update_fields=["eighty_sixed"])  # saved even when unchanged: fulfilment re-announces the item
+    if was != eighty_sixed:
+        AvailabilityChange.objects.create(store_id=item.store_id, item=item, out=eighty_sixed,
+                                          actor_id=_actor_id(actor), at=now or timezone.now())
     return item
 
 
-def options_set_available(*, options, available: bool) -> int:
+@transaction.atomic
+def options_set_available(*, options, available: bool, actor=None, now=None) -> list[ModifierOption]:
     """86 modifier options (oat milk is out) or put them back; the menu and quotes read the flag live.
-    Returns how many options changed."""
-    return ModifierOption.objects.filter(pk__in=[o.pk for o in options]).exclude(is_available=available).update(
-        is_available=available)
+
+    Returns the options that changed (each with its group), which are logged for the dashboard and
+    announced (`options_availability_changed`, after which fulfilment tells the screens and the app)."""
+    changing = list(ModifierOption.objects.select_for_update(of=("self",)).select_related("group")
+                    .filter(pk__in=[o.pk for o in options]).exclude(is_available=available).order_by("pk"))
+    if not changing:
+        return []
+    ModifierOption.objects.filter(pk__in=[o.pk for o in changing]).update(is_available=available)
+    actor_id, now = _actor_id(actor), now or timezone.now()
+    AvailabilityChange.objects.bulk_create([
+        AvailabilityChange(store_id=o.group.store_id, option=o, out=not available, actor_id=actor_id, at=now)
+        for o in changing])
+    announced = {o.pk for o in options if getattr(o, "_announced", False)}
+    for o in changing:
+        o.is_available = available
+        o._announced = o.pk in announced  # the caller writes the screens' event itself (kitchen_option_86)
+    options_availability_changed.send(sender=ModifierOption, options=changing)
+    return changing
 
 
 @transaction.atomic

@@ -2,10 +2,15 @@
 store's `config_version`: any save or delete of them, or of the store itself, gives it a new one."""
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from stores.config_cache import config_changed
 from stores.models import OpeningHours, StaffingPeriod, Station, Store
+
+# Sent by `stores.services.options_set_available`, inside its transaction, with `options=[ModifierOption, ...]`
+# that went out or came back (their `is_available` is the new value). Options change in one UPDATE, which
+# sends no post_save, so fulfilment listens here to tell the screens and the customer app after the commit.
+options_availability_changed = Signal()
 
 
 @receiver(post_save, sender=Store)

@@ -1,5 +1,5 @@
 """What baristas do from the kitchen screens: start and bump items, bump a whole order to ready, recall
-it, mark an item 86, report a delay.
+it, mark an item or a modifier option 86, report a delay.
 
 Each action runs in one transaction that locks the store row first and then the order (the lock order
 of `order_place` and `order_transition`), checks that the order, item and station belong to the store
@@ -17,13 +17,13 @@ from django.utils import timezone
 from fulfilment.models import KITCHEN_STATUSES, Order, OrderLine, OrderStatus
 from fulfilment.presenters import ORDER_DELAYED, ORDER_LINES
 from fulfilment.services.lifecycle import order_transition
-from fulfilment.services.outbox import outbox_menu_item, outbox_order_changed
+from fulfilment.services.outbox import outbox_menu_item, outbox_menu_option, outbox_order_changed
 from fulfilment.services.raw_sql import bulk_update_rows
 from fulfilment.services.scheduling import store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
-from stores.models import MenuItem, Station, Store
+from stores.models import MenuItem, ModifierOption, Station, Store
 from stores.selectors import store_role
-from stores.services import item_set_86
+from stores.services import item_set_86, options_set_available
 
 S = OrderStatus
 MAX_DELAY_MINUTES = 60
@@ -254,7 +254,30 @@ def kitchen_item_86(*, store_id: int, item_id: int, actor, eighty_sixed: bool = 
         if item.eighty_sixed == eighty_sixed:
             return item
         item._announced = True  # the event is written below, in this transaction (see fulfilment.signals)
-        item_set_86(item=item, eighty_sixed=eighty_sixed)
+        item_set_86(item=item, eighty_sixed=eighty_sixed, actor=actor, now=now)
         store_replan(store=store, now=now)
         outbox_menu_item(store=store, item=item, actor=actor)
         return item
+
+
+def kitchen_option_86(*, store_id: int, option_id: int, actor, available: bool,
+                      now: dt.datetime | None = None) -> ModifierOption:
+    """Mark a modifier option out (oat milk ran out) or back: the menu and every quote stop (or start)
+    offering it at once, and the screens and the customer app hear of it after the commit.
+
+    No re-plan, unlike an item's 86: the plan is made of lines already ordered, whose prep times were fixed
+    when they were placed, and an option's availability only decides what can be ordered next."""
+    _check_staff(actor, store_id)
+    with transaction.atomic():
+        store = Store.objects.select_for_update().filter(pk=store_id).first()
+        if store is None:
+            raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+        option = ModifierOption.objects.select_related("group").filter(pk=option_id, group__store=store).first()
+        if option is None:
+            raise NotFound(f"Option {option_id} is not a modifier option of this store.", code="unknown_option")
+        option._announced = True  # the event is written below, in this transaction (see fulfilment.signals)
+        changed = options_set_available(options=[option], available=available, actor=actor, now=now)
+        if changed:
+            option = changed[0]
+            outbox_menu_option(store=store, option=option, actor=actor)
+        return option

@@ -1,9 +1,9 @@
 """The store event outbox: what a store's screens must learn, numbered per store, written with the change.
 
 Every change the kitchen screens or a customer must see (an order placed, a state change, an item
-started or bumped, a re-plan that moves tickets or ready times, an item marked 86) is written here as
-a `StoreEvent` row in the SAME transaction as the change, with the store row locked, so the store's
-numbers (`seq`) run 1, 2, 3 ... without gaps and in commit order. After the commit the rows are
+started or bumped, a re-plan that moves tickets or ready times, an item or a modifier option marked 86)
+is written here as a `StoreEvent` row in the SAME transaction as the change, with the store row locked,
+so the store's numbers (`seq`) run 1, 2, 3 ... without gaps and in commit order. After the commit the rows are
 announced (`store_events_committed`); `kitchen_display` listens and pushes them to the screens.
 fulfilment never imports kitchen_display: the signal and the table are the whole interface.
 
@@ -34,9 +34,19 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from fulfilment.models import PAID_OPEN_STATUSES, Order, OrderLine, StoreEvent
-from fulfilment.presenters import MENU_ITEM, PLAN, iso, item_message, order_ticket, plan_iso, plan_offset
+from fulfilment.presenters import (
+    MENU_ITEM,
+    MENU_OPTION,
+    PLAN,
+    iso,
+    item_message,
+    option_message,
+    order_ticket,
+    plan_iso,
+    plan_offset,
+)
 from fulfilment.services.raw_sql import store_event_insert_numbered
-from stores.models import MenuItem, Store
+from stores.models import MenuItem, ModifierOption, Store
 
 # Sent after the commit with `events=[message, ...]` (see `event_message`); kitchen_display relays them.
 store_events_committed = Signal()
@@ -114,6 +124,11 @@ def outbox_menu_item(*, store: Store, item: MenuItem, actor=None) -> StoreEvent:
     return outbox_write(store=store, kind=MENU_ITEM, payload={"item": item_message(item), "by": _username(actor)})
 
 
+def outbox_menu_option(*, store: Store, option: ModifierOption, actor=None) -> StoreEvent:
+    return outbox_write(store=store, kind=MENU_OPTION,
+                        payload={"option": option_message(option), "by": _username(actor)})
+
+
 # --- Reads -------------------------------------------------------------------------------------------------
 
 def outbox_head(*, store_id: int) -> int:
@@ -173,7 +188,10 @@ def outbox_snapshot(*, store_id: int) -> dict:
     tickets = [order_ticket(order, list(order.lines.all())) for order in _screen_orders(store_id)]
     items = [item_message(item) for item in
              MenuItem.objects.filter(store_id=store_id, eighty_sixed=True).order_by("name")]
-    return {"seq": seq, "tickets": tickets, "eighty_sixed": items}
+    options = [option_message(option) for option in
+               ModifierOption.objects.filter(group__store_id=store_id, is_available=False).select_related("group")
+               .order_by("pk")]
+    return {"seq": seq, "tickets": tickets, "eighty_sixed": items, "options_out": options}
 
 
 def outbox_prune(*, older_than: dt.datetime) -> int:

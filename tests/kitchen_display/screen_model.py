@@ -17,6 +17,7 @@ class Board:
     seq: int | None = None
     tickets: dict[int, dict] = field(default_factory=dict)
     out: dict[int, dict] = field(default_factory=dict)
+    options_out: dict[int, dict] = field(default_factory=dict)  # modifier options marked 86
     applied: list[int] = field(default_factory=list)   # every event number applied, in order
     duplicates: int = 0                                  # events received again (ignored)
     gaps: int = 0                                        # times a number was missing
@@ -27,7 +28,7 @@ class Board:
         """Apply one server message; returns the request to send back when a number was missing."""
         if message["type"] == "snapshot":
             self.pending = {"seq": message["seq"], "tickets": list(message["tickets"]),
-                            "eighty_sixed": message["eighty_sixed"]}
+                            "eighty_sixed": message["eighty_sixed"], "options_out": message.get("options_out", [])}
         elif message["type"] == "snapshot.more" and self.pending and self.pending["seq"] == message["seq"]:
             self.pending["tickets"] += message["tickets"]
         if message["type"] in ("snapshot", "snapshot.more"):
@@ -36,6 +37,7 @@ class Board:
                 self.seq = snapshot["seq"]
                 self.tickets = {t["id"]: t for t in snapshot["tickets"] if t["status"] in SCREEN_STATUSES}
                 self.out = {item["id"]: item for item in snapshot["eighty_sixed"]}
+                self.options_out = {option["id"]: option for option in snapshot["options_out"]}
                 self.snapshots += 1
             return None
         if message["type"] != "events":
@@ -78,8 +80,15 @@ class Board:
                 self.out[item["id"]] = item
             else:
                 self.out.pop(item["id"], None)
+        elif kind == "menu.option":
+            option = event["option"]
+            if option["available"]:
+                self.options_out.pop(option["id"], None)
+            else:
+                self.options_out[option["id"]] = option
 
     def as_snapshot(self) -> dict:
         """The board in the shape of `outbox_snapshot`, to compare with the database."""
         return {"seq": self.seq, "tickets": [self.tickets[k] for k in sorted(self.tickets)],
-                "eighty_sixed": sorted(self.out.values(), key=lambda item: item["name"])}
+                "eighty_sixed": sorted(self.out.values(), key=lambda item: item["name"]),
+                "options_out": [self.options_out[k] for k in sorted(self.options_out)]}

@@ -171,6 +171,38 @@ async def test_an_item_marked_86_leaves_every_menu_at_once(layer, open_socket, a
     assert not await database_sync_to_async(lambda: MenuItem.objects.get(pk=croissant).eighty_sixed)()
 
 
+async def test_an_option_marked_86_reaches_every_screen_and_the_menu_socket(layer, open_socket, api, store, menu,
+                                                                           barista_store1):
+    oat = menu["oat"].pk
+    async with open_socket(f"/ws/kds/{store.pk}/{menu['espresso'].pk}/", barista_store1) as bar, \
+            open_socket(f"/ws/kds/{store.pk}/expo/", barista_store1) as expo, \
+            open_socket(f"/ws/stores/{store.pk}/menu/") as shopper:
+        bar_board, expo_board = Board(), Board()
+        bar_board.receive(await receive(bar))
+        expo_board.receive(await receive(expo))
+        reply = await act(bar, bar_board, {"action": "option_86", "option": oat, "available": False}, store.pk)
+        assert reply["type"] == "ack"
+        oat_out = {"id": oat, "name": "Oat", "group": menu["milk"].pk, "group_name": "Milk", "available": False}
+        assert bar_board.options_out == {oat: oat_out}
+        expo_board.receive(await receive(expo))  # the other screen hears of it too
+        assert expo_board.options_out == {oat: oat_out}
+        assert await receive(shopper) == {"type": "items", "items": [], "options": [oat_out]}
+        quote = await database_sync_to_async(api.post)(f"/api/stores/{store.pk}/quote/", {"items": [
+            {"item": menu["latte"].pk, "quantity": 1, "modifiers": [oat]}]}, format="json")
+        assert quote.json()["error"]["code"] == "modifier_unavailable"
+
+        reply = await act(bar, bar_board, {"action": "option_86", "option": menu["small"].pk + 10**6}, store.pk)
+        assert (reply["type"], reply["code"]) == ("error", "unknown_option")
+
+        await act(expo, expo_board, {"action": "option_86", "option": oat, "available": True}, store.pk)
+        assert expo_board.options_out == {}
+        assert (await receive(shopper))["options"][0]["available"] is True
+        assert bar_board.as_snapshot() != expo_board.as_snapshot()  # the bar has not read its socket yet
+        bar_board.receive(await receive(bar))
+        assert bar_board.as_snapshot() == expo_board.as_snapshot() == \
+            await database_sync_to_async(outbox_snapshot)(store_id=store.pk)
+
+
 async def test_a_reported_delay_moves_the_ready_time_and_tells_the_customer(layer, open_socket, store, menu,
                                                                            barista_store1, customer_a, amobile_order):
     order = await amobile_order()

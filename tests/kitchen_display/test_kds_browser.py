@@ -233,6 +233,38 @@ def test_espresso_screen_and_customer_page_live(daphne_server):
             menu = _api(server["direct"], f"/stores/{server['store']}/menu/")
             drip = next(i for c in menu["categories"] for i in c["items"] if i["id"] == server["drip"])
             assert drip["available"] is False
+
+            # Oat milk runs out: 86 it from the same dialog. The checkout of a customer with an oat latte in the
+            # cart re-quotes at once (the line says what to change); when oat milk is back, it re-quotes again
+            # and the line is fine.
+            cart = {"store": server["store"], "key": "browser-cart", "store_name": "Browser Store",
+                    "currency": "USD", "lines": [{"item": server["latte"], "name": "Latte", "quantity": 1,
+                                                  "modifiers": [server["oat"]], "unit_minor": 520,
+                                                  "options": [{"id": server["oat"], "name": "Oat",
+                                                               "group": "Milk", "delta": 70}]}]}
+            checkout = customer.new_page()
+            checkout.on("pageerror", lambda error: errors.append(f"checkout: {error}"))
+            checkout.goto(f"{server['via']}/")
+            checkout.evaluate(f"localStorage.setItem('cart', {json.dumps(json.dumps(cart))})")
+            checkout.goto(f"{server['via']}/?again#/checkout")
+            expect(checkout.locator("#line-0")).to_be_visible()
+            expect(checkout.locator("#line-0 .line-error")).to_have_count(0)
+            checkout.wait_for_timeout(300)  # the menu socket opens with the page
+            oat_button = kds.locator("#eighty-six-options button[data-option='%d']" % server["oat"])
+            expect(kds.locator("#eighty-six-options")).to_contain_text("Milk")
+            oat_button.click()
+            expect(oat_button).to_have_class(re.compile("is-out"))
+            expect(oat_button).to_contain_text("OUT")
+            kds.screenshot(path=str(ARTIFACTS / "kds-86-options.png"))
+            expect(checkout.locator("#line-0 .line-error")).to_contain_text("Milk: Oat is unavailable", timeout=5000)
+            checkout.screenshot(path=str(ARTIFACTS / "checkout-option-86.png"), full_page=True)
+            menu = _api(server["direct"], f"/stores/{server['store']}/menu/")
+            latte = next(i for c in menu["categories"] for i in c["items"] if i["id"] == server["latte"])
+            oat = next(o for g in latte["modifier_groups"] for o in g["options"] if o["id"] == server["oat"])
+            assert oat["available"] is False
+            oat_button.click()  # a delivery came: back on
+            expect(oat_button).not_to_have_class(re.compile("is-out"))
+            expect(checkout.locator("#line-0 .line-error")).to_have_count(0, timeout=5000)
             assert errors == []
         finally:
             browser.close()

@@ -15,11 +15,11 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest  # the sign-in lock-out (django-axes) needs a request
 from django.urls import reverse
 
-from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind
+from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus, PickupKind, StoreEvent
 from stores import demo_data as demo
 from stores.admin import MenuItemAdminForm, StoreAdminForm
 from stores.hours import staffing_week
-from stores.models import MenuItem, ModifierOption, StaffingPeriod, Store, StoreMembership
+from stores.models import AvailabilityChange, MenuItem, ModifierOption, StaffingPeriod, Store, StoreMembership
 from stores.money import format_amount, format_money, parse_money
 from stores.services import stock_reserve
 from tests import factories
@@ -397,6 +397,28 @@ def test_option_available_toggle_on_the_group_page(manager2_client, menu2):
     assert manager2_client.post(url, data).status_code == 302
     large.refresh_from_db()
     assert not large.is_available
+    # Through the service: logged for the dashboard, with who did it (the other rows, unchanged, are not).
+    assert list(AvailabilityChange.objects.values_list("option_id", "out", "actor__username")) == [
+        (large.pk, True, "manager2")]
+
+
+def test_option_available_column_on_the_option_list(manager2_client, menu2, django_capture_on_commit_callbacks):
+    oat = menu2["oat"]
+    data = submitted(manager2_client.get(changelist(ModifierOption)), "changelist-form")
+    row = next(name.removesuffix("-id") for name, values in data.items()
+               if name.endswith("-id") and values == [str(oat.pk)])
+    data.pop(f"{row}-is_available")  # the box unticked
+    data["_save"] = ["Save"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert manager2_client.post(changelist(ModifierOption), data).status_code == 302
+    oat.refresh_from_db()
+    assert not oat.is_available
+    assert list(AvailabilityChange.objects.values_list("option_id", "out", "actor__username")) == [
+        (oat.pk, True, "manager2")]
+    # ... and the kitchen screens and the menu socket hear of it, like an 86 made on a screen.
+    event = StoreEvent.objects.filter(store=oat.group.store, kind="menu.option").get()
+    assert event.payload["option"] == {"id": oat.pk, "name": "Oat", "group": oat.group_id, "group_name": "Milk",
+                                       "available": False}
 
 
 # --- Memberships: managers add and remove baristas at their own stores --------------------------------

@@ -603,11 +603,14 @@ window.addEventListener("storage", event => {
   else if (view === "checkout") route();
   else if (view === "store") renderCartBar();
 });
-// An item in the cart ran out at the store (live.js): the checkout re-quotes, so the line shows what to fix.
-window.addEventListener("orderahead:item-out", event => {
+// An item in the cart ran out at the store, or an option in it ran out or came back (live.js): the checkout
+// re-quotes, so the line shows what to fix (or no longer does).
+function menuChanged() {
   if (state.cart) delete state.menus[state.cart.store];
   if (location.hash === "#/checkout" && !state.placing && !document.querySelector("dialog[open]")) viewCheckout();
-});
+}
+window.addEventListener("orderahead:item-out", menuChanged);
+window.addEventListener("orderahead:option-changed", menuChanged);
 window.addEventListener("hashchange", () => {
   if (!location.hash.startsWith("#/signin")) state.returnTo = location.hash || "#/";
   state.hash = location.hash;

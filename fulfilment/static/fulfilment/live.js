@@ -1,5 +1,5 @@
-// Live updates for the customer app: the order's state over its socket (ws/orders/<id>/), and items that
-// run out (86) while they sit in the cart (ws/stores/<id>/menu/). A push is only a hint: the app renders
+// Live updates for the customer app: the order's state over its socket (ws/orders/<id>/), and items and
+// modifier options that run out (86) or come back while they sit in the cart (ws/stores/<id>/menu/). A push is only a hint: the app renders
 // the order it brings, and polls the REST API as before whenever the socket is down.
 "use strict";
 
@@ -65,7 +65,9 @@ window.OrderLive = (() => {
     menuSocket = ws;
     ws.onmessage = event => {
       const message = JSON.parse(event.data);
-      if (message.type === "items") message.items.forEach(notice);
+      if (message.type !== "items") return;
+      message.items.forEach(notice);
+      (message.options || []).forEach(optionNotice);
     };
     ws.onclose = () => { if (menuSocket === ws) { menuSocket = null; setTimeout(() => watchMenu(menuStore), 5000); } };
   }
@@ -79,6 +81,21 @@ window.OrderLive = (() => {
     box.textContent = `${item.name} has just run out at this store: remove it from your cart or change it.`;
     document.getElementById("app")?.prepend(box);
     window.dispatchEvent(new CustomEvent("orderahead:item-out", { detail: item }));
+  }
+
+  // An option in the cart (oat milk) ran out or came back: the checkout re-quotes either way, so the line
+  // shows what to change, or the error goes once it is back.
+  function optionNotice(option) {
+    const cart = JSON.parse(localStorage.getItem("cart") || "null");
+    if (!cart || cart.store !== menuStore || !cart.lines.some(line => (line.modifiers || []).includes(option.id))) return;
+    if (!option.available) {
+      const box = document.createElement("p");
+      box.className = "error live-notice";
+      box.setAttribute("role", "alert");
+      box.textContent = `${option.group_name}: ${option.name} has just run out at this store: change it in your cart.`;
+      document.getElementById("app")?.prepend(box);
+    }
+    window.dispatchEvent(new CustomEvent("orderahead:option-changed", { detail: option }));
   }
 
   return { follow, stop, watchMenu };

@@ -20,7 +20,7 @@ const HEARTBEAT_MS = 10 * 1000;        // check in this often ...
 const DEAD_AFTER_MS = 25 * 1000;       // ... and call the link dead after this long without an answer
 
 const state = {
-  seq: null, tickets: new Map(), out: new Map(), socket: null, online: false, attempt: 0, offlineSince: null,
+  seq: null, tickets: new Map(), out: new Map(), optionsOut: new Map(), socket: null, online: false, attempt: 0, offlineSince: null,
   skew: 0, refs: 0, lastHeard: 0, pending: new Map(), shown: "", snapshot: null,
 };
 window.kds = state; // for the browser test and for debugging at the counter
@@ -119,6 +119,7 @@ function receive(message) {
     state.seq = snapshot.seq;
     state.tickets = new Map(snapshot.tickets.filter(t => VISIBLE.has(t.status)).map(t => [t.id, t]));
     state.out = new Map(snapshot.eighty_sixed.map(item => [item.id, item]));
+    state.optionsOut = new Map((snapshot.options_out || []).map(option => [option.id, option]));
     if (snapshot.now) state.skew = Date.parse(snapshot.now) - Date.now();
     render();
   } else if (message.type === "events") {
@@ -158,6 +159,8 @@ function apply(event) {
     }
   } else if (event.kind === "menu.item") {
     if (event.item.eighty_sixed) state.out.set(event.item.id, event.item); else state.out.delete(event.item.id);
+  } else if (event.kind === "menu.option") {
+    if (event.option.available) state.optionsOut.delete(event.option.id); else state.optionsOut.set(event.option.id, event.option);
   }
 }
 
@@ -278,6 +281,20 @@ function drawEightySix() {
       <span>${esc(item.name)}</span><span class="muted">${esc(config.stations[item.station_id] || "")}</span>
       <strong>${out ? "OUT · tap to bring back" : "tap to 86"}</strong></button>`;
   }).join("");
+  const options = $("eighty-six-options");
+  if (!options) return;
+  const groups = new Map();  // config.options come in menu order, group by group
+  for (const option of config.options || []) {
+    if (!groups.has(option.group_id)) groups.set(option.group_id, { name: option.group_name, options: [] });
+    groups.get(option.group_id).options.push(option);
+  }
+  options.innerHTML = [...groups.values()].map(group => `<h3>${esc(group.name)}</h3>
+    <div class="eighty-six-list">${group.options.map(option => {
+      const out = state.optionsOut.has(option.id);
+      return `<button class="act eighty-six ${out ? "is-out" : ""}" data-act="option_86" data-option="${option.id}" data-out="${out}">
+        <span>${esc(option.name)}</span>
+        <strong>${out ? "OUT · tap to bring back" : "tap to 86"}</strong></button>`;
+    }).join("")}</div>`).join("") || `<p class="muted">This store's menu has no options.</p>`;
 }
 
 // Timers tick every second; a scheduled order reaching its fire time redraws the screen.
@@ -312,6 +329,8 @@ document.addEventListener("click", event => {
   const order = Number(button.closest("[data-order]")?.dataset.order) || undefined;
   if (act === "item_86") {
     send({ action: "item_86", item: Number(button.dataset.item), eighty_sixed: button.dataset.out !== "true" }, button);
+  } else if (act === "option_86") {
+    send({ action: "option_86", option: Number(button.dataset.option), available: button.dataset.out === "true" }, button);
   } else if (act === "delay") {
     send({ action: "delay", order, minutes: Number(button.dataset.minutes) }, button);
   } else {
