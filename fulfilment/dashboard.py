@@ -43,6 +43,7 @@ from fulfilment.models import (
     Refund,
 )
 from stores.models import Store, StoreMembership
+from stores.selectors import eighty_six_periods
 
 # An order ready this long after its promise still counts as "ready by the promise": the pickup shelf
 # and the customer's walk absorb a minute; beyond it the customer waits at the counter.
@@ -360,10 +361,12 @@ class DashboardFigures:
     shelf: DurationStats = field(default_factory=DurationStats)
     slot_load: list = field(default_factory=list)
     in_store_wait: dict = field(default_factory=dict)
+    eighty_six: list = field(default_factory=list)
 
 
 def dashboard_figures(*, stores, start: dt.date, end: dt.date, now: dt.datetime | None = None) -> DashboardFigures:
     stores = list(stores)
+    now = now or timezone.now()
     return DashboardFigures(
         start=start, end=end,
         sales_by_channel=sales_by_channel(stores=stores, start=start, end=end),
@@ -375,7 +378,9 @@ def dashboard_figures(*, stores, start: dt.date, end: dt.date, now: dt.datetime 
         late_now=late_orders_now(stores=stores, now=now),
         shelf=shelf_times(stores=stores, start=start, end=end),
         slot_load=slot_load(stores=stores, start=start, end=end),
-        in_store_wait=in_store_wait(stores=stores, start=start, end=end))
+        in_store_wait=in_store_wait(stores=stores, start=start, end=end),
+        eighty_six=eighty_six_periods(stores=stores, now=now,
+                                      bounds={store.pk: local_day_bounds(store, start, end) for store in stores}))
 
 
 def orders_for_export(*, stores, start: dt.date, end: dt.date) -> QuerySet:

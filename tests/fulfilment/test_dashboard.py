@@ -399,8 +399,8 @@ def test_in_store_wait_reads_the_channel_table(waits, monkeypatch):
 
 def test_dashboard_queries_do_not_grow_with_the_number_of_stores(day, waits):
     """One store, and four stores in two zones: the figures read per zone, never per store or per order.
-    14 = 9 queries for the whole set of stores + 5 per zone (the 15-minute buckets and promise accuracy's
-    hours are cut at each zone's own clock)."""
+    16 = 11 queries for the whole set of stores (2 of them the 86 log's) + 5 per zone (the 15-minute
+    buckets and promise accuracy's hours are cut at each zone's own clock)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -424,6 +424,32 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_stores(day, waits):
 
     one_store = count([day["a"]])
     four_stores = count([day["a"], day["b"], store_c, store_d])
-    assert one_store <= 14
-    assert four_stores <= 19
+    assert one_store <= 16
+    assert four_stores <= 21
     assert four_stores - one_store == count([day["a"], store_c]) - one_store  # what grows is the zones
+
+
+def test_what_was_86d_and_for_how_long_is_the_chosen_stores_own_day(day):
+    """Oat milk out 8:00-8:45 and from 9:30 (still out at 10:00), the croissant out 9:00-9:10; store B's 86 and
+    a change the evening before the day do not count."""
+    from stores import services as store_services
+    from stores.models import MenuItem, ModifierOption
+
+    oat = ModifierOption.objects.get(group__store=day["a"], name__icontains="oat")
+    croissant = MenuItem.objects.get(store=day["a"], name__icontains="croissant")
+    b_item = MenuItem.objects.filter(store=day["b"]).first()
+    store_services.item_set_86(item=croissant, eighty_sixed=True, now=local(20, 0) - dt.timedelta(days=1))
+    store_services.item_set_86(item=croissant, eighty_sixed=False, now=local(21, 0) - dt.timedelta(days=1))
+    for when, available in ((local(8, 0), False), (local(8, 45), True), (local(9, 30), False)):
+        store_services.options_set_available(options=[oat], available=available, now=when)
+    store_services.item_set_86(item=croissant, eighty_sixed=True, now=local(9, 0))
+    store_services.item_set_86(item=croissant, eighty_sixed=False, now=local(9, 10))
+    store_services.item_set_86(item=b_item, eighty_sixed=True, now=local(9, 0))
+
+    figures = dashboard.dashboard_figures(stores=[day["a"]], start=DAY, end=NEXT_DAY, now=local(10, 0))
+    rows = {(row["kind"], row["id"]): row for row in figures.eighty_six}
+    assert list(rows) == [("option", oat.pk), ("item", croissant.pk)]  # longest out first
+    assert (rows["option", oat.pk]["times"], rows["option", oat.pk]["out_seconds"],
+            rows["option", oat.pk]["still_out"]) == (2, 75 * 60, True)
+    assert (rows["item", croissant.pk]["times"], rows["item", croissant.pk]["out_seconds"],
+            rows["item", croissant.pk]["still_out"]) == (1, 10 * 60, False)
