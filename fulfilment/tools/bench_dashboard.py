@@ -35,66 +35,98 @@ def _django(db_path: str) -> None:
     logging.disable(logging.INFO)  # one request log line per timed page would bury the figures
 
 
+def write_orders(*, store, items, placed: list[dt.datetime], rng: random.Random, now: dt.datetime | None = None,
+                 late_seconds: tuple[int, int] = (-120, 240)) -> int:
+    """One order of `store` per time in `placed`, with 1-3 lines of `items` each and known times: promised 4-15 min
+    after placing, ready `late_seconds` from the promise (a random pick in that range), picked up 10 s-10 min
+    later, lines started 30 s-3 min after placing and done in 0.7-1.5x their configured time; 3% cancelled,
+    2% no-shows, about 1% of the picked-up ones refunded. Returns the number of lines.
+
+    With `now` (a live day, e.g. a screenshot's morning), nothing happens after it: an order not ready by then
+    is still being made (started lines only), one ready but not picked up waits on the shelf. Bench and
+    seed data only: it writes placing times instead of the clock's, which the app itself never does.
+    """
+    from fulfilment.models import Channel, Order, OrderLine, OrderStatus, Payment, PickupKind, Refund
+
+    channels = [Channel.MOBILE, Channel.MOBILE, Channel.COUNTER, Channel.KIOSK, Channel.DRIVE_THRU]
+    rows, plans = [], []
+    for created in placed:
+        promised = created + dt.timedelta(seconds=rng.randint(240, 900))
+        ready = promised + dt.timedelta(seconds=rng.randint(*late_seconds))
+        roll = rng.random()
+        status = (OrderStatus.CANCELLED if roll < 0.03 else OrderStatus.NO_SHOW if roll < 0.05
+                  else OrderStatus.PICKED_UP)
+        lines = [(rng.choice(items), rng.randint(1, 2)) for _ in range(rng.randint(1, 3))]
+        total = sum(item.price_minor * quantity for item, quantity in lines)
+        rows.append(Order(
+            store=store, channel=rng.choice(channels), status=status, pickup_kind=PickupKind.ASAP,
+            subtotal_minor=total, total_minor=total, currency=store.currency, created_at=created,
+            promised_ready_at=promised,
+            ready_at=None if status == OrderStatus.CANCELLED else ready,
+            picked_up_at=ready + dt.timedelta(seconds=rng.randint(10, 600)) if status == OrderStatus.PICKED_UP
+            else None,
+            cancelled_at=created + dt.timedelta(seconds=60) if status == OrderStatus.CANCELLED else None))
+        plans.append(lines)
+    line_rows, payments = [], []
+    for order, lines in zip(rows, plans, strict=True):
+        made = []
+        for item, quantity in lines:
+            started = None if order.status == OrderStatus.CANCELLED else order.created_at + dt.timedelta(
+                seconds=rng.randint(30, 180))
+            done = started and started + dt.timedelta(seconds=int(item.prep_seconds * quantity
+                                                                  * rng.uniform(0.7, 1.5)))
+            if now is not None:
+                started, done = (started if started and started <= now else None), (done if done and done <= now
+                                                                                    else None)
+            made.append(started)
+            line_rows.append(OrderLine(order=order, item=item, item_name=item.name, quantity=quantity,
+                                       unit_price_minor=item.price_minor,
+                                       line_total_minor=item.price_minor * quantity,
+                                       prep_seconds=item.prep_seconds, station=item.station,
+                                       started_at=started, done_at=done))
+        if now is not None and order.status != OrderStatus.CANCELLED:
+            if order.ready_at > now:
+                order.status = OrderStatus.IN_PROGRESS if any(made) else OrderStatus.CONFIRMED
+                order.ready_at = order.picked_up_at = None
+            elif order.status == OrderStatus.PICKED_UP and order.picked_up_at > now:
+                order.status, order.picked_up_at = OrderStatus.READY, None
+        if order.status == OrderStatus.PICKED_UP and rng.random() < 0.01:
+            payments.append(Payment(order=order, provider=Payment.DEMO, amount_minor=order.total_minor,
+                                    currency=order.currency, captured_minor=order.total_minor,
+                                    refunded_minor=order.total_minor, status="captured"))
+    created_at = Order._meta.get_field("created_at")
+    created_at.auto_now_add = False  # keep the generated placing times
+    try:
+        Order.objects.bulk_create(rows, batch_size=500)
+    finally:
+        created_at.auto_now_add = True
+    for line in line_rows:
+        line.order_id = line.order.pk
+    OrderLine.objects.bulk_create(line_rows, batch_size=1000)
+    Payment.objects.bulk_create(payments)
+    Refund.objects.bulk_create([Refund(payment=p, amount_minor=p.amount_minor, status=Refund.SUCCEEDED)
+                                for p in payments])
+    return len(line_rows)
+
+
 def seed(orders: int, day: dt.date, seed_value: int):
     from django.core.management import call_command
     from django.db import transaction
 
-    from fulfilment.models import Channel, Order, OrderLine, OrderStatus, Payment, PickupKind, Refund
     from stores.models import StoreMembership
     from tests import factories
 
     call_command("migrate", verbosity=0)
     rng = random.Random(seed_value)
-    # Bench data only: keep the generated placing times instead of "now" (the app never does this).
-    Order._meta.get_field("created_at").auto_now_add = False
     with transaction.atomic():
         store = factories.open_store(name="Bench store", slug="bench", timezone="Europe/London")
         menu = factories.coffee_menu(store)
         manager = factories.staff("bench-manager", store, StoreMembership.MANAGER)
-        items = [menu["latte"], menu["drip"], menu["croissant"]]
         opens = dt.datetime.combine(day, dt.time(6), tzinfo=store.tz)
-        channels = [Channel.MOBILE, Channel.MOBILE, Channel.COUNTER, Channel.KIOSK, Channel.DRIVE_THRU]
-        rows, plans = [], []
-        for n in range(orders):
-            created = opens + dt.timedelta(seconds=n * 12 * 3600 / orders)
-            promised = created + dt.timedelta(seconds=rng.randint(240, 900))
-            ready = promised + dt.timedelta(seconds=rng.randint(-120, 240))
-            roll = rng.random()
-            status = (OrderStatus.CANCELLED if roll < 0.03 else OrderStatus.NO_SHOW if roll < 0.05
-                      else OrderStatus.PICKED_UP)
-            lines = [(rng.choice(items), rng.randint(1, 2)) for _ in range(rng.randint(1, 3))]
-            total = sum(item.price_minor * quantity for item, quantity in lines)
-            rows.append(Order(
-                store=store, channel=rng.choice(channels), status=status, pickup_kind=PickupKind.ASAP,
-                subtotal_minor=total, total_minor=total, currency="USD", created_at=created,
-                promised_ready_at=promised,
-                ready_at=None if status == OrderStatus.CANCELLED else ready,
-                picked_up_at=ready + dt.timedelta(seconds=rng.randint(10, 600)) if status == OrderStatus.PICKED_UP
-                else None,
-                cancelled_at=created + dt.timedelta(seconds=60) if status == OrderStatus.CANCELLED else None))
-            plans.append(lines)
-        Order.objects.bulk_create(rows, batch_size=500)
-        line_rows, payments = [], []
-        for order, lines in zip(rows, plans, strict=True):
-            for item, quantity in lines:
-                started = None if order.status == OrderStatus.CANCELLED else order.created_at + dt.timedelta(
-                    seconds=rng.randint(30, 180))
-                done = started and started + dt.timedelta(seconds=int(item.prep_seconds * quantity
-                                                                      * rng.uniform(0.7, 1.5)))
-                line_rows.append(OrderLine(order=order, item=item, item_name=item.name, quantity=quantity,
-                                           unit_price_minor=item.price_minor,
-                                           line_total_minor=item.price_minor * quantity,
-                                           prep_seconds=item.prep_seconds, station=item.station,
-                                           started_at=started, done_at=done))
-            if order.status == OrderStatus.PICKED_UP and rng.random() < 0.01:
-                payments.append(Payment(order=order, provider=Payment.DEMO, amount_minor=order.total_minor,
-                                        currency="USD", captured_minor=order.total_minor,
-                                        refunded_minor=order.total_minor, status="captured"))
-        OrderLine.objects.bulk_create(line_rows, batch_size=1000)
-        Payment.objects.bulk_create(payments)
-        Refund.objects.bulk_create([Refund(payment=p, amount_minor=p.amount_minor, status=Refund.SUCCEEDED)
-                                    for p in payments])
-    return store, manager, len(line_rows)
+        placed = [opens + dt.timedelta(seconds=n * 12 * 3600 / orders) for n in range(orders)]
+        lines = write_orders(store=store, items=[menu["latte"], menu["drip"], menu["croissant"]], placed=placed,
+                             rng=rng)
+    return store, manager, lines
 
 
 def _timed(runs: int, work) -> list[float]:
