@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from fulfilment import dashboard, dashboard_charts
 from fulfilment.models import Channel
+from fulfilment.templatetags.dashboard_format import human_promise_error
 from orderahead.api_errors import json_error
 from stores.money import format_money, minor_digits
 
@@ -76,9 +77,20 @@ def _sales_tiles(figures) -> list[dict]:
     for row in figures.sales_by_channel:
         by_currency[row["currency"]][0] += row["orders"]
         by_currency[row["currency"]][1] += row["sales_minor"]
-    return [{"currency": currency, "amount": format_money(sales, currency),
+    return [{"currency": currency, "amount": format_money(sales, currency).rpartition(" ")[0],
              "average": format_money(round(sales / orders), currency) if orders else None}
             for currency, (orders, sales) in sorted(by_currency.items())]
+
+
+def _in_two_parts(words: str) -> tuple[str, str]:
+    """ "+1 min 2 s late" -> ("+1 min 2 s", "late"), "12 s early" -> ("−12 s", "early"): a tile shows the signed
+    figure large and says its sense below it."""
+    head, _, tail = words.rpartition(" ")
+    if tail == "late":
+        return head, tail
+    if tail == "early":
+        return f"−{head}", tail
+    return words, ""
 
 
 def _is_live(chosen, start: dt.date, end: dt.date, now: dt.datetime) -> bool:
@@ -96,6 +108,7 @@ def _page_context(request, allowed, chosen, start, end, figures) -> dict:
         "multi_day": (end - start).days > 1,
         "orders": sum(row["orders"] for row in figures.sales_by_channel),
         "sales": _sales_tiles(figures),
+        "p90_error": _in_two_parts(human_promise_error(figures.promise["overall"].p90)),
         "live": _is_live(chosen, start, end, now),
         # Store-local, like every time on the page (the first shown store's zone when several are shown).
         "updated_at": timezone.localtime(now, chosen[0].tz).strftime("%H:%M:%S"),

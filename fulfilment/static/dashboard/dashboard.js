@@ -34,8 +34,7 @@
     return seconds > 0 ? `+${duration(seconds)} late` : `${duration(seconds)} early`;
   }
 
-  function money(minor, currency, digits) {
-    const major = minor / 10 ** digits;
+  function money(major, currency, digits) {
     try {
       return new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: digits,
                                                 maximumFractionDigits: digits }).format(major);
@@ -61,7 +60,14 @@
   }
 
   // --- The charts: one builder per table of fulfilment/dashboard_charts.py ----------------------------------
-  const secondsAxis = title => ({ title: { display: true, text: title }, ticks: { callback: value => duration(value) } });
+  // A seconds axis ticks at a round step (30 s, 1 min, 2 min, ...) rather than Chart.js's decimal ones (1 min 40 s).
+  const STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+  function secondsAxis(title, values, signed = false) {
+    const extent = Math.max(1, ...values.filter(v => v != null).map(Math.abs));
+    const stepSize = STEPS.find(step => extent / step <= 5) || 3600 * Math.ceil(extent / 18000);
+    const say = value => (signed && value > 0 ? "+" : signed && value < 0 ? "−" : "") + duration(value);
+    return { title: { display: true, text: title }, ticks: { stepSize, callback: say } };
+  }
 
   const BUILDERS = {
     orders_by_quarter(rows, meta) {
@@ -99,10 +105,11 @@
           scales: {
             y: { beginAtZero: true, title: { display: true, text: "orders" }, ticks: { precision: 0 } },
             y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false },
-                  title: { display: true, text: "sales" } },
+                  title: { display: true, text: "sales" },
+                  ticks: { callback: value => (currencies.length === 1 ? money(value, currencies[0], 0) : value) } },
           },
           plugins: { tooltip: { callbacks: { label: item => (item.dataset.currency
-            ? `Sales: ${money(Math.round(item.raw * 10 ** (meta.digits[item.dataset.currency] ?? 2)), item.dataset.currency, meta.digits[item.dataset.currency] ?? 2)}`
+            ? `Sales: ${money(item.raw, item.dataset.currency, meta.digits[item.dataset.currency] ?? 2)}`
             : `Orders: ${item.raw}`) } } },
         },
       };
@@ -133,7 +140,7 @@
         },
         options: {
           scales: {
-            y: secondsAxis("late (below zero: early)"),
+            y: secondsAxis("late (below zero: early)", rows.flatMap(row => [row.p50_seconds, row.p90_seconds]), true),
             y1: { min: 0, max: 100, position: "right", grid: { drawOnChartArea: false },
                   ticks: { callback: value => `${value}%` }, title: { display: true, text: "ready by the promise" } },
           },
@@ -169,7 +176,7 @@
           ],
         },
         options: {
-          scales: { y: { beginAtZero: true, ...secondsAxis("start to done, per line") } },
+          scales: { y: { beginAtZero: true, ...secondsAxis("start to done, per line", rows.map(row => row.p90_seconds)) } },
           plugins: { tooltip: { callbacks: { label: item => `${item.dataset.label}: ${duration(item.raw)}` } } },
         },
       };
@@ -187,10 +194,11 @@
       const canvas = document.getElementById(`chart-${name}`);
       if (!canvas || !tables[name] || !tables[name].rows.length) continue;
       const config = build(records(tables[name]), meta);
+      // Legends list the data in the order it is built (bars first), whatever order it is drawn in.
+      const legend = { position: "bottom", labels: { boxWidth: 12, sort: (a, b) => a.datasetIndex - b.datasetIndex } };
       config.options = { responsive: true, maintainAspectRatio: false, animation: false,
-                         interaction: { mode: "index", intersect: false },
-                         plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }, ...config.options };
-      config.options.plugins = { legend: { position: "bottom", labels: { boxWidth: 12 } }, ...config.options.plugins };
+                         interaction: { mode: "index", intersect: false }, ...config.options };
+      config.options.plugins = { legend, ...config.options.plugins };
       drawn.push(new Chart(canvas, config));
       const table = document.getElementById(`table-${name}`);
       if (table) table.open = openTables.has(table.id);
