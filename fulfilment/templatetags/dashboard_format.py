@@ -34,19 +34,25 @@ def human_promise_error(seconds: float | None) -> str:
     return f"+{human_duration(seconds)} late" if seconds > 0 else f"{human_duration(seconds)} early"
 
 
+def _number(value) -> float | None:
+    """A figure as the template has it: a number, or None for none (a figure the template cannot find is "")."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 @register.filter
 def duration(seconds):
-    return human_duration(seconds)
+    return human_duration(_number(seconds))
 
 
 @register.filter
 def promise_error(seconds):
-    return human_promise_error(seconds)
+    return human_promise_error(_number(seconds))
 
 
 @register.filter
 def percent(share):
     """0.824 -> "82%"; None -> "–"."""
+    share = _number(share)
     return DASH if share is None else f"{share * 100:.0f}%"
 
 

@@ -7,10 +7,12 @@ import re
 
 import pytest
 
+from tests.browser import test_accessibility_browser as accessibility
 from tests.browser.conftest import PASSWORD, save_screenshot
 from tests.live_server import ARTIFACTS, seed, server_env
-from tests.browser.test_accessibility_browser import axe_script, axe_violations, describe  # noqa: F401 - a fixture
 from tests.test_csp_browser import RECORD_VIOLATIONS
+
+axe_script = accessibility.axe_script  # the fixture: axe-core from tests/browser/node_modules (`make axe`)
 
 pytestmark = [pytest.mark.browser]
 
@@ -121,8 +123,8 @@ def test_the_dashboard_has_no_serious_accessibility_violations(chromium, live, m
     try:
         page = open_dashboard(context, live, errors)
         expect(page.locator("#live-state")).to_have_class(re.compile(r"\bconnected\b"))
-        violations = axe_violations(page, axe_script)
-        assert violations == [], describe("dashboard", violations)
+        violations = accessibility.axe_violations(page, axe_script)
+        assert violations == [], accessibility.describe("dashboard", violations)
         assert errors == []
     finally:
         context.close()

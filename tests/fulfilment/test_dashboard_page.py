@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 import zoneinfo
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -23,6 +24,7 @@ from fulfilment.templatetags.dashboard_format import human_duration, human_promi
 from stores.models import StoreMembership
 from tests import factories
 
+ROOT = Path(__file__).resolve().parents[2]
 ZONE = "Etc/GMT-2"  # UTC+2 all year
 DAY = dt.date(2026, 3, 10)
 CHART_NAMES = ("orders_by_quarter", "orders_by_channel", "promise_by_hour", "slot_load", "station_times")
@@ -375,3 +377,17 @@ async def test_the_dashboard_socket_is_for_managers_of_the_shown_stores_only(lay
         socket, connected, code = await _connect(path, user)
         await socket.disconnect()
         assert (connected, code) == (False, expected), path
+
+
+def test_the_dashboards_files_are_served_but_not_precached_by_the_customer_apps_worker():
+    from django.contrib.staticfiles import finders
+
+    from fulfilment.pwa import shell_static_paths
+
+    for path in ("dashboard/dashboard.js", "dashboard/dashboard.css", "dashboard/vendor/chart.umd.js"):
+        assert finders.find(path), path
+    assert not [path for path in shell_static_paths() if path.startswith("dashboard/")]
+    pinned = json.loads((ROOT / "vendor" / "chartjs" / "package.json").read_text())["dependencies"]["chart.js"]
+    with open(finders.find("dashboard/vendor/chart.umd.js")) as vendored:
+        assert f"Chart.js v{pinned}\n" in vendored.read(200)  # `make vendor-chartjs` after changing the pin
+    assert finders.find("dashboard/vendor/chart.js.LICENSE.md")
