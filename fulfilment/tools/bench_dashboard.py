@@ -8,9 +8,10 @@ What it does:
      (the test coffee menu: latte, drip, croissant on an espresso bar and an oven) and its manager.
   2. Writes `--orders` orders placed evenly over 06:00-18:00 local on one day, with 1-3 lines each and known
      promised/ready/picked-up times and line start/done times; 3% cancelled, 2% no-shows, 1% refunded.
-  3. Times fulfilment.dashboard.dashboard_figures (every figure of the page) and a GET of /dashboard/ as the
-     manager (figures plus template), `--runs` times each, and prints the median and worst of each, plus
-     the number of SQL queries of one page.
+  3. Times fulfilment.dashboard.dashboard_figures (every figure of the page), a GET of /dashboard/ as the
+     manager (figures, chart data and template), the ?partial=1 a live page fetches on each change, and the
+     orders CSV, `--runs` times each, and prints the median and worst of each, plus the number of SQL
+     queries of one page. `write_orders` (the busy day's generator) also seeds the dashboard's screenshot.
 """
 
 import argparse
@@ -174,11 +175,13 @@ def main(argv=None) -> int:
     assert response.status_code == 200, response.status_code
     figure_ms = _timed(args.runs, lambda: dashboard.dashboard_figures(stores=[store], start=day, end=end))
     page_ms = _timed(args.runs, lambda: client.get("/dashboard/", {"date": day.isoformat()}))
+    # What a live page fetches on each change (the figures and their charts' data, without the page around them).
+    partial_ms = _timed(args.runs, lambda: client.get("/dashboard/", {"date": day.isoformat(), "partial": "1"}))
     csv_ms = _timed(args.runs, lambda: client.get("/dashboard/orders.csv", {"date": day.isoformat()}).content)
     overall = figures.promise["overall"]
     print(f"promise: {overall.count} ready, on time {overall.on_time_share:.0%}, p50 {overall.p50:.0f} s, "
           f"p90 {overall.p90:.0f} s; {len(figures.sales_by_bucket)} 15-min buckets")
-    for name, times in (("figures", figure_ms), ("page", page_ms), ("orders.csv", csv_ms)):
+    for name, times in (("figures", figure_ms), ("page", page_ms), ("partial", partial_ms), ("orders.csv", csv_ms)):
         print(f"{name:11s} median {statistics.median(times):7.1f} ms   worst {max(times):7.1f} ms   ({args.runs} runs)")
     print(f"figures: {len(queries)} SQL queries; page: {len(response.content) / 1024:.0f} KiB of HTML")
     if tmp:
