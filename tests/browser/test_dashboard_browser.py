@@ -128,3 +128,37 @@ def test_the_dashboard_has_no_serious_accessibility_violations(chromium, live, m
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_dropped_link_says_not_live_and_comes_back(chromium, live, morning):
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(**LAPTOP)
+    sockets, server_up = [], [True]
+
+    def dashboard_socket(route):
+        """Between the page and the server: passes through while the server is "up", else drops at once."""
+        if server_up[0]:
+            route.connect_to_server()
+            sockets.append(route)
+        else:
+            route.close(code=1011, reason="test: server away")
+
+    context.route_web_socket(re.compile(r"/ws/dashboard/"), dashboard_socket)
+    errors = []
+    try:
+        page = open_dashboard(context, live, errors)
+        state = page.locator("#live-state")
+        expect(state).to_have_text(re.compile(r"^Live · updated "))
+
+        server_up[0] = False
+        sockets[-1].close(code=1011, reason="test: server away")
+        expect(state).to_have_text(re.compile(r"^Not live · updated \d\d:\d\d:\d\d · reconnecting in \d+ s$"))
+        expect(state).to_have_class(re.compile(r"\bdropped\b"))
+
+        server_up[0] = True  # the next try (backoff: a few seconds at most here) gets through
+        expect(state).to_have_text(re.compile(r"^Live · updated "))
+        expect(state).to_have_class(re.compile(r"\bconnected\b"))
+        assert errors == []
+    finally:
+        context.close()
