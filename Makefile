@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # PostgreSQL pass stays serial: its fault tests each run a whole production stack.
 TEST_WORKERS ?= $(shell nproc)
 
-.PHONY: install run serve nginx test test-fast migrate seed bench clean browser axe
+.PHONY: install run serve nginx test test-fast migrate seed bench clean browser axe vendor-chartjs
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -66,6 +66,16 @@ axe:
 	@test -f $(AXE) || { if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund; \
 	  else echo "npm is missing: apt-get install -y npm (the accessibility checks skip without it)"; fi; }
 
+# Chart.js for the manager dashboard is committed under fulfilment/static/dashboard/vendor/ (no CDN, and neither
+# `make run` nor `make test` needs npm). To move to another version: change the pin in vendor/chartjs/package.json,
+# run this (npm from the npm registry), look at the dashboard, commit the new file and its licence.
+CHARTJS_DIR := fulfilment/static/dashboard/vendor
+vendor-chartjs:
+	npm install --prefix vendor/chartjs --no-audit --no-fund
+	sed '/^\/\/# sourceMappingURL=/d' vendor/chartjs/node_modules/chart.js/dist/chart.umd.js > $(CHARTJS_DIR)/chart.umd.js
+	cp vendor/chartjs/node_modules/chart.js/LICENSE.md $(CHARTJS_DIR)/chart.js.LICENSE.md
+	@sed -n 2p $(CHARTJS_DIR)/chart.umd.js
+
 # Pass 1: everything on SQLite. Pass 2: the concurrency tests on PostgreSQL.
 # pytest exits 5 when a pass selects no test; that is not a failure here.
 test: install browser axe
@@ -78,4 +88,4 @@ test-fast: install
 	REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres and not slow" -x -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache test-artifacts tests/browser/node_modules
+	rm -rf $(VENV) db.sqlite3 .pytest_cache test-artifacts tests/browser/node_modules vendor/chartjs/node_modules

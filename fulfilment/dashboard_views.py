@@ -3,10 +3,14 @@
 Who: signed-in managers of at least one store (a superuser: every store); anyone else gets 403.
 Which stores: all the person manages, or ?store=<id> among them. Which days (store-local):
 today, or ?date=YYYY-MM-DD, or ?from=YYYY-MM-DD&to=YYYY-MM-DD (both days included), at most MAX_DAYS.
+/dashboard/chart.csv?chart=<name> gives one chart's data for the same stores and days (fulfilment.dashboard_charts).
+The page's live updates: kitchen_display's DashboardConsumer says "changed", the page fetches ?partial=1.
 """
 
 import csv
 import datetime as dt
+from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -15,10 +19,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from fulfilment import dashboard
+from fulfilment import dashboard, dashboard_charts
 from fulfilment.models import Channel
+from fulfilment.templatetags.dashboard_format import human_promise_error
 from orderahead.api_errors import json_error
-from stores.money import format_money
+from stores.money import format_money, minor_digits
 
 MAX_DAYS = 92  # a quarter: the figures scan every order of the range
 
@@ -66,30 +71,113 @@ def _money_rows(rows: list[dict]) -> list[dict]:
     return [{**row, "sales": format_money(row["sales_minor"], row["currency"])} for row in rows]
 
 
-@login_required
-@require_GET
-def dashboard_page(request):
-    try:
-        allowed, chosen, start, end = _scope(request)
-    except BadQuery as error:
-        return json_error("bad_query", str(error), 400)
-    figures = dashboard.dashboard_figures(stores=chosen, start=start, end=end)
+def _sales_tiles(figures) -> list[dict]:
+    """Sales per currency (a chain may sell in more than one) with the average order."""
+    by_currency: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in figures.sales_by_channel:
+        by_currency[row["currency"]][0] += row["orders"]
+        by_currency[row["currency"]][1] += row["sales_minor"]
+    return [{"currency": currency, "amount": format_money(sales, currency).rpartition(" ")[0],
+             "average": format_money(round(sales / orders), currency) if orders else None}
+            for currency, (orders, sales) in sorted(by_currency.items())]
+
+
+def _in_two_parts(words: str) -> tuple[str, str]:
+    """ "+1 min 2 s late" -> ("+1 min 2 s", "late"), "12 s early" -> ("−12 s", "early"): a tile shows the signed
+    figure large and says its sense below it."""
+    head, _, tail = words.rpartition(" ")
+    if tail == "late":
+        return head, tail
+    if tail == "early":
+        return f"−{head}", tail
+    return words, ""
+
+
+def _is_live(chosen, start: dt.date, end: dt.date, now: dt.datetime) -> bool:
+    """The range holds today of at least one shown store: the figures still move."""
+    return any(start <= timezone.localtime(now, store.tz).date() < end for store in chosen)
+
+
+def _page_context(request, allowed, chosen, start, end, figures) -> dict:
     channel_names = dict(Channel.choices)
-    context = {
+    now = timezone.now()
+    in_store_wait = getattr(figures, "in_store_wait", None)  # comes with the in-store wait figures
+    return {
         "figures": figures, "stores": allowed, "chosen": chosen,
         "store_param": request.GET.get("store", ""), "last_day": end - dt.timedelta(days=1),
         "multi_day": (end - start).days > 1,
+        "orders": sum(row["orders"] for row in figures.sales_by_channel),
+        "sales": _sales_tiles(figures),
+        "p90_error": _in_two_parts(human_promise_error(figures.promise["overall"].p90)),
+        "live": _is_live(chosen, start, end, now),
+        # Store-local, like every time on the page (the first shown store's zone when several are shown).
+        "updated_at": timezone.localtime(now, chosen[0].tz).strftime("%H:%M:%S"),
         "sales_by_channel": [{**row, "channel_name": channel_names.get(row["channel"], row["channel"])}
                              for row in _money_rows(figures.sales_by_channel)],
         "sales_by_bucket": _money_rows(figures.sales_by_bucket),
         "promise_by_channel": [(channel_names.get(key, key), stats)
                                for key, stats in figures.promise["by_channel"].items()],
+        "in_store_wait_by_channel": [(channel_names.get(key, key), stats)
+                                     for key, stats in (in_store_wait or {}).get("by_channel", {}).items()],
         "refunds": [{**row, "amount": format_money(row["refunded_minor"], row["currency"])}
                     for row in figures.counts["refunds"]],
         "grace_seconds": dashboard.PROMISE_GRACE_SECONDS,
         "drift_percent": round(dashboard.PREP_DRIFT_SHARE * 100),
+        "charts": dashboard_charts.chart_tables(figures, channel_names=channel_names),
+        "scope_query": _scope_query(request, start, end),
+        # Figures that other parts of issue 26 add to DashboardFigures: their sections show once they exist.
+        "has_slot_load": hasattr(figures, "slot_load"), "has_in_store_wait": in_store_wait is not None,
+        "has_eighty_six": hasattr(figures, "eighty_six"),
+        "chart_meta": {"multi_day": (end - start).days > 1, "multi_store": len(chosen) > 1,
+                       "digits": {row["currency"]: minor_digits(row["currency"]) for row in figures.sales_by_channel}},
     }
-    return render(request, "fulfilment/dashboard.html", context)
+
+
+def _scope_query(request, start: dt.date, end: dt.date) -> str:
+    """The query string that names this page's stores and days, for the CSV links and the live refresh."""
+    params = {"from": start.isoformat(), "to": (end - dt.timedelta(days=1)).isoformat()}
+    if request.GET.get("store"):
+        params["store"] = request.GET["store"]
+    return urlencode(params)
+
+
+@login_required
+@require_GET
+def dashboard_page(request):
+    """The page; with ?partial=1 only its main part (figures, tables, chart data), which the live page swaps in."""
+    try:
+        allowed, chosen, start, end = _scope(request)
+    except BadQuery as error:
+        return json_error("bad_query", str(error), 400)
+    figures = dashboard.dashboard_figures(stores=chosen, start=start, end=end)
+    context = _page_context(request, allowed, chosen, start, end, figures)
+    template = "fulfilment/dashboard_main.html" if request.GET.get("partial") else "fulfilment/dashboard.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def dashboard_chart_csv(request):
+    """One chart's data (?chart=<name> and the page's own store and day parameters) as CSV."""
+    try:
+        _allowed, chosen, start, end = _scope(request)
+        name = request.GET.get("chart", "")
+        dashboard_charts.check_chart_name(name)
+    except (BadQuery, dashboard_charts.UnknownChart) as error:
+        return json_error("bad_query", str(error), 400)
+    figures = dashboard.dashboard_figures(stores=chosen, start=start, end=end)
+    table = dashboard_charts.chart_table(figures, name, channel_names=dict(Channel.choices))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_csv_name(name, start, end)}"'
+    writer = csv.writer(response)
+    writer.writerow(table.columns)
+    writer.writerows(table.rows)
+    return response
+
+
+def _csv_name(what: str, start: dt.date, end: dt.date) -> str:
+    last_day = end - dt.timedelta(days=1)
+    return f"{what}-{start}" + (f"-to-{last_day}" if last_day != start else "") + ".csv"
 
 
 @login_required
@@ -100,9 +188,7 @@ def dashboard_orders_csv(request):
     except BadQuery as error:
         return json_error("bad_query", str(error), 400)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    last_day = end - dt.timedelta(days=1)
-    name = f"orders-{start}" + (f"-to-{last_day}" if last_day != start else "") + ".csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = f'attachment; filename="{_csv_name("orders", start, end)}"'
     writer = csv.writer(response)
     writer.writerow(["order", "store", "channel", "status", "currency", "subtotal_minor", "tax_minor",
                      "total_minor", "created_at", "promised_ready_at", "ready_at", "picked_up_at", "cancelled_at"])

@@ -33,6 +33,9 @@ says when an item or a modifier option is marked 86 or back:
 
     {"type": "items", "items": [{"id", "name", "station", "eighty_sixed"}, ...],
      "options": [{"id", "name", "group", "group_name", "available"}, ...]}     "options" only when some changed
+A manager's dashboard (`ws/dashboard/`, or `?store=<id>` for one
+store) hears `{"type": "changed", "store": 3}` when orders of a store it shows change, and reads its
+figures again over HTTP; it is for managers of those stores only (a superuser: any store).
 """
 
 import contextlib
@@ -46,12 +49,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from fulfilment import selectors
+from fulfilment.dashboard import dashboard_stores_for_user
 from fulfilment.serializers import OrderOut
 from fulfilment.services import kitchen_actions, pickup
 from fulfilment.presenters import public_event, public_snapshot
 from fulfilment.services.outbox import outbox_head, outbox_since, outbox_snapshot
-from kitchen_display.relay import (encode, event_frames, menu_group, order_group, relay, snapshot_frames,
-                                   store_group)
+from kitchen_display.relay import (dashboard_group, encode, event_frames, menu_group, order_group, relay,
+                                   snapshot_frames, store_group)
 from orderahead import metrics
 from orderahead.errors import DomainError
 from orderahead.request_context import bind_socket_context
@@ -421,6 +425,52 @@ class MenuConsumer(JsonSocket):
     async def menu_items(self, message):
         options = {"options": message["options"]} if "options" in message else {}
         await self.send_json({"type": "items", "items": message["items"], **options})
+
+    async def receive_json(self, content, **kwargs):
+        if content.get("action") != "sync":
+            return await self.refuse("unknown_action", 'This socket only takes {"action": "sync"}.',
+                                     ref=content.get("ref"))
+        await self.send_json({"type": "pong", "ref": content.get("ref")})
+
+
+class DashboardConsumer(JsonSocket):
+    """A manager's dashboard page: told that a shown store's orders changed, never what changed (the page reads
+    its figures again, over HTTP, with the same rights as the page itself)."""
+
+    store_ids: list[int] | tuple = ()
+
+    async def connect(self):
+        self.user = self.scope.get("user") or AnonymousUser()
+        if not self.user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.store_ids = await self.shown_stores(_query(self.scope).get("store", ""))
+        if not self.store_ids:
+            log.info("dashboard socket refused: user %s, query %r", self.user, self.scope.get("query_string", b"")[:80])
+            await self.close(code=4403)
+            return
+        relay.ensure_started()  # the pushes of this process go out on this loop
+        for store_id in self.store_ids:
+            await relay.join(dashboard_group(store_id), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for store_id in self.store_ids:
+            await relay.leave(dashboard_group(store_id), self.channel_name)
+        self.store_ids = []
+
+    @database_sync_to_async
+    def shown_stores(self, store_param: str) -> list[int]:
+        """The stores the page shows: all the person manages, or the one asked for if they manage it; else none."""
+        managed = dashboard_stores_for_user(user=self.user)
+        if store_param:
+            if not (store_param.isdigit() and 1 <= int(store_param) <= MAX_ID):
+                return []
+            managed = managed.filter(pk=int(store_param))
+        return list(managed.values_list("pk", flat=True))
+
+    async def dashboard_changed(self, message):
+        await self.send_json({"type": "changed", "store": message["store"]})
 
     async def receive_json(self, content, **kwargs):
         if content.get("action") != "sync":

@@ -4,8 +4,9 @@ Fast path: `fulfilment.services.outbox` announces each committed `StoreEvent` (`
 `on_events_committed` hands them to this process's sender task, which batches whatever committed
 meanwhile and sends ONE group message per store (`kds.<store>`) however many events it holds, plus a
 short note to the group of each order whose customer should hear of it (`order.<id>`) and menu changes
-to the store's public menu group (`menu.<store>`: items and modifier options marked 86 or back). Channels fans a group message out to every member
-one by one, so fewer, larger group messages is what keeps 50 orders/s cheap. The JSON a screen gets is
+to the store's public menu group (`menu.<store>`: items and modifier options marked 86 or back), and a
+one-line "changed" to the managers' dashboards of the store (`dashboard.<store>`). Channels fans a group
+message out to every member one by one, so fewer, larger group messages is what keeps 50 orders/s cheap. The JSON a screen gets is
 encoded once here, not once per screen: the frames of the staff screens, each at most `FRAME_BYTES`
 (Daphne refuses to send a WebSocket message over 1 MiB and closes the socket with 1011), and the smaller
 frames of the public order-ready board (`public_event`: no pickup codes, no account names).
@@ -33,7 +34,7 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from fulfilment.presenters import MENU_ITEM, MENU_OPTION, public_event
+from fulfilment.presenters import MENU_ITEM, MENU_OPTION, PLAN, public_event
 from fulfilment.services.outbox import outbox_heads, outbox_notices
 from orderahead import metrics
 
@@ -50,6 +51,10 @@ def order_group(order_id: int) -> str:
 
 def menu_group(store_id: int) -> str:
     return f"menu.{store_id}"
+
+
+def dashboard_group(store_id: int) -> str:
+    return f"dashboard.{store_id}"
 
 
 def poll_seconds() -> float:
@@ -148,6 +153,10 @@ async def broadcast(events: list[dict]) -> None:
     sends += [(menu_group(store_id), {"type": "menu.items", "items": menus.get(store_id, []),
                                       **({"options": menu_options[store_id]} if store_id in menu_options else {})})
               for store_id in {*menus, *menu_options}]
+    # Managers' dashboards only need to hear THAT a store's orders changed (they read their figures again), so
+    # theirs is a tiny message, not the screens' frames; a re-plan alone moves no figure.
+    sends += [(dashboard_group(store_id), {"type": "dashboard.changed", "store": store_id})
+              for store_id, store_events in by_store.items() if any(e["kind"] != PLAN for e in store_events)]
     in_flight = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
 
     async def send(group: str, message: dict) -> None:

@@ -1,4 +1,5 @@
-"""WebSocket routes for kitchen screens, the pickup board, customer live status and the live menu."""
+"""WebSocket routes for kitchen screens, the pickup board, customer live status, the live menu and the managers'
+dashboards."""
 
 from django.urls import path
 
@@ -10,4 +11,5 @@ websocket_urlpatterns = [
     path("ws/kds/<int:store_id>/<int:station_id>/", consumers.KitchenConsumer.as_asgi(), {"screen": "station"}),
     path("ws/orders/<int:order_id>/", consumers.OrderConsumer.as_asgi()),
     path("ws/stores/<int:store_id>/menu/", consumers.MenuConsumer.as_asgi()),
+    path("ws/dashboard/", consumers.DashboardConsumer.as_asgi()),
 ]

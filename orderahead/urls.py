@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("kitchen_display.urls")),
     path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
     path("dashboard/orders.csv", dashboard_views.dashboard_orders_csv, name="dashboard-orders-csv"),
+    path("dashboard/chart.csv", dashboard_views.dashboard_chart_csv, name="dashboard-chart-csv"),
     path("notifications/unsubscribe/<str:token>/", email_unsubscribe, name="notifications-unsubscribe"),
     # At the root, so the service worker's scope is the whole customer app.
     path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),

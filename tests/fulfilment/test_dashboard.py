@@ -203,7 +203,7 @@ def test_page_shows_the_day_to_its_manager(day):
     page = response.content.decode()
     assert "Dashboard: A" in page and "$18.00 USD" in page and "$5.50 USD" in page  # mobile, counter
     assert '<td id="cancelled">1</td>' in page and '<td id="no-shows">1</td>' in page
-    assert '<td id="shelf">60 / 180</td>' in page and "$2.00 USD" in page  # refund
+    assert '<td id="shelf-p50">1 min</td>' in page and '<td id="shelf-p90">3 min</td>' in page and "$2.00 USD" in page  # refund
     assert "Check prep time" in page and "08:45" in page
     assert "$8.88 USD" not in page and "$8.55 USD" not in page  # store B's mobile and counter sales
     assert "$0.77 USD" not in page and "$2.77 USD" not in page  # B's refund, alone or added to A's
@@ -241,7 +241,7 @@ def test_page_refuses_strangers_and_bad_queries(day):
 def test_page_for_today_with_no_orders(day):
     manager = factories.staff("manager-a", day["a"], StoreMembership.MANAGER)
     page = _client(manager).get("/dashboard/").content.decode()
-    assert "No orders." in page and '<td id="late-now">1</td>' in page  # the confirmed 09:45 order is late now
+    assert "No orders." in page and 'id="tile-late">1</dd>' in page  # the confirmed 09:45 order is late now
 
 
 def test_csv_export_is_scoped_to_the_managers_stores(day):
