@@ -54,10 +54,9 @@ def _promise_by_hour(figures: DashboardFigures, channel_names: dict) -> ChartTab
 
 
 def _slot_load(figures: DashboardFigures, channel_names: dict) -> ChartTable:
-    # figures.slot_load comes with the pickup-slot figures; before them this chart is empty.
     return ChartTable("slot_load", ["store", "slot", "orders", "capacity", "full"],
                       [[row["store"], _local(row["slot"]), row["orders"], row["capacity"], bool(row["full"])]
-                       for row in getattr(figures, "slot_load", None) or []])
+                       for row in figures.slot_load])
 
 
 def _station_times(figures: DashboardFigures, channel_names: dict) -> ChartTable:

@@ -101,7 +101,6 @@ def _is_live(chosen, start: dt.date, end: dt.date, now: dt.datetime) -> bool:
 def _page_context(request, allowed, chosen, start, end, figures) -> dict:
     channel_names = dict(Channel.choices)
     now = timezone.now()
-    in_store_wait = getattr(figures, "in_store_wait", None)  # comes with the in-store wait figures
     return {
         "figures": figures, "stores": allowed, "chosen": chosen,
         "store_param": request.GET.get("store", ""), "last_day": end - dt.timedelta(days=1),
@@ -118,16 +117,13 @@ def _page_context(request, allowed, chosen, start, end, figures) -> dict:
         "promise_by_channel": [(channel_names.get(key, key), stats)
                                for key, stats in figures.promise["by_channel"].items()],
         "in_store_wait_by_channel": [(channel_names.get(key, key), stats)
-                                     for key, stats in (in_store_wait or {}).get("by_channel", {}).items()],
+                                     for key, stats in figures.in_store_wait["by_channel"].items()],
         "refunds": [{**row, "amount": format_money(row["refunded_minor"], row["currency"])}
                     for row in figures.counts["refunds"]],
         "grace_seconds": dashboard.PROMISE_GRACE_SECONDS,
         "drift_percent": round(dashboard.PREP_DRIFT_SHARE * 100),
         "charts": dashboard_charts.chart_tables(figures, channel_names=channel_names),
         "scope_query": _scope_query(request, start, end),
-        # Figures that other parts of issue 26 add to DashboardFigures: their sections show once they exist.
-        "has_slot_load": hasattr(figures, "slot_load"), "has_in_store_wait": in_store_wait is not None,
-        "has_eighty_six": hasattr(figures, "eighty_six"),
         "chart_meta": {"multi_day": (end - start).days > 1, "multi_store": len(chosen) > 1,
                        "digits": {row["currency"]: minor_digits(row["currency"]) for row in figures.sales_by_channel}},
     }

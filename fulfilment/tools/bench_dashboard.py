@@ -7,19 +7,13 @@ What it does:
   1. Migrates a new SQLite file (a temporary one, deleted afterwards unless --keep) and seeds one store
      (the test coffee menu: latte, drip, croissant on an espresso bar and an oven) and its manager.
   2. Writes `--orders` orders placed evenly over 06:00-18:00 local on one day, with 1-3 lines each and known
-<<<<<<< HEAD
      promised/ready/picked-up times and line start/done times; 3% cancelled, 2% no-shows, 1% refunded; half
      the mobile orders booked in a pickup slot (the slot of their promise).
-  3. Times each figure of fulfilment.dashboard on its own, then dashboard_figures (every figure of the page)
-     and a GET of /dashboard/ as the manager (figures plus template) and of the orders CSV, `--runs` times
-     each, and prints the median and worst of each, plus the number of SQL queries of dashboard_figures.
-=======
-     promised/ready/picked-up times and line start/done times; 3% cancelled, 2% no-shows, 1% refunded.
-  3. Times fulfilment.dashboard.dashboard_figures (every figure of the page), a GET of /dashboard/ as the
-     manager (figures, chart data and template), the ?partial=1 a live page fetches on each change, and the
-     orders CSV, `--runs` times each, and prints the median and worst of each, plus the number of SQL
-     queries of one page. `write_orders` (the busy day's generator) also seeds the dashboard's screenshot.
->>>>>>> h3-page
+  3. Times each figure of fulfilment.dashboard on its own, then dashboard_figures (every figure of the page),
+     a GET of /dashboard/ as the manager (figures, chart data and template), the ?partial=1 a live page
+     fetches on each change, and the orders CSV, `--runs` times each, and prints the median and worst of
+     each, plus the number of SQL queries of dashboard_figures. `write_orders` (the busy day's generator)
+     also seeds the dashboard's screenshot.
 """
 
 import argparse
@@ -55,7 +49,9 @@ def write_orders(*, store, items, placed: list[dt.datetime], rng: random.Random,
     is still being made (started lines only), one ready but not picked up waits on the shelf. Bench and
     seed data only: it writes placing times instead of the clock's, which the app itself never does.
     """
+    from fulfilment.channels import policy
     from fulfilment.models import Channel, Order, OrderLine, OrderStatus, Payment, PickupKind, Refund
+    from fulfilment.services.quotes import slot_floor
 
     channels = [Channel.MOBILE, Channel.MOBILE, Channel.COUNTER, Channel.KIOSK, Channel.DRIVE_THRU]
     rows, plans = [], []
@@ -67,8 +63,13 @@ def write_orders(*, store, items, placed: list[dt.datetime], rng: random.Random,
                   else OrderStatus.PICKED_UP)
         lines = [(rng.choice(items), rng.randint(1, 2)) for _ in range(rng.randint(1, 3))]
         total = sum(item.price_minor * quantity for item, quantity in lines)
+        channel = rng.choice(channels)
+        # Only slot-counting channels get a slot, as quotes.pickup_choose gives them; half of them book one.
+        slot = (slot_floor(store, promised) if policy(channel).counts_toward_slot_capacity and rng.random() < 0.5
+                else None)
         rows.append(Order(
-            store=store, channel=rng.choice(channels), status=status, pickup_kind=PickupKind.ASAP,
+            store=store, channel=channel, status=status, slot_starts_at=slot,
+            pickup_kind=PickupKind.SCHEDULED if slot else PickupKind.ASAP,
             subtotal_minor=total, total_minor=total, currency=store.currency, created_at=created,
             promised_ready_at=promised,
             ready_at=None if status == OrderStatus.CANCELLED else ready,
@@ -122,12 +123,6 @@ def seed(orders: int, day: dt.date, seed_value: int):
     from django.core.management import call_command
     from django.db import transaction
 
-<<<<<<< HEAD
-    from fulfilment.channels import policy
-    from fulfilment.models import Channel, Order, OrderLine, OrderStatus, Payment, PickupKind, Refund
-    from fulfilment.services.quotes import slot_floor
-=======
->>>>>>> h3-page
     from stores.models import StoreMembership
     from tests import factories
 
@@ -138,60 +133,10 @@ def seed(orders: int, day: dt.date, seed_value: int):
         menu = factories.coffee_menu(store)
         manager = factories.staff("bench-manager", store, StoreMembership.MANAGER)
         opens = dt.datetime.combine(day, dt.time(6), tzinfo=store.tz)
-<<<<<<< HEAD
-        channels = [Channel.MOBILE, Channel.MOBILE, Channel.COUNTER, Channel.KIOSK, Channel.DRIVE_THRU]
-        rows, plans = [], []
-        for n in range(orders):
-            created = opens + dt.timedelta(seconds=n * 12 * 3600 / orders)
-            promised = created + dt.timedelta(seconds=rng.randint(240, 900))
-            ready = promised + dt.timedelta(seconds=rng.randint(-120, 240))
-            roll = rng.random()
-            status = (OrderStatus.CANCELLED if roll < 0.03 else OrderStatus.NO_SHOW if roll < 0.05
-                      else OrderStatus.PICKED_UP)
-            lines = [(rng.choice(items), rng.randint(1, 2)) for _ in range(rng.randint(1, 3))]
-            total = sum(item.price_minor * quantity for item, quantity in lines)
-            channel = rng.choice(channels)
-            # Only slot-counting channels get a slot, as quotes.pickup_choose gives them.
-            slot = (slot_floor(store, promised) if policy(channel).counts_toward_slot_capacity
-                    and rng.random() < 0.5 else None)
-            rows.append(Order(
-                store=store, channel=channel, status=status, slot_starts_at=slot,
-                pickup_kind=PickupKind.SCHEDULED if slot else PickupKind.ASAP,
-                subtotal_minor=total, total_minor=total, currency="USD", created_at=created,
-                promised_ready_at=promised,
-                ready_at=None if status == OrderStatus.CANCELLED else ready,
-                picked_up_at=ready + dt.timedelta(seconds=rng.randint(10, 600)) if status == OrderStatus.PICKED_UP
-                else None,
-                cancelled_at=created + dt.timedelta(seconds=60) if status == OrderStatus.CANCELLED else None))
-            plans.append(lines)
-        Order.objects.bulk_create(rows, batch_size=500)
-        line_rows, payments = [], []
-        for order, lines in zip(rows, plans, strict=True):
-            for item, quantity in lines:
-                started = None if order.status == OrderStatus.CANCELLED else order.created_at + dt.timedelta(
-                    seconds=rng.randint(30, 180))
-                done = started and started + dt.timedelta(seconds=int(item.prep_seconds * quantity
-                                                                      * rng.uniform(0.7, 1.5)))
-                line_rows.append(OrderLine(order=order, item=item, item_name=item.name, quantity=quantity,
-                                           unit_price_minor=item.price_minor,
-                                           line_total_minor=item.price_minor * quantity,
-                                           prep_seconds=item.prep_seconds, station=item.station,
-                                           started_at=started, done_at=done))
-            if order.status == OrderStatus.PICKED_UP and rng.random() < 0.01:
-                payments.append(Payment(order=order, provider=Payment.DEMO, amount_minor=order.total_minor,
-                                        currency="USD", captured_minor=order.total_minor,
-                                        refunded_minor=order.total_minor, status="captured"))
-        OrderLine.objects.bulk_create(line_rows, batch_size=1000)
-        Payment.objects.bulk_create(payments)
-        Refund.objects.bulk_create([Refund(payment=p, amount_minor=p.amount_minor, status=Refund.SUCCEEDED)
-                                    for p in payments])
-    return store, manager, len(line_rows)
-=======
         placed = [opens + dt.timedelta(seconds=n * 12 * 3600 / orders) for n in range(orders)]
         lines = write_orders(store=store, items=[menu["latte"], menu["drip"], menu["croissant"]], placed=placed,
                              rng=rng)
     return store, manager, lines
->>>>>>> h3-page
 
 
 # The figures dashboard_figures reads over the chosen days, timed one by one (late_orders_now, the live
@@ -254,17 +199,12 @@ def main(argv=None) -> int:
     overall = figures.promise["overall"]
     wait = figures.in_store_wait["overall"]
     print(f"promise: {overall.count} ready, on time {overall.on_time_share:.0%}, p50 {overall.p50:.0f} s, "
-<<<<<<< HEAD
           f"p90 {overall.p90:.0f} s; {len(figures.sales_by_bucket)} 15-min buckets; "
           f"{len(figures.slot_load)} slots booked, {sum(r['full'] for r in figures.slot_load)} full; "
           f"in-store wait of {wait.count}: p50 {wait.p50:.0f} s, p90 {wait.p90:.0f} s")
     for name, times in each.items():
         print(f"  {name:24s} median {statistics.median(times):7.1f} ms   worst {max(times):7.1f} ms")
-    for name, times in (("figures", figure_ms), ("page", page_ms), ("orders.csv", csv_ms)):
-=======
-          f"p90 {overall.p90:.0f} s; {len(figures.sales_by_bucket)} 15-min buckets")
     for name, times in (("figures", figure_ms), ("page", page_ms), ("partial", partial_ms), ("orders.csv", csv_ms)):
->>>>>>> h3-page
         print(f"{name:11s} median {statistics.median(times):7.1f} ms   worst {max(times):7.1f} ms   ({args.runs} runs)")
     print(f"figures: {len(queries)} SQL queries; page: {len(response.content) / 1024:.0f} KiB of HTML")
     if tmp:

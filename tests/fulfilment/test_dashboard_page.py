@@ -16,8 +16,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from fulfilment import dashboard, services
-from fulfilment.dashboard import DurationStats
+from fulfilment import services
 from fulfilment.models import Channel, Order, OrderLine, OrderStatus, PickupKind
 from fulfilment.services import LineRequest
 from fulfilment.templatetags.dashboard_format import human_duration, human_promise_error
@@ -118,7 +117,7 @@ def test_the_tiles_say_the_morning_in_words(morning):
     assert text_of(html, "tile-on-time") == "75%"  # 3 of the 4 ready orders, within the minute's grace
     assert text_of(html, "tile-p90") == "+5 min" and "late: 9 in 10 orders no later · median on the dot" in html
     assert text_of(html, "tile-late") == "1"
-    assert text_of(html, "tile-wait") == "–"  # not measured until DashboardFigures has in_store_wait
+    assert text_of(html, "tile-wait") == "15 min"  # the one counter order made: placed 8:50, ready 9:05
     assert "3 of 4 orders, within 60 s" in html
     # Tables speak in durations: espresso's p50 80 s, the earliest order 60 s early, the shelf's median 1 min.
     assert "<td>1 min 20 s</td>" in html and "1 min early" in html and text_of(html, "shelf-p50") == "1 min"
@@ -226,33 +225,30 @@ def test_only_a_range_with_today_is_live(morning):
     assert f'data-socket="/ws/dashboard/?store={morning.a.pk}"' in one_store
 
 
-def test_figures_other_parts_add_show_once_they_exist(morning, monkeypatch):
-    """slot_load, in_store_wait and eighty_six come from other work on DashboardFigures: their cards and the
-    slot chart show them in the shapes agreed, and the page works without them (the tests above)."""
-    real = dashboard.dashboard_figures
+def test_slot_load_in_store_wait_and_86_cards(morning):
+    """Two mobile orders in the 8:00 slot of capacity 2 (full), the no-show alone in 9:30's; the counter order's
+    15 min in the store; oat milk out 8:00-8:45 from admin's service."""
+    from stores import services as store_services
+    from stores.models import ModifierOption, Store
 
-    def with_more(**kwargs):
-        figures = real(**kwargs)
-        figures.slot_load = [{"store_id": morning.a.pk, "store": "Harbour", "slot": dt.datetime(2026, 3, 10, 8, 0),
-                              "orders": 4, "capacity": 4, "full": True},
-                             {"store_id": morning.a.pk, "store": "Harbour", "slot": dt.datetime(2026, 3, 10, 8, 15),
-                              "orders": 1, "capacity": 4, "full": False}]
-        figures.in_store_wait = {"overall": DurationStats(count=2, p50=50, p90=130, min=50, max=130),
-                                 "by_channel": {"counter": DurationStats(count=2, p50=50, p90=130, min=50, max=130)}}
-        figures.eighty_six = [{"store_id": morning.a.pk, "store": "Harbour", "kind": "option", "id": 7,
-                               "name": "Oat", "times": 2, "out_seconds": 2700, "still_out": True}]
-        return figures
+    Store.objects.filter(pk=morning.a.pk).update(slot_capacity=2)
+    mobile = Order.objects.filter(store=morning.a, channel=Channel.MOBILE).order_by("created_at")
+    Order.objects.filter(pk__in=[mobile[0].pk, mobile[1].pk]).update(slot_starts_at=local(8, 0))
+    Order.objects.filter(pk=mobile[2].pk).update(slot_starts_at=local(9, 30))
+    oat = ModifierOption.objects.get(group__store=morning.a, name="Oat")
+    store_services.options_set_available(options=[oat], available=False, now=local(8, 0))
+    store_services.options_set_available(options=[oat], available=True, now=local(8, 45))
 
-    monkeypatch.setattr(dashboard, "dashboard_figures", with_more)
     client = signed_in(morning.manager_a)
     html = client.get("/dashboard/", {"date": DAY.isoformat()}).content.decode()
 
-    assert text_of(html, "tile-wait") == "2 min 10 s"
+    assert text_of(html, "tile-wait") == "15 min"
     assert "Orders per pickup slot against capacity" in html and "<strong>full</strong>" in html
-    assert "Oat" in html and "45 min" in html and "still out" in html
+    assert re.search(r"<th scope=\"row\">Counter</th><td>1</td><td>15 min</td>", html)
+    assert re.search(r"<td>Milk: Oat</td><td>option</td><td>1</td><td>45 min</td><td>back</td>", html)
     assert chart_csv(client, chart="slot_load", date=DAY.isoformat()) == [
         ["store", "slot", "orders", "capacity", "full"],
-        ["Harbour", "2026-03-10T08:00", "4", "4", "True"], ["Harbour", "2026-03-10T08:15", "1", "4", "False"]]
+        ["Harbour", "2026-03-10T08:00", "2", "2", "True"], ["Harbour", "2026-03-10T09:30", "1", "2", "False"]]
 
 
 @pytest.mark.parametrize("seconds, words", [(None, "–"), (0, "0 s"), (45.4, "45 s"), (60, "1 min"), (80, "1 min 20 s"),
