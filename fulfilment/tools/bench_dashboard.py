@@ -41,7 +41,7 @@ def _django(db_path: str) -> None:
 def write_orders(*, store, items, placed: list[dt.datetime], rng: random.Random, now: dt.datetime | None = None,
                  late_seconds: tuple[int, int] = (-120, 240)) -> int:
     """One order of `store` per time in `placed`, with 1-3 lines of `items` each and known times: promised 4-15 min
-    after placing, ready `late_seconds` from the promise (a random pick in that range), picked up 10 s-10 min
+    after placing (2-7 min at the counter, kiosk and drive-thru), ready `late_seconds` from the promise (a random pick in that range), picked up 10 s-10 min
     later, lines started 30 s-3 min after placing and done in 0.7-1.5x their configured time; 3% cancelled,
     2% no-shows, about 1% of the picked-up ones refunded. Returns the number of lines.
 
@@ -56,14 +56,16 @@ def write_orders(*, store, items, placed: list[dt.datetime], rng: random.Random,
     channels = [Channel.MOBILE, Channel.MOBILE, Channel.COUNTER, Channel.KIOSK, Channel.DRIVE_THRU]
     rows, plans = [], []
     for created in placed:
-        promised = created + dt.timedelta(seconds=rng.randint(240, 900))
+        channel = rng.choice(channels)
+        # A customer in the store is promised the next few minutes; an app order is placed further ahead.
+        promised = created + dt.timedelta(seconds=rng.randint(*((120, 420) if policy(channel).customer_waits_at_store
+                                                                else (240, 900))))
         ready = promised + dt.timedelta(seconds=rng.randint(*late_seconds))
         roll = rng.random()
         status = (OrderStatus.CANCELLED if roll < 0.03 else OrderStatus.NO_SHOW if roll < 0.05
                   else OrderStatus.PICKED_UP)
         lines = [(rng.choice(items), rng.randint(1, 2)) for _ in range(rng.randint(1, 3))]
         total = sum(item.price_minor * quantity for item, quantity in lines)
-        channel = rng.choice(channels)
         # Only slot-counting channels get a slot, as quotes.pickup_choose gives them; half of them book one.
         slot = (slot_floor(store, promised) if policy(channel).counts_toward_slot_capacity and rng.random() < 0.5
                 else None)
