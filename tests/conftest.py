@@ -3,6 +3,7 @@
 
 import datetime as dt
 import os
+import uuid
 
 import pytest
 from django.db import connection
@@ -115,3 +116,23 @@ def now():
 @pytest.fixture
 def in_an_hour(now):
     return now + dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def layer(request, settings):
+    """Every socket test runs on the in-memory layer and on Redis (skipped without it, except on CI)."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        host = {"address": url, **settings.REDIS_CONNECTION_OPTIONS, **settings.CHANNEL_LAYER_POOL}
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "kitchen_display.layers.PooledRedisChannelLayer",
+                                               "CONFIG": {"hosts": [host], **settings.CHANNEL_LAYER_OPTIONS,
+                                                          "prefix": f"test{uuid.uuid4().hex[:8]}"}}}
+    else:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.KDS_OUTBOX_POLL_S = 0.2  # the watcher's safety net, quick enough for a test to wait on
+    yield request.param

@@ -7,7 +7,14 @@ import factory
 from django.contrib.auth import get_user_model
 
 from stores.models import (
-    MenuCategory, MenuItem, ModifierGroup, ModifierOption, OpeningHours, Station, Store, StoreMembership,
+    MenuCategory,
+    MenuItem,
+    ModifierGroup,
+    ModifierOption,
+    OpeningHours,
+    Station,
+    Store,
+    StoreMembership,
 )
 
 PASSWORD = "test-pass-123"
@@ -148,3 +155,27 @@ def local_now(store: Store) -> dt.datetime:
 def checkout_key() -> dict:
     """Test-client headers of one new checkout: placing an order requires an Idempotency-Key."""
     return {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex}
+
+
+def order_with_times(store: Store, *, channel, status, total, created, promised=None, ready=None, picked_up=None,
+                     slot=None):
+    """An order placed at `created` with known promised/ready/picked-up times (figures tests). created_at is
+    auto_now_add, so the times go in with an update after the insert."""
+    from fulfilment.models import Order, PickupKind
+
+    order = Order.objects.create(store=store, channel=channel, status=status, slot_starts_at=slot,
+                                 pickup_kind=PickupKind.SCHEDULED if slot else PickupKind.ASAP,
+                                 subtotal_minor=total, total_minor=total, currency=store.currency)
+    Order.objects.filter(pk=order.pk).update(created_at=created, promised_ready_at=promised, ready_at=ready,
+                                             picked_up_at=picked_up)
+    return order
+
+
+def line_with_times(order, item: MenuItem, *, quantity, started, done):
+    """A line of `order` made from `started` to `done` (None: never started / not done)."""
+    from fulfilment.models import OrderLine
+
+    return OrderLine.objects.create(order=order, item=item, item_name=item.name, quantity=quantity,
+                                    unit_price_minor=item.price_minor, line_total_minor=item.price_minor * quantity,
+                                    prep_seconds=item.prep_seconds, station=item.station, started_at=started,
+                                    done_at=done)

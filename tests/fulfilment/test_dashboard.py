@@ -6,7 +6,7 @@ import zoneinfo
 import pytest
 
 from fulfilment import dashboard
-from fulfilment.models import Channel, Order, OrderLine, OrderStatus, Payment, PickupKind, Refund
+from fulfilment.models import Channel, OrderStatus, Payment, Refund
 from stores.models import StoreMembership
 from tests import factories
 
@@ -19,24 +19,6 @@ def local(hour: int, minute: int, second: int = 0, day: dt.date = DAY) -> dt.dat
     return dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=zoneinfo.ZoneInfo(ZONE))
 
 
-def make_order(store, *, channel, status, total, created, promised=None, ready=None, picked_up=None,
-               slot=None) -> Order:
-    order = Order.objects.create(store=store, channel=channel, status=status, slot_starts_at=slot,
-                                 pickup_kind=PickupKind.SCHEDULED if slot else PickupKind.ASAP,
-                                 subtotal_minor=total, total_minor=total, currency=store.currency)
-    # created_at is auto_now_add: the known times go in with an update, as the brief of the figures says.
-    Order.objects.filter(pk=order.pk).update(created_at=created, promised_ready_at=promised, ready_at=ready,
-                                             picked_up_at=picked_up)
-    return order
-
-
-def make_line(order, item, *, quantity, started, done) -> OrderLine:
-    return OrderLine.objects.create(order=order, item=item, item_name=item.name, quantity=quantity,
-                                    unit_price_minor=item.price_minor, line_total_minor=item.price_minor * quantity,
-                                    prep_seconds=item.prep_seconds, station=item.station, started_at=started,
-                                    done_at=done)
-
-
 @pytest.fixture
 def day(db):
     """Store A's day (latte 60 s, drip 20 s, croissant 120 s configured), a store B order, a day-before order."""
@@ -45,35 +27,35 @@ def day(db):
     menu = factories.coffee_menu(store_a)
     menu_b = factories.coffee_menu(store_b)
     latte, drip, croissant = menu["latte"], menu["drip"], menu["croissant"]
-    o1 = make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=500, created=local(8, 1),
+    o1 = factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=500, created=local(8, 1),
                     promised=local(8, 10), ready=local(8, 9), picked_up=local(8, 12))  # 60 s early, 180 s shelf
-    make_line(o1, latte, quantity=1, started=local(8, 2), done=local(8, 3, 20))  # 80 s
-    make_line(o1, drip, quantity=2, started=local(8, 2), done=local(8, 3, 20))  # 80 s for two: 40 s each
-    o2 = make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=700, created=local(8, 20),
+    factories.line_with_times(o1, latte, quantity=1, started=local(8, 2), done=local(8, 3, 20))  # 80 s
+    factories.line_with_times(o1, drip, quantity=2, started=local(8, 2), done=local(8, 3, 20))  # 80 s for two: 40 s each
+    o2 = factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=700, created=local(8, 20),
                     promised=local(8, 30), ready=local(8, 30, 30), picked_up=local(8, 31, 30))  # 30 s late: in grace
-    make_line(o2, latte, quantity=1, started=local(8, 25), done=local(8, 26, 30))  # 90 s
-    make_line(o2, drip, quantity=1, started=local(8, 25), done=local(8, 25, 22))  # 22 s
-    o3 = make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=300, created=local(8, 50),
+    factories.line_with_times(o2, latte, quantity=1, started=local(8, 25), done=local(8, 26, 30))  # 90 s
+    factories.line_with_times(o2, drip, quantity=1, started=local(8, 25), done=local(8, 25, 22))  # 22 s
+    o3 = factories.order_with_times(store_a, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=300, created=local(8, 50),
                     promised=local(9, 0), ready=local(9, 5), picked_up=local(9, 6))  # 300 s late
-    make_line(o3, croissant, quantity=1, started=local(8, 55), done=local(8, 57, 30))  # 150 s
-    make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=400, created=local(9, 10))
-    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.NO_SHOW, total=600, created=local(9, 20),
+    factories.line_with_times(o3, croissant, quantity=1, started=local(8, 55), done=local(8, 57, 30))  # 150 s
+    factories.order_with_times(store_a, channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=400, created=local(9, 10))
+    factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.NO_SHOW, total=600, created=local(9, 20),
                promised=local(9, 30), ready=local(9, 30))  # exactly on time, never collected
-    make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.CONFIRMED, total=250, created=local(9, 40),
+    factories.order_with_times(store_a, channel=Channel.COUNTER, status=OrderStatus.CONFIRMED, total=250, created=local(9, 40),
                promised=local(9, 45))  # still being made at 10:00: late now
     # Not in A's day: the evening before, and store B's order.
-    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=999,
+    factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=999,
                created=local(23, 59, day=DAY - dt.timedelta(days=1)))
-    ob = make_order(store_b, channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=888, created=local(8, 5),
+    ob = factories.order_with_times(store_b, channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=888, created=local(8, 5),
                     promised=local(8, 6), ready=local(8, 20))
-    make_line(ob, menu_b["latte"], quantity=1, started=local(8, 6), done=local(8, 16))
+    factories.line_with_times(ob, menu_b["latte"], quantity=1, started=local(8, 6), done=local(8, 16))
     # Store B has something for every figure, so a figure that leaked B into A's would show it.
-    make_order(store_b, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=433, created=local(8, 30),
+    factories.order_with_times(store_b, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=433, created=local(8, 30),
                promised=local(8, 35), ready=local(8, 37), picked_up=local(8, 47))  # waits 420 s, 600 s on the shelf
-    make_order(store_b, channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=411, created=local(8, 40))
-    make_order(store_b, channel=Channel.COUNTER, status=OrderStatus.NO_SHOW, total=422, created=local(9, 0),
+    factories.order_with_times(store_b, channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=411, created=local(8, 40))
+    factories.order_with_times(store_b, channel=Channel.COUNTER, status=OrderStatus.NO_SHOW, total=422, created=local(9, 0),
                promised=local(9, 5), ready=local(9, 6))  # waits 360 s
-    make_order(store_b, channel=Channel.MOBILE, status=OrderStatus.PENDING_PAYMENT, total=111, created=local(8, 7),
+    factories.order_with_times(store_b, channel=Channel.MOBILE, status=OrderStatus.PENDING_PAYMENT, total=111, created=local(8, 7),
                slot=local(12, 0))  # holds B's 12:00 slot, not a sale yet
     payment = Payment.objects.create(order=o2, provider=Payment.DEMO, amount_minor=700, currency="USD",
                                      captured_minor=700, refunded_minor=200, status="captured")
@@ -283,9 +265,9 @@ def test_buckets_and_day_follow_the_local_clock_across_a_dst_change(db):
     london = zoneinfo.ZoneInfo("Europe/London")
     sunday = dt.date(2026, 3, 29)
     for hour, minute in ((0, 30), (2, 30), (23, 50)):
-        make_order(store, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100,
+        factories.order_with_times(store, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100,
                    created=dt.datetime.combine(sunday, dt.time(hour, minute), tzinfo=london))
-    make_order(store, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100,
+    factories.order_with_times(store, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100,
                created=dt.datetime(2026, 3, 29, 23, 10, tzinfo=dt.UTC))  # 00:10 on Monday in London
     rows = dashboard.sales_by_bucket(stores=[store], start=sunday, end=sunday + dt.timedelta(days=1))
     assert [r["bucket"] for r in rows] == [dt.datetime(2026, 3, 29, 0, 30), dt.datetime(2026, 3, 29, 2, 30),
@@ -304,18 +286,18 @@ def test_slot_load_counts_the_orders_that_took_each_slot_against_capacity(day):
     store_a.save()
     noon, quarter_past = at_next(12, 0), at_next(12, 15)
     for status in (OrderStatus.CONFIRMED, OrderStatus.PICKED_UP, OrderStatus.NO_SHOW):
-        make_order(store_a, channel=Channel.MOBILE, status=status, total=100, created=at_next(11, 0), slot=noon)
-    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.CANCELLED, total=100, created=at_next(11, 1),
+        factories.order_with_times(store_a, channel=Channel.MOBILE, status=status, total=100, created=at_next(11, 0), slot=noon)
+    factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.CANCELLED, total=100, created=at_next(11, 1),
                slot=noon)  # gave its place back
-    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.READY, total=100, created=local(21, 0),
+    factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.READY, total=100, created=local(21, 0),
                slot=quarter_past)  # placed the evening before: counts on the slot's day
-    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.PENDING_PAYMENT, total=100,
+    factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.PENDING_PAYMENT, total=100,
                created=at_next(11, 2), slot=quarter_past)
-    make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 3),
+    factories.order_with_times(store_a, channel=Channel.COUNTER, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 3),
                promised=noon)  # a counter order takes no slot (pickup_choose gives it none)
-    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 4),
+    factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 4),
                slot=local(0, 0, day=NEXT_DAY + dt.timedelta(days=1)))  # the next day's first slot
-    make_order(day["b"], channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 5),
+    factories.order_with_times(day["b"], channel=Channel.MOBILE, status=OrderStatus.CONFIRMED, total=100, created=at_next(11, 5),
                slot=noon)
 
     rows = dashboard.slot_load(stores=[store_a], start=NEXT_DAY, end=NEXT_DAY + dt.timedelta(days=1))
@@ -362,10 +344,10 @@ def waits(day):
     for channel, seconds in ((Channel.COUNTER, 120), (Channel.COUNTER, 300), (Channel.COUNTER, 180),
                              (Channel.KIOSK, 240), (Channel.KIOSK, 600), (Channel.DRIVE_THRU, 90),
                              (Channel.MOBILE, 1000), (Channel.DELIVERY, 500)):
-        make_order(day["a"], channel=channel, status=OrderStatus.PICKED_UP, total=100, created=at_next(9, 0),
+        factories.order_with_times(day["a"], channel=channel, status=OrderStatus.PICKED_UP, total=100, created=at_next(9, 0),
                    ready=at_next(9, 0) + dt.timedelta(seconds=seconds))
-    make_order(day["a"], channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=100, created=at_next(9, 5))
-    make_order(day["b"], channel=Channel.KIOSK, status=OrderStatus.PICKED_UP, total=100, created=at_next(9, 0),
+    factories.order_with_times(day["a"], channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=100, created=at_next(9, 5))
+    factories.order_with_times(day["b"], channel=Channel.KIOSK, status=OrderStatus.PICKED_UP, total=100, created=at_next(9, 0),
                ready=at_next(10, 0))
     return day
 
@@ -404,16 +386,16 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_stores(day, waits):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    make_order(day["a"], channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100, created=local(7, 0),
+    factories.order_with_times(day["a"], channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=100, created=local(7, 0),
                slot=local(7, 30))
     store_c = factories.open_store(name="C", slug="c", timezone="Europe/London")
     store_d = factories.open_store(name="D", slug="d", timezone="Europe/London")
     for store in (store_c, store_d):
         menu = factories.coffee_menu(store)
-        order = make_order(store, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=100,
+        order = factories.order_with_times(store, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=100,
                            created=local(9, 0), promised=local(9, 5), ready=local(9, 6), picked_up=local(9, 7),
                            slot=local(9, 0))
-        make_line(order, menu["latte"], quantity=1, started=local(9, 1), done=local(9, 2))
+        factories.line_with_times(order, menu["latte"], quantity=1, started=local(9, 1), done=local(9, 2))
 
     def count(stores) -> int:
         with CaptureQueriesContext(connection) as queries:

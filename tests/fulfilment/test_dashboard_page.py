@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import json
 import re
-import uuid
 import zoneinfo
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from fulfilment import services
-from fulfilment.models import Channel, Order, OrderLine, OrderStatus, PickupKind
+from fulfilment.models import Channel, Order, OrderStatus
 from fulfilment.services import LineRequest
 from fulfilment.templatetags.dashboard_format import human_duration, human_promise_error
 from stores.models import StoreMembership
@@ -33,21 +32,6 @@ def local(hour: int, minute: int, second: int = 0) -> dt.datetime:
     return dt.datetime.combine(DAY, dt.time(hour, minute, second), tzinfo=zoneinfo.ZoneInfo(ZONE))
 
 
-def make_order(store, *, channel, status, total, created, promised=None, ready=None, picked_up=None) -> Order:
-    order = Order.objects.create(store=store, channel=channel, status=status, pickup_kind=PickupKind.ASAP,
-                                 subtotal_minor=total, total_minor=total, currency=store.currency)
-    # created_at is auto_now_add: the known times go in with an update.
-    Order.objects.filter(pk=order.pk).update(created_at=created, promised_ready_at=promised, ready_at=ready,
-                                             picked_up_at=picked_up)
-    return order
-
-
-def make_line(order, item, *, quantity, started, done) -> None:
-    OrderLine.objects.create(order=order, item=item, item_name=item.name, quantity=quantity,
-                             unit_price_minor=item.price_minor, line_total_minor=item.price_minor * quantity,
-                             prep_seconds=item.prep_seconds, station=item.station, started_at=started, done_at=done)
-
-
 @pytest.fixture
 def morning(db):
     """Store A's morning: 3 orders picked up (60 s early, 30 s late, 300 s late), one cancelled, one no-show,
@@ -57,25 +41,25 @@ def morning(db):
     menu = factories.coffee_menu(store_a)
     menu_b = factories.coffee_menu(store_b)
     latte, drip, croissant = menu["latte"], menu["drip"], menu["croissant"]
-    o1 = make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=500, created=local(8, 1),
+    o1 = factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=500, created=local(8, 1),
                     promised=local(8, 10), ready=local(8, 9), picked_up=local(8, 12))
-    make_line(o1, latte, quantity=1, started=local(8, 2), done=local(8, 3, 20))  # 80 s
-    make_line(o1, drip, quantity=2, started=local(8, 2), done=local(8, 3, 20))  # 80 s
-    o2 = make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=700, created=local(8, 20),
+    factories.line_with_times(o1, latte, quantity=1, started=local(8, 2), done=local(8, 3, 20))  # 80 s
+    factories.line_with_times(o1, drip, quantity=2, started=local(8, 2), done=local(8, 3, 20))  # 80 s
+    o2 = factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=700, created=local(8, 20),
                     promised=local(8, 30), ready=local(8, 30, 30), picked_up=local(8, 31, 30))
-    make_line(o2, latte, quantity=1, started=local(8, 25), done=local(8, 26, 30))  # 90 s
-    make_line(o2, drip, quantity=1, started=local(8, 25), done=local(8, 25, 22))  # 22 s
-    o3 = make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=300, created=local(8, 50),
+    factories.line_with_times(o2, latte, quantity=1, started=local(8, 25), done=local(8, 26, 30))  # 90 s
+    factories.line_with_times(o2, drip, quantity=1, started=local(8, 25), done=local(8, 25, 22))  # 22 s
+    o3 = factories.order_with_times(store_a, channel=Channel.COUNTER, status=OrderStatus.PICKED_UP, total=300, created=local(8, 50),
                     promised=local(9, 0), ready=local(9, 5), picked_up=local(9, 6))
-    make_line(o3, croissant, quantity=1, started=local(8, 55), done=local(8, 57, 30))  # 150 s
-    make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=400, created=local(9, 10))
-    make_order(store_a, channel=Channel.MOBILE, status=OrderStatus.NO_SHOW, total=600, created=local(9, 20),
+    factories.line_with_times(o3, croissant, quantity=1, started=local(8, 55), done=local(8, 57, 30))  # 150 s
+    factories.order_with_times(store_a, channel=Channel.COUNTER, status=OrderStatus.CANCELLED, total=400, created=local(9, 10))
+    factories.order_with_times(store_a, channel=Channel.MOBILE, status=OrderStatus.NO_SHOW, total=600, created=local(9, 20),
                promised=local(9, 30), ready=local(9, 30))
-    make_order(store_a, channel=Channel.COUNTER, status=OrderStatus.CONFIRMED, total=250, created=local(9, 40),
+    factories.order_with_times(store_a, channel=Channel.COUNTER, status=OrderStatus.CONFIRMED, total=250, created=local(9, 40),
                promised=local(9, 45))  # late now: still being made
-    make_order(store_b, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=888, created=local(8, 5),
+    factories.order_with_times(store_b, channel=Channel.MOBILE, status=OrderStatus.PICKED_UP, total=888, created=local(8, 5),
                promised=local(8, 6), ready=local(8, 20), picked_up=local(8, 21))
-    make_line(Order.objects.filter(store=store_b).get(), menu_b["latte"], quantity=1, started=local(8, 6),
+    factories.line_with_times(Order.objects.filter(store=store_b).get(), menu_b["latte"], quantity=1, started=local(8, 6),
               done=local(8, 16))
     return SimpleNamespace(a=store_a, b=store_b, manager_a=factories.staff("manager-a", store_a, "manager"),
                            manager_b=factories.staff("manager-b", store_b, "manager"))
@@ -266,25 +250,6 @@ def test_promise_errors_in_words(seconds, words):
 # --- The live socket -------------------------------------------------------------------------------------------
 
 ORIGIN = (b"origin", b"http://testserver")
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def layer(request, settings):
-    """On the in-memory layer and on Redis (skipped without it, except on CI), like the kitchen screens."""
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
-        host = {"address": url, **settings.REDIS_CONNECTION_OPTIONS, **settings.CHANNEL_LAYER_POOL}
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "kitchen_display.layers.PooledRedisChannelLayer",
-                                               "CONFIG": {"hosts": [host], **settings.CHANNEL_LAYER_OPTIONS,
-                                                          "prefix": f"dashtest{uuid.uuid4().hex[:8]}"}}}
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    yield request.param
 
 
 @database_sync_to_async

@@ -2,7 +2,6 @@
 the real ASGI stack with a signed-in session, and orders to put on the screens."""
 
 import contextlib
-import uuid
 
 import pytest
 from channels.db import database_sync_to_async
@@ -12,26 +11,6 @@ from kds_helpers import session_headers
 from fulfilment import services
 from fulfilment.models import Channel
 from fulfilment.services import LineRequest
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def layer(request, settings):
-    """Every consumer test runs on the in-memory layer and on Redis (skipped without it, except on CI)."""
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
-        host = {"address": url, **settings.REDIS_CONNECTION_OPTIONS, **settings.CHANNEL_LAYER_POOL}
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "kitchen_display.layers.PooledRedisChannelLayer",
-                                               "CONFIG": {"hosts": [host], **settings.CHANNEL_LAYER_OPTIONS,
-                                                          "prefix": f"kdstest{uuid.uuid4().hex[:8]}"}}}
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.KDS_OUTBOX_POLL_S = 0.2  # the watcher's safety net, quick enough for a test to wait on
-    yield request.param
 
 
 @pytest.fixture
