@@ -602,6 +602,13 @@ class StoreMembershipAdmin(OneStoreColumnsMixin, StoreScopedAdminMixin, admin.Mo
             extra_context = {"title": "Staff at your stores (add or remove baristas)", **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        managed = managed_store_ids(request)
+        if not request.user.is_superuser and len(managed) == 1:
+            initial.setdefault("store", next(iter(managed)))  # one store: nothing to choose
+        return initial
+
     def add_view(self, request, form_url="", extra_context=None):
         if not request.user.is_superuser:
             extra_context = {"title": "Add a barista", **(extra_context or {})}
