@@ -15,6 +15,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
@@ -490,6 +491,7 @@ class StaffingPeriodInline(CellLabelsMixin, ManagedInlineMixin, admin.TabularInl
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "starts":
             kwargs.setdefault("label", "From (local time)")
+            kwargs.setdefault("widget", admin_widgets.AdminTimeWidget(format="%H:%M"))  # a shift starts at 06:30
         elif db_field.name == "lanes":
             kwargs.setdefault("help_text", LANES_HELP)
         return super().formfield_for_dbfield(db_field, request, **kwargs)

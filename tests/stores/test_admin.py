@@ -581,6 +581,9 @@ def test_boxes_in_table_rows_are_named_after_their_column(manager2_client, menu2
     station = manager2_client.get(reverse("admin:stores_station_change", args=[menu2["espresso"].pk])).content.decode()
     assert accessible_name_of_input(station, "staffing-__prefix__-lanes") == "Lanes"
     assert accessible_name_of_input(station, "staffing-__prefix__-starts") == "From (local time)"
+    StaffingPeriod.objects.create(station=menu2["espresso"], weekday=0, starts=dt.time(6, 30), lanes=3)
+    station = manager2_client.get(reverse("admin:stores_station_change", args=[menu2["espresso"].pk])).content.decode()
+    assert re.search(r"<input[^>]*value=\"06:30\"[^>]*>", station)  # a shift starts at 06:30, not 06:30:00
     assert "A lane is one pair of hands at the station" in station  # what a lane is, said once on the page
 
 
