@@ -15,6 +15,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
@@ -39,6 +40,13 @@ from stores.money import format_amount, format_money, format_price_change, parse
 from stores.selectors import store_ids_managed_by
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
+LANES_HELP = ("A lane is one pair of hands at the station: 3 lanes on the espresso bar make three drinks at once. "
+              "The queue and customers' ready times are planned with these lanes.")
+
+# A store manager signs in here, not a developer: say what the place is rather than "Django administration".
+admin.site.site_header = "Back office"
+admin.site.site_title = "Back office"
+admin.site.index_title = "Your stores"
 PAUSE_FIELDS = ("mobile_paused", "pause_reason", "paused_until")
 WEEKDAY_NAMES = [name for _, name in OpeningHours.WEEKDAYS]
 
@@ -145,6 +153,30 @@ def _store_scoped_choices(model, request):
     return None
 
 
+class OneStoreColumnsMixin:
+    """A manager of one store has no use for a column that says its name on every row, and at 1280 px it
+    pushes the columns that matter (price, stock, 86) off the screen; superusers and managers of several
+    stores keep it."""
+
+    store_column = "store"
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        if not request.user.is_superuser and len(managed_store_ids(request)) == 1:
+            return tuple(column for column in columns if column != self.store_column)
+        return columns
+
+
+def titled_filter(base: type[admin.FieldListFilter], title: str) -> type[admin.FieldListFilter]:
+    """`base` under a title a manager reads ("By available", not the field's "By is available")."""
+
+    def __init__(self, *args, **kwargs):
+        base.__init__(self, *args, **kwargs)
+        self.title = title
+
+    return type(f"{base.__name__}Titled", (base,), {"__init__": __init__})
+
+
 class StoreQualifiedFilter(admin.RelatedOnlyFieldListFilter):
     """Filter by a per-store object (a menu category), labelled "Store: name": every store has its
     own "Espresso drinks", and a bare name would appear once per store."""
@@ -168,6 +200,22 @@ class LiveFieldsMixin:
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if formfield is not None and db_field.name in self.live_fields:
             formfield.show_hidden_initial = True
+        return formfield
+
+
+class CellLabelsMixin:
+    """Rows of a table (a tabular inline, a list's editable columns) name each field once, in the column
+    header, so each box in a row has no name of its own: a screen reader says "checkbox", and the manager
+    using one hears nothing of "Available". Each such box gets its column's label as its accessible name."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        in_a_row = isinstance(self, admin.TabularInline) or db_field.name in getattr(self, "list_editable", ())
+        # A list's editable columns are built without the admin's form: take its labels from there.
+        label = getattr(getattr(self.form, "Meta", None), "labels", {}).get(db_field.name) or \
+            (formfield.label if formfield is not None else None)
+        if formfield is not None and in_a_row and label:
+            formfield.widget.attrs.setdefault("aria-label", str(label))
         return formfield
 
 
@@ -220,6 +268,10 @@ class ModifierOptionForm(forms.ModelForm):
     class Meta:
         model = ModifierOption
         fields = "__all__"
+        labels = {"is_available": "Available", "is_default": "Chosen by default",
+                  "extra_prep_seconds": "Extra prep (seconds)"}
+        help_texts = {"is_available": "Untick to 86 it (out of stock): customers cannot choose it until you "
+                                      "tick it again."}
 
     def __init__(self, *args, currency: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -246,20 +298,20 @@ class ModifierOptionFormSet(forms.BaseInlineFormSet):
 
 # --- Stores ---------------------------------------------------------------------------------------
 
-class OpeningHoursInline(ManagedInlineMixin, admin.TabularInline):
+class OpeningHoursInline(CellLabelsMixin, ManagedInlineMixin, admin.TabularInline):
     model = OpeningHours
     fields = ("weekday", "opens", "closes")
     extra = 0
 
 
-class StationInline(ManagedInlineMixin, admin.TabularInline):
+class StationInline(CellLabelsMixin, ManagedInlineMixin, admin.TabularInline):
     model = Station
     fields = ("name", "kind", "default_lanes")
     extra = 0
     show_change_link = True  # staffing over the day is edited on the station's own page
 
 
-class MenuCategoryInline(ManagedInlineMixin, admin.TabularInline):
+class MenuCategoryInline(CellLabelsMixin, ManagedInlineMixin, admin.TabularInline):
     model = MenuCategory
     fields = ("name", "position")
     extra = 0
@@ -429,16 +481,24 @@ class StoreAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Mobile ordering resumed at {_count(stores, 'store')}.", messages.SUCCESS)
 
 
-class StaffingPeriodInline(ManagedInlineMixin, admin.TabularInline):
+class StaffingPeriodInline(CellLabelsMixin, ManagedInlineMixin, admin.TabularInline):
     model = StaffingPeriod
     fields = ("weekday", "starts", "lanes")
     extra = 0
     verbose_name = "staffing change"
     verbose_name_plural = "Staffing by weekday (each start time, store's local time, runs until the next)"
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "starts":
+            kwargs.setdefault("label", "From (local time)")
+            kwargs.setdefault("widget", admin_widgets.AdminTimeWidget(format="%H:%M"))  # a shift starts at 06:30
+        elif db_field.name == "lanes":
+            kwargs.setdefault("help_text", LANES_HELP)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
 
 @admin.register(Station)
-class StationAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StationAdmin(OneStoreColumnsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "store", "kind", "default_lanes")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), "kind")
     list_select_related = ("store",)
@@ -454,8 +514,15 @@ class StationAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             return super().get_fieldsets(request, obj)
         return ((None, {"fields": ("store", "name", "kind", "default_lanes")}),
                 ("Lanes over the week", {"fields": ("lanes_over_the_week",),
-                                         "description": "As saved: the queue is planned with these lanes. "
-                                                        "Change them in the staffing rows below."}))
+                                         "description": f"{LANES_HELP} As saved: change them in the staffing "
+                                                        "rows below (a row runs from its start time until the "
+                                                        "next row), then save."}))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "default_lanes":
+            formfield.help_text = "Lanes at any time no staffing row below covers (e.g. before the first one)."
+        return formfield
 
     @admin.display(description="Lanes")
     def lanes_over_the_week(self, station: Station) -> str:
@@ -510,7 +577,7 @@ class BaristaMembershipForm(forms.ModelForm):
 
 
 @admin.register(StoreMembership)
-class StoreMembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StoreMembershipAdmin(OneStoreColumnsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     """Who works where. Superusers grant any role. A manager adds and removes baristas at their own
     stores and nothing else: a manager role is a right to run a store, so it stays with head office, and
     so do other stores' staff."""
@@ -530,6 +597,24 @@ class StoreMembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return request.user.is_superuser or bool(managed_store_ids(request))
+
+    # Titles in the manager's words: they come here to add a barista, not "a store membership".
+    def changelist_view(self, request, extra_context=None):
+        if not request.user.is_superuser:
+            extra_context = {"title": "Staff at your stores (add or remove baristas)", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        managed = managed_store_ids(request)
+        if not request.user.is_superuser and len(managed) == 1:
+            initial.setdefault("store", next(iter(managed)))  # one store: nothing to choose
+        return initial
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not request.user.is_superuser:
+            extra_context = {"title": "Add a barista", **(extra_context or {})}
+        return super().add_view(request, form_url, extra_context)
 
     def has_change_permission(self, request, obj=None):
         # A manager removes a barista and adds them again; editing a membership in place is head office's.
@@ -576,7 +661,7 @@ class StoreMembershipAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 # --- Menu -----------------------------------------------------------------------------------------
 
-class ModifierOptionInline(LiveFieldsMixin, ManagedInlineMixin, admin.TabularInline):
+class ModifierOptionInline(CellLabelsMixin, LiveFieldsMixin, ManagedInlineMixin, admin.TabularInline):
     model = ModifierOption
     live_fields = ("is_available",)
     form = ModifierOptionForm
@@ -594,7 +679,7 @@ class ModifierOptionInline(LiveFieldsMixin, ManagedInlineMixin, admin.TabularInl
 
 
 @admin.register(ModifierGroup)
-class ModifierGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ModifierGroupAdmin(OneStoreColumnsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "store", "min_choices", "max_choices", "option_list")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("store",)
@@ -632,22 +717,29 @@ class ModifierGroupAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Options")
     def option_list(self, group: ModifierGroup) -> str:
-        return ", ".join(
-            option.name + (f" ({format_price_change(option.price_delta_minor, group.store.currency)})"
-                           if option.price_delta_minor else "")
-            for option in group.options.all())
+        def shown(option: ModifierOption) -> str:
+            notes = [format_price_change(option.price_delta_minor, group.store.currency)] \
+                if option.price_delta_minor else []
+            if not option.is_available:
+                notes.append("86'd")
+            return option.name + (f" ({', '.join(notes)})" if notes else "")
+
+        return ", ".join(shown(option) for option in group.options.all())
 
 
 @admin.register(ModifierOption)
-class ModifierOptionAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class ModifierOptionAdmin(OneStoreColumnsMixin, CellLabelsMixin, LiveFieldsMixin, StoreScopedAdminMixin,
+                          admin.ModelAdmin):
     """Every option of the manager's stores in one list, to 86 oat milk across drinks in two clicks."""
 
     form = ModifierOptionForm
     live_fields = ("is_available",)  # baristas 86 options too; a stale page must not undo theirs
     store_lookup = "group__store"
-    list_display = ("name", "group", "store", "price_change", "is_available")
+    list_display = ("name", "group_name", "store", "price_change", "is_available")
     list_editable = ("is_available",)
-    list_filter = (("group__store", admin.RelatedOnlyFieldListFilter), "is_available", "group__name")
+    list_filter = (("group__store", admin.RelatedOnlyFieldListFilter),
+                   ("is_available", titled_filter(admin.BooleanFieldListFilter, "available")),
+                   ("group__name", titled_filter(admin.AllValuesFieldListFilter, "group")))
     list_select_related = ("group__store",)
     search_fields = ("name", "group__name")
     actions = ("mark_unavailable", "mark_available")
@@ -655,6 +747,10 @@ class ModifierOptionAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdm
     @admin.display(description="Store", ordering="group__store__name")
     def store(self, option: ModifierOption) -> str:
         return option.group.store.name
+
+    @admin.display(description="Group", ordering="group__name")
+    def group_name(self, option: ModifierOption) -> str:
+        return option.group.name  # the store has its own column
 
     @admin.display(description="Price change", ordering="price_delta_minor")
     def price_change(self, option: ModifierOption) -> str:
@@ -705,6 +801,9 @@ class MenuItemAdminForm(forms.ModelForm):
     class Meta:
         model = MenuItem
         fields = "__all__"
+        labels = {"is_active": "On the menu", "eighty_sixed": "86'd (out for now)",
+                  "stock_count": "Stock left", "prep_seconds": "Prep time (seconds)",
+                  "prep_sd_seconds": "Prep time spread (seconds)", "max_quantity": "Most per order"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -726,13 +825,17 @@ class MenuItemAdminForm(forms.ModelForm):
 
 
 @admin.register(MenuItem)
-class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class MenuItemAdmin(OneStoreColumnsMixin, CellLabelsMixin, LiveFieldsMixin, StoreScopedAdminMixin,
+                    admin.ModelAdmin):
     form = MenuItemAdminForm
     live_fields = ("stock_count", "eighty_sixed", "is_active")
-    list_display = ("name", "store", "category", "station", "price", "stock_count", "eighty_sixed", "is_active")
+    # Narrow enough for a 1280 px laptop with the menu sidebar and the filters open (stock and 86 on screen).
+    list_display = ("name", "store", "category", "station_name", "price", "stock_count", "eighty_sixed", "is_active")
     list_editable = ("stock_count", "eighty_sixed", "is_active")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), ("category", StoreQualifiedFilter),
-                   ("station", admin.RelatedOnlyFieldListFilter), "eighty_sixed", "is_active")
+                   ("station", admin.RelatedOnlyFieldListFilter),
+                   ("eighty_sixed", titled_filter(admin.BooleanFieldListFilter, "86'd")),
+                   ("is_active", titled_filter(admin.BooleanFieldListFilter, "on the menu")))
     list_select_related = ("store", "category", "station__store")
     search_fields = ("name", "description")
     filter_horizontal = ("modifier_groups",)
@@ -748,6 +851,10 @@ class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Price", ordering="price_minor")
     def price(self, item: MenuItem) -> str:
         return format_money(item.price_minor, item.currency)
+
+    @admin.display(description="Station", ordering="station__name")
+    def station_name(self, item: MenuItem) -> str:
+        return item.station.name  # the store has its own column
 
     def get_readonly_fields(self, request, obj=None):
         # Past orders point at the item; moving it to another store would rewrite their history.

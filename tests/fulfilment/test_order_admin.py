@@ -211,3 +211,16 @@ def test_ready_time_moved_across_the_dst_change_names_both_zones(client, admin_u
     client.force_login(admin_user)
 
     assert "01:55 PST — Ready time moved 01:59 PST → 03:05 PDT" in change_page(client, order)
+
+
+def test_a_manager_reads_who_ordered_without_a_link_to_a_page_they_may_not_open(client, la_store, la_menu):
+    """Account pages are head office's (a manager gets "403 Forbidden" there), so people are plain text."""
+    customer = factories.user("robin.k")
+    order = order_at(la_menu["latte"], dt.datetime(2026, 1, 15, 20, 28, tzinfo=UTC), customer=customer)
+    client.force_login(factories.staff("manager_la", la_store, "manager"))
+
+    page = change_page(client, order)
+
+    assert "Robin (robin.k)" in page
+    assert reverse("admin:auth_user_change", args=[customer.pk]) not in page
+    assert client.get(reverse("admin:auth_user_change", args=[customer.pk])).status_code == 403

@@ -570,3 +570,63 @@ def test_store_page_shows_and_takes_the_pause_end_in_local_time(manager2_client,
 
     shown = submitted(manager2_client.get(url), "store_form")
     assert shown["paused_until_1"] == ["09:30:00"]  # not the UTC hour
+
+
+# --- For a manager who has never seen Django (found walking it in a browser) ------------------------------
+
+def headers_of(response) -> list[str]:
+    return [str(header["text"]).lower() for header in response.context["result_headers"]]
+
+
+def test_lists_drop_the_store_column_for_a_manager_of_one_store(manager2_client, client, admin_user, menu2):
+    # At 1280 px the store's name on every row pushed stock and 86 off the screen.
+    for model in (MenuItem, ModifierOption, StoreMembership):
+        assert "store" not in headers_of(manager2_client.get(changelist(model))), model
+    client.force_login(admin_user)
+    assert "store" in headers_of(client.get(changelist(MenuItem)))
+
+
+def accessible_name_of_input(page: str, name: str) -> str | None:
+    tag = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', page)
+    assert tag, f"no input {name}"
+    label = re.search(r'aria-label="([^"]*)"', tag.group(0))
+    return label.group(1) if label else None
+
+
+def test_boxes_in_table_rows_are_named_after_their_column(manager2_client, menu2):
+    """A checkbox in a list row or an inline row has no label of its own (only the column header has it), so
+    a screen reader says just "checkbox"; each gets its column's label."""
+    options = manager2_client.get(changelist(ModifierOption)).content.decode()
+    assert accessible_name_of_input(options, "form-0-is_available") == "Available"
+    items = manager2_client.get(changelist(MenuItem)).content.decode()
+    assert accessible_name_of_input(items, "form-0-eighty_sixed") == "86&#x27;d (out for now)"
+    station = manager2_client.get(reverse("admin:stores_station_change", args=[menu2["espresso"].pk])).content.decode()
+    assert accessible_name_of_input(station, "staffing-__prefix__-lanes") == "Lanes"
+    assert accessible_name_of_input(station, "staffing-__prefix__-starts") == "From (local time)"
+    StaffingPeriod.objects.create(station=menu2["espresso"], weekday=0, starts=dt.time(6, 30), lanes=3)
+    station = manager2_client.get(reverse("admin:stores_station_change", args=[menu2["espresso"].pk])).content.decode()
+    assert re.search(r"<input[^>]*value=\"06:30\"[^>]*>", station)  # a shift starts at 06:30, not 06:30:00
+    assert "A lane is one pair of hands at the station" in station  # what a lane is, said once on the page
+
+
+def test_list_filters_are_titled_in_plain_words(manager2_client, menu2):
+    titles = [spec.title for spec in manager2_client.get(changelist(MenuItem)).context["cl"].filter_specs]
+    assert "86'd" in titles and "on the menu" in titles
+    titles = [spec.title for spec in manager2_client.get(changelist(ModifierOption)).context["cl"].filter_specs]
+    assert "available" in titles and "group" in titles
+    ModifierOption.objects.filter(pk=menu2["oat"].pk).update(is_available=False)
+    only_out = manager2_client.get(changelist(ModifierOption), {"is_available__exact": "0"})
+    assert listed(only_out) == [menu2["oat"]]
+
+
+def test_modifier_group_list_says_which_options_are_86d(manager2_client, menu2):
+    ModifierOption.objects.filter(pk=menu2["oat"].pk).update(is_available=False)
+    page = manager2_client.get(reverse("admin:stores_modifiergroup_changelist")).content.decode()
+    assert "Almond (+$0.70 USD), Oat (+$0.70 USD, 86&#x27;d)" in page
+
+
+def test_add_barista_page_speaks_of_baristas_and_chooses_the_only_store(manager2_client, store2):
+    page = manager2_client.get(reverse("admin:stores_storemembership_add"))
+    assert page.context["title"] == "Add a barista"
+    assert page.context["adminform"].form.initial["store"] == store2.pk
+    assert manager2_client.get(changelist(StoreMembership)).context["title"].startswith("Staff at your stores")
