@@ -150,7 +150,7 @@ class StaffingPeriod(models.Model):
                                                name="staffing_unique_start")]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} from {self.starts:%H:%M}: {self.lanes} lanes"
+        return f"{self.get_weekday_display()} from {self.starts:%H:%M}: {self.lanes} lane{'' if self.lanes == 1 else 's'}"
 
 
 class StoreMembership(models.Model):
@@ -211,7 +211,7 @@ class ModifierOption(models.Model):
     price_delta_minor = models.IntegerField(default=0, help_text="Added to the item price, in minor units (cents).")
     extra_prep_seconds = models.PositiveIntegerField(default=0)
     is_default = models.BooleanField(default=False)
-    is_available = models.BooleanField(default=True)
+    is_available = models.BooleanField("available", default=True, help_text="Untick to 86 it: it cannot be chosen.")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -234,10 +234,11 @@ class MenuItem(models.Model):
     max_quantity = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
     modifier_groups = models.ManyToManyField(ModifierGroup, related_name="items", blank=True)
     position = models.PositiveSmallIntegerField(default=0)
-    is_active = models.BooleanField(default=True, help_text="Listed on the menu.")
+    is_active = models.BooleanField("on the menu", default=True, help_text="Listed on the menu.")
     # Stock: None is unlimited. Reservation is a conditional UPDATE (see stores.services.stock_reserve).
     stock_count = models.IntegerField(null=True, blank=True, help_text="Units left; empty for unlimited.")
-    eighty_sixed = models.BooleanField(default=False, help_text="86: temporarily unavailable on every channel.")
+    eighty_sixed = models.BooleanField("86'd", default=False,
+                                       help_text="86: temporarily unavailable on every channel.")
 
     class Meta:
         ordering = ["store", "category__position", "position", "name"]
