@@ -70,7 +70,12 @@ def test_held_replan_breaks_no_promise_the_held_plan_keeps(seed):
     kw["item_held_rank"] = held_ranks(rng, kw)
     held = api.plan(**kw, improve=False)  # no search: the held sequence, or due order where it keeps
     replan = api.plan(**kw)
-    assert np.all(replan.order_ready_s <= np.maximum(replan.order_due_s, held.order_ready_s) + 1e-6)
+    # A store none of whose orders holds a rank has no held plan: it is planned from scratch, free to make a
+    # late order later to help a heavier one (held_ranks leaves every order of a small store out now and then).
+    ranked_stores = np.unique(kw["station_store"][kw["item_station"][~np.isnan(kw["item_held_rank"])]])
+    held_store = np.isin(replan.order_store, ranked_stores)
+    bound = np.maximum(replan.order_due_s, held.order_ready_s)
+    assert np.all(replan.order_ready_s[held_store] <= bound[held_store] + 1e-6)
     assert replan.total_weighted_tardiness <= held.total_weighted_tardiness + 1e-6
 
 
