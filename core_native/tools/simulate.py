@@ -159,14 +159,24 @@ class StoreSim:
                 offered = np.flatnonzero(q.slot_offered)
             else:
                 offered = [j for j in range(n_slots) if booked[j] < self.p["capacity"]]
+            later = self.policy == "planner" and len(offered) == 0
+            if later:
+                # the kitchen cannot make any of the wanted slots: offer its honest later time instead
+                # (the ASAP promise that keeps every other one, or the slot start if that is later),
+                # booked in the first slot with room, as fifo books it there without asking the kitchen
+                offered = [j for j in range(n_slots) if booked[j] < self.p["capacity"]]
             if len(offered) == 0:
                 o["rejected"] = True
                 return
-            slot = first_slot + int(offered[0])
+            j = int(offered[0])
+            slot = first_slot + j
             self.slot_booked[slot] = self.slot_booked.get(slot, 0) + 1
             o["promised"] = slot * slot_s
-            if self.policy == "planner":  # the slot's own promise inside the window (its start or later)
-                j = int(offered[0])
+            if later:  # made as the ASAP quote placed it (not just in time: that is what it confirmed)
+                o["promised"] = max(o["promised"], now + float(q.ready_s))
+                o["rank"] = q.held_rank
+                o["asap"] = True
+            elif self.policy == "planner":  # the slot's own promise inside the window (its start or later)
                 o["promised"] += float(q.slot_ready_s[j] - q.slot_start_s[j])
                 o["rank"] = float(q.slot_held_rank[j])
             if self.policy != "planner":
@@ -247,7 +257,7 @@ class StoreSim:
     def _timed(order) -> bool:
         """Made just in time for the promise: scheduled pickups. (Timing ASAP mobile orders to the
         customer's walk-in was tried: it idles lanes that later congest, and in-store waits grew.)"""
-        return order["scheduled"]
+        return order["scheduled"] and not order.get("asap", False)
 
     def _quote(self, now, stations, means, sds, first_slot_rel, booked, timed=False):
         from .. import api
