@@ -1,6 +1,7 @@
 """Every scenario x several seeds x the three policies, judged against issue 27's targets.
 
     python -m core_native.tools.scenario_table [--seeds 5] [--scenarios DIR_OR_FILE ...] [--json]
+                                               [--set NAME=VALUE ...]   (a PlannerConfig / SimulatorConfig field)
 
 By default the scenarios are the repository's stress days (core_native/scenarios/*.json)
 and the shared public ones (../shared/scenarios/*.json next to the repository) when that
@@ -21,6 +22,7 @@ on the worst seed when every seed meets it (against fifo on the same seed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -28,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .._cli import one_line_parser
+from ..config import DEFAULT_PLANNER, DEFAULT_SIMULATOR
 from .scenario import ScenarioError, load_scenario
 from .simulate import POLICIES, simulate
 
@@ -78,20 +81,48 @@ def quote_limit_for(path: Path) -> float:
 
 
 def _run_one(job):
-    path, seed, policy = job
+    path, seed, policy, planner_config, sim_config = job
     scenario = load_scenario(str(path))
     scenario["_"]["seed"] = seed
-    return job, simulate(scenario, policy)
+    return (path, seed, policy), simulate(scenario, policy, planner_config, sim_config)
 
 
-def run_all(files, n_seeds: int, workers: int | None = None) -> list[dict]:
+def configs_with(settings) -> tuple:
+    """DEFAULT_PLANNER and DEFAULT_SIMULATOR with `NAME=VALUE` settings (a field of either) changed:
+    how a tunable is compared on the whole table before its default changes."""
+    planner, sim = DEFAULT_PLANNER, DEFAULT_SIMULATOR
+    for setting in settings or ():
+        name, sep, text = setting.partition("=")
+        if not sep:
+            raise ScenarioError(f"--set wants NAME=VALUE, got {setting!r}")
+        for cfg_name in ("planner", "sim"):
+            cfg = planner if cfg_name == "planner" else sim
+            fields = {f.name: f for f in dataclasses.fields(cfg)}
+            if name in fields:
+                kind = type(getattr(cfg, name))
+                try:
+                    value = (text.lower() in ("1", "true", "yes")) if kind is bool else kind(text)
+                except ValueError:
+                    raise ScenarioError(f"--set {name}: {text!r} is not a {kind.__name__}") from None
+                if cfg_name == "planner":
+                    planner = dataclasses.replace(planner, **{name: value})
+                else:
+                    sim = dataclasses.replace(sim, **{name: value})
+                break
+        else:
+            raise ScenarioError(f"--set {name}: not a PlannerConfig or SimulatorConfig field")
+    return planner, sim
+
+
+def run_all(files, n_seeds: int, workers: int | None = None,
+            configs=(DEFAULT_PLANNER, DEFAULT_SIMULATOR)) -> list[dict]:
     """Every file x seed x policy through simulate(), in parallel; one dict per file with the per-seed metrics."""
     plan = []
     for f in files:
         sc = load_scenario(str(f))  # a bad file fails here, before any work starts
         plan.append((f, sc.get("name", f.stem), seeds_for(sc["_"]["seed"], n_seeds)))
     # planner runs are the slow ones: hand them out first so the pool ends together
-    jobs = [(str(f), s, pol) for pol in POLICIES for f, _, seeds in plan for s in seeds]
+    jobs = [(str(f), s, pol, *configs) for pol in POLICIES for f, _, seeds in plan for s in seeds]
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         done = dict(map(_run_one, jobs))
@@ -221,6 +252,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scenarios", nargs="+", default=None,
                         help="scenario folders or files (default: core_native/scenarios and ../shared/scenarios)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default os.cpu_count())")
+    parser.add_argument("--set", nargs="+", default=None, metavar="NAME=VALUE",
+                        help="change PlannerConfig / SimulatorConfig fields for this run (compare a tunable)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     try:
         args = parser.parse_args(argv)
@@ -229,7 +262,8 @@ def main(argv=None) -> int:
         if args.workers is not None and args.workers < 1:
             raise ScenarioError("--workers must be at least 1")
         files = scenario_files(args.scenarios or default_scenario_paths())
-        rows = build_table(run_all(files, args.seeds, args.workers))
+        configs = configs_with(args.set)
+        rows = build_table(run_all(files, args.seeds, args.workers, configs))
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

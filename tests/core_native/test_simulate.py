@@ -58,3 +58,71 @@ def test_planner_on_shared_scenarios_runs(name):
         pytest.skip("shared/scenarios not found")
     metrics = simulate.simulate(scenario.load_scenario(str(path)), "planner")
     assert metrics["orders"] > 0
+
+
+def overloaded_scenario(seed=1):
+    """One espresso lane, app orders wanting a pickup 1-7 minutes ahead: more than the lane can make."""
+    return {
+        "name": "tiny-overload", "seed": seed, "horizon_s": 1800, "slot_s": 300, "slot_capacity": 20,
+        "handoff_s": 15, "stations": [{"name": "espresso", "lanes": [[0, 1]]}],
+        "menu": [{"sku": "latte", "station": "espresso", "prep_s": 60, "cv": 0.2}],
+        "items_per_order": {"mean": 1.5, "max": 3},
+        "arrivals": [{"channel": "mobile", "rate_per_h": [[0, 60]], "scheduled_share": 0.5, "lead_s": [60, 400]},
+                     {"channel": "counter", "rate_per_h": [[0, 30]]}],
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_full_kitchen_offers_an_honest_later_time_instead_of_refusing(seed):
+    # Before, the planner turned 7-8 of these customers away (no wanted slot the kitchen could make)
+    # while fifo took them all; now they get the kitchen's later time, and it holds.
+    sim = simulate.StoreSim(overloaded_scenario(seed), "planner")
+    metrics = sim.run()
+    later = [o for o in sim.orders if o.get("asap")]
+    assert later, "the scenario must overload the wanted slots"
+    assert metrics["rejected_orders"] == 0 == simulate.simulate(overloaded_scenario(seed), "fifo")["rejected_orders"]
+    slot_s = 300
+    for o in later:
+        assert o["promised"] >= (o["wanted"] // slot_s) * slot_s  # never before the slot they asked for
+        assert o["ready"] <= o["promised"] + simulate.DEFAULT_SIMULATOR.on_time_grace_s
+    assert metrics["on_time_rate"] >= 0.95
+
+
+def test_actual_prep_s_changes_the_real_times_not_the_planned_ones():
+    sc = small_scenario()
+    slow = small_scenario()
+    slow["menu"][0]["actual_prep_s"] = 110  # latte configured 55 s, really twice that
+    a, b = simulate.StoreSim(sc, "fifo"), simulate.StoreSim(slow, "fifo")
+    assert [(o["time"], o["skus"]) for o in a.orders] == [(o["time"], o["skus"]) for o in b.orders]
+    for oa, ob in zip(a.orders, b.orders):
+        for sku, ta, tb in zip(oa["skus"], oa["actual"], ob["actual"]):
+            assert tb == pytest.approx(ta * (2.0 if sku == 0 else 1.0))  # same draws, the real mean scaled
+    b.run()
+    assert set(b.it_mean) == {55.0, 150.0}  # policies still plan and quote with prep_s
+
+
+@pytest.mark.parametrize("value, message", [
+    (0, "menu item 'latte' actual_prep_s (the real mean prep seconds) must be > 0, got 0"),
+    ("slow", "menu item 'latte' actual_prep_s (the real mean prep seconds) must be a number"),
+])
+def test_actual_prep_s_is_checked(value, message):
+    sc = small_scenario()
+    sc["menu"][0]["actual_prep_s"] = value
+    with pytest.raises(scenario.ScenarioError) as exc:
+        scenario.validate_scenario(sc)
+    assert str(exc.value) == message
+
+
+STRESS = Path(__file__).resolve().parents[2] / "core_native" / "scenarios"
+
+
+def test_stress_days_are_in_the_repository_and_valid():
+    names = {f.stem for f in STRESS.glob("*.json")}
+    assert {"promotion-hour", "barista-leaves", "bakery-cafe", "drive-thru-heavy", "espresso-times-short"} <= names
+    for f in STRESS.glob("*.json"):
+        sc = scenario.load_scenario(str(f))
+        assert sc["name"] == f.stem
+    short = scenario.load_scenario(str(STRESS / "espresso-times-short.json"))["_"]
+    espresso = short["station_names"].index("espresso")
+    for (st, prep, *_), actual in zip(short["menu"], short["actual_prep"]):
+        assert actual == pytest.approx(prep / 0.7, abs=0.5) if st == espresso else actual == prep
