@@ -331,11 +331,47 @@ class StoreSim:
                     self._start(now, it, lane)
             else:
                 wake = min(wake, now + start)
+        if self.cfg.idle_start_asap_s > 0:
+            self._start_asap_on_idle_lanes(now, items, plan)
         # look again when the plan next starts something (earlier wake-ups go stale)
         if wake != self.next_wake:
             self.next_wake = wake
             if wake < math.inf:
                 self.push(wake, _WAKE, wake)
+
+    def _start_asap_on_idle_lanes(self, now, items, plan):
+        """A barista with nothing to make starts the next ASAP ticket the plan has on their lane, when
+        it is planned within `idle_start_asap_s` (held back by pacing or behind a scheduled order's
+        reserved time); a scheduled (just-in-time) ticket still waits for its planned start."""
+        first = {}  # (station, lane) -> row of the earliest planned ASAP item on it
+        for k, it in enumerate(items):
+            lane = int(plan.item_lane[k])
+            if self.it_state[it] != 0 or lane < 0 or self._timed(self.orders[self.it_order[it]]):
+                continue
+            key = (self.it_station[it], lane)
+            if key not in first or plan.item_start_s[k] < plan.item_start_s[first[key]]:
+                first[key] = k
+        slack = None
+        for (st, lane), k in first.items():
+            it = items[k]
+            if not (self.lane_item[st][lane] < 0 and lane < _lanes_at(self.p["stations"][st], now)
+                    and plan.item_start_s[k] <= self.cfg.idle_start_asap_s
+                    and self.orders[self.it_order[it]]["release"] <= now + _TIME_EPS):
+                continue
+            # started now it runs into the lane's next planned item (if it does) by `delay`: only when
+            # that item's order can take the delay and still be ready its margin before its promise
+            if slack is None:
+                slack = dict(zip(plan.order_id.tolist(),
+                                 (plan.order_due_s - plan.order_margin_s - plan.order_ready_s).tolist()))
+            ahead = [j for j, jt in enumerate(items) if j != k and self.it_state[jt] == 0
+                     and self.it_station[jt] == st and int(plan.item_lane[j]) == lane
+                     and plan.item_start_s[j] < plan.item_start_s[k]]
+            if ahead:
+                nxt = min(ahead, key=lambda j: plan.item_start_s[j])
+                delay = self.it_mean[it] - plan.item_start_s[nxt]
+                if delay > 0 and slack[self.it_order[items[nxt]]] < delay:
+                    continue
+            self._start(now, it, lane)
 
     # results
     def metrics(self) -> dict:

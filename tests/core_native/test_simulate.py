@@ -1,8 +1,11 @@
 """The store simulator: same seed, same result; the DESIGN.md metric keys."""
 
 import json
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from core_native.tools import scenario, simulate
@@ -126,3 +129,55 @@ def test_stress_days_are_in_the_repository_and_valid():
     espresso = short["station_names"].index("espresso")
     for (st, prep, *_), actual in zip(short["menu"], short["actual_prep"]):
         assert actual == pytest.approx(prep / 0.7, abs=0.5) if st == espresso else actual == prep
+
+
+def idle_store(kinds):
+    """A planner StoreSim with one open item per entry of `kinds` (scheduled or not), every lane idle at t=0."""
+    sim = simulate.StoreSim(small_scenario(), "planner")
+    sim.orders = [dict(channel="counter", time=0.0, skus=[0], actual=[55.0], scheduled=scheduled, wanted=0.0,
+                       offset=0.0, promised=600.0, ready=math.nan, rejected=False, remaining=1, release=0.0,
+                       rank=math.nan) for scheduled in kinds]
+    for i in range(len(kinds)):
+        sim.it_order.append(i)
+        sim.it_station.append(0)
+        sim.it_mean.append(55.0)
+        sim.it_sd.append(10.0)
+        sim.it_actual.append(55.0)
+        sim.it_state.append(0)
+        sim.it_lane.append(-1)
+        sim.it_start.append(math.nan)
+        sim.it_finish.append(math.nan)
+        sim.open_items.append(i)
+    return sim
+
+
+def fake_plan(starts, lanes, slack_s):
+    n = len(starts)
+    return SimpleNamespace(item_start_s=np.asarray(starts, float), item_finish_s=np.asarray(starts, float) + 55,
+                           item_lane=np.asarray(lanes), order_id=np.arange(n), order_ready_s=np.full(n, 100.0),
+                           order_margin_s=np.zeros(n), order_due_s=np.full(n, 100.0) + slack_s)
+
+
+def started(sim):
+    return [i for i, state in enumerate(sim.it_state) if state == 1]
+
+
+def test_an_idle_barista_starts_the_next_asap_ticket_on_their_lane():
+    sim = idle_store([False])
+    sim._start_asap_on_idle_lanes(0.0, [0], fake_plan([120.0], [0], slack_s=0.0))
+    assert started(sim) == [0] and sim.it_lane[0] == 0
+
+
+def test_scheduled_and_far_off_tickets_keep_their_planned_start():
+    sim = idle_store([True, False])  # a just-in-time ticket at 120 s, an ASAP one planned 400 s out
+    sim._start_asap_on_idle_lanes(0.0, [0, 1], fake_plan([120.0, 400.0], [0, 1], slack_s=0.0))
+    assert started(sim) == []
+
+
+@pytest.mark.parametrize("slack_s, expected", [(0.0, []), (60.0, [1])])
+def test_an_asap_ticket_jumps_a_scheduled_one_only_if_its_promise_has_room(slack_s, expected):
+    # lane 0: the scheduled ticket planned at 20 s, the ASAP one behind it at 75 s; starting the ASAP
+    # one now pushes the scheduled one 35 s later
+    sim = idle_store([True, False])
+    sim._start_asap_on_idle_lanes(0.0, [0, 1], fake_plan([20.0, 75.0], [0, 0], slack_s=slack_s))
+    assert started(sim) == expected
