@@ -16,8 +16,8 @@ class PlannerConfig:
     # store re-planned on every event absorbs much of each item's spread, so the
     # promise can sit nearer the likely ready time than a one-sided 90% quantile
     # (1.28, the value before issue 27): over 5 seeds of every scenario (the
-    # table in docs/SCHEDULER.md) 0.8 cut quote error p90 by 10-18 s on all of
-    # them and kept on-time >= 0.95 wherever 1.28 had it, except the bakery's
+    # table in docs/SCHEDULER.md) 0.8 cut quote error p90 by 11-14 s on six of
+    # eight (bakery 41 s, espresso-times-short 3 s) and kept on-time >= 0.95 wherever 1.28 had it, except the bakery's
     # cv-0.4 oven items (0.954 -> 0.922 mean): a spread that size needs a margin
     # that grows faster than the sd (a known limit). 1.0 and 0.9 were in between;
     # 1.645 missed the quote-error target on scheduled-lunch by ~30 s.
@@ -110,7 +110,7 @@ class SimulatorConfig:
     # planned start (pacing, or a scheduled order's reserved time in front of it), unless that would
     # push the lane's next planned item past its order's promise less margin. 0: baristas keep the
     # plan's start times (before issue 27). Measured over 5 seeds of every scenario: in-store wait
-    # p90 fell from 1.05-1.26x fifo's to 0.99-1.13x (mean), quote error rose 0-6 s (docs/SCHEDULER.md).
+    # p90 fell from 1.04-1.26x fifo's to 0.98-1.13x (mean), quote error rose 1-9 s (docs/SCHEDULER.md).
     idle_start_asap_s: float = 300.0
 
 

@@ -12,10 +12,15 @@ What happens in the store
 - Orders arrive per channel as a Poisson process with piecewise-constant
   rates. A share of them (scheduled_share) asks for a pickup time `lead_s`
   ahead; they want the slot that holds it, and accept a later one up to
-  `slot_patience` slots on. If none is offered the order is rejected.
-- Every item takes a lognormal time with the menu's mean and cv, on a lane
-  of its station. A lane makes one item at a time; lane counts follow the
-  scenario's staffing; an item being made when its lane closes is finished.
+  `slot_patience` slots on. If none is offered the order is rejected; under
+  the planner, when the kitchen can make none of those slots but one has
+  room, the customer is offered the kitchen's honest later time instead
+  (the ASAP promise, or the slot start if later) and takes it.
+- Every item takes a lognormal time around the menu's `actual_prep_s` (default
+  `prep_s`) with its cv; every policy plans and quotes with `prep_s`.
+- Each item is made on a lane of its station. A lane makes one item at a
+  time; lane counts follow the scenario's staffing; an item being made when
+  its lane closes is finished.
 - Ready = last item done + handoff_s. Counter, kiosk and drive-thru customers
   wait in the store from ordering; mobile and delivery customers (couriers)
   walk in at their promised time + an offset drawn from
@@ -31,7 +36,11 @@ Policies
   (arrival, item done, staffing change, planned start due) the store is
   re-planned with `api.plan` (the Numba kernels) from its real state, and
   baristas start whatever the plan says starts now, on the planned lane.
-  Scheduled orders are planned just in time for their promise.
+  Scheduled orders are planned just in time for their promise. As on the KDS
+  (ASAP tickets show at once, a scheduled one shortly before its planned
+  start), an idle barista also starts the next ASAP ticket planned on their
+  lane within `idle_start_asap_s`, unless that pushes the lane's next planned
+  item past its promise less margin.
 - fixed: first come first served; every ASAP order is quoted now + 10 min
   (`fixed_quote_s`), a common "default prep time" setting.
 - fifo: first come first served; ASAP quote = the work queued ahead at the
