@@ -12,10 +12,15 @@ What happens in the store
 - Orders arrive per channel as a Poisson process with piecewise-constant
   rates. A share of them (scheduled_share) asks for a pickup time `lead_s`
   ahead; they want the slot that holds it, and accept a later one up to
-  `slot_patience` slots on. If none is offered the order is rejected.
-- Every item takes a lognormal time with the menu's mean and cv, on a lane
-  of its station. A lane makes one item at a time; lane counts follow the
-  scenario's staffing; an item being made when its lane closes is finished.
+  `slot_patience` slots on. If none is offered the order is rejected; under
+  the planner, when the kitchen can make none of those slots but one has
+  room, the customer is offered the kitchen's honest later time instead
+  (the ASAP promise, or the slot start if later) and takes it.
+- Every item takes a lognormal time around the menu's `actual_prep_s` (default
+  `prep_s`) with its cv; every policy plans and quotes with `prep_s`.
+- Each item is made on a lane of its station. A lane makes one item at a
+  time; lane counts follow the scenario's staffing; an item being made when
+  its lane closes is finished.
 - Ready = last item done + handoff_s. Counter, kiosk and drive-thru customers
   wait in the store from ordering; mobile and delivery customers (couriers)
   walk in at their promised time + an offset drawn from
@@ -31,7 +36,11 @@ Policies
   (arrival, item done, staffing change, planned start due) the store is
   re-planned with `api.plan` (the Numba kernels) from its real state, and
   baristas start whatever the plan says starts now, on the planned lane.
-  Scheduled orders are planned just in time for their promise.
+  Scheduled orders are planned just in time for their promise. As on the KDS
+  (ASAP tickets show at once, a scheduled one shortly before its planned
+  start), an idle barista also starts the next ASAP ticket planned on their
+  lane within `idle_start_asap_s`, unless that pushes the lane's next planned
+  item past its promise less margin.
 - fixed: first come first served; every ASAP order is quoted now + 10 min
   (`fixed_quote_s`), a common "default prep time" setting.
 - fifo: first come first served; ASAP quote = the work queued ahead at the
@@ -159,14 +168,24 @@ class StoreSim:
                 offered = np.flatnonzero(q.slot_offered)
             else:
                 offered = [j for j in range(n_slots) if booked[j] < self.p["capacity"]]
+            later = self.policy == "planner" and len(offered) == 0
+            if later:
+                # the kitchen cannot make any of the wanted slots: offer its honest later time instead
+                # (the ASAP promise that keeps every other one, or the slot start if that is later),
+                # booked in the first slot with room, as fifo books it there without asking the kitchen
+                offered = [j for j in range(n_slots) if booked[j] < self.p["capacity"]]
             if len(offered) == 0:
                 o["rejected"] = True
                 return
-            slot = first_slot + int(offered[0])
+            j = int(offered[0])
+            slot = first_slot + j
             self.slot_booked[slot] = self.slot_booked.get(slot, 0) + 1
             o["promised"] = slot * slot_s
-            if self.policy == "planner":  # the slot's own promise inside the window (its start or later)
-                j = int(offered[0])
+            if later:  # made as the ASAP quote placed it (not just in time: that is what it confirmed)
+                o["promised"] = max(o["promised"], now + float(q.ready_s))
+                o["rank"] = q.held_rank
+                o["asap"] = True
+            elif self.policy == "planner":  # the slot's own promise inside the window (its start or later)
                 o["promised"] += float(q.slot_ready_s[j] - q.slot_start_s[j])
                 o["rank"] = float(q.slot_held_rank[j])
             if self.policy != "planner":
@@ -247,7 +266,7 @@ class StoreSim:
     def _timed(order) -> bool:
         """Made just in time for the promise: scheduled pickups. (Timing ASAP mobile orders to the
         customer's walk-in was tried: it idles lanes that later congest, and in-store waits grew.)"""
-        return order["scheduled"]
+        return order["scheduled"] and not order.get("asap", False)
 
     def _quote(self, now, stations, means, sds, first_slot_rel, booked, timed=False):
         from .. import api
@@ -321,11 +340,47 @@ class StoreSim:
                     self._start(now, it, lane)
             else:
                 wake = min(wake, now + start)
+        if self.cfg.idle_start_asap_s > 0:
+            self._start_asap_on_idle_lanes(now, items, plan)
         # look again when the plan next starts something (earlier wake-ups go stale)
         if wake != self.next_wake:
             self.next_wake = wake
             if wake < math.inf:
                 self.push(wake, _WAKE, wake)
+
+    def _start_asap_on_idle_lanes(self, now, items, plan):
+        """A barista with nothing to make starts the next ASAP ticket the plan has on their lane, when
+        it is planned within `idle_start_asap_s` (held back by pacing or behind a scheduled order's
+        reserved time); a scheduled (just-in-time) ticket still waits for its planned start."""
+        first = {}  # (station, lane) -> row of the earliest planned ASAP item on it
+        for k, it in enumerate(items):
+            lane = int(plan.item_lane[k])
+            if self.it_state[it] != 0 or lane < 0 or self._timed(self.orders[self.it_order[it]]):
+                continue
+            key = (self.it_station[it], lane)
+            if key not in first or plan.item_start_s[k] < plan.item_start_s[first[key]]:
+                first[key] = k
+        slack = None
+        for (st, lane), k in first.items():
+            it = items[k]
+            if not (self.lane_item[st][lane] < 0 and lane < _lanes_at(self.p["stations"][st], now)
+                    and plan.item_start_s[k] <= self.cfg.idle_start_asap_s
+                    and self.orders[self.it_order[it]]["release"] <= now + _TIME_EPS):
+                continue
+            # started now it runs into the lane's next planned item (if it does) by `delay`: only when
+            # that item's order can take the delay and still be ready its margin before its promise
+            if slack is None:
+                slack = dict(zip(plan.order_id.tolist(),
+                                 (plan.order_due_s - plan.order_margin_s - plan.order_ready_s).tolist()))
+            ahead = [j for j, jt in enumerate(items) if j != k and self.it_state[jt] == 0
+                     and self.it_station[jt] == st and int(plan.item_lane[j]) == lane
+                     and plan.item_start_s[j] < plan.item_start_s[k]]
+            if ahead:
+                nxt = min(ahead, key=lambda j: plan.item_start_s[j])
+                delay = self.it_mean[it] - plan.item_start_s[nxt]
+                if delay > 0 and slack[self.it_order[items[nxt]]] < delay:
+                    continue
+            self._start(now, it, lane)
 
     # results
     def metrics(self) -> dict:

@@ -70,13 +70,26 @@ def test_held_replan_breaks_no_promise_the_held_plan_keeps(seed):
     kw["item_held_rank"] = held_ranks(rng, kw)
     held = api.plan(**kw, improve=False)  # no search: the held sequence, or due order where it keeps
     replan = api.plan(**kw)
-    # A store none of whose orders holds a rank has no held plan: it is planned from scratch, free to make a
-    # late order later to help a heavier one (held_ranks leaves every order of a small store out now and then).
-    ranked_stores = np.unique(kw["station_store"][kw["item_station"][~np.isnan(kw["item_held_rank"])]])
-    held_store = np.isin(replan.order_store, ranked_stores)
-    bound = np.maximum(replan.order_due_s, held.order_ready_s)
-    assert np.all(replan.order_ready_s[held_store] <= bound[held_store] + 1e-6)
+    # A store whose every rank is NaN has no held plan: it is planned from scratch, where the search
+    # may make a late order later to help a heavier one (seed 5951 of this test: 1 in ~3000).
+    ranked = np.isin(replan.order_store, np.unique(np.asarray(kw["station_store"])[
+        np.asarray(kw["item_station"])[~np.isnan(kw["item_held_rank"])]]))
+    kept = replan.order_ready_s <= np.maximum(replan.order_due_s, held.order_ready_s) + 1e-6
+    assert np.all(kept[ranked])
     assert replan.total_weighted_tardiness <= held.total_weighted_tardiness + 1e-6
+
+
+def test_a_store_without_ranks_is_planned_from_scratch_and_may_trade_a_late_order():
+    """The case the test above leaves out (its seed 5951): no ranks, so no held plan to keep; the
+    search moves the late order 23 behind order 3 and total weighted tardiness drops."""
+    rng = np.random.default_rng(5951)
+    kw = overloaded(rng)
+    kw["item_held_rank"] = held_ranks(rng, kw)
+    assert np.isnan(kw["item_held_rank"]).all()
+    held, replan = api.plan(**kw, improve=False), api.plan(**kw)
+    later = replan.order_ready_s > np.maximum(replan.order_due_s, held.order_ready_s) + 1e-6
+    assert replan.order_id[later].tolist() == [23]
+    assert replan.total_weighted_tardiness < held.total_weighted_tardiness - 1.0
 
 
 @settings(max_examples=30, deadline=None)
