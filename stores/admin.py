@@ -36,7 +36,7 @@ from stores.models import (
     StoreMembership,
 )
 from stores.money import format_amount, format_money, format_price_change, parse_money
-from stores.selectors import store_ids_managed_by
+from stores.selectors import item_prep_to_plan, learned_state, store_daypart, store_ids_managed_by
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
 PAUSE_FIELDS = ("mobile_paused", "pause_reason", "paused_until")
@@ -729,7 +729,8 @@ class MenuItemAdminForm(forms.ModelForm):
 class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     form = MenuItemAdminForm
     live_fields = ("stock_count", "eighty_sixed", "is_active")
-    list_display = ("name", "store", "category", "station", "price", "stock_count", "eighty_sixed", "is_active")
+    list_display = ("name", "store", "category", "station", "price", "prep_time", "stock_count", "eighty_sixed",
+                    "is_active")
     list_editable = ("stock_count", "eighty_sixed", "is_active")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), ("category", StoreQualifiedFilter),
                    ("station", admin.RelatedOnlyFieldListFilter), "eighty_sixed", "is_active")
@@ -739,19 +740,55 @@ class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("store", "name", "description", "category", "position", "is_active")}),
         ("Price", {"fields": ("price_minor", "currency")}),
-        ("Kitchen", {"fields": ("station", "prep_seconds", "prep_sd_seconds", "max_quantity")}),
+        ("Kitchen", {"fields": ("station", "prep_seconds", "prep_sd_seconds", "learned_prep", "max_quantity")}),
         ("Stock", {"fields": ("stock_count", "eighty_sixed")}),
         ("Modifiers", {"fields": ("modifier_groups",)}),
     )
-    actions = ("mark_86", "unmark_86")
+    actions = ("mark_86", "unmark_86", "reset_learned_prep")
 
     @admin.display(description="Price", ordering="price_minor")
     def price(self, item: MenuItem) -> str:
         return format_money(item.price_minor, item.currency)
 
+    def get_queryset(self, request):
+        # What the kitchen learned, for the prep column: one query for the page, not one per item.
+        return super().get_queryset(request).prefetch_related("learned_prep_times")
+
+    def _learned_rows(self, item: MenuItem) -> list:
+        """The item's learned rows at its current station (a moved item learns afresh), by daypart."""
+        return sorted((row for row in item.learned_prep_times.all() if row.station_id == item.station_id),
+                      key=lambda row: row.daypart)
+
+    @admin.display(description="Prep (configured → planned now)")
+    def prep_time(self, item: MenuItem) -> str:
+        """Configured against what the quote plans with now (learned in this daypart, shrunk toward the
+        configured time), and the samples behind it."""
+        daypart = store_daypart(item.store, timezone.now())
+        row = next((row for row in self._learned_rows(item) if row.daypart == daypart), None)
+        if row is None:
+            return f"{item.prep_seconds} s (nothing learned)"
+        mean, sd = item_prep_to_plan(item, learned=learned_state(row))
+        return f"{item.prep_seconds} s → {mean} s ± {sd} ({row.samples} made)"
+
+    @admin.display(description="Learned prep time")
+    def learned_prep(self, item: MenuItem):
+        """Per daypart: samples, the learned mean and spread, and what the quote plans with (shrunk toward the
+        configured time while samples are few)."""
+        rows = self._learned_rows(item) if item.pk else []
+        if not rows:
+            return "Nothing learned yet: orders are planned with the configured time."
+        planned = [(row.get_daypart_display(), row.samples, round(row.mean_seconds),
+                    round(row.variance_seconds2 ** 0.5), *item_prep_to_plan(item, learned=learned_state(row)))
+                   for row in rows]
+        return format_html(
+            "<table><tr><th>Daypart</th><th>Made</th><th>Learned mean</th><th>Spread</th>"
+            "<th>Planned (mean ± sd)</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{} s</td><td>{} s</td><td>{} s ± {} s</td></tr>",
+                             planned))
+
     def get_readonly_fields(self, request, obj=None):
         # Past orders point at the item; moving it to another store would rewrite their history.
-        return ("store",) if obj is not None else ()
+        return ("store", "learned_prep") if obj is not None else ("learned_prep",)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -790,6 +827,15 @@ class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
         for item in items:
             store_services.item_set_86(item=item, eighty_sixed=False, actor=request.user)
         self.message_user(request, f"Back on the menu: {_count(items, 'item')}: {_names(items)}.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Reset learned prep time (plan with the configured time again)",
+                  permissions=["change"])
+    def reset_learned_prep(self, request, queryset):
+        items = list(queryset)
+        store_services.learned_prep_reset(items=items)
+        self.message_user(request, f"Learned prep times reset for {_count(items, 'item')}: {_names(items)}; "
+                                   "they are planned with their configured times until the kitchen bumps more.",
                           messages.SUCCESS)
 
 

@@ -13,6 +13,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from core_native.learning import DAYPART_CHOICES
+
 
 def validate_timezone(value: str) -> None:
     try:
@@ -300,3 +302,27 @@ class AvailabilityChange(models.Model):
     def __str__(self) -> str:
         what = self.item or self.option
         return f"{what} {'out' if self.out else 'back'} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LearnedPrepTime(models.Model):
+    """What the kitchen really takes to make one unit of an item at a station in a daypart: the running state
+    of `core_native.learning` (samples seen, their robust mean and variance). Written only by
+    `stores.services.learned_prep_record`, in the transaction of the bump that finished the item; read by
+    `stores.selectors.item_prep_to_plan` (shrunk toward the item's configured time). No row: no samples yet."""
+
+    item = models.ForeignKey(MenuItem, related_name="learned_prep_times", on_delete=models.CASCADE)
+    # The item's station when it was made: an item moved to another station starts learning afresh there.
+    station = models.ForeignKey(Station, related_name="learned_prep_times", on_delete=models.CASCADE)
+    daypart = models.PositiveSmallIntegerField(choices=DAYPART_CHOICES)
+    samples = models.PositiveIntegerField(default=0)
+    mean_seconds = models.FloatField(default=0.0)
+    variance_seconds2 = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["item", "daypart"]
+        constraints = [models.UniqueConstraint(fields=["item", "station", "daypart"],
+                                               name="learned_prep_unique_item_station_daypart")]
+
+    def __str__(self) -> str:
+        return f"{self.item.name} ({self.get_daypart_display()}): {self.mean_seconds:.0f} s over {self.samples}"

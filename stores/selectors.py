@@ -4,10 +4,20 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 
-from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
-from stores.models import AvailabilityChange, MenuCategory, MenuItem, ModifierGroup, Store, StoreMembership
+from core_native.learning import LearnedPrep, daypart_of, planned_prep
+from stores.models import (
+    AvailabilityChange,
+    LearnedPrepTime,
+    MenuCategory,
+    MenuItem,
+    ModifierGroup,
+    Store,
+    StoreMembership,
+)
 
 EARTH_RADIUS_M = 6_371_000
 MAX_ID = 2**63 - 1  # largest BigAutoField value
@@ -140,3 +150,50 @@ def eighty_six_periods(*, stores: Iterable[Store], now: dt.datetime, start_at: d
     for key, since in out_since.items():  # still out at the end of the range
         periods[key]["out_seconds"] += (ranges[periods[key]["store_id"]][1] - since).total_seconds()
     return sorted(periods.values(), key=lambda p: (-p["out_seconds"], p["store"], p["name"]))
+
+
+# --- Prep times to plan with (learned from the kitchen, shrunk toward the configured ones) -----------------
+
+LEARNED_FIELDS = ("samples", "mean_seconds", "variance_seconds2")
+
+
+def store_daypart(store: Store, when: dt.datetime) -> int:
+    """The daypart (core_native.learning.DAYPARTS) `when` falls in, in the store's local time."""
+    return daypart_of(when.astimezone(store.tz).hour)
+
+
+def menu_items_with_learned_prep(items: QuerySet[MenuItem], *, daypart: int) -> QuerySet[MenuItem]:
+    """`items`, each with its learned state for `daypart` at its current station as `learned_samples`,
+    `learned_mean_seconds`, `learned_variance_seconds2` (None: nothing learned): correlated subqueries on
+    the (item, station, daypart) unique index, so the menu read stays one statement."""
+    learned = LearnedPrepTime.objects.filter(item=OuterRef("pk"), station=OuterRef("station_id"), daypart=daypart)
+    return items.annotate(**{f"learned_{name}": Subquery(learned.values(name)[:1]) for name in LEARNED_FIELDS})
+
+
+def item_learned_state(item: MenuItem, *, now: dt.datetime | None = None) -> LearnedPrep:
+    """The item's learned state now: from the annotations of `menu_items_with_learned_prep` when it was read
+    that way, else one query."""
+    if hasattr(item, "learned_samples"):
+        values = [getattr(item, f"learned_{name}") for name in LEARNED_FIELDS]
+    else:
+        daypart = store_daypart(item.store, now or timezone.now())
+        values = (LearnedPrepTime.objects.filter(item=item, station_id=item.station_id, daypart=daypart)
+                  .values_list(*LEARNED_FIELDS).first()) or (None,) * 3
+    if values[0] is None:
+        return LearnedPrep()
+    return LearnedPrep(n=values[0], mean_s=values[1], var_s2=values[2])
+
+
+def learned_state(row: LearnedPrepTime | None) -> LearnedPrep:
+    return LearnedPrep(n=row.samples, mean_s=row.mean_seconds, var_s2=row.variance_seconds2) if row else LearnedPrep()
+
+
+def item_prep_to_plan(item: MenuItem, *, now: dt.datetime | None = None,
+                      learned: LearnedPrep | None = None) -> tuple[int, int]:
+    """The prep time of one unit of `item` (no modifiers) to plan and quote with now: (mean, sd) in whole
+    seconds, the learned values shrunk toward the configured `prep_seconds` / `prep_sd_seconds` (exactly
+    those while nothing is learned). The one place the quote and the order get an item's time from.
+    `learned`: the state to use, when the caller read it (admin shows every daypart's)."""
+    state = learned if learned is not None else item_learned_state(item, now=now)
+    mean, sd = planned_prep(state, item.prep_seconds, item.prep_sd_seconds)
+    return max(1, round(mean)), round(sd)

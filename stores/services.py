@@ -1,13 +1,18 @@
 """Writes to stores and menus. Stock changes are single conditional UPDATEs so they stay
 correct when many requests race for the last units (PostgreSQL and SQLite alike)."""
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core_native.learning import learned_update, planned_prep, sample_usable
 from orderahead.errors import Conflict
-from stores.models import AvailabilityChange, MenuItem, ModifierOption, Store, StoreMembership
+from stores.models import AvailabilityChange, LearnedPrepTime, MenuItem, ModifierOption, Store, StoreMembership
+from stores.selectors import learned_state, store_daypart
 from stores.signals import options_availability_changed
 
 
@@ -107,3 +112,60 @@ def store_lift_expired_pause(*, store: Store, now=None) -> Store:
     if store.mobile_paused and store.paused_until and store.paused_until <= now:
         return store_resume_mobile(store=store)
     return store
+
+
+# --- Learned prep times ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PrepSample:
+    """One made item: which, where, when it was started, and the seconds one unit took (modifiers' extra
+    time taken off, so it compares with MenuItem.prep_seconds)."""
+    item_id: int
+    station_id: int
+    started_at: dt.datetime
+    seconds: float
+
+
+def learned_prep_record(*, store: Store, samples: list[PrepSample], now: dt.datetime | None = None) -> int:
+    """Fold the samples into the store's learned prep times (core_native.learning, O(1) per sample); returns
+    how many counted (a sample left on the screen or tapped done at once does not: `sample_usable`).
+
+    Two reads and at most two writes however many samples. The caller holds the store's row lock (every
+    kitchen action does), so no other bump of this store reads the same rows between the read and the write."""
+    if not samples:
+        return 0
+    now = now or timezone.now()
+    items = MenuItem.objects.filter(store=store, pk__in={s.item_id for s in samples}).only(
+        "pk", "prep_seconds", "prep_sd_seconds").in_bulk()
+    keyed = [((s.item_id, s.station_id, store_daypart(store, s.started_at)), s) for s in samples if s.item_id in items]
+    rows = {(r.item_id, r.station_id, r.daypart): r for r in LearnedPrepTime.objects.filter(
+        item_id__in={k[0] for k, _ in keyed}, station_id__in={k[1] for k, _ in keyed},
+        daypart__in={k[2] for k, _ in keyed})}
+    new, changed, counted = {}, {}, 0
+    for key, sample in keyed:
+        item = items[key[0]]
+        row = rows.get(key) or new.get(key)
+        state = learned_state(row)
+        planned, _ = planned_prep(state, item.prep_seconds, item.prep_sd_seconds)
+        if not sample_usable(sample.seconds, item.prep_seconds, planned):
+            continue
+        state = learned_update(state, sample.seconds, item.prep_seconds, item.prep_sd_seconds)
+        if row is None:
+            row = new[key] = LearnedPrepTime(item_id=key[0], station_id=key[1], daypart=key[2])
+        elif key in rows:
+            changed[key] = row
+        row.samples, row.mean_seconds, row.variance_seconds2, row.updated_at = state.n, state.mean_s, state.var_s2, now
+        counted += 1
+    if new:
+        LearnedPrepTime.objects.bulk_create(new.values())
+    if changed:
+        LearnedPrepTime.objects.bulk_update(changed.values(), ["samples", "mean_seconds", "variance_seconds2",
+                                                               "updated_at"])
+    return counted
+
+
+def learned_prep_reset(*, items) -> int:
+    """Forget what was learned of `items` (every station and daypart): they are planned with their configured
+    times again, and learn afresh from the next bump. Returns the rows removed."""
+    deleted, _ = LearnedPrepTime.objects.filter(item__in=items).delete()
+    return deleted

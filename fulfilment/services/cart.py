@@ -3,10 +3,15 @@
 One function serves the quote and the order, so both refuse the same carts with the same words.
 """
 
+import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.utils import timezone
 
 from orderahead.errors import Conflict, DomainError
 from stores.models import MenuItem, ModifierOption, Store
+from stores.selectors import item_prep_to_plan, menu_items_with_learned_prep, store_daypart
 
 MAX_UNITS_PER_ORDER = 50
 
@@ -24,8 +29,21 @@ class PricedLine:
     quantity: int
     options: list[ModifierOption] = field(default_factory=list)
     unit_price_minor: int = 0
-    prep_seconds: int = 0
-    prep_sd_seconds: int = 0
+
+    @cached_property
+    def _planned_prep(self) -> tuple[int, int]:
+        # Read when the kitchen needs it (the quote, the order), not when a favourite or a reorder is only
+        # priced: an item not read by cart_menu_items costs a query here.
+        return item_prep_to_plan(self.item)
+
+    @property
+    def prep_seconds(self) -> int:
+        """One unit's planned prep time: the item's (learned, shrunk toward configured) plus its options'."""
+        return self._planned_prep[0] + sum(o.extra_prep_seconds for o in self.options)
+
+    @property
+    def prep_sd_seconds(self) -> int:
+        return self._planned_prep[1]
 
     @property
     def line_total_minor(self) -> int:
@@ -36,11 +54,13 @@ class PricedLine:
                 for o in self.options]
 
 
-def cart_menu_items(*, store: Store, item_ids) -> dict[int, MenuItem]:
+def cart_menu_items(*, store: Store, item_ids, now: dt.datetime | None = None) -> dict[int, MenuItem]:
     """The store's items among `item_ids`, by id, with what pricing a line of them reads (station, modifier
-    groups and their options) loaded in three queries however many there are."""
-    return {i.pk: i for i in MenuItem.objects.filter(store=store, pk__in=set(item_ids))
-            .select_related("station").prefetch_related("modifier_groups__options")}
+    groups and their options) and what the kitchen learned of their prep times in the daypart of `now`,
+    loaded in three queries however many there are."""
+    items = MenuItem.objects.filter(store=store, pk__in=set(item_ids))
+    items = menu_items_with_learned_prep(items, daypart=store_daypart(store, now or timezone.now()))
+    return {i.pk: i for i in items.select_related("station").prefetch_related("modifier_groups__options")}
 
 
 def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[LineRequest]) -> list[PricedLine]:
@@ -61,9 +81,7 @@ def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[L
                               code="bad_quantity", fields={"items": {index: "quantity out of range"}})
         options = _checked_options(item, line.option_ids, index)
         unit_price = unit_price_minor(item, options)
-        priced.append(PricedLine(item=item, quantity=line.quantity, options=options, unit_price_minor=unit_price,
-                                 prep_seconds=item.prep_seconds + sum(o.extra_prep_seconds for o in options),
-                                 prep_sd_seconds=item.prep_sd_seconds))
+        priced.append(PricedLine(item=item, quantity=line.quantity, options=options, unit_price_minor=unit_price))
     return priced
 
 
@@ -73,7 +91,7 @@ def unit_price_minor(item: MenuItem, options: list[ModifierOption]) -> int:
     return max(0, item.price_minor + sum(o.price_delta_minor for o in options))
 
 
-def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
+def cart_price(*, store: Store, lines: list[LineRequest], now: dt.datetime | None = None) -> list[PricedLine]:
     if not lines:
         raise DomainError("The cart is empty: add at least one item.", code="empty_cart")
     total_units = sum(line.quantity for line in lines)
@@ -81,7 +99,7 @@ def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
         raise DomainError(f"At most {MAX_UNITS_PER_ORDER} items per order (this cart has {total_units}).",
                           code="order_too_large")
 
-    items = cart_menu_items(store=store, item_ids=[line.item_id for line in lines])
+    items = cart_menu_items(store=store, item_ids=[line.item_id for line in lines], now=now)
     priced = cart_lines_priced(store=store, items=items, lines=lines)
 
     # Limits and stock are per item, not per line: two lines of 6 lattes (one oat, one almond) are 12 lattes.

@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core_native.config import DEFAULT_LEARNING
-from core_native.learning import (LearnedPrep, daypart_of, learned_from, learned_update, planned_prep,
-                                  sample_usable)
+from core_native.learning import LearnedPrep, daypart_of, learned_from, learned_update, planned_prep, sample_usable
 
 WINDOW = DEFAULT_LEARNING.window
 
