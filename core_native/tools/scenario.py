@@ -5,6 +5,10 @@ customers drawn.
     validate_scenario(sc) -> dict      check a scenario dict; the parsed fields go under "_"
     draw_orders(sc["_"]) -> list       every order of the run, drawn up front from the seed
 
+A menu item may say `actual_prep_s`: the kitchen's real mean time when the configured
+`prep_s` is wrong. Actual times are drawn around it (same cv); every policy still plans
+and quotes with `prep_s`, as a store's scheduler would with its configured times.
+
 A scenario that is not usable raises ScenarioError; the message says why.
 """
 
@@ -63,7 +67,7 @@ def validate_scenario(sc) -> dict:
         station_index[st["name"]] = i
         stations.append([(t, int(c)) for t, c in steps])
     _require(isinstance(sc["menu"], list) and sc["menu"], "the scenario needs a non-empty menu")
-    menu = []
+    menu, actual_prep = [], []
     for i, m in enumerate(sc["menu"]):
         _require(isinstance(m, dict), f"menu[{i}] must be an object")
         name = m.get("sku", f"menu[{i}]")
@@ -75,6 +79,13 @@ def validate_scenario(sc) -> dict:
         cv = _number(m.get("cv", 0), f"menu item '{name}' cv", 0)
         weight = _number(m.get("weight", 1), f"menu item '{name}' weight", 0)
         menu.append((st, prep, cv, weight))
+        # The kitchen's real mean, when the configured prep_s is wrong (policies still plan and quote
+        # with prep_s; only the drawn actual times use this).
+        actual = prep
+        if m.get("actual_prep_s") is not None:
+            actual = _number(m["actual_prep_s"], f"menu item '{name}' actual_prep_s (the real mean prep seconds)",
+                             0, strict=True)
+        actual_prep.append(actual)
     _require(sum(w for *_, w in menu) > 0, "menu weights must not all be zero")
     ipo = sc["items_per_order"]
     _require(isinstance(ipo, dict), "items_per_order must be an object")
@@ -101,6 +112,7 @@ def validate_scenario(sc) -> dict:
     sc = dict(sc)
     sc["_"] = dict(horizon=horizon, slot_s=slot_s, capacity=int(capacity), handoff=handoff, seed=seed,
                    stations=stations, station_names=[s["name"] for s in sc["stations"]], menu=menu,
+                   actual_prep=actual_prep,
                    ipo_mean=ipo_mean, ipo_max=int(ipo_max), arrivals=arrivals, off_mean=off_mean, off_sd=off_sd)
     return sc
 
@@ -126,7 +138,8 @@ def draw_orders(p: dict):
                 skus = rng.choice(len(p["menu"]), size=n_items, p=weights)
                 actual = []
                 for s in skus:
-                    _, mean, cv, _ = p["menu"][s]
+                    _, _, cv, _ = p["menu"][s]
+                    mean = p["actual_prep"][s]
                     sigma2 = math.log(1 + cv * cv)
                     actual.append(float(rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))))
                 scheduled = bool(rng.random() < share)
