@@ -21,6 +21,14 @@ Why this estimator
 - Shrinkage: the planned mean is w x learned + (1 - w) x configured with w = n / (n + k) (a normal
   prior worth k samples; James-Stein in spirit), and the planned variance likewise with n - 1 degrees of
   freedom, so at n = 0 the plan is exactly the configured time, and a few early samples cannot swing it.
+- Pooled per station: a kitchen whose configured times are wrong is usually wrong across a station (a
+  slower machine, a new team), so each station also learns its pace, the ratio of real to configured time
+  over all its items (the same estimator on took / configured), and an item's prior is its configured
+  time x its station's pace. An item ordered rarely is then planned well after a few dozen samples of the
+  station instead of ten of its own (partial pooling, as in a hierarchical model; Gelman & Hill 2007,
+  ch. 12). On the simulator's day with every time 30% off this cut the orders until the plan is within
+  10% from 112 to 34 (docs/SCHEDULER.md, "Learned prep times"). The pace is relative to the configured
+  times: after correcting them, reset it (admin's "Reset learned prep time" does).
 - Which samples: `sample_usable` drops items whose start was never pressed (the caller passes none) and
   items left on the screen (see there).
 """
@@ -61,12 +69,23 @@ def prior_sd(prep_s: float, prep_sd_s: float, config: LearningConfig = DEFAULT_L
     return float(prep_sd_s) if prep_sd_s > 0 else config.default_cv * float(prep_s)
 
 
-def planned_prep(state: LearnedPrep, prep_s: float, prep_sd_s: float,
-                 config: LearningConfig = DEFAULT_LEARNING) -> tuple[float, float]:
-    """(mean, sd) to plan with: the learned values shrunk toward the configured ones.
+def paced(prep_s: float, prep_sd_s: float, pace: LearnedPrep | None,
+          config: LearningConfig = DEFAULT_LEARNING) -> tuple[float, float]:
+    """The configured time and spread x the station's learned pace (shrunk toward 1; 1 with no pace)."""
+    if pace is None or pace.n <= 0:
+        return float(prep_s), float(prep_sd_s)
+    ratio, _ = planned_prep(pace, 1.0, 0.0, config)
+    return prep_s * ratio, prep_sd_s * ratio
 
-    At n = 0 this is (prep_s, prep_sd_s) exactly. The variance shrinks with n - 1 (its degrees of
-    freedom): one sample says nothing about the spread."""
+
+def planned_prep(state: LearnedPrep, prep_s: float, prep_sd_s: float,
+                 config: LearningConfig = DEFAULT_LEARNING, pace: LearnedPrep | None = None) -> tuple[float, float]:
+    """(mean, sd) to plan with: the learned values shrunk toward the configured ones (x the station's
+    `pace`, when given).
+
+    With nothing learned (n = 0, no pace) this is (prep_s, prep_sd_s) exactly. The variance shrinks with
+    n - 1 (its degrees of freedom): one sample says nothing about the spread."""
+    prep_s, prep_sd_s = paced(prep_s, prep_sd_s, pace, config)
     n = state.n
     if n <= 0:
         return float(prep_s), float(prep_sd_s)
@@ -99,12 +118,13 @@ def sample_usable(took_s: float, prep_s: float, planned_s: float | None = None,
 
 
 def learned_update(state: LearnedPrep, took_s: float, prep_s: float, prep_sd_s: float,
-                   config: LearningConfig = DEFAULT_LEARNING) -> LearnedPrep:
+                   config: LearningConfig = DEFAULT_LEARNING, pace: LearnedPrep | None = None) -> LearnedPrep:
     """The state after one more sample `took_s` (already judged usable): O(1).
 
     The clip is centred on the planned (shrunk) estimate, not the raw learned one, so the very first
     samples are judged against the configured time and spread; its scale is at least `min_cv` x that
     centre, so a run of identical samples cannot shrink the clip to nothing and freeze the estimate."""
+    prep_s, prep_sd_s = paced(prep_s, prep_sd_s, pace, config)
     centre, spread = planned_prep(state, prep_s, prep_sd_s, config)
     if state.n <= 1:
         spread = max(spread, prior_sd(prep_s, prep_sd_s, config))
@@ -120,6 +140,12 @@ def learned_update(state: LearnedPrep, took_s: float, prep_s: float, prep_sd_s: 
     # variance of the samples so far.
     var = (1.0 - alpha) * (state.var_s2 + alpha * delta * delta)
     return LearnedPrep(n=n, mean_s=mean, var_s2=var)
+
+
+def pace_update(pace: LearnedPrep, took_s: float, prep_s: float,
+                config: LearningConfig = DEFAULT_LEARNING) -> LearnedPrep:
+    """The station's pace after one more usable sample of one of its items (configured `prep_s`)."""
+    return learned_update(pace, took_s / prep_s, 1.0, 0.0, config)
 
 
 def learned_from(samples, prep_s: float, prep_sd_s: float,

@@ -17,14 +17,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core_native.learning import DAYPART_CHOICES, planned_prep
 from stores import services as store_services
 from stores.hours import staffing_week
 from stores.models import (
+    LearnedPrepTime,
     MenuCategory,
     MenuItem,
     ModifierGroup,
@@ -37,6 +40,8 @@ from stores.models import (
 )
 from stores.money import format_amount, format_money, format_price_change, parse_money
 from stores.selectors import item_prep_to_plan, learned_state, store_daypart, store_ids_managed_by
+
+DAYPART_NAMES = dict(DAYPART_CHOICES)
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
 PAUSE_FIELDS = ("mobile_paused", "pause_reason", "paused_until")
@@ -751,40 +756,49 @@ class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
         return format_money(item.price_minor, item.currency)
 
     def get_queryset(self, request):
-        # What the kitchen learned, for the prep column: one query for the page, not one per item.
-        return super().get_queryset(request).prefetch_related("learned_prep_times")
+        # What the kitchen learned (the items' own rows, their stations' paces), for the prep column: two
+        # queries for the page, not two per item.
+        paces = Prefetch("station__learned_prep_times", to_attr="paces",
+                         queryset=LearnedPrepTime.objects.filter(item__isnull=True))
+        return super().get_queryset(request).prefetch_related("learned_prep_times", paces)
 
-    def _learned_rows(self, item: MenuItem) -> list:
-        """The item's learned rows at its current station (a moved item learns afresh), by daypart."""
-        return sorted((row for row in item.learned_prep_times.all() if row.station_id == item.station_id),
-                      key=lambda row: row.daypart)
+    def _learned(self, item: MenuItem) -> list[tuple[int, LearnedPrepTime | None, LearnedPrepTime | None]]:
+        """(daypart, the item's row, its station's pace row) for each daypart with either, at the item's
+        current station (a moved item learns afresh)."""
+        own = {row.daypart: row for row in item.learned_prep_times.all() if row.station_id == item.station_id}
+        paces = {row.daypart: row for row in getattr(item.station, "paces", [])}
+        return [(part, own.get(part), paces.get(part)) for part in sorted(own.keys() | paces.keys())]
 
     @admin.display(description="Prep (configured → planned now)")
     def prep_time(self, item: MenuItem) -> str:
         """Configured against what the quote plans with now (learned in this daypart, shrunk toward the
         configured time), and the samples behind it."""
         daypart = store_daypart(item.store, timezone.now())
-        row = next((row for row in self._learned_rows(item) if row.daypart == daypart), None)
-        if row is None:
+        row, pace = next(((own, pace) for part, own, pace in self._learned(item) if part == daypart), (None, None))
+        if row is None and pace is None:
             return f"{item.prep_seconds} s (nothing learned)"
-        mean, sd = item_prep_to_plan(item, learned=learned_state(row))
-        return f"{item.prep_seconds} s → {mean} s ± {sd} ({row.samples} made)"
+        mean, sd = item_prep_to_plan(item, learned=(learned_state(row), learned_state(pace)))
+        return f"{item.prep_seconds} s → {mean} s ± {sd} ({row.samples if row else 0} made)"
 
     @admin.display(description="Learned prep time")
     def learned_prep(self, item: MenuItem):
         """Per daypart: samples, the learned mean and spread, and what the quote plans with (shrunk toward the
         configured time while samples are few)."""
-        rows = self._learned_rows(item) if item.pk else []
+        rows = self._learned(item) if item.pk else []
         if not rows:
             return "Nothing learned yet: orders are planned with the configured time."
-        planned = [(row.get_daypart_display(), row.samples, round(row.mean_seconds),
-                    round(row.variance_seconds2 ** 0.5), *item_prep_to_plan(item, learned=learned_state(row)))
-                   for row in rows]
+        shown = []
+        for part, own, pace in rows:
+            state, pace_state = learned_state(own), learned_state(pace)
+            shown.append((DAYPART_NAMES[part], state.n, f"{state.mean_s:.0f} s" if state.n else "-",
+                          f"{state.var_s2 ** 0.5:.0f} s" if state.n else "-",
+                          f"x{planned_prep(pace_state, 1.0, 0.0)[0]:.2f} ({pace_state.n})",
+                          *item_prep_to_plan(item, learned=(state, pace_state))))
         return format_html(
             "<table><tr><th>Daypart</th><th>Made</th><th>Learned mean</th><th>Spread</th>"
-            "<th>Planned (mean ± sd)</th></tr>{}</table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{} s</td><td>{} s</td><td>{} s ± {} s</td></tr>",
-                             planned))
+            "<th>Station pace (samples)</th><th>Planned (mean ± sd)</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                 "<td>{} s ± {} s</td></tr>", shown))
 
     def get_readonly_fields(self, request, obj=None):
         # Past orders point at the item; moving it to another store would rewrite their history.
@@ -829,8 +843,8 @@ class MenuItemAdmin(LiveFieldsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Back on the menu: {_count(items, 'item')}: {_names(items)}.",
                           messages.SUCCESS)
 
-    @admin.action(description="Reset learned prep time (plan with the configured time again)",
-                  permissions=["change"])
+    @admin.action(description="Reset learned prep time (plan with the configured time again; resets the "
+                              "stations' pace too)", permissions=["change"])
     def reset_learned_prep(self, request, queryset):
         items = list(queryset)
         store_services.learned_prep_reset(items=items)

@@ -305,24 +305,33 @@ class AvailabilityChange(models.Model):
 
 
 class LearnedPrepTime(models.Model):
-    """What the kitchen really takes to make one unit of an item at a station in a daypart: the running state
-    of `core_native.learning` (samples seen, their robust mean and variance). Written only by
+    """What the kitchen really takes, learned from its bumps: the running state of `core_native.learning`
+    (samples seen, their robust mean and variance). A row with an item: one unit of that item at a station in
+    a daypart, in seconds. A row without: the station's pace in the daypart, the ratio of real to configured
+    time over all its items (an item's learned time is shrunk toward configured x pace). Written only by
     `stores.services.learned_prep_record`, in the transaction of the bump that finished the item; read by
-    `stores.selectors.item_prep_to_plan` (shrunk toward the item's configured time). No row: no samples yet."""
+    `stores.selectors.item_prep_to_plan`. No row: nothing learned yet."""
 
-    item = models.ForeignKey(MenuItem, related_name="learned_prep_times", on_delete=models.CASCADE)
+    item = models.ForeignKey(MenuItem, null=True, blank=True, related_name="learned_prep_times",
+                             on_delete=models.CASCADE)
     # The item's station when it was made: an item moved to another station starts learning afresh there.
     station = models.ForeignKey(Station, related_name="learned_prep_times", on_delete=models.CASCADE)
     daypart = models.PositiveSmallIntegerField(choices=DAYPART_CHOICES)
     samples = models.PositiveIntegerField(default=0)
-    mean_seconds = models.FloatField(default=0.0)
+    mean_seconds = models.FloatField(default=0.0, help_text="Seconds per unit; for a station's pace, the ratio.")
     variance_seconds2 = models.FloatField(default=0.0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["item", "daypart"]
-        constraints = [models.UniqueConstraint(fields=["item", "station", "daypart"],
-                                               name="learned_prep_unique_item_station_daypart")]
+        ordering = ["station", "item", "daypart"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "station", "daypart"], condition=models.Q(item__isnull=False),
+                                    name="learned_prep_unique_item_station_daypart"),
+            models.UniqueConstraint(fields=["station", "daypart"], condition=models.Q(item__isnull=True),
+                                    name="learned_prep_unique_station_pace"),
+        ]
 
     def __str__(self) -> str:
+        if self.item_id is None:
+            return f"{self.station.name} pace ({self.get_daypart_display()}): x{self.mean_seconds:.2f}"
         return f"{self.item.name} ({self.get_daypart_display()}): {self.mean_seconds:.0f} s over {self.samples}"

@@ -164,36 +164,41 @@ def store_daypart(store: Store, when: dt.datetime) -> int:
 
 def menu_items_with_learned_prep(items: QuerySet[MenuItem], *, daypart: int) -> QuerySet[MenuItem]:
     """`items`, each with its learned state for `daypart` at its current station as `learned_samples`,
-    `learned_mean_seconds`, `learned_variance_seconds2` (None: nothing learned): correlated subqueries on
-    the (item, station, daypart) unique index, so the menu read stays one statement."""
-    learned = LearnedPrepTime.objects.filter(item=OuterRef("pk"), station=OuterRef("station_id"), daypart=daypart)
-    return items.annotate(**{f"learned_{name}": Subquery(learned.values(name)[:1]) for name in LEARNED_FIELDS})
-
-
-def item_learned_state(item: MenuItem, *, now: dt.datetime | None = None) -> LearnedPrep:
-    """The item's learned state now: from the annotations of `menu_items_with_learned_prep` when it was read
-    that way, else one query."""
-    if hasattr(item, "learned_samples"):
-        values = [getattr(item, f"learned_{name}") for name in LEARNED_FIELDS]
-    else:
-        daypart = store_daypart(item.store, now or timezone.now())
-        values = (LearnedPrepTime.objects.filter(item=item, station_id=item.station_id, daypart=daypart)
-                  .values_list(*LEARNED_FIELDS).first()) or (None,) * 3
-    if values[0] is None:
-        return LearnedPrep()
-    return LearnedPrep(n=values[0], mean_s=values[1], var_s2=values[2])
+    `learned_mean_seconds`, `learned_variance_seconds2`, and its station's pace as `pace_...` (None: nothing
+    learned): correlated subqueries on the unique indexes, so the menu read stays one statement."""
+    rows = LearnedPrepTime.objects.filter(station=OuterRef("station_id"), daypart=daypart)
+    own, pace = rows.filter(item=OuterRef("pk")), rows.filter(item__isnull=True)
+    return items.annotate(**{f"learned_{name}": Subquery(own.values(name)[:1]) for name in LEARNED_FIELDS},
+                          **{f"pace_{name}": Subquery(pace.values(name)[:1]) for name in LEARNED_FIELDS})
 
 
 def learned_state(row: LearnedPrepTime | None) -> LearnedPrep:
     return LearnedPrep(n=row.samples, mean_s=row.mean_seconds, var_s2=row.variance_seconds2) if row else LearnedPrep()
 
 
+def _state(values) -> LearnedPrep:
+    return LearnedPrep() if values[0] is None else LearnedPrep(n=values[0], mean_s=values[1], var_s2=values[2])
+
+
+def item_learned_state(item: MenuItem, *, now: dt.datetime | None = None) -> tuple[LearnedPrep, LearnedPrep]:
+    """(the item's learned state, its station's pace) now: from the annotations of
+    `menu_items_with_learned_prep` when it was read that way, else one query."""
+    if hasattr(item, "learned_samples"):
+        return (_state([getattr(item, f"learned_{name}") for name in LEARNED_FIELDS]),
+                _state([getattr(item, f"pace_{name}") for name in LEARNED_FIELDS]))
+    daypart = store_daypart(item.store, now or timezone.now())
+    rows = {row.item_id: row for row in LearnedPrepTime.objects.filter(
+        Q(item=item) | Q(item__isnull=True), station_id=item.station_id, daypart=daypart)}
+    return learned_state(rows.get(item.pk)), learned_state(rows.get(None))
+
+
 def item_prep_to_plan(item: MenuItem, *, now: dt.datetime | None = None,
-                      learned: LearnedPrep | None = None) -> tuple[int, int]:
+                      learned: tuple[LearnedPrep, LearnedPrep] | None = None) -> tuple[int, int]:
     """The prep time of one unit of `item` (no modifiers) to plan and quote with now: (mean, sd) in whole
-    seconds, the learned values shrunk toward the configured `prep_seconds` / `prep_sd_seconds` (exactly
-    those while nothing is learned). The one place the quote and the order get an item's time from.
-    `learned`: the state to use, when the caller read it (admin shows every daypart's)."""
-    state = learned if learned is not None else item_learned_state(item, now=now)
-    mean, sd = planned_prep(state, item.prep_seconds, item.prep_sd_seconds)
+    seconds, the learned values shrunk toward the configured `prep_seconds` / `prep_sd_seconds` x the
+    station's pace (exactly the configured ones while nothing is learned). The one place the quote and the
+    order get an item's time from. `learned`: (item state, pace) to use, when the caller read them (admin
+    shows every daypart's)."""
+    state, pace = learned if learned is not None else item_learned_state(item, now=now)
+    mean, sd = planned_prep(state, item.prep_seconds, item.prep_sd_seconds, pace=pace)
     return max(1, round(mean)), round(sd)

@@ -65,7 +65,7 @@ from ..config import (
     PlannerConfig,
     SimulatorConfig,
 )
-from ..learning import LearnedPrep, learned_update, planned_prep, sample_usable
+from ..learning import LearnedPrep, learned_update, pace_update, planned_prep, sample_usable
 from .scenario import ScenarioError, draw_orders, load_scenario, validate_scenario
 
 POLICIES = ("planner", "fixed", "fifo")
@@ -118,6 +118,7 @@ class StoreSim:
         # learned prep time per menu item (planner only; None: plan with the configured times)
         self.learning = learning if policy == "planner" else None
         self.learned = [LearnedPrep()] * len(self.p["menu"]) if self.learning else None
+        self.pace = [LearnedPrep()] * n_st  # each station's real / configured time over all its items
         self.it_sku = []
 
     # events
@@ -166,21 +167,22 @@ class StoreSim:
 
     # learned prep times (see the module's docstring)
     def _configured(self, sku):
-        _, mean, cv, _ = self.p["menu"][sku]
-        return mean, mean * cv
+        st, mean, cv, _ = self.p["menu"][sku]
+        return st, mean, mean * cv
 
     def _plan_times(self, sku):
         """(mean, sd) the planner quotes and plans a new unit of `sku` with."""
-        mean, sd = self._configured(sku)
+        st, mean, sd = self._configured(sku)
         if self.learned is None:
             return mean, sd
-        return planned_prep(self.learned[sku], mean, sd, self.learning)
+        return planned_prep(self.learned[sku], mean, sd, self.learning, self.pace[st])
 
     def _learn(self, sku, took):
-        mean, sd = self._configured(sku)
-        planned, _ = planned_prep(self.learned[sku], mean, sd, self.learning)
+        st, mean, sd = self._configured(sku)
+        planned, _ = planned_prep(self.learned[sku], mean, sd, self.learning, self.pace[st])
         if sample_usable(took, mean, planned, self.learning):
-            self.learned[sku] = learned_update(self.learned[sku], took, mean, sd, self.learning)
+            self.learned[sku] = learned_update(self.learned[sku], took, mean, sd, self.learning, self.pace[st])
+            self.pace[st] = pace_update(self.pace[st], took, mean, self.learning)
 
     # quoting
     def _arrive(self, now, idx):

@@ -4,11 +4,20 @@ order samples arrive in, convergence, and which samples count."""
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core_native.config import DEFAULT_LEARNING
-from core_native.learning import LearnedPrep, daypart_of, learned_from, learned_update, planned_prep, sample_usable
+from core_native.learning import (
+    LearnedPrep,
+    daypart_of,
+    learned_from,
+    learned_update,
+    pace_update,
+    planned_prep,
+    sample_usable,
+)
 
 WINDOW = DEFAULT_LEARNING.window
 
@@ -26,6 +35,24 @@ kitchens = st.tuples(st.floats(20, 600), st.floats(0.6, 1.4), st.floats(0.05, 0.
 @given(prep=st.floats(1, 3600), sd=st.floats(0, 600))
 def test_no_samples_plan_with_the_configured_time(prep, sd):
     assert planned_prep(LearnedPrep(), prep, sd) == (prep, sd)
+    assert planned_prep(LearnedPrep(), prep, sd, pace=LearnedPrep()) == (prep, sd)
+
+
+@settings(max_examples=40, deadline=None)
+@given(kitchen=kitchens, others=st.integers(50, 200))
+def test_an_item_not_yet_made_follows_its_stations_pace(kitchen, others):
+    """The station's other items ran `factor` x their configured times: an item with no samples of its own is
+    planned at its configured time x the learned pace shrunk toward 1 (weight n / (n + k)), within the pace's
+    noise (4 standard errors, CV / sqrt(n)) and 3% for the clip's bias."""
+    prep, factor, cv, seed = kitchen
+    rng = np.random.default_rng(seed)
+    pace = LearnedPrep()
+    for configured in rng.uniform(20, 300, others):
+        pace = pace_update(pace, lognormal(rng, configured * factor, cv, 1)[0], configured)
+    mean, sd = planned_prep(LearnedPrep(), prep, 0.2 * prep, pace=pace)
+    weight = others / (others + DEFAULT_LEARNING.shrink_k)
+    assert mean == pytest.approx(prep * (weight * factor + 1 - weight), rel=4 * cv / math.sqrt(others) + 0.03)
+    assert sd == pytest.approx(0.2 * mean)  # the configured spread, scaled alike
 
 
 @given(prep=st.floats(10, 600), sd=st.floats(0, 200), took=st.floats(1, 2000))

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from core_native.learning import LearnedPrep, learned_update, planned_prep
+from core_native.learning import LearnedPrep, learned_update, pace_update, planned_prep
 from fulfilment import services
 from fulfilment.models import Channel
 from fulfilment.services import LineRequest, kitchen_actions
@@ -48,6 +48,11 @@ def learned(item):
     return {(row.daypart, row.samples, round(row.mean_seconds, 3)) for row in LearnedPrepTime.objects.filter(item=item)}
 
 
+def pace(station):
+    return {(row.daypart, row.samples, round(row.mean_seconds, 3))
+            for row in LearnedPrepTime.objects.filter(station=station, item__isnull=True)}
+
+
 def test_a_started_and_bumped_item_is_learned_per_unit_and_in_its_daypart(store, menu, place, barista_store1):
     t0 = timezone.now()
     order = place(latte=2)
@@ -57,6 +62,8 @@ def test_a_started_and_bumped_item_is_learned_per_unit_and_in_its_daypart(store,
     row = LearnedPrepTime.objects.get(item=menu["latte"])
     assert (row.station_id, row.daypart, row.samples) == (menu["espresso"].pk, store_daypart(store, t0), 1)
     assert row.mean_seconds == pytest.approx(75)  # 150 s for two lattes
+    assert pace(menu["espresso"]) == {(store_daypart(store, t0), 1, 1.25)}  # 75 s against a configured 60 s
+    assert pace(menu["oven"]) == set()
 
 
 def test_the_options_extra_time_is_taken_off(store, menu, place, barista_store1):
@@ -100,16 +107,19 @@ def test_a_ticket_bump_learns_the_started_lines_and_the_expo_bump_none(store, me
 
 def test_successive_bumps_fold_in_as_the_estimator_does(store, menu, place, barista_store1):
     t0 = timezone.now()
-    expected = LearnedPrep()
+    expected, expected_pace = LearnedPrep(), LearnedPrep()
     for took in (80, 95, 70, 600):  # 600 s: 10x a latte, left on the screen: dropped
         order = place(latte=1)
         line = start(store, menu, order, "latte", barista_store1, t0)
         bump(store, order, line, barista_store1, t0 + dt.timedelta(seconds=took))
         if took < 4 * 60:
-            expected = learned_update(expected, took, 60, 12)
+            expected = learned_update(expected, took, 60, 12, pace=expected_pace)
+            expected_pace = pace_update(expected_pace, took, 60)
     row = LearnedPrepTime.objects.get(item=menu["latte"])
     assert (row.samples, row.mean_seconds, row.variance_seconds2) == pytest.approx(
         (expected.n, expected.mean_s, expected.var_s2))
+    station = LearnedPrepTime.objects.get(station=menu["espresso"], item__isnull=True)
+    assert (station.samples, station.mean_seconds) == pytest.approx((expected_pace.n, expected_pace.mean_s))
 
 
 def _teach(menu, item, daypart, samples=45, mean=90.0, variance=400.0, station=None):
@@ -131,6 +141,17 @@ def test_a_placed_order_plans_with_the_learned_time(store, menu, place):
 
     large = place(latte=1, large=True, now=now).lines.get()
     assert large.prep_seconds == round(mean) + 10  # the option's extra time on top
+
+
+def test_an_item_never_made_follows_its_stations_pace(store, menu, place):
+    """Lattes took 1.5x their configured time 45 times: the drip coffee at the same bar, never made yet, is
+    planned 1.5 x (shrunk toward 1 by 5 / 50) of its 20 s; the croissant at the oven is not."""
+    now = timezone.now()
+    LearnedPrepTime.objects.create(item=None, station=menu["espresso"], daypart=store_daypart(store, now),
+                                   samples=45, mean_seconds=1.5, variance_seconds2=0.01)
+    order = place(latte=0, drip=1, croissant=1, now=now)
+    assert order.lines.get(item=menu["drip"]).prep_seconds == round(20 * (0.9 * 1.5 + 0.1))  # 29
+    assert order.lines.get(item=menu["croissant"]).prep_seconds == 120
 
 
 def test_a_learned_row_of_another_station_is_not_used(store, menu, place):
