@@ -73,6 +73,9 @@ class Store(models.Model):
     # Changes whenever the store, its stations, staffing, opening hours or payment policy change: the key
     # under which each process keeps its copy of them (stores.config_cache), read with the store's own row.
     config_version = models.BigIntegerField(default=new_config_version, editable=False)
+    # Changes whenever what the kitchen learned of its prep times changes (a bump with a sample, a reset):
+    # the key of each process's copy of them (stores.config_cache.store_learned_prep).
+    learned_version = models.BigIntegerField(default=new_config_version, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -4,11 +4,12 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from core_native.learning import LearnedPrep, daypart_of, planned_prep
+from stores.config_cache import store_learned_prep
 from stores.models import (
     AvailabilityChange,
     LearnedPrepTime,
@@ -154,7 +155,7 @@ def eighty_six_periods(*, stores: Iterable[Store], now: dt.datetime, start_at: d
 
 # --- Prep times to plan with (learned from the kitchen, shrunk toward the configured ones) -----------------
 
-LEARNED_FIELDS = ("samples", "mean_seconds", "variance_seconds2")
+NOTHING_LEARNED = LearnedPrep()
 
 
 def store_daypart(store: Store, when: dt.datetime) -> int:
@@ -162,43 +163,23 @@ def store_daypart(store: Store, when: dt.datetime) -> int:
     return daypart_of(when.astimezone(store.tz).hour)
 
 
-def menu_items_with_learned_prep(items: QuerySet[MenuItem], *, daypart: int) -> QuerySet[MenuItem]:
-    """`items`, each with its learned state for `daypart` at its current station as `learned_samples`,
-    `learned_mean_seconds`, `learned_variance_seconds2`, and its station's pace as `pace_...` (None: nothing
-    learned): correlated subqueries on the unique indexes, so the menu read stays one statement."""
-    rows = LearnedPrepTime.objects.filter(station=OuterRef("station_id"), daypart=daypart)
-    own, pace = rows.filter(item=OuterRef("pk")), rows.filter(item__isnull=True)
-    return items.annotate(**{f"learned_{name}": Subquery(own.values(name)[:1]) for name in LEARNED_FIELDS},
-                          **{f"pace_{name}": Subquery(pace.values(name)[:1]) for name in LEARNED_FIELDS})
-
-
 def learned_state(row: LearnedPrepTime | None) -> LearnedPrep:
     return LearnedPrep(n=row.samples, mean_s=row.mean_seconds, var_s2=row.variance_seconds2) if row else LearnedPrep()
 
 
-def _state(values) -> LearnedPrep:
-    return LearnedPrep() if values[0] is None else LearnedPrep(n=values[0], mean_s=values[1], var_s2=values[2])
-
-
-def item_learned_state(item: MenuItem, *, now: dt.datetime | None = None) -> tuple[LearnedPrep, LearnedPrep]:
-    """(the item's learned state, its station's pace) now: from the annotations of
-    `menu_items_with_learned_prep` when it was read that way, else one query."""
-    if hasattr(item, "learned_samples"):
-        return (_state([getattr(item, f"learned_{name}") for name in LEARNED_FIELDS]),
-                _state([getattr(item, f"pace_{name}") for name in LEARNED_FIELDS]))
-    daypart = store_daypart(item.store, now or timezone.now())
-    rows = {row.item_id: row for row in LearnedPrepTime.objects.filter(
-        Q(item=item) | Q(item__isnull=True), station_id=item.station_id, daypart=daypart)}
-    return learned_state(rows.get(item.pk)), learned_state(rows.get(None))
-
-
-def item_prep_to_plan(item: MenuItem, *, now: dt.datetime | None = None,
+def item_prep_to_plan(item: MenuItem, *, store: Store | None = None, now: dt.datetime | None = None,
                       learned: tuple[LearnedPrep, LearnedPrep] | None = None) -> tuple[int, int]:
     """The prep time of one unit of `item` (no modifiers) to plan and quote with now: (mean, sd) in whole
     seconds, the learned values shrunk toward the configured `prep_seconds` / `prep_sd_seconds` x the
     station's pace (exactly the configured ones while nothing is learned). The one place the quote and the
-    order get an item's time from. `learned`: (item state, pace) to use, when the caller read them (admin
-    shows every daypart's)."""
-    state, pace = learned if learned is not None else item_learned_state(item, now=now)
+    order get an item's time from. The learned values come from this process's copy of the store's
+    (stores.config_cache.store_learned_prep: no statement until the kitchen learns something new);
+    `learned`: (item state, pace) to use instead, when the caller read them (admin shows every daypart's)."""
+    if learned is None:
+        store = store or item.store
+        table = store_learned_prep(store, store_daypart(store, now or timezone.now()))
+        learned = (table.get((item.pk, item.station_id), NOTHING_LEARNED),
+                   table.get((None, item.station_id), NOTHING_LEARNED))
+    state, pace = learned
     mean, sd = planned_prep(state, item.prep_seconds, item.prep_sd_seconds, pace=pace)
     return max(1, round(mean)), round(sd)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core_native.learning import learned_update, pace_update, planned_prep, sample_usable
 from orderahead.errors import Conflict
+from stores.config_cache import learned_prep_changed
 from stores.models import AvailabilityChange, LearnedPrepTime, MenuItem, ModifierOption, Store, StoreMembership
 from stores.selectors import learned_state, store_daypart
 from stores.signals import options_availability_changed
@@ -174,6 +175,8 @@ def learned_prep_record(*, store: Store, samples: list[PrepSample], now: dt.date
     if changed:
         LearnedPrepTime.objects.bulk_update(changed.values(), ["samples", "mean_seconds", "variance_seconds2",
                                                                "updated_at"])
+    if counted:
+        learned_prep_changed(store.pk)  # every process's quotes read the new values
     return counted
 
 
@@ -184,4 +187,6 @@ def learned_prep_reset(*, items) -> int:
     items = list(items)
     deleted, _ = LearnedPrepTime.objects.filter(
         Q(item__in=items) | Q(item__isnull=True, station_id__in={item.station_id for item in items})).delete()
+    for store_id in {item.store_id for item in items}:
+        learned_prep_changed(store_id)
     return deleted

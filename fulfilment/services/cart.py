@@ -7,11 +7,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.utils import timezone
-
 from orderahead.errors import Conflict, DomainError
 from stores.models import MenuItem, ModifierOption, Store
-from stores.selectors import item_prep_to_plan, menu_items_with_learned_prep, store_daypart
+from stores.selectors import item_prep_to_plan
 
 MAX_UNITS_PER_ORDER = 50
 
@@ -29,12 +27,14 @@ class PricedLine:
     quantity: int
     options: list[ModifierOption] = field(default_factory=list)
     unit_price_minor: int = 0
+    store: Store | None = None
+    now: dt.datetime | None = None  # when the kitchen makes it (its daypart's learned times); None: now
 
     @cached_property
     def _planned_prep(self) -> tuple[int, int]:
         # Read when the kitchen needs it (the quote, the order), not when a favourite or a reorder is only
-        # priced: an item not read by cart_menu_items costs a query here.
-        return item_prep_to_plan(self.item)
+        # priced; from the process's copy of the store's learned times (one query after the kitchen learned).
+        return item_prep_to_plan(self.item, store=self.store, now=self.now)
 
     @property
     def prep_seconds(self) -> int:
@@ -54,16 +54,15 @@ class PricedLine:
                 for o in self.options]
 
 
-def cart_menu_items(*, store: Store, item_ids, now: dt.datetime | None = None) -> dict[int, MenuItem]:
+def cart_menu_items(*, store: Store, item_ids) -> dict[int, MenuItem]:
     """The store's items among `item_ids`, by id, with what pricing a line of them reads (station, modifier
-    groups and their options) and what the kitchen learned of their prep times in the daypart of `now`,
-    loaded in three queries however many there are."""
-    items = MenuItem.objects.filter(store=store, pk__in=set(item_ids))
-    items = menu_items_with_learned_prep(items, daypart=store_daypart(store, now or timezone.now()))
-    return {i.pk: i for i in items.select_related("station").prefetch_related("modifier_groups__options")}
+    groups and their options) loaded in three queries however many there are."""
+    return {i.pk: i for i in MenuItem.objects.filter(store=store, pk__in=set(item_ids))
+            .select_related("station").prefetch_related("modifier_groups__options")}
 
 
-def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[LineRequest]) -> list[PricedLine]:
+def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[LineRequest],
+                      now: dt.datetime | None = None) -> list[PricedLine]:
     """Each line checked and priced on its own (on the menu, not 86'd, quantity, modifiers), the errors naming
     its index in `lines`. What depends on the whole cart (limits and stock per item) is cart_price's; a
     reorder and a favourite check a single line with this and judge stock themselves."""
@@ -81,7 +80,8 @@ def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[L
                               code="bad_quantity", fields={"items": {index: "quantity out of range"}})
         options = _checked_options(item, line.option_ids, index)
         unit_price = unit_price_minor(item, options)
-        priced.append(PricedLine(item=item, quantity=line.quantity, options=options, unit_price_minor=unit_price))
+        priced.append(PricedLine(item=item, quantity=line.quantity, options=options, unit_price_minor=unit_price,
+                                 store=store, now=now))
     return priced
 
 
@@ -99,8 +99,8 @@ def cart_price(*, store: Store, lines: list[LineRequest], now: dt.datetime | Non
         raise DomainError(f"At most {MAX_UNITS_PER_ORDER} items per order (this cart has {total_units}).",
                           code="order_too_large")
 
-    items = cart_menu_items(store=store, item_ids=[line.item_id for line in lines], now=now)
-    priced = cart_lines_priced(store=store, items=items, lines=lines)
+    items = cart_menu_items(store=store, item_ids=[line.item_id for line in lines])
+    priced = cart_lines_priced(store=store, items=items, lines=lines, now=now)
 
     # Limits and stock are per item, not per line: two lines of 6 lattes (one oat, one almond) are 12 lattes.
     wanted: dict[int, int] = {}
