@@ -132,8 +132,9 @@ def learned_prep_record(*, store: Store, samples: list[PrepSample], now: dt.date
     O(1) per sample); returns how many counted (a sample left on the screen or tapped done at once does not:
     `sample_usable`).
 
-    Two reads and at most two writes however many samples. The caller holds the store's row lock (every
-    kitchen action does), so no other bump of this store reads the same rows between the read and the write."""
+    Two reads and at most three writes (new rows, changed rows, the store's learned version) however many
+    samples. The caller holds the store's row lock (every kitchen action does), so no other bump of this
+    store reads the same rows between the read and the write."""
     if not samples:
         return 0
     now = now or timezone.now()
