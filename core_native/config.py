@@ -115,3 +115,28 @@ class SimulatorConfig:
 
 
 DEFAULT_SIMULATOR = SimulatorConfig()
+
+
+@dataclass(frozen=True)
+class LearningConfig:
+    """The prep-time learner's tunables (core_native.learning; the reasons are there)."""
+    # Shrinkage: the planned mean is n/(n+k) of the learned one and k/(n+k) of the configured one.
+    shrink_k: float = 5.0
+    # Huber clip: a sample further than this many spreads from the current estimate counts as if it
+    # were only that far.
+    clip_spreads: float = 2.5
+    # The spread the clip uses is at least this share of the estimate (and the configured spread,
+    # when the menu has none, is this share of the configured time).
+    min_cv: float = 0.15
+    default_cv: float = 0.25
+    # Memory: the running mean is the plain mean of the first `window` samples and an exponentially
+    # weighted one (weight 1/window per new sample) after, so a kitchen that gets faster is followed.
+    window: int = 100
+    # Samples outside [too_fast_share, left_factor] x the reference time (configured or planned, the
+    # larger), with at least left_slack_s above it, are not prep times (see sample_usable).
+    too_fast_share: float = 0.1
+    left_factor: float = 4.0
+    left_slack_s: float = 120.0
+
+
+DEFAULT_LEARNING = LearningConfig()

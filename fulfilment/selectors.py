@@ -79,7 +79,7 @@ def _asap_wait_minutes(store: Store, now: dt.datetime) -> int:
     if typical is None:
         return _CLOSED
     try:
-        lines = cart_price(store=store, lines=[LineRequest(item_id=typical, quantity=1)])
+        lines = cart_price(store=store, lines=[LineRequest(item_id=typical, quantity=1)], now=now)
         ready = asap_ready_at(store=store, lines=lines, channel=Channel.MOBILE, now=now)
     except DomainError:  # a required choice with nothing available, no staffed station, closing soon
         return _CLOSED

@@ -18,14 +18,17 @@ from django.contrib import admin, messages
 from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core_native.learning import DAYPART_CHOICES, planned_prep
 from stores import services as store_services
 from stores.hours import staffing_week
 from stores.models import (
+    LearnedPrepTime,
     MenuCategory,
     MenuItem,
     ModifierGroup,
@@ -37,7 +40,9 @@ from stores.models import (
     StoreMembership,
 )
 from stores.money import format_amount, format_money, format_price_change, parse_money
-from stores.selectors import store_ids_managed_by
+from stores.selectors import item_prep_to_plan, learned_state, store_daypart, store_ids_managed_by
+
+DAYPART_NAMES = dict(DAYPART_CHOICES)
 
 ADMIN_PAUSE_REASON = "Mobile ordering is paused for a moment; please order at the counter."
 LANES_HELP = ("A lane is one pair of hands at the station: 3 lanes on the espresso bar make three drinks at once. "
@@ -830,7 +835,8 @@ class MenuItemAdmin(OneStoreColumnsMixin, CellLabelsMixin, LiveFieldsMixin, Stor
     form = MenuItemAdminForm
     live_fields = ("stock_count", "eighty_sixed", "is_active")
     # Narrow enough for a 1280 px laptop with the menu sidebar and the filters open (stock and 86 on screen).
-    list_display = ("name", "store", "category", "station_name", "price", "stock_count", "eighty_sixed", "is_active")
+    list_display = ("name", "store", "category", "station_name", "price", "prep_time", "stock_count", "eighty_sixed",
+                    "is_active")
     list_editable = ("stock_count", "eighty_sixed", "is_active")
     list_filter = (("store", admin.RelatedOnlyFieldListFilter), ("category", StoreQualifiedFilter),
                    ("station", admin.RelatedOnlyFieldListFilter),
@@ -842,23 +848,23 @@ class MenuItemAdmin(OneStoreColumnsMixin, CellLabelsMixin, LiveFieldsMixin, Stor
     fieldsets = (
         (None, {"fields": ("store", "name", "description", "category", "position", "is_active")}),
         ("Price", {"fields": ("price_minor", "currency")}),
-        ("Kitchen", {"fields": ("station", "prep_seconds", "prep_sd_seconds", "max_quantity")}),
+        ("Kitchen", {"fields": ("station", "prep_seconds", "prep_sd_seconds", "learned_prep", "max_quantity")}),
         ("Stock", {"fields": ("stock_count", "eighty_sixed")}),
         ("Modifiers", {"fields": ("modifier_groups",)}),
     )
-    actions = ("mark_86", "unmark_86")
+    actions = ("mark_86", "unmark_86", "reset_learned_prep")
 
     @admin.display(description="Price", ordering="price_minor")
     def price(self, item: MenuItem) -> str:
         return format_money(item.price_minor, item.currency)
 
-    @admin.display(description="Station", ordering="station__name")
-    def station_name(self, item: MenuItem) -> str:
-        return item.station.name  # the store has its own column
+    # Narrow enough for a 1280 px laptop with the menu sidebar and the filters open (stock and 86 on screen).
+    list_display = ("name", "store", "category", "station_name", "price", "prep_time", "stock_count", "eighty_sixed",
+                    "is_active")
 
     def get_readonly_fields(self, request, obj=None):
         # Past orders point at the item; moving it to another store would rewrite their history.
-        return ("store",) if obj is not None else ()
+        return ("store", "learned_prep") if obj is not None else ("learned_prep",)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -897,6 +903,15 @@ class MenuItemAdmin(OneStoreColumnsMixin, CellLabelsMixin, LiveFieldsMixin, Stor
         for item in items:
             store_services.item_set_86(item=item, eighty_sixed=False, actor=request.user)
         self.message_user(request, f"Back on the menu: {_count(items, 'item')}: {_names(items)}.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Reset learned prep time (plan with the configured time again; resets the "
+                              "stations' pace too)", permissions=["change"])
+    def reset_learned_prep(self, request, queryset):
+        items = list(queryset)
+        store_services.learned_prep_reset(items=items)
+        self.message_user(request, f"Learned prep times reset for {_count(items, 'item')}: {_names(items)}; "
+                                   "they are planned with their configured times until the kitchen bumps more.",
                           messages.SUCCESS)
 
 

@@ -11,13 +11,18 @@ Rows written with a queryset's `update()` send no signal: code that changes thes
 call `config_changed` itself. The menu is not kept here: its stock and 86 flags change with every order
 and are written in bulk, and a stale price would be money.
 
+Learned prep times are kept the same way under the store's `learned_version`, which every bump that
+teaches the store something changes (`learned_prep_changed`): a quote reads them with no statement of its
+own until the kitchen bumps again, and then one.
+
 The copies are shared by every request of the process: treat them as read-only.
 """
 
 from collections.abc import Callable
 from typing import TypeVar
 
-from stores.models import OpeningHours, Station, Store, new_config_version
+from core_native.learning import LearnedPrep
+from stores.models import LearnedPrepTime, OpeningHours, Station, Store, new_config_version
 
 T = TypeVar("T")
 _copies: dict[tuple[str, int], tuple[int, object]] = {}
@@ -28,14 +33,29 @@ def config_changed(store_id: int) -> None:
     Store.objects.filter(pk=store_id).update(config_version=new_config_version())
 
 
-def store_config_cached(store: Store, kind: str, read: Callable[[Store], T]) -> T:
-    """`read(store)`, or the copy this process read under the store's current version."""
+def learned_prep_changed(store_id: int) -> None:
+    """Give the store a new learned version: every process reads its learned prep times again."""
+    Store.objects.filter(pk=store_id).update(learned_version=new_config_version())
+
+
+def store_row_saved(store_id: int) -> None:
+    """The store's own row was saved: new versions of both, in one UPDATE. (A save writes back the versions
+    of the copy it was made from, which may be older than a bump's since: a process must not take that
+    old learned version for current.)"""
+    Store.objects.filter(pk=store_id).update(config_version=new_config_version(),
+                                             learned_version=new_config_version())
+
+
+def store_config_cached(store: Store, kind: str, read: Callable[[Store], T], version: int | None = None) -> T:
+    """`read(store)`, or the copy this process read under the store's current version (`config_version`,
+    unless another is given)."""
+    version = store.config_version if version is None else version
     key = (kind, store.pk)
     held = _copies.get(key)
-    if held is not None and held[0] == store.config_version:
+    if held is not None and held[0] == version:
         return held[1]
     value = read(store)
-    _copies[key] = (store.config_version, value)
+    _copies[key] = (version, value)
     return value
 
 
@@ -46,3 +66,13 @@ def store_stations(store: Store) -> list[Station]:
 
 def store_opening_hours(store: Store) -> list[OpeningHours]:
     return store_config_cached(store, "opening_hours", lambda s: list(s.opening_hours.all()))
+
+
+def store_learned_prep(store: Store, daypart: int) -> dict[tuple[int | None, int], LearnedPrep]:
+    """What the store's kitchen learned in `daypart`: {(item id, station id): state, (None, station id): the
+    station's pace}. One query when the store's learned version changed since this process last read it."""
+    def read(store: Store) -> dict[tuple[int | None, int], LearnedPrep]:
+        rows = (LearnedPrepTime.objects.filter(station__store=store, daypart=daypart).order_by()
+                .values_list("item_id", "station_id", "samples", "mean_seconds", "variance_seconds2"))
+        return {(item, station): LearnedPrep(n=n, mean_s=mean, var_s2=var) for item, station, n, mean, var in rows}
+    return store_config_cached(store, f"learned_prep_{daypart}", read, version=store.learned_version)

@@ -13,6 +13,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from core_native.learning import DAYPART_CHOICES
+
 
 def validate_timezone(value: str) -> None:
     try:
@@ -71,6 +73,9 @@ class Store(models.Model):
     # Changes whenever the store, its stations, staffing, opening hours or payment policy change: the key
     # under which each process keeps its copy of them (stores.config_cache), read with the store's own row.
     config_version = models.BigIntegerField(default=new_config_version, editable=False)
+    # Changes whenever what the kitchen learned of its prep times changes (a bump with a sample, a reset):
+    # the key of each process's copy of them (stores.config_cache.store_learned_prep).
+    learned_version = models.BigIntegerField(default=new_config_version, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -301,3 +306,36 @@ class AvailabilityChange(models.Model):
     def __str__(self) -> str:
         what = self.item or self.option
         return f"{what} {'out' if self.out else 'back'} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LearnedPrepTime(models.Model):
+    """What the kitchen really takes, learned from its bumps: the running state of `core_native.learning`
+    (samples seen, their robust mean and variance). A row with an item: one unit of that item at a station in
+    a daypart, in seconds. A row without: the station's pace in the daypart, the ratio of real to configured
+    time over all its items (an item's learned time is shrunk toward configured x pace). Written only by
+    `stores.services.learned_prep_record`, in the transaction of the bump that finished the item; read by
+    `stores.selectors.item_prep_to_plan`. No row: nothing learned yet."""
+
+    item = models.ForeignKey(MenuItem, null=True, blank=True, related_name="learned_prep_times",
+                             on_delete=models.CASCADE)
+    # The item's station when it was made: an item moved to another station starts learning afresh there.
+    station = models.ForeignKey(Station, related_name="learned_prep_times", on_delete=models.CASCADE)
+    daypart = models.PositiveSmallIntegerField(choices=DAYPART_CHOICES)
+    samples = models.PositiveIntegerField(default=0)
+    mean_seconds = models.FloatField(default=0.0, help_text="Seconds per unit; for a station's pace, the ratio.")
+    variance_seconds2 = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["station", "item", "daypart"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "station", "daypart"], condition=models.Q(item__isnull=False),
+                                    name="learned_prep_unique_item_station_daypart"),
+            models.UniqueConstraint(fields=["station", "daypart"], condition=models.Q(item__isnull=True),
+                                    name="learned_prep_unique_station_pace"),
+        ]
+
+    def __str__(self) -> str:
+        if self.item_id is None:
+            return f"{self.station.name} pace ({self.get_daypart_display()}): x{self.mean_seconds:.2f}"
+        return f"{self.item.name} ({self.get_daypart_display()}): {self.mean_seconds:.0f} s over {self.samples}"

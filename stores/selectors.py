@@ -6,8 +6,19 @@ from collections.abc import Iterable, Mapping
 
 from django.db.models import F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
-from stores.models import AvailabilityChange, MenuCategory, MenuItem, ModifierGroup, Store, StoreMembership
+from core_native.learning import LearnedPrep, daypart_of, planned_prep
+from stores.config_cache import store_learned_prep
+from stores.models import (
+    AvailabilityChange,
+    LearnedPrepTime,
+    MenuCategory,
+    MenuItem,
+    ModifierGroup,
+    Store,
+    StoreMembership,
+)
 
 EARTH_RADIUS_M = 6_371_000
 MAX_ID = 2**63 - 1  # largest BigAutoField value
@@ -140,3 +151,35 @@ def eighty_six_periods(*, stores: Iterable[Store], now: dt.datetime, start_at: d
     for key, since in out_since.items():  # still out at the end of the range
         periods[key]["out_seconds"] += (ranges[periods[key]["store_id"]][1] - since).total_seconds()
     return sorted(periods.values(), key=lambda p: (-p["out_seconds"], p["store"], p["name"]))
+
+
+# --- Prep times to plan with (learned from the kitchen, shrunk toward the configured ones) -----------------
+
+NOTHING_LEARNED = LearnedPrep()
+
+
+def store_daypart(store: Store, when: dt.datetime) -> int:
+    """The daypart (core_native.learning.DAYPARTS) `when` falls in, in the store's local time."""
+    return daypart_of(when.astimezone(store.tz).hour)
+
+
+def learned_state(row: LearnedPrepTime | None) -> LearnedPrep:
+    return LearnedPrep(n=row.samples, mean_s=row.mean_seconds, var_s2=row.variance_seconds2) if row else LearnedPrep()
+
+
+def item_prep_to_plan(item: MenuItem, *, store: Store | None = None, now: dt.datetime | None = None,
+                      learned: tuple[LearnedPrep, LearnedPrep] | None = None) -> tuple[int, int]:
+    """The prep time of one unit of `item` (no modifiers) to plan and quote with now: (mean, sd) in whole
+    seconds, the learned values shrunk toward the configured `prep_seconds` / `prep_sd_seconds` x the
+    station's pace (exactly the configured ones while nothing is learned). The one place the quote and the
+    order get an item's time from. The learned values come from this process's copy of the store's
+    (stores.config_cache.store_learned_prep: no statement until the kitchen learns something new);
+    `learned`: (item state, pace) to use instead, when the caller read them (admin shows every daypart's)."""
+    if learned is None:
+        store = store or item.store
+        table = store_learned_prep(store, store_daypart(store, now or timezone.now()))
+        learned = (table.get((item.pk, item.station_id), NOTHING_LEARNED),
+                   table.get((None, item.station_id), NOTHING_LEARNED))
+    state, pace = learned
+    mean, sd = planned_prep(state, item.prep_seconds, item.prep_sd_seconds, pace=pace)
+    return max(1, round(mean)), round(sd)

@@ -1,13 +1,19 @@
 """Writes to stores and menus. Stock changes are single conditional UPDATEs so they stay
 correct when many requests race for the last units (PostgreSQL and SQLite alike)."""
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from core_native.learning import learned_update, pace_update, planned_prep, sample_usable
 from orderahead.errors import Conflict
-from stores.models import AvailabilityChange, MenuItem, ModifierOption, Store, StoreMembership
+from stores.config_cache import learned_prep_changed
+from stores.models import AvailabilityChange, LearnedPrepTime, MenuItem, ModifierOption, Store, StoreMembership
+from stores.selectors import learned_state, store_daypart
 from stores.signals import options_availability_changed
 
 
@@ -107,3 +113,81 @@ def store_lift_expired_pause(*, store: Store, now=None) -> Store:
     if store.mobile_paused and store.paused_until and store.paused_until <= now:
         return store_resume_mobile(store=store)
     return store
+
+
+# --- Learned prep times ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PrepSample:
+    """One made item: which, where, when it was started, and the seconds one unit took (modifiers' extra
+    time taken off, so it compares with MenuItem.prep_seconds)."""
+    item_id: int
+    station_id: int
+    started_at: dt.datetime
+    seconds: float
+
+
+def learned_prep_record(*, store: Store, samples: list[PrepSample], now: dt.datetime | None = None) -> int:
+    """Fold the samples into the store's learned prep times and its stations' paces (core_native.learning,
+    O(1) per sample); returns how many counted (a sample left on the screen or tapped done at once does not:
+    `sample_usable`).
+
+    Two reads and at most three writes (new rows, changed rows, the store's learned version) however many
+    samples. The caller holds the store's row lock (every kitchen action does), so no other bump of this
+    store reads the same rows between the read and the write."""
+    if not samples:
+        return 0
+    now = now or timezone.now()
+    items = MenuItem.objects.filter(store=store, pk__in={s.item_id for s in samples}).only(
+        "pk", "prep_seconds", "prep_sd_seconds").in_bulk()
+    keyed = [((s.item_id, s.station_id, store_daypart(store, s.started_at)), s) for s in samples if s.item_id in items]
+    if not keyed:
+        return 0
+    rows = {(r.item_id, r.station_id, r.daypart): r for r in LearnedPrepTime.objects.filter(
+        Q(item_id__in={k[0] for k, _ in keyed}) | Q(item__isnull=True),
+        station_id__in={k[1] for k, _ in keyed}, daypart__in={k[2] for k, _ in keyed})}
+    new, changed = {}, {}
+
+    def row_for(key) -> LearnedPrepTime:
+        row = rows.get(key) or new.get(key)
+        if row is None:
+            row = new[key] = LearnedPrepTime(item_id=key[0], station_id=key[1], daypart=key[2])
+        elif key in rows:
+            changed[key] = row
+        return row
+
+    def keep(key, state) -> None:
+        row = row_for(key)
+        row.samples, row.mean_seconds, row.variance_seconds2, row.updated_at = state.n, state.mean_s, state.var_s2, now
+
+    counted = 0
+    for key, sample in keyed:
+        item, pace_key = items[key[0]], (None, key[1], key[2])
+        state = learned_state(rows.get(key) or new.get(key))
+        pace = learned_state(rows.get(pace_key) or new.get(pace_key))
+        planned, _ = planned_prep(state, item.prep_seconds, item.prep_sd_seconds, pace=pace)
+        if not sample_usable(sample.seconds, item.prep_seconds, planned):
+            continue
+        keep(key, learned_update(state, sample.seconds, item.prep_seconds, item.prep_sd_seconds, pace=pace))
+        keep(pace_key, pace_update(pace, sample.seconds, item.prep_seconds))
+        counted += 1
+    if new:
+        LearnedPrepTime.objects.bulk_create(new.values())
+    if changed:
+        LearnedPrepTime.objects.bulk_update(changed.values(), ["samples", "mean_seconds", "variance_seconds2",
+                                                               "updated_at"])
+    if counted:
+        learned_prep_changed(store.pk)  # every process's quotes read the new values
+    return counted
+
+
+def learned_prep_reset(*, items) -> int:
+    """Forget what was learned of `items` (every station and daypart) and the pace of their stations (it is
+    relative to the configured times, which a manager resets after correcting): they are planned with their
+    configured times again, and learn afresh from the next bump. Returns the rows removed."""
+    items = list(items)
+    deleted, _ = LearnedPrepTime.objects.filter(
+        Q(item__in=items) | Q(item__isnull=True, station_id__in={item.station_id for item in items})).delete()
+    for store_id in {item.store_id for item in items}:
+        learned_prep_changed(store_id)
+    return deleted

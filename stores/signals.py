@@ -4,7 +4,7 @@ store's `config_version`: any save or delete of them, or of the store itself, gi
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
-from stores.config_cache import config_changed
+from stores.config_cache import config_changed, store_row_saved
 from stores.models import OpeningHours, StaffingPeriod, Station, Store
 
 # Sent by `stores.services.options_set_available`, inside its transaction, with `options=[ModifierOption, ...]`
@@ -15,7 +15,7 @@ options_availability_changed = Signal()
 
 @receiver(post_save, sender=Store)
 def store_saved(sender, instance: Store, **kwargs):
-    config_changed(instance.pk)
+    store_row_saved(instance.pk)
 
 
 @receiver([post_save, post_delete], sender=Station)

@@ -48,6 +48,13 @@ Policies
   handoff, plus a constant `fifo_margin_s`.
   Both baselines fire scheduled orders into the queue `fire_lead_s` before
   the slot and offer a slot whenever it holds fewer than slot_capacity orders.
+
+Learning (`--learn`, or `learning=` a LearningConfig): the planner starts
+from the configured prep times and learns each menu item's from the items it
+sees finish (core_native.learning, as the app does from the kitchen's bumps);
+each new order is quoted and planned with the learned times of the moment
+(an order's items keep the times they were placed with, like OrderLine's).
+Scenarios whose configured times are wrong say `actual_prep_s` per item.
 """
 
 from __future__ import annotations
@@ -59,7 +66,15 @@ import sys
 import numpy as np
 
 from .._cli import one_line_parser, print_figures
-from ..config import DEFAULT_PLANNER, DEFAULT_SIMULATOR, PlannerConfig, SimulatorConfig
+from ..config import (
+    DEFAULT_LEARNING,
+    DEFAULT_PLANNER,
+    DEFAULT_SIMULATOR,
+    LearningConfig,
+    PlannerConfig,
+    SimulatorConfig,
+)
+from ..learning import LearnedPrep, learned_update, pace_update, planned_prep, sample_usable
 from .scenario import ScenarioError, draw_orders, load_scenario, validate_scenario
 
 POLICIES = ("planner", "fixed", "fifo")
@@ -87,7 +102,7 @@ def _lanes_at(steps, t):
 # -- the simulation ---------------------------------------------------------------
 class StoreSim:
     def __init__(self, scenario: dict, policy: str, planner_config: PlannerConfig = DEFAULT_PLANNER,
-                 sim_config: SimulatorConfig = DEFAULT_SIMULATOR):
+                 sim_config: SimulatorConfig = DEFAULT_SIMULATOR, learning: LearningConfig | None = None):
         if policy not in POLICIES:
             raise ScenarioError(f"unknown policy '{policy}' (choose {', '.join(POLICIES)})")
         if "_" not in scenario:
@@ -109,6 +124,11 @@ class StoreSim:
         self.seq = 0
         self.busy_s = 0.0
         self.next_wake = math.inf
+        # learned prep time per menu item (planner only; None: plan with the configured times)
+        self.learning = learning if policy == "planner" else None
+        self.learned = [LearnedPrep()] * len(self.p["menu"]) if self.learning else None
+        self.pace = [LearnedPrep()] * n_st  # each station's real / configured time over all its items
+        self.it_sku = []
 
     # events
     def push(self, t, kind, data):
@@ -151,13 +171,34 @@ class StoreSim:
         o["remaining"] -= 1
         if o["remaining"] == 0:
             o["ready"] = now + self.p["handoff"]
+        if self.learned is not None:
+            self._learn(self.it_sku[item], now - self.it_start[item])
+
+    # learned prep times (see the module's docstring)
+    def _configured(self, sku):
+        st, mean, cv, _ = self.p["menu"][sku]
+        return st, mean, mean * cv
+
+    def _plan_times(self, sku):
+        """(mean, sd) the planner quotes and plans a new unit of `sku` with."""
+        st, mean, sd = self._configured(sku)
+        if self.learned is None:
+            return mean, sd
+        return planned_prep(self.learned[sku], mean, sd, self.learning, self.pace[st])
+
+    def _learn(self, sku, took):
+        st, mean, sd = self._configured(sku)
+        planned, _ = planned_prep(self.learned[sku], mean, sd, self.learning, self.pace[st])
+        if sample_usable(took, mean, planned, self.learning):
+            self.learned[sku] = learned_update(self.learned[sku], took, mean, sd, self.learning, self.pace[st])
+            self.pace[st] = pace_update(self.pace[st], took, mean, self.learning)
 
     # quoting
     def _arrive(self, now, idx):
         o = self.orders[idx]
         stations = [self.p["menu"][s][0] for s in o["skus"]]
-        means = [self.p["menu"][s][1] for s in o["skus"]]
-        sds = [self.p["menu"][s][1] * self.p["menu"][s][2] for s in o["skus"]]
+        times = [self._plan_times(s) for s in o["skus"]]
+        means, sds = [m for m, _ in times], [sd for _, sd in times]
         slot_s = self.p["slot_s"]
         if o["scheduled"]:
             first_slot = int(math.floor(o["wanted"] / slot_s))
@@ -202,6 +243,7 @@ class StoreSim:
             o["promised"] = now + self._fifo_estimate(now, stations, means) + self.cfg.fifo_margin_s
         for s, st, mean, sd, actual in zip(o["skus"], stations, means, sds, o["actual"]):
             self.it_order.append(idx)
+            self.it_sku.append(s)
             self.it_station.append(st)
             self.it_mean.append(mean)
             self.it_sd.append(sd)
@@ -419,9 +461,10 @@ class StoreSim:
 
 
 def simulate(scenario: dict, policy: str, planner_config: PlannerConfig = DEFAULT_PLANNER,
-             sim_config: SimulatorConfig = DEFAULT_SIMULATOR) -> dict:
-    """Run one scenario under one policy; returns the DESIGN.md metrics."""
-    return StoreSim(scenario, policy, planner_config, sim_config).run()
+             sim_config: SimulatorConfig = DEFAULT_SIMULATOR, learning: LearningConfig | None = None) -> dict:
+    """Run one scenario under one policy; returns the DESIGN.md metrics. `learning`: the planner learns
+    prep times as it goes (None: it plans with the configured ones)."""
+    return StoreSim(scenario, policy, planner_config, sim_config, learning).run()
 
 
 
@@ -435,6 +478,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--seed", type=int, default=None,
                         help="override the scenario's seed (judge noisy scenarios over several seeds)")
+    parser.add_argument("--learn", action="store_true",
+                        help="the planner learns prep times from the items it sees finish (core_native.learning)")
     try:
         args = parser.parse_args(argv)
         if args.policy not in POLICIES:
@@ -442,7 +487,7 @@ def main(argv=None) -> int:
         scenario = load_scenario(args.scenario)
         if args.seed is not None:
             scenario["_"]["seed"] = args.seed
-        result = simulate(scenario, args.policy)
+        result = simulate(scenario, args.policy, learning=DEFAULT_LEARNING if args.learn else None)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

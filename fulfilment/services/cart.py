@@ -3,10 +3,13 @@
 One function serves the quote and the order, so both refuse the same carts with the same words.
 """
 
+import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from orderahead.errors import Conflict, DomainError
 from stores.models import MenuItem, ModifierOption, Store
+from stores.selectors import item_prep_to_plan
 
 MAX_UNITS_PER_ORDER = 50
 
@@ -24,8 +27,23 @@ class PricedLine:
     quantity: int
     options: list[ModifierOption] = field(default_factory=list)
     unit_price_minor: int = 0
-    prep_seconds: int = 0
-    prep_sd_seconds: int = 0
+    store: Store | None = None
+    now: dt.datetime | None = None  # when the kitchen makes it (its daypart's learned times); None: now
+
+    @cached_property
+    def _planned_prep(self) -> tuple[int, int]:
+        # Read when the kitchen needs it (the quote, the order), not when a favourite or a reorder is only
+        # priced; from the process's copy of the store's learned times (one query after the kitchen learned).
+        return item_prep_to_plan(self.item, store=self.store, now=self.now)
+
+    @property
+    def prep_seconds(self) -> int:
+        """One unit's planned prep time: the item's (learned, shrunk toward configured) plus its options'."""
+        return self._planned_prep[0] + sum(o.extra_prep_seconds for o in self.options)
+
+    @property
+    def prep_sd_seconds(self) -> int:
+        return self._planned_prep[1]
 
     @property
     def line_total_minor(self) -> int:
@@ -43,7 +61,8 @@ def cart_menu_items(*, store: Store, item_ids) -> dict[int, MenuItem]:
             .select_related("station").prefetch_related("modifier_groups__options")}
 
 
-def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[LineRequest]) -> list[PricedLine]:
+def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[LineRequest],
+                      now: dt.datetime | None = None) -> list[PricedLine]:
     """Each line checked and priced on its own (on the menu, not 86'd, quantity, modifiers), the errors naming
     its index in `lines`. What depends on the whole cart (limits and stock per item) is cart_price's; a
     reorder and a favourite check a single line with this and judge stock themselves."""
@@ -62,8 +81,7 @@ def cart_lines_priced(*, store: Store, items: dict[int, MenuItem], lines: list[L
         options = _checked_options(item, line.option_ids, index)
         unit_price = unit_price_minor(item, options)
         priced.append(PricedLine(item=item, quantity=line.quantity, options=options, unit_price_minor=unit_price,
-                                 prep_seconds=item.prep_seconds + sum(o.extra_prep_seconds for o in options),
-                                 prep_sd_seconds=item.prep_sd_seconds))
+                                 store=store, now=now))
     return priced
 
 
@@ -73,7 +91,7 @@ def unit_price_minor(item: MenuItem, options: list[ModifierOption]) -> int:
     return max(0, item.price_minor + sum(o.price_delta_minor for o in options))
 
 
-def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
+def cart_price(*, store: Store, lines: list[LineRequest], now: dt.datetime | None = None) -> list[PricedLine]:
     if not lines:
         raise DomainError("The cart is empty: add at least one item.", code="empty_cart")
     total_units = sum(line.quantity for line in lines)
@@ -82,7 +100,7 @@ def cart_price(*, store: Store, lines: list[LineRequest]) -> list[PricedLine]:
                           code="order_too_large")
 
     items = cart_menu_items(store=store, item_ids=[line.item_id for line in lines])
-    priced = cart_lines_priced(store=store, items=items, lines=lines)
+    priced = cart_lines_priced(store=store, items=items, lines=lines, now=now)
 
     # Limits and stock are per item, not per line: two lines of 6 lattes (one oat, one almond) are 12 lattes.
     wanted: dict[int, int] = {}

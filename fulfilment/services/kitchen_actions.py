@@ -23,7 +23,7 @@ from fulfilment.services.scheduling import store_replan
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores.models import MenuItem, ModifierOption, Station, Store
 from stores.selectors import store_role
-from stores.services import item_set_86, options_set_available
+from stores.services import PrepSample, item_set_86, learned_prep_record, options_set_available
 
 S = OrderStatus
 MAX_DELAY_MINUTES = 60
@@ -77,6 +77,27 @@ def _line(order: Order, line_id: int, station: Station | None) -> OrderLine:
         raise Conflict(f"{line.item_name} (order {order.pk}) is made at {line.station.name}, not at {station.name}.",
                        code="other_station", fields={"station": line.station_id, "order": order.pk})
     return line
+
+
+# --- What the kitchen took: learned prep times ----------------------------------------------------------------
+
+def _learn_from_made(store: Store, lines: list[OrderLine]) -> None:
+    """The bumped lines whose start was pressed teach the store its real prep times (stores.services.
+    learned_prep_record; a line bumped without a start has no start time to measure from, and one left on the
+    screen is dropped there). Per unit, as the dashboard measures it, less the options' extra time, which the
+    quote adds back. Only station bumps call this: the expo's whole-order bump marks lines done at the handoff,
+    not when their station finished them."""
+    made = [line for line in lines if line.started_at is not None and line.done_at is not None]
+    if not made:
+        return
+    option_ids = {m["option_id"] for line in made for m in line.modifiers if isinstance(m, dict) and m.get("option_id")}
+    extra = dict(ModifierOption.objects.filter(pk__in=option_ids).values_list("pk", "extra_prep_seconds")) \
+        if option_ids else {}
+    learned_prep_record(store=store, samples=[
+        PrepSample(item_id=line.item_id, station_id=line.station_id, started_at=line.started_at,
+                   seconds=(line.done_at - line.started_at).total_seconds() / max(1, line.quantity)
+                   - sum(extra.get(m.get("option_id"), 0) for m in line.modifiers if isinstance(m, dict)))
+        for line in made])
 
 
 # --- After the rows changed: state, plan, event ---------------------------------------------------------------
@@ -134,9 +155,12 @@ def kitchen_item_bump(*, store_id: int, station_id: int, line_id: int, order_id:
         line = _line(order, line_id, station)
         if line.done_at is not None:
             return order  # a second tap
+        was_started = line.started_at is not None
         line.started_at = line.started_at or now
         line.done_at = now
         line.save(update_fields=["started_at", "done_at"])
+        if was_started:
+            _learn_from_made(store, [line])
         return _finish(store=store, order=order, actor=actor, action="bump_item", now=now, data={"line": line.pk})
 
 
@@ -155,10 +179,12 @@ def kitchen_ticket_bump(*, store_id: int, station_id: int, order_id: int, actor,
                 raise Conflict(f"Order {order.pk} has nothing made at {station.name}.", code="other_station",
                                fields={"order": order.pk})
             return order  # a second tap: all bumped already
+        started = [line for line in lines if line.started_at is not None]
         for line in lines:
             line.started_at = line.started_at or now
             line.done_at = now
         bulk_update_rows(OrderLine, lines, ["started_at", "done_at"])
+        _learn_from_made(store, started)
         return _finish(store=store, order=order, actor=actor, action="bump_ticket", now=now,
                        data={"station": station.pk})
 

@@ -126,7 +126,7 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     if store is None:
         raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
 
-    priced = cart_price(store=store, lines=lines)
+    priced = cart_price(store=store, lines=lines, now=now)
     # An ASAP order: one kitchen state serves the quote and, with this order's lines added, the re-plan.
     state = kitchen_state(store=store, now=now) if requested_at is None else None
     pickup = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=channel, now=now,

@@ -340,7 +340,7 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
         raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
     if day is not None:
         _check_day(store, day, now)
-    priced = cart_price(store=store, lines=lines)
+    priced = cart_price(store=store, lines=lines, now=now)
     requested_ready_at = None
     if requested_at is not None:
         requested_ready_at = pickup_choose(store=store, lines=priced, requested_at=requested_at,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0004_availability_change'),
+        ('stores', '0005_learned_prep_time'),
     ]
 
     operations = [
