@@ -858,9 +858,54 @@ class MenuItemAdmin(OneStoreColumnsMixin, CellLabelsMixin, LiveFieldsMixin, Stor
     def price(self, item: MenuItem) -> str:
         return format_money(item.price_minor, item.currency)
 
-    # Narrow enough for a 1280 px laptop with the menu sidebar and the filters open (stock and 86 on screen).
-    list_display = ("name", "store", "category", "station_name", "price", "prep_time", "stock_count", "eighty_sixed",
-                    "is_active")
+    @admin.display(description="Station", ordering="station__name")
+    def station_name(self, item: MenuItem) -> str:
+        return item.station.name  # the store has its own column
+
+    def get_queryset(self, request):
+        # What the kitchen learned (the items' own rows, their stations' paces), for the prep column: two
+        # queries for the page, not two per item.
+        paces = Prefetch("station__learned_prep_times", to_attr="paces",
+                         queryset=LearnedPrepTime.objects.filter(item__isnull=True))
+        return super().get_queryset(request).prefetch_related("learned_prep_times", paces)
+
+    def _learned(self, item: MenuItem) -> list[tuple[int, LearnedPrepTime | None, LearnedPrepTime | None]]:
+        """(daypart, the item's row, its station's pace row) for each daypart with either, at the item's
+        current station (a moved item learns afresh)."""
+        own = {row.daypart: row for row in item.learned_prep_times.all() if row.station_id == item.station_id}
+        paces = {row.daypart: row for row in getattr(item.station, "paces", [])}
+        return [(part, own.get(part), paces.get(part)) for part in sorted(own.keys() | paces.keys())]
+
+    @admin.display(description="Prep s (set → planned)")
+    def prep_time(self, item: MenuItem) -> str:
+        """Configured against what the quote plans with now (learned in this daypart, shrunk toward the
+        configured time). Short, so 86 stays on a laptop screen; the spread and samples are on the item's page."""
+        daypart = store_daypart(item.store, timezone.now())
+        row, pace = next(((own, pace) for part, own, pace in self._learned(item) if part == daypart), (None, None))
+        if row is None and pace is None:
+            return f"{item.prep_seconds}"
+        mean, _sd = item_prep_to_plan(item, learned=(learned_state(row), learned_state(pace)))
+        return f"{item.prep_seconds} → {mean}"
+
+    @admin.display(description="Learned prep time")
+    def learned_prep(self, item: MenuItem):
+        """Per daypart: samples, the learned mean and spread, and what the quote plans with (shrunk toward the
+        configured time while samples are few)."""
+        rows = self._learned(item) if item.pk else []
+        if not rows:
+            return "Nothing learned yet: orders are planned with the configured time."
+        shown = []
+        for part, own, pace in rows:
+            state, pace_state = learned_state(own), learned_state(pace)
+            shown.append((DAYPART_NAMES[part], state.n, f"{state.mean_s:.0f} s" if state.n else "-",
+                          f"{state.var_s2 ** 0.5:.0f} s" if state.n else "-",
+                          f"x{planned_prep(pace_state, 1.0, 0.0)[0]:.2f} ({pace_state.n})",
+                          *item_prep_to_plan(item, learned=(state, pace_state))))
+        return format_html(
+            "<table><tr><th>Daypart</th><th>Made</th><th>Learned mean</th><th>Spread</th>"
+            "<th>Station pace (samples)</th><th>Planned (mean ± sd)</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                 "<td>{} s ± {} s</td></tr>", shown))
 
     def get_readonly_fields(self, request, obj=None):
         # Past orders point at the item; moving it to another store would rewrite their history.

@@ -23,8 +23,9 @@ def seed() -> str:
 
 
 def every_row() -> dict[str, list[dict]]:
-    # Store.config_version is a cache key that any save renews (stores.config_cache), not data the seed keeps.
-    return {model._meta.label: [{k: v for k, v in row.items() if k != "config_version"}
+    # Store.config_version and learned_version are cache keys that any save renews (stores.config_cache), not data
+    # the seed keeps.
+    return {model._meta.label: [{k: v for k, v in row.items() if k not in ("config_version", "learned_version")}
                                 for row in model.objects.order_by("pk").values()] for model in apps.get_models()}
 
 
