@@ -2,6 +2,10 @@
 
     python -m core_native.tools.scenario_table [--seeds 5] [--scenarios DIR_OR_FILE ...] [--json]
                                                [--set NAME=VALUE ...]   (a PlannerConfig / SimulatorConfig field)
+                                               [--no-learn]
+
+The planner learns prep times from the items it sees finish (core_native.learning), as the app
+does from the kitchen's bumps; `--no-learn` plans with the configured times throughout.
 
 By default the scenarios are the repository's stress days (core_native/scenarios/*.json)
 and the shared public ones (../shared/scenarios/*.json next to the repository) when that
@@ -30,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .._cli import one_line_parser
-from ..config import DEFAULT_PLANNER, DEFAULT_SIMULATOR
+from ..config import DEFAULT_LEARNING, DEFAULT_PLANNER, DEFAULT_SIMULATOR
 from .scenario import ScenarioError, load_scenario
 from .simulate import POLICIES, simulate
 
@@ -81,10 +85,10 @@ def quote_limit_for(path: Path) -> float:
 
 
 def _run_one(job):
-    path, seed, policy, planner_config, sim_config = job
+    path, seed, policy, planner_config, sim_config, learning = job
     scenario = load_scenario(str(path))
     scenario["_"]["seed"] = seed
-    return (path, seed, policy), simulate(scenario, policy, planner_config, sim_config)
+    return (path, seed, policy), simulate(scenario, policy, planner_config, sim_config, learning)
 
 
 def configs_with(settings) -> tuple:
@@ -115,14 +119,15 @@ def configs_with(settings) -> tuple:
 
 
 def run_all(files, n_seeds: int, workers: int | None = None,
-            configs=(DEFAULT_PLANNER, DEFAULT_SIMULATOR)) -> list[dict]:
-    """Every file x seed x policy through simulate(), in parallel; one dict per file with the per-seed metrics."""
+            configs=(DEFAULT_PLANNER, DEFAULT_SIMULATOR), learning=DEFAULT_LEARNING) -> list[dict]:
+    """Every file x seed x policy through simulate(), in parallel; one dict per file with the per-seed metrics.
+    `learning`: the planner's (None: it plans with the configured prep times)."""
     plan = []
     for f in files:
         sc = load_scenario(str(f))  # a bad file fails here, before any work starts
         plan.append((f, sc.get("name", f.stem), seeds_for(sc["_"]["seed"], n_seeds)))
     # planner runs are the slow ones: hand them out first so the pool ends together
-    jobs = [(str(f), s, pol, *configs) for pol in POLICIES for f, _, seeds in plan for s in seeds]
+    jobs = [(str(f), s, pol, *configs, learning) for pol in POLICIES for f, _, seeds in plan for s in seeds]
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         done = dict(map(_run_one, jobs))
@@ -254,6 +259,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="processes (default os.cpu_count())")
     parser.add_argument("--set", nargs="+", default=None, metavar="NAME=VALUE",
                         help="change PlannerConfig / SimulatorConfig fields for this run (compare a tunable)")
+    parser.add_argument("--no-learn", action="store_true",
+                        help="the planner plans with the configured prep times (default: it learns them, as the app)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     try:
         args = parser.parse_args(argv)
@@ -263,7 +270,8 @@ def main(argv=None) -> int:
             raise ScenarioError("--workers must be at least 1")
         files = scenario_files(args.scenarios or default_scenario_paths())
         configs = configs_with(args.set)
-        rows = build_table(run_all(files, args.seeds, args.workers, configs))
+        rows = build_table(run_all(files, args.seeds, args.workers, configs,
+                                   learning=None if args.no_learn else DEFAULT_LEARNING))
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

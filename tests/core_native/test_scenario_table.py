@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from core_native.config import DEFAULT_LEARNING
 from core_native.tools import scenario_table, simulate
 
 from .test_simulate import small_scenario
@@ -65,12 +66,16 @@ def test_table_of_a_tiny_scenario_over_two_seeds(tmp_path, capsys):
     for policy in simulate.POLICIES:
         runs = row["per_seed"][policy]
         sc = small_scenario(seed=1005, horizon_s=900)
-        assert runs[1] == simulate.simulate(sc, policy)  # the figures are simulate()'s own
+        # the figures are simulate()'s own, the planner learning its prep times as the app does
+        assert runs[1] == simulate.simulate(sc, policy, learning=DEFAULT_LEARNING)
         on_time = [r["on_time_rate"] for r in runs]
         assert row["policies"][policy]["on_time_rate"] == dict(mean=round(sum(on_time) / 2, 4), worst=min(on_time))
     assert scenario_table.main(["--scenarios", str(path), "--seeds", "2"]) == 0
     table = capsys.readouterr().out
     assert table.count("| tiny |") == 3 and "| tiny | planner |" in table
+    assert scenario_table.main(["--scenarios", str(path), "--seeds", "1", "--no-learn", "--json"]) == 0
+    planner = json.loads(capsys.readouterr().out)["scenarios"][0]["per_seed"]["planner"]
+    assert planner == [simulate.simulate(small_scenario(seed=5, horizon_s=900), "planner", learning=None)]
 
 
 @pytest.mark.parametrize("argv, message", [
