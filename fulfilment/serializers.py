@@ -178,6 +178,8 @@ class QuoteOut(serializers.Serializer):
     slots = SlotOut(many=True)
     next_available_at = serializers.DateTimeField(
         allow_null=True, help_text="The earlier of the ASAP ready time and the first free slot of any day")
+    offers_fire_on_arrival = serializers.BooleanField(
+        help_text='The store offers "make it when I arrive" (place the order with `fire_on_arrival`)')
 
     def get_asap_available(self, quote) -> bool:
         return quote.asap_ready_at is not None

@@ -183,6 +183,9 @@ function statusHtml(order) {
     const when = order.promised_ready_at;
     detail = `Ready about <strong>${when && dayWord(when) !== "Today" ? `${esc(dayWord(when))} ` : ""}${time(when)}</strong>${moved(order)}`;
     if (order.slot_starts_at) detail = `Pickup time you chose: <strong>${esc(dayWord(order.slot_starts_at))} ${time(order.slot_starts_at)}</strong>. ${detail}`;
+    if (order.fire_on_arrival && !order.arrived_at) detail = order.customer_eta_at
+      ? `Made to be ready as you arrive, about <strong>${time(order.customer_eta_at)}</strong>.`
+      : `Made when you arrive: tell us below when you are on your way (ready about ${time(when)} otherwise).`;
   } else if (order.status === "ready") detail = "Ready now: show the code below at the pickup shelf.";
   else if (order.status === "picked_up") {
     const at = (order.events || []).filter(e => e.to_status === "picked_up").pop()?.at;
@@ -223,9 +226,22 @@ function receiptHtml(order) {
       ${payment.message && !payment.demo ? `<br><span class="muted">${esc(payment.message)}</span>` : ""}</p>`;
 }
 
+// "I'm here" / "On my way, N minutes" (POST /orders/{id}/arrival/): the expo screen shows it on the ticket, and a
+// "make it when I arrive" order is made for that moment. Offered while the order is paid and not picked up.
+const ARRIVAL_STATUSES = ["confirmed", "in_progress", "ready"];
+function arrivalHtml(order) {
+  if (!ARRIVAL_STATUSES.includes(order.status)) return "";
+  if (order.arrived_at) return `<p class="arrival-state" id="arrival-state">You told the store you are here.</p>`;
+  const eta = order.customer_eta_at ? `<p class="arrival-state" id="arrival-state">The store expects you about <strong>${time(order.customer_eta_at)}</strong>.</p>` : "";
+  return `<section class="card arrival" aria-labelledby="arrival-title"><h2 id="arrival-title">${order.fire_on_arrival && !order.customer_eta_at ? "Tell us when you are coming" : "On your way?"}</h2>${eta}
+    <div class="actions"><button type="button" class="primary" data-arrive="here">I'm here</button>
+    <label>On my way in <select id="arrival-minutes">${[2, 5, 10, 15, 20, 30, 45, 60].map(m => `<option value="${m}"${m === 10 ? " selected" : ""}>${m} min</option>`).join("")}</select></label>
+    <button type="button" class="secondary" data-arrive="eta">Send</button></div></section>`;
+}
+
 function orderActionsHtml(order) {
   const cancel = ["pending_payment", "confirmed"].includes(order.status);
-  return `<div class="actions">${cancel ? `<button type="button" class="secondary danger" id="cancel">Cancel order</button>` : ""}
+  return `${arrivalHtml(order)}<div class="actions">${cancel ? `<button type="button" class="secondary danger" id="cancel">Cancel order</button>` : ""}
     <button type="button" class="secondary" data-reorder="${order.id}">Order again</button></div>
     <p class="error" role="alert" hidden></p>`;
 }
@@ -234,6 +250,18 @@ async function orderAction(event, orderId) {
   const button = event.target.closest("button");
   if (!button) return;
   if (button.dataset.reorder) { reorder(orderId, button); return; }
+  if (button.dataset.arrive) {
+    const body = button.dataset.arrive === "here" ? { here: true } : { eta_minutes: Number(document.getElementById("arrival-minutes").value) };
+    button.disabled = true;
+    try {
+      const order = await api(`/orders/${orderId}/arrival/`, { method: "POST", body });
+      await viewOrder(orderId, order);
+    } catch (error) {
+      button.disabled = false;
+      setMessage(document.querySelector("#order-actions p[role=alert]"), error.message);
+    }
+    return;
+  }
   if (button.id !== "cancel") return;
   const ok = await confirmDialog({ title: `Cancel order #${orderId}?`,
     text: "The store stops making it and the hold on your card is released. This cannot be undone.",
