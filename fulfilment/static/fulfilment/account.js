@@ -150,6 +150,7 @@ async function viewOrder(orderId, pushed) {
     if (!pay) document.getElementById("order-pickup").innerHTML = pickupCardHtml(order);
     document.getElementById("receipt").innerHTML = receiptHtml(order);
     document.getElementById("order-actions").innerHTML = orderActionsHtml(order);
+    document.getElementById("order-arrival").innerHTML = arrivalHtml(order);
     if (!open) document.getElementById("order-notify").hidden = true;
   } else {
     render(`<h1 tabindex="-1">Order #${order.id}</h1>
@@ -159,6 +160,7 @@ async function viewOrder(orderId, pushed) {
       <div id="order-pickup">${pay ? `<section class="card" aria-labelledby="pay-title"><h2 id="pay-title">Pay</h2><div id="payment-element"></div>
         <p class="error" id="pay-error" role="alert" hidden></p>
         <button type="button" class="primary" id="pay">Pay ${money(order.total_minor, order.currency)}</button></section>` : pickupCardHtml(order)}</div>
+      <div id="order-arrival">${arrivalHtml(order)}</div>
       <section class="card" id="order-notify" aria-labelledby="notify-title" hidden></section>
       <section class="card receipt" id="receipt" aria-labelledby="receipt-title">${receiptHtml(order)}</section>
       <div id="order-actions">${orderActionsHtml(order)}</div>`);
@@ -168,6 +170,7 @@ async function viewOrder(orderId, pushed) {
     status.dataset.html = status.innerHTML;
     if (open && order.status !== "ready" && state.token) renderNotifications(document.getElementById("order-notify"), { title: "Tell me when it's ready" });
     document.getElementById("order-actions").addEventListener("click", event => orderAction(event, order.id));
+    document.getElementById("order-arrival").addEventListener("click", event => orderAction(event, order.id));
   }
   if (order.pickup && !pay) showQr(order);
   if (pay) { await mountPayment(order); return; }  // no refresh while the customer types a card number
@@ -185,7 +188,7 @@ function statusHtml(order) {
     if (order.slot_starts_at) detail = `Pickup time you chose: <strong>${esc(dayWord(order.slot_starts_at))} ${time(order.slot_starts_at)}</strong>. ${detail}`;
     if (order.fire_on_arrival && !order.arrived_at) detail = order.customer_eta_at
       ? `Made to be ready as you arrive, about <strong>${time(order.customer_eta_at)}</strong>.`
-      : `Made when you arrive: tell us below when you are on your way (ready about ${time(when)} otherwise).`;
+      : "Made when you arrive: tell us below when you are on your way, or that you are here.";
   } else if (order.status === "ready") detail = "Ready now: show the code below at the pickup shelf.";
   else if (order.status === "picked_up") {
     const at = (order.events || []).filter(e => e.to_status === "picked_up").pop()?.at;
@@ -236,12 +239,12 @@ function arrivalHtml(order) {
   return `<section class="card arrival" aria-labelledby="arrival-title"><h2 id="arrival-title">${order.fire_on_arrival && !order.customer_eta_at ? "Tell us when you are coming" : "On your way?"}</h2>${eta}
     <div class="actions"><button type="button" class="primary" data-arrive="here">I'm here</button>
     <label>On my way in <select id="arrival-minutes">${[2, 5, 10, 15, 20, 30, 45, 60].map(m => `<option value="${m}"${m === 10 ? " selected" : ""}>${m} min</option>`).join("")}</select></label>
-    <button type="button" class="secondary" data-arrive="eta">Send</button></div></section>`;
+    <button type="button" class="secondary" data-arrive="eta">Send</button></div><p class="error" role="alert" hidden></p></section>`;
 }
 
 function orderActionsHtml(order) {
   const cancel = ["pending_payment", "confirmed"].includes(order.status);
-  return `${arrivalHtml(order)}<div class="actions">${cancel ? `<button type="button" class="secondary danger" id="cancel">Cancel order</button>` : ""}
+  return `<div class="actions">${cancel ? `<button type="button" class="secondary danger" id="cancel">Cancel order</button>` : ""}
     <button type="button" class="secondary" data-reorder="${order.id}">Order again</button></div>
     <p class="error" role="alert" hidden></p>`;
 }
@@ -258,7 +261,7 @@ async function orderAction(event, orderId) {
       await viewOrder(orderId, order);
     } catch (error) {
       button.disabled = false;
-      setMessage(document.querySelector("#order-actions p[role=alert]"), error.message);
+      setMessage(document.querySelector("#order-arrival p[role=alert]"), error.message);
     }
     return;
   }
