@@ -90,3 +90,14 @@ def test_held_orders_change_nothing_for_stores_without_them(menu, offers, now):
     place(menu, None, now=now)
     state = scheduling.kitchen_state(store=menu["latte"].store, now=timezone.now())
     assert (state.arrays["item_release_s"] == 0).all() and (state.arrays["item_weight"] == 1).all()
+
+
+def test_held_orders_past_their_promise_do_not_push_back_new_customers(menu, offers, now):
+    alone = place(menu, None, now=now)
+    quoted_alone = alone.promised_ready_at - now
+    later = now + dt.timedelta(minutes=4)  # the held orders' promises have passed; their hold limit has not
+    for _ in range(4):
+        place(menu, None, fire_on_arrival=True, now=now)
+    plain = place(menu, None, now=later)
+    assert plain.promised_ready_at - later <= quoted_alone + dt.timedelta(seconds=30)
+    assert plain.estimated_ready_at <= plain.promised_ready_at
