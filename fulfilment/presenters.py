@@ -123,6 +123,9 @@ def public_ticket(ticket: dict) -> dict:
     it by; no pickup code, no account name, no items."""
     return {"id": ticket["id"], "name": ticket.get("public_name", ""), "status": ticket["status"],
             "pickup_kind": ticket["pickup_kind"], "promised_ready_at": ticket["promised_ready_at"],
+            # a held make-when-I-arrive order is not "being made" yet: the board, like the kitchen, waits for
+            # its planned start (whether the customer said they are here stays off this public screen)
+            "fire_on_arrival": ticket.get("fire_on_arrival", False),
             "confirmed_at": ticket["confirmed_at"], "created_at": ticket["created_at"],
             "ready_at": ticket["ready_at"], "estimated_ready_at": ticket["estimated_ready_at"],
             "lines": [{"id": line["id"], "station": line["station"], "lane": line["lane"],

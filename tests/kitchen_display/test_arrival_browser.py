@@ -66,6 +66,11 @@ def test_im_here_on_the_order_page_shows_on_the_expo_screen(server):
             ticket = expo.locator(f".ticket[data-order='{order['id']}']")
             expect(ticket).to_have_count(0)  # held: nobody makes it before the customer says they are coming
             expect(expo.locator("#later")).to_contain_text("1 scheduled for later")
+            board = expo.context.new_page()  # the pickup area's board does not call it "being made" either
+            board.on("pageerror", lambda error: errors.append(f"board: {error}"))
+            board.goto(f"{base}/kds/{server['store']}/board/")
+            board.wait_for_function("() => window.kds && window.kds.seq !== null && window.kds.online")
+            expect(board.locator(f"#board-making li[data-order='{order['id']}']")).to_have_count(0)
 
             customer = browser.new_context(viewport={"width": 420, "height": 900})
             customer.add_init_script(f"localStorage.setItem('token', {json.dumps(token)})")
@@ -80,6 +85,7 @@ def test_im_here_on_the_order_page_shows_on_the_expo_screen(server):
             expect(ticket).to_be_visible(timeout=5000)
             expect(ticket.locator(".arrival.here")).to_have_text("here")
             expo.screenshot(path=str(ARTIFACTS / "kds-expo-arrival.png"), full_page=True)
+            expect(board.locator(f"#board-making li[data-order='{order['id']}']")).to_contain_text("Ada")
 
             ticket.locator("button[data-act=bump_order]").click()
             row = expo.locator(f".ready-row[data-order='{order['id']}']")
