@@ -1,5 +1,5 @@
 """Fire by arrival end to end in a real browser against a live Daphne: a "make it when I arrive" order is
-held off the expo screen; the customer taps "I'm here" on their order page and the ticket shows on the expo
+held off the expo screen, and still after "on my way, 15 min"; the customer taps "I'm here" on their order page and the ticket shows on the expo
 screen marked "here"; once it is ready, the shelf row counts its minutes and turns red past the store's
 hold limit. Reuses the harness of test_kds_browser (a migrated, seeded SQLite file, Debian's Chromium)."""
 
@@ -79,6 +79,11 @@ def test_im_here_on_the_order_page_shows_on_the_expo_screen(server):
             phone.goto(f"{base}/#/order/{order['id']}")
             expect(phone.locator("#order-status")).to_contain_text("Made when you arrive")
             phone.screenshot(path=str(ARTIFACTS / "customer-arrival.png"), full_page=True)
+            phone.select_option("#arrival-minutes", "15")
+            phone.click("button[data-arrive=eta]")
+            expect(phone.locator("#arrival-state")).to_contain_text("The store expects you about")
+            expect(phone.locator("#order-status")).to_contain_text("Made to be ready as you arrive")
+            expect(ticket).to_have_count(0)  # planned for 15 minutes from now: not on the screen yet
             phone.click("button[data-arrive=here]")
             expect(phone.locator("#arrival-state")).to_have_text("You told the store you are here.")
 

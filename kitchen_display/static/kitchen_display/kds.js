@@ -186,15 +186,18 @@ function byPlan(a, b) {
   for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
   return 0;
 }
+// A make-when-I-arrive order whose customer gave an ETA is due then (the kitchen plans it for that moment).
+const dueAt = ticket => ms(ticket.fire_on_arrival && !ticket.arrived_at && ticket.customer_eta_at
+  ? ticket.customer_eta_at : ticket.promised_ready_at);
 function timerClass(ticket) {
-  const due = ms(ticket.promised_ready_at);
+  const due = dueAt(ticket);
   if (due == null) return "ok";
   const left = due - now();
   return left <= 0 ? "late" : left <= WARN_MS ? "warn" : "ok";
 }
 function timerText(ticket) {
   const since = fireAt(ticket) ?? ms(ticket.confirmed_at) ?? ms(ticket.created_at);
-  const due = ms(ticket.promised_ready_at);
+  const due = dueAt(ticket);
   const left = due == null ? "" : due >= now() ? ` · due in ${duration(due - now())}` : ` · ${duration(now() - due)} late`;
   return `${duration(now() - since)}${left}`;
 }
