@@ -1,7 +1,8 @@
 """Fire by arrival end to end in a real browser against a live Daphne: a "make it when I arrive" order is
-held off the expo screen, and still after "on my way, 15 min"; the customer taps "I'm here" on their order page and the ticket shows on the expo
-screen marked "here"; once it is ready, the shelf row counts its minutes and turns red past the store's
-hold limit. Reuses the harness of test_kds_browser (a migrated, seeded SQLite file, Debian's Chromium)."""
+held off the expo screen, and still after "on my way, 15 min"; the customer taps "I'm here" on their order
+page and the ticket shows on the expo screen marked "here"; once it is ready, the shelf row counts its
+minutes and turns red past the store's hold limit. Reuses the harness of test_kds_browser (a migrated,
+seeded SQLite file, Debian's Chromium)."""
 
 import json
 
