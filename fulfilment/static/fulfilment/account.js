@@ -78,7 +78,9 @@ async function viewOrders() {
         <a class="order-link" href="#/order/${o.id}"><span class="order-title">Order #${o.id} · ${esc(o.store_name)}</span>
           <span class="muted">${esc(dateTime(o.created_at))}</span>
           <span>${esc(orderSummary(o))}</span>
-          ${["pending_payment", "confirmed", "in_progress"].includes(o.status) && o.promised_ready_at
+          ${o.fire_on_arrival && !o.arrived_at && !o.customer_eta_at && ["confirmed", "in_progress"].includes(o.status)
+            ? `<span>Made when you arrive: open it to say you are on your way</span>`
+            : ["pending_payment", "confirmed", "in_progress"].includes(o.status) && o.promised_ready_at
             ? `<span>Ready about <strong>${dayWord(o.promised_ready_at) === "Today" ? "" : `${esc(dayWord(o.promised_ready_at))} `}${time(o.promised_ready_at)}</strong></span>` : ""}</a>
         <div class="row"><span class="chip" data-status="${esc(o.status)}">${esc(o.status_label)}</span>
           <span class="price">${money(o.total_minor, o.currency)}</span></div>
