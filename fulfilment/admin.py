@@ -39,6 +39,7 @@ from fulfilment.models import (
     Payment,
     PaymentStatus,
     Refund,
+    StoreFulfilmentSettings,
     StorePaymentPolicy,
 )
 from fulfilment.pickup_codes import CODE_ALPHABET, CODE_LENGTH, pickup_code
@@ -500,6 +501,12 @@ class RefundLinesForm(forms.Form):
     def lines(self) -> dict[int, int]:
         return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.order_lines
                 if self.cleaned_data.get(f"line_{line.pk}")}
+
+
+@admin.register(StoreFulfilmentSettings)
+class StoreFulfilmentSettingsAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("store", "offers_fire_on_arrival", "shelf_hold_minutes")
+    list_select_related = ("store",)
 
 
 @admin.register(StorePaymentPolicy)

@@ -72,6 +72,12 @@ class Order(models.Model):
     # it keeps. None: not in it (placed outside the plan's look-ahead); it then joins the end, by due.
     plan_rank = models.FloatField(null=True, blank=True, editable=False,
                                   help_text="Place in the store's held kitchen plan.")
+    # Fire by arrival (issue 27): the customer chose "make it when I arrive" at checkout (offered where the
+    # store's StoreFulfilmentSettings allows it). The kitchen holds it until the customer says when they come
+    # (customer_eta_at, "on my way, N minutes") or that they are here (arrived_at); see services/arrival.py.
+    fire_on_arrival = models.BooleanField(default=False, help_text="Made when the customer says they are coming.")
+    customer_eta_at = models.DateTimeField(null=True, blank=True, help_text="When the customer said they arrive.")
+    arrived_at = models.DateTimeField(null=True, blank=True, help_text="When the customer said they are here.")
 
     subtotal_minor = models.PositiveIntegerField(help_text="Sum of the lines at menu prices.")
     # The store's tax rule when the order was placed (a receipt keeps the rate it was charged at).
@@ -142,7 +148,9 @@ class OrderEvent(models.Model):
     """The history of an order: every transition, who made it and when. Never updated, only added."""
 
     CREATED, STATUS_CHANGED, READY_TIME_CHANGED = "created", "status_changed", "ready_time_changed"
-    KINDS = [(CREATED, "Created"), (STATUS_CHANGED, "Status changed"), (READY_TIME_CHANGED, "Ready time changed")]
+    ARRIVAL = "arrival"  # the customer said "on my way, N minutes" or "I'm here"; data: eta / here
+    KINDS = [(CREATED, "Created"), (STATUS_CHANGED, "Status changed"), (READY_TIME_CHANGED, "Ready time changed"),
+             (ARRIVAL, "Customer arrival")]
 
     order = models.ForeignKey(Order, related_name="events", on_delete=models.CASCADE)
     kind = models.CharField(max_length=30, choices=KINDS)
@@ -290,6 +298,28 @@ class StorePaymentPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Payment policy of {self.store}"
+
+
+class StoreFulfilmentSettings(models.Model):
+    """A store's pickup rules (issue 27): whether it offers "make it when I arrive", and how long a made
+    order may sit on the shelf. Its own model rather than fields on StorePaymentPolicy, which is about the
+    card hold (and admin lists it as such), or on stores.Store, which knows nothing of orders. A store
+    without a row uses the field defaults (see services.arrival.fulfilment_settings_for)."""
+
+    store = models.OneToOneField(Store, related_name="fulfilment_settings", on_delete=models.CASCADE)
+    offers_fire_on_arrival = models.BooleanField(
+        default=False, help_text='Offer "make it when I arrive" at checkout: the kitchen starts such an order '
+                                 'when the customer says they are on their way or here.')
+    shelf_hold_minutes = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="A ready order on the shelf longer than this turns red on the expo screen. A make-when-I-arrive "
+                  "order whose customer has said nothing this long after its promised time is made anyway.")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "store pickup settings"
+
+    def __str__(self) -> str:
+        return f"Pickup settings of {self.store}"
 
 
 # --- Store event outbox (issue 6) ----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ ORDER_CREATED = "order.created"    # payload: ticket
 ORDER_CHANGED = "order.changed"    # a state change; payload: ticket, from, to
 ORDER_LINES = "order.lines"        # items started, bumped or recalled; payload: ticket, action
 ORDER_DELAYED = "order.delayed"    # payload: ticket, minutes
+ORDER_ARRIVAL = "order.arrival"    # the customer said "on my way" or "I'm here"; payload: ticket, arrival
 PLAN = "plan"                      # a re-plan; payload: t0, lines [[line, order, lane, start, finish]],
 #                                    ready [[order, at]]; start, finish, at: whole seconds after t0, or null
 MENU_ITEM = "menu.item"            # an item marked 86 or back; payload: item {id, name, station, eighty_sixed}
@@ -100,7 +101,9 @@ def order_ticket(order: Order, lines: list[OrderLine] | None = None) -> dict:
             "promised_ready_at": iso(order.promised_ready_at),
             "estimated_ready_at": plan_iso(order.estimated_ready_at),
             "created_at": iso(order.created_at), "confirmed_at": iso(order.confirmed_at),
-            "ready_at": iso(order.ready_at), "lines": [line_ticket(line) for line in lines]}
+            "ready_at": iso(order.ready_at), "fire_on_arrival": order.fire_on_arrival,
+            "customer_eta_at": plan_iso(order.customer_eta_at), "arrived_at": iso(order.arrived_at),
+            "lines": [line_ticket(line) for line in lines]}
 
 
 def item_message(item: MenuItem) -> dict:
@@ -120,6 +123,9 @@ def public_ticket(ticket: dict) -> dict:
     it by; no pickup code, no account name, no items."""
     return {"id": ticket["id"], "name": ticket.get("public_name", ""), "status": ticket["status"],
             "pickup_kind": ticket["pickup_kind"], "promised_ready_at": ticket["promised_ready_at"],
+            # a held make-when-I-arrive order is not "being made" yet: the board, like the kitchen, waits for
+            # its planned start (whether the customer said they are here stays off this public screen)
+            "fire_on_arrival": ticket.get("fire_on_arrival", False),
             "confirmed_at": ticket["confirmed_at"], "created_at": ticket["created_at"],
             "ready_at": ticket["ready_at"], "estimated_ready_at": ticket["estimated_ready_at"],
             "lines": [{"id": line["id"], "station": line["station"], "lane": line["lane"],

@@ -17,6 +17,7 @@ from fulfilment.models import Order, OrderEvent, OrderLine, OrderStatus
 from fulfilment.presenters import payment_summary
 from fulfilment.services import LineRequest
 from fulfilment.services.pickup import pickup_code, pickup_token
+from fulfilment.services.pickup_rules import fulfilment_settings_for
 from fulfilment.services.pricing import order_tax_rule
 from stores.serializers import StoreOut, TaxOut
 
@@ -78,6 +79,23 @@ class OrderIn(CartIn):
         help_text="Stripe PaymentMethod id (from the Payment Element, or a test one such as pm_card_visa): the "
                   "card is authorised at once. Without it, confirm the payment with the client secret from "
                   "GET /api/orders/{id}/payment/.")
+
+
+    fire_on_arrival = serializers.BooleanField(
+        required=False, default=False,
+        help_text='"Make it when I arrive": the kitchen starts it when you say you are on your way or here '
+                  "(POST /api/orders/{id}/arrival/). Only where the store offers it (`offers_fire_on_arrival`).")
+
+
+class ArrivalIn(serializers.Serializer):
+    here = serializers.BooleanField(required=False, default=False, help_text='"I\'m here"')
+    eta_minutes = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=60,
+                                           help_text='"On my way": minutes until you arrive, 0 to 60')
+
+    def validate(self, attrs):
+        if attrs["here"] == (attrs["eta_minutes"] is not None):
+            raise serializers.ValidationError('Send either {"here": true} or {"eta_minutes": N}.')
+        return attrs
 
 
 class StaffOrderIn(CartIn):
@@ -160,6 +178,8 @@ class QuoteOut(serializers.Serializer):
     slots = SlotOut(many=True)
     next_available_at = serializers.DateTimeField(
         allow_null=True, help_text="The earlier of the ASAP ready time and the first free slot of any day")
+    offers_fire_on_arrival = serializers.BooleanField(
+        help_text='The store offers "make it when I arrive" (place the order with `fire_on_arrival`)')
 
     def get_asap_available(self, quote) -> bool:
         return quote.asap_ready_at is not None
@@ -224,7 +244,8 @@ class OrderOut(serializers.ModelSerializer):
         fields = ["id", "store", "store_name", "store_timezone", "store_address", "channel", "status", "status_label",
                   "customer_name", "pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at",
                   "subtotal_minor", "tax_minor", "total_minor", "currency", "tax", "item_count", "summary", "lines",
-                  "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup"]
+                  "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup",
+                  "fire_on_arrival", "customer_eta_at", "arrived_at"]
         read_only_fields = fields
 
     @extend_schema_field(TaxOut)
@@ -308,9 +329,15 @@ class StoreCardOut(StoreOut):
 
     asap_wait_minutes = serializers.SerializerMethodField()
 
+    offers_fire_on_arrival = serializers.SerializerMethodField()
+
     class Meta(StoreOut.Meta):
-        fields = [*StoreOut.Meta.fields, "asap_wait_minutes"]
+        fields = [*StoreOut.Meta.fields, "asap_wait_minutes", "offers_fire_on_arrival"]
         read_only_fields = fields
+
+    def get_offers_fire_on_arrival(self, store) -> bool:
+        """Checkout may offer "make it when I arrive" (the store's StoreFulfilmentSettings)."""
+        return fulfilment_settings_for(store=store).offers_fire_on_arrival
 
     def get_asap_wait_minutes(self, store) -> int | None:
         """Minutes until an ASAP order of one typical drink would be ready (the scheduler's quote, at most

@@ -11,7 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from fulfilment.models import StorePaymentPolicy
+from fulfilment.models import StoreFulfilmentSettings, StorePaymentPolicy
 from stores.config_cache import config_changed
 from stores.models import MenuItem, ModifierOption, StaffingPeriod, Station, Store
 from stores.signals import options_availability_changed
@@ -37,6 +37,12 @@ def staffing_changed(sender, instance: StaffingPeriod, **kwargs):
 @receiver([post_save, post_delete], sender=StorePaymentPolicy)
 def payment_policy_changed(sender, instance: StorePaymentPolicy, **kwargs):
     config_changed(instance.store_id)  # every process reads the policy again (stores.config_cache)
+
+
+@receiver([post_save, post_delete], sender=StoreFulfilmentSettings)
+def fulfilment_settings_changed(sender, instance: StoreFulfilmentSettings, **kwargs):
+    config_changed(instance.store_id)  # every process reads the settings again (stores.config_cache)
+    _replan_after_commit(instance.store_id)  # a new hold limit moves when held orders start
 
 
 @receiver([post_save, post_delete], sender=Station)

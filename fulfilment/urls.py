@@ -12,6 +12,7 @@ urlpatterns = [
     path("orders/", orders.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:order_id>/", orders.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:order_id>/cancel/", orders.OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<int:order_id>/arrival/", orders.OrderArrivalApi.as_view(), name="order-arrival"),
     path("orders/<int:order_id>/reorder/", reorder.OrderReorderApi.as_view(), name="order-reorder"),
     path("favourites/", favourites.FavouriteListApi.as_view(), name="favourite-list"),
     path("favourites/<int:favourite_id>/", favourites.FavouriteDetailApi.as_view(), name="favourite-detail"),

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from fulfilment.channels import policy
 from fulfilment.models import Channel
+from fulfilment.services.pickup_rules import fulfilment_settings_for
 from stores.models import MenuItem, ModifierOption, Station, Store, StoreMembership
 from stores.selectors import MAX_ID, store_role
 
@@ -65,7 +66,9 @@ def _screen(request, store: Store, screen: str, station: Station | None):
                           "station": station.pk if station else None,
                           "stations": {s.pk: s.name for s in stations}, "items": items, "options": options,
                           "channels": dict(Channel.choices),
-                          "badges": {value: policy(value).badge for value in Channel.values}}}
+                          "badges": {value: policy(value).badge for value in Channel.values},
+                          # a ready order on the shelf longer than this turns red on the expo screen
+                          "shelf_hold_s": fulfilment_settings_for(store=store).shelf_hold_minutes * 60}}
     template = "kitchen_display/board.html" if screen == "board" else "kitchen_display/screen.html"
     return render(request, template, context)
 

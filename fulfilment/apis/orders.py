@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 from fulfilment import selectors, services
 from fulfilment.models import OPEN_STATUSES, Channel, OrderStatus
 from fulfilment.permissions import IsStoreStaff
-from fulfilment.serializers import OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn
+from fulfilment.serializers import ArrivalIn, OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn
+from fulfilment.services.arrival import order_arrival_record
 from orderahead.errors import Conflict, DomainError
 from orderahead.throttling import ScopedRateThrottle
 
@@ -91,7 +92,8 @@ class OrderListApi(APIView):
             store_id=data.validated_data["store"], channel=Channel.MOBILE, lines=data.lines(),
             requested_at=data.validated_data["pickup"], customer=request.user,
             customer_name=data.validated_data["customer_name"], idempotency_key=_idempotency_key(request),
-            payment_method=data.validated_data["payment_method"])
+            payment_method=data.validated_data["payment_method"],
+            fire_on_arrival=data.validated_data["fire_on_arrival"])
         return _order_response(selectors.order_get_for_customer(customer=request.user, order_id=order.pk), created)
 
 
@@ -120,6 +122,21 @@ class OrderCancelApi(APIView):
             # finds the order cancelled: that is the answer it asked for, not "too late".
             if refused.fields.get("status") != OrderStatus.CANCELLED:
                 raise
+        return Response(OrderOut(selectors.order_get_for_customer(customer=request.user, order_id=order_id)).data)
+
+
+class OrderArrivalApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ArrivalIn, responses={200: OrderOut, 404: OpenApiResponse(description="Not yours or not there"),
+                                                 **ERRORS, **SIGNED_OUT},
+                   summary='Tell the store you are coming: "on my way, N minutes" or "I\'m here" (again: no change)')
+    def post(self, request, order_id: int):
+        order = selectors.order_get_for_customer_or_404(customer=request.user, order_id=order_id)
+        data = ArrivalIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        order_arrival_record(order=order, customer=request.user, here=data.validated_data["here"],
+                             eta_minutes=data.validated_data["eta_minutes"])
         return Response(OrderOut(selectors.order_get_for_customer(customer=request.user, order_id=order_id)).data)
 
 

@@ -17,6 +17,7 @@ from fulfilment.presenters import ORDER_CREATED
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import outbox_order_changed
 from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_record
+from fulfilment.services.pickup_rules import fulfilment_settings_for
 from fulfilment.services.pricing import order_totals
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.scheduling import kitchen_state, store_replan
@@ -31,13 +32,16 @@ log = get_logger(__name__)
 
 
 def request_fingerprint(*, store_id: int, channel: str, lines: list[LineRequest],
-                        requested_at: dt.datetime | None, customer_name: str) -> str:
+                        requested_at: dt.datetime | None, customer_name: str, fire_on_arrival: bool = False) -> str:
     """A hash of what the client asked for, to tell a retry (same body) from a new request (reused key)."""
-    canonical = json.dumps({
+    body = {
         "store": store_id, "channel": channel, "name": customer_name,
         "pickup": requested_at.isoformat() if requested_at else "asap",
         "lines": [[line.item_id, line.quantity, sorted(line.option_ids)] for line in lines],
-    }, sort_keys=True)
+    }
+    if fire_on_arrival:  # only when chosen: the fingerprints of every other order stay as they were
+        body["fire_on_arrival"] = True
+    canonical = json.dumps(body, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -76,18 +80,21 @@ def _measured(place):
 def order_place(*, store_id: int, channel: str, lines: list[LineRequest], requested_at: dt.datetime | None = None,
                 customer: AbstractBaseUser | None = None, customer_name: str = "",
                 placed_by: AbstractBaseUser | None = None, idempotency_key: str | None = None,
-                now: dt.datetime | None = None, payment_method: str = "") -> tuple[Order, bool]:
+                now: dt.datetime | None = None, payment_method: str = "",
+                fire_on_arrival: bool = False) -> tuple[Order, bool]:
     """Place an order in the store's one kitchen queue. Returns (order, created).
 
     Orders paid by card in the app (fulfilment.channels) start awaiting payment; the others are paid at
     the till and enter confirmed. The same idempotency key with the same request returns the first order.
-    `payment_method` (a Stripe PaymentMethod id) confirms the card payment at once.
+    `payment_method` (a Stripe PaymentMethod id) confirms the card payment at once. `fire_on_arrival`: made
+    when the customer says they are coming (services.arrival), where the store offers it.
     """
     now = now or timezone.now()
     if channel not in Channel.values:
         raise DomainError(f"Unknown channel {channel!r}.", code="bad_channel")
     fingerprint = request_fingerprint(store_id=store_id, channel=channel, lines=lines,
-                                      requested_at=requested_at, customer_name=customer_name)
+                                      requested_at=requested_at, customer_name=customer_name,
+                                      fire_on_arrival=fire_on_arrival)
     scope = f"user:{customer.pk}" if customer else f"staff:{placed_by.pk if placed_by else 0}:store:{store_id}"
     if idempotency_key:
         existing = Order.objects.filter(idempotency_scope=scope, idempotency_key=idempotency_key).first()
@@ -98,7 +105,7 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
             order, payment = _order_place_locked(
                 store_id=store_id, channel=channel, lines=lines, requested_at=requested_at, customer=customer,
                 customer_name=customer_name, placed_by=placed_by, idempotency_key=idempotency_key, scope=scope,
-                fingerprint=fingerprint, now=now, payment_method=payment_method)
+                fingerprint=fingerprint, now=now, payment_method=payment_method, fire_on_arrival=fire_on_arrival)
     except IntegrityError:
         # A concurrent retry with the same key committed first (the key is unique per scope): its order.
         if idempotency_key:
@@ -119,13 +126,16 @@ def _pay(order: Order, payment_method: str, payment=None) -> Order:
 
 
 def _order_place_locked(*, store_id, channel, lines, requested_at, customer, customer_name, placed_by,
-                        idempotency_key, scope, fingerprint, now, payment_method):
+                        idempotency_key, scope, fingerprint, now, payment_method, fire_on_arrival):
     """The order and, when it is paid in the app, its pending payment: (order, payment or None)."""
     # One order at a time per store: the quote and the slot count must see every earlier order.
     store = Store.objects.select_for_update().filter(pk=store_id).first()
     if store is None:
         raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
 
+    if fire_on_arrival and not fulfilment_settings_for(store=store).offers_fire_on_arrival:
+        raise DomainError(f"{store.name} does not offer \"make it when I arrive\".",
+                          code="fire_on_arrival_not_offered", fields={"fire_on_arrival": "not offered here"})
     priced = cart_price(store=store, lines=lines, now=now)
     # An ASAP order: one kitchen state serves the quote and, with this order's lines added, the re-plan.
     state = kitchen_state(store=store, now=now) if requested_at is None else None
@@ -141,7 +151,7 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         store=store, customer=customer, customer_name=customer_name or (customer.get_username() if customer else ""),
         channel=channel, status=S.PENDING_PAYMENT if paid_in_app else S.CONFIRMED, placed_by=placed_by,
         pickup_kind=pickup.kind, requested_pickup_at=pickup.requested_at, slot_starts_at=pickup.slot_starts_at,
-        promised_ready_at=pickup.promised_ready_at, plan_rank=pickup.plan_rank,
+        promised_ready_at=pickup.promised_ready_at, plan_rank=pickup.plan_rank, fire_on_arrival=fire_on_arrival,
         subtotal_minor=totals.subtotal_minor, tax_minor=totals.tax_minor, total_minor=totals.total_minor,
         tax_rate_percent=totals.tax.rate_percent, prices_include_tax=totals.tax.prices_include_tax,
         tax_label=totals.tax.label, currency=totals.currency,

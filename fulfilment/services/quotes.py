@@ -14,6 +14,7 @@ from fulfilment.channels import policy
 from fulfilment.models import OPEN_STATUSES, Channel, Order, PickupKind
 from fulfilment.services import scheduling
 from fulfilment.services.cart import PricedLine
+from fulfilment.services.pickup_rules import fulfilment_settings_for
 from fulfilment.services.pricing import TaxRule, order_totals
 from orderahead.errors import Conflict, DomainError, NotFound
 from stores import hours
@@ -309,6 +310,7 @@ class CartQuote(Quote):
     tax: TaxRule | None = None
     lines: list[dict] = field(default_factory=list)
     requested_ready_at: dt.datetime | None = None
+    offers_fire_on_arrival: bool = False  # checkout may offer "make it when I arrive" (StoreFulfilmentSettings)
 
 
 def _check_day(store: Store, day: dt.date, now: dt.datetime) -> None:
@@ -357,4 +359,5 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
                              "quantity": line.quantity, "modifiers": line.modifiers_snapshot(),
                              "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor}
                             for index, line in enumerate(priced)],
-                     requested_ready_at=requested_ready_at)
+                     requested_ready_at=requested_ready_at,
+                     offers_fire_on_arrival=fulfilment_settings_for(store=store).offers_fire_on_arrival)

@@ -18,8 +18,9 @@ import numpy as np
 from django.db.models import Q
 
 from core_native import api as planner
-from fulfilment.models import PLAN_STATUSES, Order, OrderEvent, OrderLine, PickupKind
+from fulfilment.models import PLAN_STATUSES, Order, OrderEvent, OrderLine
 from fulfilment.services.outbox import outbox_plan_changed
+from fulfilment.services.pickup_rules import arrival_timing, fulfilment_settings_for
 from fulfilment.services.raw_sql import bulk_update_rows
 from orderahead import metrics
 from orderahead.errors import DomainError
@@ -89,7 +90,10 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
     state = KitchenState(store=store, now=now, station_index=station_index)
     state.segments = (station_index, seg_station, seg_start, seg_lanes)
 
-    order_ids, station_of, prep, sd, due, jit, rank = [], [], [], [], [], [], []
+    order_ids, station_of, prep, sd, due, jit, rank, release, weight = [], [], [], [], [], [], [], [], []
+    # Make-when-I-arrive orders are due when their customer comes (services.pickup_rules.arrival_timing).
+    hold = dt.timedelta(minutes=fulfilment_settings_for(store=store).shelf_hold_minutes)
+    timing = {}
     progress_item, progress_lane, progress_remaining = [], [], []
     busy_lanes: dict[int, int] = {}
     lanes_now = {i: lanes for i, start, lanes in zip(seg_station, seg_start, seg_lanes) if start == 0.0}
@@ -107,8 +111,13 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
             station_of.append(index)
             prep.append(float(line.prep_seconds))
             sd.append(float(line.prep_sd_seconds))
-            due.append(state.seconds(line.order.promised_ready_at))
-            jit.append(line.order.pickup_kind == PickupKind.SCHEDULED)
+            if line.order_id not in timing:
+                timing[line.order_id] = arrival_timing(order=line.order, now=now, hold=hold)
+            when = timing[line.order_id]
+            due.append(state.seconds(when.due_at))
+            jit.append(when.just_in_time)
+            release.append(0.0 if when.release_at is None else state.seconds(when.release_at))
+            weight.append(when.weight)
             rank.append(math.nan if line.order.plan_rank is None else line.order.plan_rank)
             state.unit_line.append(line.pk)
 
@@ -117,7 +126,8 @@ def kitchen_state(*, store: Store, now: dt.datetime, around: dt.datetime | None 
         segment_lanes=np.asarray(seg_lanes, np.int64), item_order=np.asarray(order_ids, np.int64),
         item_station=np.asarray(station_of, np.int64), item_prep_s=np.asarray(prep, np.float64),
         item_prep_sd_s=np.asarray(sd, np.float64), item_due_s=np.asarray(due, np.float64),
-        item_just_in_time=np.asarray(jit, bool), progress_item=np.asarray(progress_item, np.int64),
+        item_just_in_time=np.asarray(jit, bool), item_release_s=np.asarray(release, np.float64),
+        item_weight=np.asarray(weight, np.float64), progress_item=np.asarray(progress_item, np.int64),
         progress_lane=np.asarray(progress_lane, np.int64),
         progress_remaining_s=np.maximum(1.0, np.asarray(progress_remaining, np.float64)),
         item_held_rank=np.asarray(rank, np.float64), handoff_s=float(store.handoff_seconds))

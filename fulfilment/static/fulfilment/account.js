@@ -78,7 +78,9 @@ async function viewOrders() {
         <a class="order-link" href="#/order/${o.id}"><span class="order-title">Order #${o.id} · ${esc(o.store_name)}</span>
           <span class="muted">${esc(dateTime(o.created_at))}</span>
           <span>${esc(orderSummary(o))}</span>
-          ${["pending_payment", "confirmed", "in_progress"].includes(o.status) && o.promised_ready_at
+          ${o.fire_on_arrival && !o.arrived_at && !o.customer_eta_at && ["confirmed", "in_progress"].includes(o.status)
+            ? `<span>Made when you arrive: open it to say you are on your way</span>`
+            : ["pending_payment", "confirmed", "in_progress"].includes(o.status) && o.promised_ready_at
             ? `<span>Ready about <strong>${dayWord(o.promised_ready_at) === "Today" ? "" : `${esc(dayWord(o.promised_ready_at))} `}${time(o.promised_ready_at)}</strong></span>` : ""}</a>
         <div class="row"><span class="chip" data-status="${esc(o.status)}">${esc(o.status_label)}</span>
           <span class="price">${money(o.total_minor, o.currency)}</span></div>
@@ -150,6 +152,7 @@ async function viewOrder(orderId, pushed) {
     if (!pay) document.getElementById("order-pickup").innerHTML = pickupCardHtml(order);
     document.getElementById("receipt").innerHTML = receiptHtml(order);
     document.getElementById("order-actions").innerHTML = orderActionsHtml(order);
+    document.getElementById("order-arrival").innerHTML = arrivalHtml(order);
     if (!open) document.getElementById("order-notify").hidden = true;
   } else {
     render(`<h1 tabindex="-1">Order #${order.id}</h1>
@@ -159,6 +162,7 @@ async function viewOrder(orderId, pushed) {
       <div id="order-pickup">${pay ? `<section class="card" aria-labelledby="pay-title"><h2 id="pay-title">Pay</h2><div id="payment-element"></div>
         <p class="error" id="pay-error" role="alert" hidden></p>
         <button type="button" class="primary" id="pay">Pay ${money(order.total_minor, order.currency)}</button></section>` : pickupCardHtml(order)}</div>
+      <div id="order-arrival">${arrivalHtml(order)}</div>
       <section class="card" id="order-notify" aria-labelledby="notify-title" hidden></section>
       <section class="card receipt" id="receipt" aria-labelledby="receipt-title">${receiptHtml(order)}</section>
       <div id="order-actions">${orderActionsHtml(order)}</div>`);
@@ -168,6 +172,7 @@ async function viewOrder(orderId, pushed) {
     status.dataset.html = status.innerHTML;
     if (open && order.status !== "ready" && state.token) renderNotifications(document.getElementById("order-notify"), { title: "Tell me when it's ready" });
     document.getElementById("order-actions").addEventListener("click", event => orderAction(event, order.id));
+    document.getElementById("order-arrival").addEventListener("click", event => orderAction(event, order.id));
   }
   if (order.pickup && !pay) showQr(order);
   if (pay) { await mountPayment(order); return; }  // no refresh while the customer types a card number
@@ -183,6 +188,9 @@ function statusHtml(order) {
     const when = order.promised_ready_at;
     detail = `Ready about <strong>${when && dayWord(when) !== "Today" ? `${esc(dayWord(when))} ` : ""}${time(when)}</strong>${moved(order)}`;
     if (order.slot_starts_at) detail = `Pickup time you chose: <strong>${esc(dayWord(order.slot_starts_at))} ${time(order.slot_starts_at)}</strong>. ${detail}`;
+    if (order.fire_on_arrival && !order.arrived_at) detail = order.customer_eta_at
+      ? `Made to be ready as you arrive, about <strong>${time(order.customer_eta_at)}</strong>.`
+      : "Made when you arrive: tell us below when you are on your way, or that you are here.";
   } else if (order.status === "ready") detail = "Ready now: show the code below at the pickup shelf.";
   else if (order.status === "picked_up") {
     const at = (order.events || []).filter(e => e.to_status === "picked_up").pop()?.at;
@@ -223,6 +231,19 @@ function receiptHtml(order) {
       ${payment.message && !payment.demo ? `<br><span class="muted">${esc(payment.message)}</span>` : ""}</p>`;
 }
 
+// "I'm here" / "On my way, N minutes" (POST /orders/{id}/arrival/): the expo screen shows it on the ticket, and a
+// "make it when I arrive" order is made for that moment. Offered while the order is paid and not picked up.
+const ARRIVAL_STATUSES = ["confirmed", "in_progress", "ready"];
+function arrivalHtml(order) {
+  if (!ARRIVAL_STATUSES.includes(order.status)) return "";
+  if (order.arrived_at) return `<p class="arrival-state" id="arrival-state">You told the store you are here.</p>`;
+  const eta = order.customer_eta_at ? `<p class="arrival-state" id="arrival-state">The store expects you about <strong>${time(order.customer_eta_at)}</strong>.</p>` : "";
+  return `<section class="card arrival" aria-labelledby="arrival-title"><h2 id="arrival-title">${order.fire_on_arrival && !order.customer_eta_at ? "Tell us when you are coming" : "On your way?"}</h2>${eta}
+    <div class="actions"><button type="button" class="primary" data-arrive="here">I'm here</button>
+    <label>On my way in <select id="arrival-minutes">${[2, 5, 10, 15, 20, 30, 45, 60].map(m => `<option value="${m}"${m === 10 ? " selected" : ""}>${m} min</option>`).join("")}</select></label>
+    <button type="button" class="secondary" data-arrive="eta">Send</button></div><p class="error" role="alert" hidden></p></section>`;
+}
+
 function orderActionsHtml(order) {
   const cancel = ["pending_payment", "confirmed"].includes(order.status);
   return `<div class="actions">${cancel ? `<button type="button" class="secondary danger" id="cancel">Cancel order</button>` : ""}
@@ -234,6 +255,18 @@ async function orderAction(event, orderId) {
   const button = event.target.closest("button");
   if (!button) return;
   if (button.dataset.reorder) { reorder(orderId, button); return; }
+  if (button.dataset.arrive) {
+    const body = button.dataset.arrive === "here" ? { here: true } : { eta_minutes: Number(document.getElementById("arrival-minutes").value) };
+    button.disabled = true;
+    try {
+      const order = await api(`/orders/${orderId}/arrival/`, { method: "POST", body });
+      await viewOrder(orderId, order);
+    } catch (error) {
+      button.disabled = false;
+      setMessage(document.querySelector("#order-arrival p[role=alert]"), error.message);
+    }
+    return;
+  }
   if (button.id !== "cancel") return;
   const ok = await confirmDialog({ title: `Cancel order #${orderId}?`,
     text: "The store stops making it and the hold on your card is released. This cannot be undone.",

@@ -112,6 +112,8 @@ async function viewCheckout({ focus = null } = {}) {
       ${quote ? pickupHtml(quote, store) : `<p class="${lineProblem ? "muted" : "error"}" ${lineProblem ? "" : 'role="alert"'}>${
         lineProblem ? "Pickup times show once the marked item is fixed." : esc(quoteError.message)}</p>
         ${lineProblem ? "" : `<button type="button" class="secondary" id="requote">Try again</button>`}`}
+      ${quote?.offers_fire_on_arrival ? `<label class="choice fire-on-arrival"><input type="checkbox" id="fire-on-arrival"${state.checkout.fireOnArrival ? " checked" : ""}>
+        <span>Make it when I arrive <span class="muted">— we start it when you tap "On my way" or "I'm here" on your order, so it is fresh</span></span></label>` : ""}
     </section>
     <div id="auth"></div>
     ${paymentHtml()}
@@ -154,12 +156,12 @@ async function viewCheckout({ focus = null } = {}) {
     button.setAttribute("aria-busy", String(placing));
     button.innerHTML = placing ? `<span class="spinner"></span> Placing your order…` : esc(label);
     document.getElementById("placing-note").hidden = !placing;
-    app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card]").forEach(input => {
+    app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card], #fire-on-arrival").forEach(input => {
       input.disabled = placing || input.dataset.off === "1";
     });
     if (!placing) refreshPlace();
   };
-  app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card]").forEach(input => { input.dataset.off = input.disabled ? "1" : "0"; });
+  app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card], #fire-on-arrival").forEach(input => { input.dataset.off = input.disabled ? "1" : "0"; });
   button.onclick = async () => {
     if (state.placing || blocked()) return;
     const placeError = document.getElementById("place-error");
@@ -169,6 +171,7 @@ async function viewCheckout({ focus = null } = {}) {
     const current = state.cart;
     try {
       const body = { store: current.store, items: current.lines.map(({ item, quantity, modifiers }) => ({ item, quantity, modifiers })), pickup };
+      if (document.getElementById("fire-on-arrival")?.checked) body.fire_on_arrival = true;
       if (elements) {
         const { error: invalid } = await elements.submit();
         if (invalid) throw new Error(invalid.message);
@@ -257,6 +260,7 @@ function pickupHtml(quote, store = {}) {
 function bindPickup(quote) {
   if (!quote) return;
   app.querySelectorAll("input[name=pickup]").forEach(input => input.addEventListener("change", () => { state.checkout.pickup = input.value; }));
+  document.getElementById("fire-on-arrival")?.addEventListener("change", event => { state.checkout.fireOnArrival = event.target.checked; });
   app.querySelectorAll("[data-day]").forEach(button => button.addEventListener("click", () => {
     if (button.getAttribute("aria-pressed") === "true" || state.placing) return;
     state.checkout.day = button.dataset.day;

@@ -169,7 +169,8 @@ function apply(event) {
 const mine = ticket => (config.station ? ticket.lines.filter(l => l.station === config.station) : ticket.lines);
 const openLines = ticket => mine(ticket).filter(l => !l.done_at);
 function fireAt(ticket) {  // when a scheduled order comes up: its first item's planned start, a little early
-  if (ticket.pickup_kind !== "scheduled") return null;
+  // A make-when-I-arrive order too: held until its customer says they are coming, it is planned for then.
+  if (ticket.pickup_kind !== "scheduled" && !ticket.fire_on_arrival) return null;
   const starts = openLines(ticket).map(l => ms(l.planned_start_at)).filter(Boolean);
   if (starts.length) return Math.min(...starts) - FIRE_LEAD_MS;
   const due = ms(ticket.promised_ready_at);  // hours ahead, not in the plan yet
@@ -185,19 +186,40 @@ function byPlan(a, b) {
   for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
   return 0;
 }
+// A make-when-I-arrive order whose customer gave an ETA is due then (the kitchen plans it for that moment).
+const dueAt = ticket => ms(ticket.fire_on_arrival && !ticket.arrived_at && ticket.customer_eta_at
+  ? ticket.customer_eta_at : ticket.promised_ready_at);
 function timerClass(ticket) {
-  const due = ms(ticket.promised_ready_at);
+  const due = dueAt(ticket);
   if (due == null) return "ok";
   const left = due - now();
   return left <= 0 ? "late" : left <= WARN_MS ? "warn" : "ok";
 }
 function timerText(ticket) {
   const since = fireAt(ticket) ?? ms(ticket.confirmed_at) ?? ms(ticket.created_at);
-  const due = ms(ticket.promised_ready_at);
+  const due = dueAt(ticket);
   const left = due == null ? "" : due >= now() ? ` · due in ${duration(due - now())}` : ` · ${duration(now() - due)} late`;
   return `${duration(now() - since)}${left}`;
 }
 const who = ticket => esc(ticket.name || `#${ticket.id}`);
+// What the customer said (POST /api/orders/{id}/arrival/): "here", "arriving 8:42", or for a make-when-I-arrive
+// order nobody has heard from yet, "waits for customer".
+function arrivalTag(ticket) {
+  if (ticket.arrived_at) return `<span class="arrival here">here</span>`;
+  if (ticket.customer_eta_at) return `<span class="arrival eta">arriving ${clockText(ms(ticket.customer_eta_at))}</span>`;
+  if (ticket.fire_on_arrival && ticket.status !== "ready") return `<span class="arrival held">waits for customer</span>`;
+  return "";
+}
+// Time on the shelf of a ready order, and whether it passed the store's hold limit (config.shelf_hold_s).
+function shelf(ticket) {
+  const on = Math.max(0, now() - (ms(ticket.ready_at) ?? now()));
+  const over = on > (config.shelf_hold_s || 300) * 1000;
+  return { over, text: `on shelf ${Math.floor(on / 60000)} min${over ? " · over hold limit" : ""}` };
+}
+function shelfHtml(ticket) {
+  const { over, text } = shelf(ticket);
+  return `<span class="shelf${over ? " over-limit" : ""}">${text}</span>`;
+}
 // The badge class (its colour is in kds.css) comes from the channel policy table, fulfilment/channels.py.
 const badge = ticket => `<span class="badge ${esc(config.badges[ticket.channel] || "")}">${esc(config.channels[ticket.channel] || ticket.channel)}</span>`;
 
@@ -221,7 +243,7 @@ function ticketHtml(ticket) {
     : `<button class="act bump" data-act="bump_order">Ready</button><button class="act" data-act="delay" data-minutes="5">+5 min</button>`;
   return `<article class="ticket ${timerClass(ticket)}" data-order="${ticket.id}">
     <header>${badge(ticket)}<strong class="name">${who(ticket)}</strong><span class="code">${esc(ticket.code)}</span>
-      <span class="num">#${ticket.id}</span></header>
+      <span class="num">#${ticket.id}</span>${arrivalTag(ticket)}</header>
     <div class="timer">${timerText(ticket)}</div>
     ${ticket.pickup_kind === "scheduled" ? `<div class="sched">Scheduled for ${clockText(ms(ticket.promised_ready_at))}</div>` : ""}
     <ul class="lines">${lines.map(l => lineHtml(l, config.screen === "station")).join("")}</ul>
@@ -247,9 +269,9 @@ function draw() {
   const ready = all.filter(t => t.status === "ready").sort((a, b) => ms(a.ready_at) - ms(b.ready_at));
   $("counts").textContent = `${showing.length} open · ${ready.length} ready`;
   if (config.screen === "expo") {
-    $("ready").innerHTML = ready.length ? `<h2>Ready on the shelf</h2>${ready.map(t => `<div class="ready-row" data-order="${t.id}">
+    $("ready").innerHTML = ready.length ? `<h2>Ready on the shelf</h2>${ready.map(t => `<div class="ready-row${shelf(t).over ? " over-limit" : ""}" data-order="${t.id}">
         ${badge(t)}<strong class="name">${who(t)}</strong><span class="code">${esc(t.code)}</span>
-        <span class="muted">since ${clockText(ms(t.ready_at))}</span>
+        <span class="muted">since ${clockText(ms(t.ready_at))}</span>${shelfHtml(t)}${arrivalTag(t)}
         <button class="act" data-act="recall">Recall</button></div>`).join("")}` : `<p class="muted">Nothing on the shelf.</p>`;
   }
   const doneHere = t => mine(t).length && !openLines(t).length;
@@ -311,6 +333,13 @@ setInterval(() => {
   const kitchen = [...state.tickets.values()].filter(t => KITCHEN.has(t.status) && openLines(t).length
     && (config.screen === "expo" || mine(t).length) && fired(t)).sort(byPlan);
   if (kitchen.map(t => t.id).join(",") !== state.shown) { draw(); return; }
+  for (const row of document.querySelectorAll(".ready-row")) {  // time on the shelf ticks, and turns red
+    const ticket = state.tickets.get(Number(row.dataset.order));
+    if (!ticket) continue;
+    const over = shelf(ticket).over;
+    row.classList.toggle("over-limit", over);
+    row.querySelector(".shelf").outerHTML = shelfHtml(ticket);
+  }
   for (const card of document.querySelectorAll(".ticket")) {
     const ticket = state.tickets.get(Number(card.dataset.order));
     if (!ticket) continue;
