@@ -1,8 +1,9 @@
 """How far from optimal is the planner? Small random instances solved exactly.
 
-    python -m core_native.tools.optimal [--instances 20] [--seed 1] [--time-limit 10] [--json]
+    python -m core_native.tools.optimal [--instances 20] [--seed 1] [--time-limit 10]
+                                        [--family multi|single] [--lanes 1] [--items 40] [--json]
 
-Each instance is one store: 2-3 stations with 1-3 lanes, 8-40 items in
+--family multi (the default): each instance is one store: 2-3 stations with 1-3 lanes, 8-40 items in
 orders of 1-4 items, integer prep times, release and due times, weights 1-3,
 loaded so that not every promise can be kept. OR-Tools CP-SAT solves it
 exactly (one cumulative resource per station: identical lanes; order
@@ -18,6 +19,13 @@ earlier version counted such an instance as 100% whatever the planner got
 0 is a 50% gap and 600 is 1000%. Also printed: the plain relative gap over
 the instances with optimum >= GAP_FLOOR_S only, and how many instances have
 optimum 0 with the planner's tardiness on them.
+--family single: the classic single-machine total weighted tardiness problem
+(1||sum wjTj) as a store: one station with --lanes lanes (1: the classic),
+--items orders of one item each, released at 0, generated as the OR-Library
+instances are (Potts & Van Wassenhove 1985; Crauwels, Potts & Van Wassenhove
+1998): prep p ~ U[1,100], weight w ~ U[1,10], due ~ U[P(1-TF-RDD/2),
+P(1-TF+RDD/2)] with P = sum of preps / lanes and the tardiness factor TF and
+range RDD each drawn from {0.2, 0.4, 0.6, 0.8, 1.0} per instance.
 OR-Tools is a dev/bench dependency only and is imported here, lazily.
 """
 
@@ -64,6 +72,20 @@ def random_instance(rng) -> dict:
         item_weight=np.asarray(weight), item_release_s=np.asarray(release))
 
 
+def random_single_station_instance(rng, n_items=40, lanes=1) -> dict:
+    """plan() keyword arguments of one OR-Library-style 1||sum wjTj instance (see the module doc)."""
+    prep = rng.integers(1, 101, n_items).astype(float)
+    weight = rng.integers(1, 11, n_items).astype(float)
+    tf, rdd = rng.choice([0.2, 0.4, 0.6, 0.8, 1.0], 2)
+    total = prep.sum() / lanes
+    due = np.round(rng.uniform(total * (1 - tf - rdd / 2), total * (1 - tf + rdd / 2), n_items))
+    return dict(
+        segment_station=np.zeros(1, np.int64), segment_start_s=np.zeros(1),
+        segment_lanes=np.asarray([lanes], np.int64), item_order=np.arange(n_items, dtype=np.int64),
+        item_station=np.zeros(n_items, np.int64), item_prep_s=prep, item_due_s=np.maximum(due, 0.0),
+        item_weight=weight, item_release_s=np.zeros(n_items))
+
+
 def solve_exact(inst: dict, time_limit_s: float):
     """(optimal total weighted tardiness, proven optimal?) by CP-SAT."""
     try:
@@ -83,6 +105,9 @@ def solve_exact(inst: dict, time_limit_s: float):
         ends.append(end)
         intervals_by_station.setdefault(int(inst["item_station"][i]), []).append(interval)
     for st, intervals in intervals_by_station.items():
+        if int(inst["segment_lanes"][st]) == 1:
+            model.AddNoOverlap(intervals)  # the same constraint; CP-SAT propagates it far better
+            continue
         model.AddCumulative(intervals, [1] * len(intervals), int(inst["segment_lanes"][st]))
     objective = []
     for o in np.unique(inst["item_order"]):
@@ -104,7 +129,7 @@ def solve_exact(inst: dict, time_limit_s: float):
     return float(solver.ObjectiveValue()), status == cp_model.OPTIMAL
 
 
-def run(n_instances=20, seed=1, time_limit_s=10.0) -> dict:
+def run(n_instances=20, seed=1, time_limit_s=10.0, family="multi", lanes=1, n_items=40) -> dict:
     from .. import api
     from ..config import DEFAULT_PLANNER, THOROUGH_PLANNER
 
@@ -112,7 +137,7 @@ def run(n_instances=20, seed=1, time_limit_s=10.0) -> dict:
     gaps, live_gaps, rows = [], [], []
     t0 = time.perf_counter()
     for k in range(n_instances):
-        inst = random_instance(rng)
+        inst = random_instance(rng) if family == "multi" else random_single_station_instance(rng, n_items, lanes)
         planned = api.plan(**inst, config=THOROUGH_PLANNER).total_weighted_tardiness
         planned_live = api.plan(**inst, config=DEFAULT_PLANNER).total_weighted_tardiness
         optimum, proven = solve_exact(inst, time_limit_s)
@@ -149,12 +174,16 @@ def main(argv=None) -> int:
     parser.add_argument("--instances", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=10.0, help="CP-SAT seconds per instance")
+    parser.add_argument("--family", choices=("multi", "single"), default="multi",
+                        help="multi: small multi-station stores; single: 1||sum wjTj (one station)")
+    parser.add_argument("--lanes", type=int, default=1, help="--family single: lanes of the one station")
+    parser.add_argument("--items", type=int, default=40, help="--family single: items (one per order)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if args.instances < 1 or args.time_limit <= 0:
-        print("error: need --instances >= 1 and --time-limit > 0", file=sys.stderr)
+    if args.instances < 1 or args.time_limit <= 0 or args.lanes < 1 or args.items < 1:
+        print("error: need --instances, --lanes, --items >= 1 and --time-limit > 0", file=sys.stderr)
         return 2
-    result = run(args.instances, args.seed, args.time_limit)
+    result = run(args.instances, args.seed, args.time_limit, args.family, args.lanes, args.items)
     if args.json:
         print(json.dumps(result))
         return 0
