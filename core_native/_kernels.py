@@ -26,7 +26,8 @@ notes). Split across modules, an edit to a lane helper would leave every
 cached caller running the old code until someone cleared `__pycache__`; in
 one module every edit recompiles everything. The sections below follow the
 reference's order: one lane, store setup, one item, one order, whole store,
-touch-ups, the order search, the item search, margins, drivers, the quote.
+touch-ups, the order search, the item search, the iterated search (offline
+only), margins, drivers, the quote.
 """
 
 import math

@@ -54,6 +54,9 @@ How one store is planned
     order can go between the items of another (at most
     `item_trials_per_item` x items trials), once from the best order
     sequence and once from the dispatch sequence; the better plan is kept.
+    If still tardy and `ils_kicks` > 0 (offline only), an iterated local
+    search on that item list: random swaps, then dynasearch swap moves and
+    the item moves again, `ils_kicks` times (`_iterated_search`).
 4b. Touch-ups of the final plan (neither changes any tardiness):
     - Fire window: a just-in-time item behind a dead gap on its lane (shorter
       than every item of that station in the plan) moves left to close it,
