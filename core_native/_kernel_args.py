@@ -155,7 +155,8 @@ def config_tuple(config: PlannerConfig) -> PlannerParams:
         safety_z=float(config.safety_z), pacing_window_s=float(config.pacing_window_s),
         jit_buffer_s=float(config.jit_buffer_s), improve_max_passes=int(config.improve_max_passes),
         improve_trials_per_order=int(config.improve_trials_per_order),
-        item_trials_per_item=int(config.item_trials_per_item), slot_shift_tol_s=float(config.slot_shift_tol_s),
+        item_trials_per_item=int(config.item_trials_per_item), ils_kicks=int(config.ils_kicks),
+        ils_kick_swaps=int(config.ils_kick_swaps), ils_seed=int(config.ils_seed), slot_shift_tol_s=float(config.slot_shift_tol_s),
         slot_shift_step_s=float(config.slot_shift_step_s))
     _last_params = (config, params)
     return params

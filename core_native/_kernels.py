@@ -26,7 +26,8 @@ notes). Split across modules, an edit to a lane helper would leave every
 cached caller running the old code until someone cleared `__pycache__`; in
 one module every edit recompiles everything. The sections below follow the
 reference's order: one lane, store setup, one item, one order, whole store,
-touch-ups, the order search, the item search, margins, drivers, the quote.
+touch-ups, the order search, the item search, the iterated search (offline
+only), margins, drivers, the quote.
 """
 
 import math
@@ -807,6 +808,9 @@ def _improve_items(inst, seq, dispatch, best, lane_lo, handoff, params, base, la
         if t < best - EPS:
             best = t
             best_tokens[:] = tokens
+    if best > 0.0 and params.ils_kicks > 0:
+        best = _iterated_search(inst, best_tokens, best, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff,
+                                params, base, lanes, outs)
     _schedule_items(inst, best_tokens, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
                     INF)
     _keep_alive((own_order_of_item, own_left, own_best_tokens, own_tokens, own_cand))
@@ -841,6 +845,101 @@ def _item_search(inst, tokens, cand, order_of_item, i_lo, o_lo, left, lane_lo, h
                         improved = True
             if best <= 0.0 or tried >= budget:
                 break
+    return best
+
+
+# -- the iterated search (offline only) ------------------------------------------------
+@njit(cache=True)
+def _next_random(state):
+    """reference `_next_random`."""
+    return state * 48271 % 2147483647
+
+
+@njit(cache=True)
+def _dynasearch(inst, tokens, best, cand, gain_sum, pick, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params,
+                base, lanes, outs):
+    """reference `_dynasearch` (`cand`, `gain_sum`, `pick`: scratch)."""
+    n = len(tokens)
+    gain_sum[0] = 0.0
+    top_t, top_i, top_j = INF, -1, -1
+    cand[:] = tokens
+    for j in range(n):
+        gain_sum[j + 1] = gain_sum[j]
+        pick[j + 1] = -1
+        for i in range(j):
+            cand[i], cand[j] = tokens[j], tokens[i]
+            t = _schedule_items(inst, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes,
+                                outs, best - EPS)
+            cand[i], cand[j] = tokens[i], tokens[j]
+            if t < best - EPS:
+                if t < top_t:
+                    top_t, top_i, top_j = t, i, j
+                if gain_sum[i] + (best - t) > gain_sum[j + 1] + EPS:
+                    gain_sum[j + 1] = gain_sum[i] + (best - t)
+                    pick[j + 1] = i
+    if top_i < 0:
+        return best
+    k = n
+    while k > 0:
+        i = pick[k]
+        if i < 0:
+            k -= 1
+        else:
+            cand[i], cand[k - 1] = cand[k - 1], cand[i]
+            k = i
+    t = _schedule_items(inst, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
+                        top_t - EPS)
+    if t < top_t - EPS:
+        tokens[:] = cand
+        return t
+    tokens[top_i], tokens[top_j] = tokens[top_j], tokens[top_i]
+    return top_t
+
+
+@njit(cache=True)
+def _iterated_search(inst, best_tokens, best, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base,
+                     lanes, outs):
+    """reference `_iterated_search` with its `_descend` written in (`cand`: scratch)."""
+    n = len(best_tokens)
+    if n < 2:
+        return best
+    current, trial = best_tokens.copy(), best_tokens.copy()
+    gain_sum, pick = np.empty(n + 1), np.empty(n + 1, np.int64)
+    current_twt = best
+    state = params.ils_seed % 2147483646 + 1
+    for _ in range(params.ils_kicks):
+        if best <= 0.0:
+            break
+        trial[:] = current
+        for _ in range(params.ils_kick_swaps):
+            state = _next_random(state)
+            a = state % n
+            state = _next_random(state)
+            b = state % (n - 1)
+            if b >= a:
+                b += 1
+            trial[a], trial[b] = trial[b], trial[a]
+        t = _schedule_items(inst, trial, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes, outs,
+                            INF)
+        if t == INF:
+            continue
+        while t > 0.0:  # reference `_descend`
+            d = _dynasearch(inst, trial, t, cand, gain_sum, pick, order_of_item, i_lo, o_lo, left, lane_lo, handoff,
+                            params, base, lanes, outs)
+            if d < t - EPS:
+                t = d
+                continue
+            d = _item_search(inst, trial, cand, order_of_item, i_lo, o_lo, left, lane_lo, handoff, params, base, lanes,
+                             outs)
+            if not d < t - EPS:
+                break
+            t = d
+        if t <= current_twt + EPS:
+            current[:] = trial
+            current_twt = t
+            if t < best - EPS:
+                best = t
+                best_tokens[:] = trial
     return best
 
 

@@ -60,6 +60,9 @@ class PlannerParams(NamedTuple):
     improve_max_passes: int
     improve_trials_per_order: int
     item_trials_per_item: int
+    ils_kicks: int
+    ils_kick_swaps: int
+    ils_seed: int
     slot_shift_tol_s: float
     slot_shift_step_s: float
 

@@ -41,6 +41,16 @@ class PlannerConfig:
     # live path: on the 1,000-store benchmark it would cost several times the
     # re-plan time; `THOROUGH_PLANNER` turns it on for small offline problems.
     item_trials_per_item: int = 0
+    # The iterated search after the item search (offline only; it runs only
+    # where the item search runs): this many kicks, each a few random swaps
+    # of items (`ils_kick_swaps`) followed by a descent with dynasearch swap
+    # moves and the item search's insertion moves, kept when the plan is no
+    # worse than the current one (Congram, Potts & van de Velde 2002). 0 = off,
+    # as on the live path. `ils_seed` seeds its generator: plans are the same
+    # for the same seed.
+    ils_kicks: int = 0
+    ils_kick_swaps: int = 3
+    ils_seed: int = 1
     # Promise inside the pickup window (the quote only). A scheduled order's
     # promise is normally its slot's start S. When the plan that confirms the
     # slot makes the new order ready more than `slot_shift_tol_s` before its
@@ -78,7 +88,7 @@ DEFAULT_PLANNER = PlannerConfig()
 # For offline planning of one small store (`instances.plan_instance`, the
 # optimality check): a thorough search, far closer to the optimum, at many
 # times the cost.
-THOROUGH_PLANNER = PlannerConfig(improve_trials_per_order=16, item_trials_per_item=64)
+THOROUGH_PLANNER = PlannerConfig(improve_trials_per_order=16, item_trials_per_item=64, ils_kicks=100)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ How one store is planned
     order can go between the items of another (at most
     `item_trials_per_item` x items trials), once from the best order
     sequence and once from the dispatch sequence; the better plan is kept.
+    If still tardy and `ils_kicks` > 0 (offline only), an iterated local
+    search on that item list: random swaps, then dynasearch swap moves and
+    the item moves again, `ils_kicks` times (`_iterated_search`).
 4b. Touch-ups of the final plan (neither changes any tardiness):
     - Fire window: a just-in-time item behind a dead gap on its lane (shorter
       than every item of that station in the plan) moves left to close it,
@@ -177,7 +180,8 @@ class _StorePlanner:
     def __init__(self, inst: Prepared, store, cfg, out):
         self.inst = inst
         # (safety_z, pacing_window_s, jit_buffer_s, improve_max_passes, improve_trials_per_order,
-        #  item_trials_per_item, slot_shift_tol_s, slot_shift_step_s): see config.PlannerConfig
+        #  item_trials_per_item, ils_kicks, ils_kick_swaps, ils_seed, slot_shift_tol_s, slot_shift_step_s):
+        #  see config.PlannerConfig
         self.cfg = cfg
         self.out_lane, self.out_start, self.out_finish, self.out_ready, self.out_margin = out
         st_lo, st_hi = inst.store_station_start[store], inst.store_station_start[store + 1]
@@ -694,6 +698,8 @@ class _StorePlanner:
             t = self._item_search(tokens)
             if t < best - EPS:
                 best, best_tokens = t, tokens
+        if best > 0.0 and self.cfg.ils_kicks > 0:
+            best = self._iterated_search(best_tokens, best)
         self.schedule_items(best_tokens)  # leave the plan of the best list in place
         return best
 
@@ -711,6 +717,106 @@ class _StorePlanner:
         improved = True
         while improved and best > 0.0 and tried < budget:
             best, tried, improved = self._sweep(tokens, ITEM_MAX_MOVE, self.schedule_items, best, tried, budget)
+        return best
+
+    # -- the iterated search (offline only) --------------------------------------
+    def _dynasearch(self, tokens, best):
+        """One dynasearch step on an item list, in place; returns its total weighted tardiness.
+
+        Every swap of two items is tried, each evaluated by placing the whole
+        list (the planner's own objective). Swaps on disjoint stretches of the
+        list are combined by dynamic programming into the compound move of
+        largest summed gain (gain_sum[j]: the best from swaps within the first j
+        places; pick[j]: where the last of them starts). On one lane without
+        idle time those gains add up exactly (Congram, Potts & van de Velde
+        2002); with several lanes, stations or items per order they need not,
+        so the compound move is placed and kept only if it beats the best
+        single swap, which is kept otherwise. Unchanged if no swap improves.
+        """
+        n = len(tokens)
+        gain_sum = [0.0] * (n + 1)
+        pick = [-1] * (n + 1)
+        top_t, top_i, top_j = INF, -1, -1
+        cand = list(tokens)
+        for j in range(n):
+            gain_sum[j + 1] = gain_sum[j]
+            for i in range(j):
+                cand[i], cand[j] = tokens[j], tokens[i]
+                t = self.schedule_items(cand, best - EPS)
+                cand[i], cand[j] = tokens[i], tokens[j]
+                if t < best - EPS:
+                    if t < top_t:
+                        top_t, top_i, top_j = t, i, j
+                    if gain_sum[i] + (best - t) > gain_sum[j + 1] + EPS:
+                        gain_sum[j + 1] = gain_sum[i] + (best - t)
+                        pick[j + 1] = i
+        if top_i < 0:
+            return best
+        k = n
+        while k > 0:  # the compound move, read back from the end
+            i = pick[k]
+            if i < 0:
+                k -= 1
+            else:
+                cand[i], cand[k - 1] = cand[k - 1], cand[i]
+                k = i
+        t = self.schedule_items(cand, top_t - EPS)
+        if t < top_t - EPS:
+            tokens[:] = cand
+            return t
+        tokens[top_i], tokens[top_j] = tokens[top_j], tokens[top_i]
+        return top_t
+
+    def _descend(self, tokens, best):
+        """Local search to a local optimum, in place: dynasearch steps while they improve, then the
+        item search's insertion moves (`_item_search`); again while those improve."""
+        while best > 0.0:
+            t = self._dynasearch(tokens, best)
+            if t < best - EPS:
+                best = t
+                continue
+            t = self._item_search(tokens)  # changes `tokens` only when it improves
+            if not t < best - EPS:
+                break
+            best = t
+        return best
+
+    def _iterated_search(self, best_tokens, best):
+        """Iterated local search on the best item list (`best_tokens`, in place); returns its tardiness.
+
+        `ils_kicks` times: the current list gets `ils_kick_swaps` swaps of two
+        random items (the kick), then `_descend`; the result becomes current
+        if it is no worse (so the search walks across plateaus), and the best
+        if it is better. Never worse than the list it starts from. The random
+        numbers come from `_next_random` seeded with `ils_seed`: the kernel draws
+        the same ones, so both give the same plan.
+        """
+        n = len(best_tokens)
+        if n < 2:
+            return best
+        current, current_twt = list(best_tokens), best
+        state = self.cfg.ils_seed % 2147483646 + 1
+        for _ in range(self.cfg.ils_kicks):
+            if best <= 0.0:
+                break
+            trial = list(current)
+            for _ in range(self.cfg.ils_kick_swaps):
+                state = _next_random(state)
+                a = state % n
+                state = _next_random(state)
+                b = state % (n - 1)
+                if b >= a:
+                    b += 1
+                trial[a], trial[b] = trial[b], trial[a]
+            t = self.schedule_items(trial)
+            if t == INF:
+                continue  # an order later than the held plan allows: no start for a descent
+            t = self._descend(trial, t)
+            if t <= current_twt + EPS:
+                current, current_twt = trial, t
+                if t < best - EPS:
+                    best = t
+                    best_tokens[:] = trial
         return best
 
     def order_margin(self, o):
@@ -751,6 +857,12 @@ class _StorePlanner:
                 break
             pos -= 1
         return self.cfg.safety_z * math.sqrt(var)
+
+
+def _next_random(state):
+    """Park and Miller's minimal standard generator (1..2^31-2); exact in int64, so the kernel
+    draws the same numbers."""
+    return state * 48271 % 2147483647
 
 
 def _as_lists(inst: Prepared) -> Prepared:

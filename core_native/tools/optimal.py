@@ -1,8 +1,9 @@
 """How far from optimal is the planner? Small random instances solved exactly.
 
-    python -m core_native.tools.optimal [--instances 20] [--seed 1] [--time-limit 10] [--json]
+    python -m core_native.tools.optimal [--instances 20] [--seed 1] [--time-limit 10]
+                                        [--family multi|single] [--lanes 1] [--items 40] [--json]
 
-Each instance is one store: 2-3 stations with 1-3 lanes, 8-40 items in
+--family multi (the default): each instance is one store: 2-3 stations with 1-3 lanes, 8-40 items in
 orders of 1-4 items, integer prep times, release and due times, weights 1-3,
 loaded so that not every promise can be kept. OR-Tools CP-SAT solves it
 exactly (one cumulative resource per station: identical lanes; order
@@ -18,6 +19,18 @@ earlier version counted such an instance as 100% whatever the planner got
 0 is a 50% gap and 600 is 1000%. Also printed: the plain relative gap over
 the instances with optimum >= GAP_FLOOR_S only, and how many instances have
 optimum 0 with the planner's tardiness on them.
+--family single: the classic single-machine total weighted tardiness problem
+(1||sum wjTj) as a store: one station with --lanes lanes (1: the classic),
+--items orders of one item each, released at 0, generated as the OR-Library
+instances are (Potts & Van Wassenhove 1985; Crauwels, Potts & Van Wassenhove
+1998): prep p ~ U[1,100], weight w ~ U[1,10], due ~ U[P(1-TF-RDD/2),
+P(1-TF+RDD/2)] with P = sum of preps / lanes and the tardiness factor TF and
+range RDD each drawn from {0.2, 0.4, 0.6, 0.8, 1.0} per instance.
+--orlib INSTANCES OPTIMA: the same single-station check on instances with
+proven optima, OR-Library's wt40.txt and wtopt40.txt (Beasley's OR-Library,
+40 jobs; all 125 optima are known), or their first k instances and optima;
+CP-SAT is not run. (In 10 s CP-SAT does not solve 40-job 1||sum wjTj
+instances: on the random single family it stays far above the planner.)
 OR-Tools is a dev/bench dependency only and is imported here, lazily.
 """
 
@@ -64,6 +77,20 @@ def random_instance(rng) -> dict:
         item_weight=np.asarray(weight), item_release_s=np.asarray(release))
 
 
+def random_single_station_instance(rng, n_items=40, lanes=1) -> dict:
+    """plan() keyword arguments of one OR-Library-style 1||sum wjTj instance (see the module doc)."""
+    prep = rng.integers(1, 101, n_items).astype(float)
+    weight = rng.integers(1, 11, n_items).astype(float)
+    tf, rdd = rng.choice([0.2, 0.4, 0.6, 0.8, 1.0], 2)
+    total = prep.sum() / lanes
+    due = np.round(rng.uniform(total * (1 - tf - rdd / 2), total * (1 - tf + rdd / 2), n_items))
+    return dict(
+        segment_station=np.zeros(1, np.int64), segment_start_s=np.zeros(1),
+        segment_lanes=np.asarray([lanes], np.int64), item_order=np.arange(n_items, dtype=np.int64),
+        item_station=np.zeros(n_items, np.int64), item_prep_s=prep, item_due_s=np.maximum(due, 0.0),
+        item_weight=weight, item_release_s=np.zeros(n_items))
+
+
 def solve_exact(inst: dict, time_limit_s: float):
     """(optimal total weighted tardiness, proven optimal?) by CP-SAT."""
     try:
@@ -83,6 +110,9 @@ def solve_exact(inst: dict, time_limit_s: float):
         ends.append(end)
         intervals_by_station.setdefault(int(inst["item_station"][i]), []).append(interval)
     for st, intervals in intervals_by_station.items():
+        if int(inst["segment_lanes"][st]) == 1:
+            model.AddNoOverlap(intervals)  # the same constraint; CP-SAT propagates it far better
+            continue
         model.AddCumulative(intervals, [1] * len(intervals), int(inst["segment_lanes"][st]))
     objective = []
     for o in np.unique(inst["item_order"]):
@@ -104,18 +134,41 @@ def solve_exact(inst: dict, time_limit_s: float):
     return float(solver.ObjectiveValue()), status == cp_model.OPTIMAL
 
 
-def run(n_instances=20, seed=1, time_limit_s=10.0) -> dict:
+def orlib_instances(path, optima_path, n_jobs=40):
+    """(plan() keyword arguments, proven optimum) of each instance of an OR-Library 1||sum wjTj file
+    (wt40.txt: per instance n_jobs prep times, then n_jobs weights, then n_jobs due times, all
+    whitespace-separated; wtopt40.txt: one optimum a line), as --family single with one lane."""
+    numbers = np.asarray(open(path).read().split(), float)
+    optima = [float(x) for x in open(optima_path).read().split()]
+    for k in range(numbers.size // (3 * n_jobs)):
+        p, w, d = numbers[3 * n_jobs * k:3 * n_jobs * (k + 1)].reshape(3, n_jobs)
+        yield dict(segment_station=np.zeros(1, np.int64), segment_start_s=np.zeros(1),
+                   segment_lanes=np.ones(1, np.int64), item_order=np.arange(n_jobs, dtype=np.int64),
+                   item_station=np.zeros(n_jobs, np.int64), item_prep_s=p, item_due_s=d, item_weight=w,
+                   item_release_s=np.zeros(n_jobs)), optima[k]
+
+
+def run(n_instances=20, seed=1, time_limit_s=10.0, family="multi", lanes=1, n_items=40, orlib=None) -> dict:
+    """The planner against the optimum. `orlib`: (instances file, optima file) instead of random
+    instances and CP-SAT (see `orlib_instances`); then n_instances, seed and family do not apply."""
     from .. import api
     from ..config import DEFAULT_PLANNER, THOROUGH_PLANNER
 
     rng = np.random.default_rng(seed)
+    if orlib is not None:
+        cases = orlib_instances(*orlib)
+    else:
+        cases = ((random_instance(rng) if family == "multi" else random_single_station_instance(rng, n_items, lanes),
+                  None) for _ in range(n_instances))
     gaps, live_gaps, rows = [], [], []
     t0 = time.perf_counter()
-    for k in range(n_instances):
-        inst = random_instance(rng)
+    plan_s = 0.0
+    for k, (inst, known) in enumerate(cases):
+        t1 = time.perf_counter()
         planned = api.plan(**inst, config=THOROUGH_PLANNER).total_weighted_tardiness
+        plan_s += time.perf_counter() - t1
         planned_live = api.plan(**inst, config=DEFAULT_PLANNER).total_weighted_tardiness
-        optimum, proven = solve_exact(inst, time_limit_s)
+        optimum, proven = (known, True) if known is not None else solve_exact(inst, time_limit_s)
         if optimum is None:
             continue
         gap = (planned - optimum) / max(optimum, GAP_FLOOR_S)
@@ -135,6 +188,7 @@ def run(n_instances=20, seed=1, time_limit_s=10.0) -> dict:
                 proven_optimal=sum(r["proven_optimal"] for r in rows),
                 live_mean_gap=round(float(np.mean(live_gaps)), 4) if gaps else None,
                 live_worst_gap=round(float(np.max(live_gaps)), 4) if gaps else None,
+                thorough_plan_s_mean=round(plan_s / max(len(rows), 1), 3),
                 seconds=round(time.perf_counter() - t0, 1), rows=rows)
 
 
@@ -149,12 +203,18 @@ def main(argv=None) -> int:
     parser.add_argument("--instances", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=10.0, help="CP-SAT seconds per instance")
+    parser.add_argument("--family", choices=("multi", "single"), default="multi",
+                        help="multi: small multi-station stores; single: 1||sum wjTj (one station)")
+    parser.add_argument("--lanes", type=int, default=1, help="--family single: lanes of the one station")
+    parser.add_argument("--items", type=int, default=40, help="--family single: items (one per order)")
+    parser.add_argument("--orlib", nargs=2, metavar=("INSTANCES", "OPTIMA"),
+                        help="OR-Library wt40.txt and wtopt40.txt (or a part of them): known optima, no CP-SAT")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if args.instances < 1 or args.time_limit <= 0:
-        print("error: need --instances >= 1 and --time-limit > 0", file=sys.stderr)
+    if args.instances < 1 or args.time_limit <= 0 or args.lanes < 1 or args.items < 1:
+        print("error: need --instances, --lanes, --items >= 1 and --time-limit > 0", file=sys.stderr)
         return 2
-    result = run(args.instances, args.seed, args.time_limit)
+    result = run(args.instances, args.seed, args.time_limit, args.family, args.lanes, args.items, args.orlib)
     if args.json:
         print(json.dumps(result))
         return 0
