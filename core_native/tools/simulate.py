@@ -56,7 +56,9 @@ promise + their offset) and "I'm here" as they walk in. The planner plans such a
 store's hold limit, weight 0) until the customer speaks, then just in time for the ETA, then as soon as
 possible once they are here; a customer silent until the hold limit is taken to have come at the
 promise. The baselines have no such feature and make these orders as any other: that is the
-comparison. `shelf_time_p90_s` is ready until picked up (the same quantity as `hold_p90_s`).
+comparison. Once its customer has said when they come, the planner's order is judged (on time, quote
+error) against that ETA, the time the app then tells them. `shelf_time_p90_s` is ready until picked up
+(the same quantity as `hold_p90_s`).
 
 Learning (`--learn`, or `learning=` a LearningConfig): the planner starts
 from the configured prep times and learns each menu item's from the items it
@@ -301,6 +303,14 @@ class StoreSim:
             return o["release"], o["promised"], False, 1.0
         return give_up, o["promised"], False, 0.0
 
+    def _judged_promise(self, o):
+        """What the order is judged against (on time, quote error, late): its promise, or, once the
+        customer of a make-it-when-I-arrive order said when they come, that ETA: the planner then makes
+        it for the ETA, as the app tells them ("ready as you arrive"). The baselines keep their quote."""
+        if self.policy == "planner" and o.get("fire_on_arrival") and not math.isnan(o["eta"]):
+            return o["eta"]
+        return o["promised"]
+
     def _fifo_estimate(self, now, stations, means):
         """Queue ahead at each of the order's stations / lanes staffed now, plus own work and handoff."""
         worst = 0.0
@@ -477,7 +487,7 @@ class StoreSim:
     def metrics(self) -> dict:
         served = [o for o in self.orders if not o["rejected"]]
         ready = np.array([o["ready"] for o in served])
-        promised = np.array([o["promised"] for o in served])
+        promised = np.array([self._judged_promise(o) for o in served])
         in_store = np.array([o["channel"] in IN_STORE_CHANNELS for o in served], bool)
         walk_in = np.array([o["time"] if o["channel"] in IN_STORE_CHANNELS else o["promised"] + o["offset"]
                             for o in served])
