@@ -311,6 +311,13 @@ class StoreSim:
             return o["eta"]
         return o["promised"]
 
+    def _waits_for_planned_start(self, o, now):
+        """A just-in-time ticket an idle barista leaves until its planned start: a scheduled pickup, and an
+        "on my way" one unless SimulatorConfig.idle_start_arriving lets them start it as an ASAP one."""
+        if self.cfg.idle_start_arriving and o.get("fire_on_arrival") and not math.isnan(o["eta"]):
+            return False
+        return self._plan_timing(o, now)[2]
+
     def _fifo_estimate(self, now, stations, means):
         """Queue ahead at each of the order's stations / lanes staffed now, plus own work and handoff."""
         worst = 0.0
@@ -456,7 +463,7 @@ class StoreSim:
         first = {}  # (station, lane) -> row of the earliest planned ASAP item on it
         for k, it in enumerate(items):
             lane = int(plan.item_lane[k])
-            if self.it_state[it] != 0 or lane < 0 or self._plan_timing(self.orders[self.it_order[it]], now)[2]:
+            if self.it_state[it] != 0 or lane < 0 or self._waits_for_planned_start(self.orders[self.it_order[it]], now):
                 continue
             key = (self.it_station[it], lane)
             if key not in first or plan.item_start_s[k] < plan.item_start_s[first[key]]:

@@ -1,13 +1,15 @@
 """Fire by arrival in the simulator (issue 27): make-it-when-I-arrive customers, held by the planner until
 they say "on my way", then made just in time for their ETA; the kernels plan such stores as the reference."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from core_native.tools import scenario, simulate
+from core_native.config import DEFAULT_SIMULATOR
+from core_native.tools import arrival_compare, scenario, simulate
 
 from .conftest import as_plan_args, random_store, seeds
 from .test_kernel_matches_reference import assert_same_plan
@@ -159,3 +161,23 @@ def test_held_orders_wait_for_their_release_in_the_plan():
     assert plan.item_start_s[1] >= 3600.0
     assert 600.0 < plan.item_start_s[2] < 1200.0
     assert plan.item_start_s[0] < 60.0
+
+
+def test_idle_start_arriving_only_moves_on_my_way_tickets():
+    """SimulatorConfig.idle_start_arriving lets an idle barista start an "on my way" ticket early: it changes
+    a run with arrival firing, and nothing without it."""
+    eager = dataclasses.replace(DEFAULT_SIMULATOR, idle_start_arriving=True)
+    assert simulate.simulate(arrival_scenario(share=1.0), "planner", sim_config=eager) != \
+        simulate.simulate(arrival_scenario(share=1.0), "planner")
+    assert simulate.simulate(arrival_scenario(share=0.0), "planner", sim_config=eager) == \
+        simulate.simulate(arrival_scenario(share=0.0), "planner")
+
+
+def test_arrival_compare_rows():
+    rows = arrival_compare.compare(scenario.validate_scenario(arrival_scenario(share=1.0)), n_seeds=2, learning=None)
+    by = {(r["policy"], r["arrival_firing"]): r for r in rows}
+    assert len(rows) == 2 * len(simulate.POLICIES)
+    for policy in ("fixed", "fifo"):  # no arrival feature: the same customers give the same figures
+        assert by[policy, "on"] == dict(by[policy, "off"], arrival_firing="on")
+    assert by["planner", "on"]["shelf_time_p90_s"]["mean"] < by["planner", "off"]["shelf_time_p90_s"]["mean"]
+    assert "| planner | on |" in arrival_compare.markdown(rows)
