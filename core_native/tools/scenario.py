@@ -9,6 +9,14 @@ A menu item may say `actual_prep_s`: the kitchen's real mean time when the confi
 `prep_s` is wrong. Actual times are drawn around it (same cv); every policy still plans
 and quotes with `prep_s`, as a store's scheduler would with its configured times.
 
+Fire by arrival (issue 27): an arrivals entry may say `fire_on_arrival_share`, the share of its
+orders marked "make it when I arrive" (app channels only: mobile, delivery); `eta_notice_s: {mean, sd}`
+says how long before walking in such a customer says "on my way" (0 or less: they say "I'm here" as
+they walk in), and `shelf_hold_s` is the store's hold limit (a customer silent that long after the
+promise is taken to have come at it; the app's shelf_hold_minutes, default 5 min). These draws come
+from a second generator seeded from the scenario seed, so a scenario without the option draws
+exactly the customers it drew before.
+
 A scenario that is not usable raises ScenarioError; the message says why.
 """
 
@@ -22,6 +30,10 @@ import numpy as np
 from .._cli import load_json_file, number, require
 
 CHANNELS = ("mobile", "counter", "kiosk", "drive_thru", "delivery")
+# Channels whose customers order ahead in the app and can ask to have it made when they arrive.
+ARRIVAL_CHANNELS = ("mobile", "delivery")
+# Mixed into the scenario seed for the fire-by-arrival draws (a stream apart from the customers' own).
+_ARRIVAL_STREAM = 27
 
 
 class ScenarioError(ValueError):
@@ -93,7 +105,7 @@ def validate_scenario(sc) -> dict:
     ipo_max = _number(ipo.get("max"), "items_per_order.max", 1)
     _require(ipo_max == int(ipo_max), "items_per_order.max must be a whole number")
     _require(isinstance(sc["arrivals"], list), "arrivals must be a list")
-    arrivals = []
+    arrivals, fire_share = [], []
     for i, a in enumerate(sc["arrivals"]):
         _require(isinstance(a, dict), f"arrivals[{i}] must be an object")
         _require(a.get("channel") in CHANNELS, f"arrivals[{i}] channel must be one of {', '.join(CHANNELS)}")
@@ -105,15 +117,27 @@ def validate_scenario(sc) -> dict:
         lead_lo = _number(lead[0], f"arrivals[{i}] lead_s min", 0)
         lead_hi = _number(lead[1], f"arrivals[{i}] lead_s max", lead_lo)
         arrivals.append((a["channel"], rates, share, lead_lo, lead_hi))
+        fire = _number(a.get("fire_on_arrival_share", 0), f"arrivals[{i}] fire_on_arrival_share", 0)
+        _require(fire <= 1, f"arrivals[{i}] fire_on_arrival_share must be at most 1")
+        _require(fire == 0 or a["channel"] in ARRIVAL_CHANNELS,
+                 f"arrivals[{i}] fire_on_arrival_share: {a['channel']} customers order in the store, they are "
+                 f"already here (only {', '.join(ARRIVAL_CHANNELS)} orders can be made on arrival)")
+        fire_share.append(fire)
     off = sc.get("customer_arrival_offset_s", {"mean": 0, "sd": 0})
     _require(isinstance(off, dict), "customer_arrival_offset_s must be an object")
     off_mean = _number(off.get("mean", 0), "customer_arrival_offset_s.mean")
     off_sd = _number(off.get("sd", 0), "customer_arrival_offset_s.sd", 0)
+    notice = sc.get("eta_notice_s", {"mean": 0, "sd": 0})
+    _require(isinstance(notice, dict), "eta_notice_s must be an object {mean, sd} (seconds before walking in)")
+    notice_mean = _number(notice.get("mean", 0), "eta_notice_s.mean")
+    notice_sd = _number(notice.get("sd", 0), "eta_notice_s.sd", 0)
+    shelf_hold = _number(sc.get("shelf_hold_s", 300), "shelf_hold_s (the store's hold limit)", 0, strict=True)
     sc = dict(sc)
     sc["_"] = dict(horizon=horizon, slot_s=slot_s, capacity=int(capacity), handoff=handoff, seed=seed,
                    stations=stations, station_names=[s["name"] for s in sc["stations"]], menu=menu,
                    actual_prep=actual_prep,
-                   ipo_mean=ipo_mean, ipo_max=int(ipo_max), arrivals=arrivals, off_mean=off_mean, off_sd=off_sd)
+                   ipo_mean=ipo_mean, ipo_max=int(ipo_max), arrivals=arrivals, off_mean=off_mean, off_sd=off_sd,
+                   fire_share=fire_share, notice_mean=notice_mean, notice_sd=notice_sd, shelf_hold=shelf_hold)
     return sc
 
 
@@ -123,7 +147,7 @@ def draw_orders(p: dict):
     weights = np.array([m[3] for m in p["menu"]])
     weights = weights / weights.sum()
     orders = []
-    for channel, rates, share, lead_lo, lead_hi in p["arrivals"]:
+    for source, (channel, rates, share, lead_lo, lead_hi) in enumerate(p["arrivals"]):
         for k, (t0, rate) in enumerate(rates):
             t1 = rates[k + 1][0] if k + 1 < len(rates) else p["horizon"]
             t1 = min(t1, p["horizon"])
@@ -146,9 +170,28 @@ def draw_orders(p: dict):
                 lead = float(rng.uniform(lead_lo, lead_hi)) if scheduled else 0.0
                 offset = float(rng.normal(p["off_mean"], p["off_sd"]))
                 orders.append(dict(channel=channel, time=t, skus=[int(s) for s in skus], actual=actual,
-                                   scheduled=scheduled and lead > 0, wanted=t + lead, offset=offset))
+                                   scheduled=scheduled and lead > 0, wanted=t + lead, offset=offset,
+                                   source=source))
     orders.sort(key=lambda o: (o["time"], CHANNELS.index(o["channel"])))
+    _draw_arrival_notices(p, orders)
     return orders
+
+
+def _draw_arrival_notices(p: dict, orders: list) -> None:
+    """Mark the make-it-when-I-arrive orders and how long before walking in each customer says "on my way".
+
+    A second generator, so the customers' own draws stay bit-identical with the option on or off; one
+    draw of each per order whatever its channel, so a share of 0.4 and one of 0 see the same notices."""
+    for o in orders:
+        o.update(fire_on_arrival=False, notice=0.0)
+    shares = p.get("fire_share", ())
+    if not any(share > 0 for share in shares):
+        return
+    rng = np.random.default_rng([p["seed"], _ARRIVAL_STREAM])
+    for o in orders:
+        asks = rng.random() < shares[o["source"]]
+        notice = float(rng.normal(p["notice_mean"], p["notice_sd"]))
+        o.update(fire_on_arrival=bool(asks), notice=max(0.0, notice))
 
 
 def load_scenario(path: str) -> dict:

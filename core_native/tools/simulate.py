@@ -49,6 +49,17 @@ Policies
   Both baselines fire scheduled orders into the queue `fire_lead_s` before
   the slot and offer a slot whenever it holds fewer than slot_capacity orders.
 
+Fire by arrival (scenario option `fire_on_arrival_share`, see tools/scenario.py): a customer who
+asked to have it made when they arrive says "on my way" `notice` seconds before walking in (at the
+promise + their offset) and "I'm here" as they walk in. The planner plans such an order as the app does
+(fulfilment.services.pickup_rules.arrival_timing): held (not started before the promise plus the
+store's hold limit, weight 0) until the customer speaks, then just in time for the ETA, then as soon as
+possible once they are here; a customer silent until the hold limit is taken to have come at the
+promise. The baselines have no such feature and make these orders as any other: that is the
+comparison. Once its customer has said when they come, the planner's order is judged (on time, quote
+error) against that ETA, the time the app then tells them. `shelf_time_p90_s` is ready until picked up
+(the same quantity as `hold_p90_s`).
+
 Learning (`--learn`, or `learning=` a LearningConfig): the planner starts
 from the configured prep times and learns each menu item's from the items it
 sees finish (core_native.learning, as the app does from the kitchen's bumps);
@@ -80,11 +91,13 @@ from .scenario import ScenarioError, draw_orders, load_scenario, validate_scenar
 POLICIES = ("planner", "fixed", "fifo")
 IN_STORE_CHANNELS = ("counter", "kiosk", "drive_thru")
 METRIC_KEYS = ("orders", "quote_error_p50_s", "quote_error_p90_s", "on_time_rate", "late_p90_s",
-               "in_store_wait_p90_s", "hold_p90_s", "throughput_per_h", "rejected_orders", "utilisation")
+               "in_store_wait_p90_s", "hold_p90_s", "throughput_per_h", "rejected_orders", "utilisation",
+               "shelf_time_p90_s")
 
 # event kinds, in the order they are handled at equal times. _TICK only makes
 # the store look again (a baseline's scheduled order is fired into the queue).
 _FINISH, _STAFF, _ARRIVAL, _TICK, _WAKE = 0, 1, 2, 3, 4
+_CUSTOMER = 5  # a make-it-when-I-arrive customer says "on my way" or "I'm here" (data: order, "eta"/"here")
 _TIME_EPS = 1e-6
 
 
@@ -151,6 +164,8 @@ class StoreSim:
                 self._finish(now, data)
             elif kind == _ARRIVAL:
                 self._arrive(now, data)
+            elif kind == _CUSTOMER:
+                self._customer_says(*data)
             elif kind == _WAKE:
                 if data != self.next_wake:
                     continue  # superseded by a later plan
@@ -241,6 +256,8 @@ class StoreSim:
             o["promised"] = now + self.cfg.fixed_quote_s
         else:
             o["promised"] = now + self._fifo_estimate(now, stations, means) + self.cfg.fifo_margin_s
+        if self.policy == "planner" and o.get("fire_on_arrival"):
+            self._await_customer(now, idx)
         for s, st, mean, sd, actual in zip(o["skus"], stations, means, sds, o["actual"]):
             self.it_order.append(idx)
             self.it_sku.append(s)
@@ -253,6 +270,53 @@ class StoreSim:
             self.it_start.append(math.nan)
             self.it_finish.append(math.nan)
             self.open_items.append(len(self.it_order) - 1)
+
+    # fire by arrival (planner only; see the module's docstring)
+    def _await_customer(self, now, idx):
+        """Book what the customer of a make-it-when-I-arrive order will say: "on my way" `notice` before
+        walking in (at once if that is already past) and "I'm here" as they walk in."""
+        o = self.orders[idx]
+        walk_in = o["promised"] + o["offset"]
+        o["eta"] = o["here"] = math.nan
+        self.push(max(now, walk_in - o["notice"]), _CUSTOMER, (idx, "eta"))
+        self.push(max(now, walk_in), _CUSTOMER, (idx, "here"))
+
+    def _customer_says(self, idx, what):
+        o = self.orders[idx]
+        walk_in = o["promised"] + o["offset"]
+        if what == "eta":
+            o["eta"] = walk_in
+        else:
+            o["here"] = walk_in
+
+    def _plan_timing(self, o, now):
+        """(release, due, just in time, weight) the planner is told for order `o`, absolute seconds: as
+        pickup_rules.arrival_timing tells it in the app."""
+        if not o.get("fire_on_arrival") or self.policy != "planner":
+            return o["release"], o["promised"], self._timed(o), 1.0
+        if not math.isnan(o["here"]):
+            return o["release"], o["here"], False, 1.0
+        if not math.isnan(o["eta"]):
+            return o["release"], o["eta"], True, 1.0
+        give_up = o["promised"] + self.p["shelf_hold"]
+        if now >= give_up - _TIME_EPS:
+            return o["release"], o["promised"], False, 1.0
+        return give_up, o["promised"], False, 0.0
+
+    def _judged_promise(self, o):
+        """What the order is judged against (on time, quote error, late): its promise, or, once the
+        customer of a make-it-when-I-arrive order said when they come, that ETA: the planner then makes
+        it for the ETA, as the app tells them ("ready as you arrive"). The baselines keep their quote."""
+        if self.policy == "planner" and o.get("fire_on_arrival") and not math.isnan(o["eta"]):
+            return o["eta"]
+        return o["promised"]
+
+    def _waits_for_planned_start(self, o, now):
+        """A just-in-time ticket an idle barista leaves until its planned start: a scheduled pickup, and an
+        "on my way" one unless SimulatorConfig.idle_start_arriving lets them start it as an ASAP one."""
+        if self.cfg.idle_start_arriving and o.get("fire_on_arrival") and not math.isnan(o["eta"]):
+            return False
+        return self._plan_timing(o, now)[2]
 
     def _fifo_estimate(self, now, stations, means):
         """Queue ahead at each of the order's stations / lanes staffed now, plus own work and handoff."""
@@ -291,15 +355,17 @@ class StoreSim:
                 prog_rem.append(max(self.it_mean[it] - elapsed, floor))
         orders = self.orders
         ranks = [orders[o]["rank"] for o in order_of] if self.cfg.held_plan else None
+        timing = {o: self._plan_timing(orders[o], now) for o in set(order_of)}
         return dict(
             segment_station=np.asarray(seg_station, np.int64), segment_start_s=np.asarray(seg_start),
             segment_lanes=np.asarray(seg_lanes, np.int64), item_order=np.asarray(order_of, np.int64),
             item_station=np.asarray([self.it_station[i] for i in items], np.int64),
             item_prep_s=np.asarray([self.it_mean[i] for i in items]),
             item_prep_sd_s=np.asarray([self.it_sd[i] for i in items]),
-            item_release_s=np.asarray([orders[o]["release"] - now for o in order_of]),
-            item_due_s=np.asarray([orders[o]["promised"] - now for o in order_of]),
-            item_just_in_time=np.asarray([self._timed(orders[o]) for o in order_of], bool),
+            item_release_s=np.asarray([timing[o][0] - now for o in order_of]),
+            item_due_s=np.asarray([timing[o][1] - now for o in order_of]),
+            item_just_in_time=np.asarray([timing[o][2] for o in order_of], bool),
+            item_weight=np.asarray([timing[o][3] for o in order_of]),
             progress_item=np.asarray(prog_item, np.int64), progress_lane=np.asarray(prog_lane, np.int64),
             progress_remaining_s=np.asarray(prog_rem), handoff_s=self.p["handoff"],
             item_held_rank=None if ranks is None else np.asarray(ranks))
@@ -397,7 +463,7 @@ class StoreSim:
         first = {}  # (station, lane) -> row of the earliest planned ASAP item on it
         for k, it in enumerate(items):
             lane = int(plan.item_lane[k])
-            if self.it_state[it] != 0 or lane < 0 or self._timed(self.orders[self.it_order[it]]):
+            if self.it_state[it] != 0 or lane < 0 or self._waits_for_planned_start(self.orders[self.it_order[it]], now):
                 continue
             key = (self.it_station[it], lane)
             if key not in first or plan.item_start_s[k] < plan.item_start_s[first[key]]:
@@ -407,7 +473,7 @@ class StoreSim:
             it = items[k]
             if not (self.lane_item[st][lane] < 0 and lane < _lanes_at(self.p["stations"][st], now)
                     and plan.item_start_s[k] <= self.cfg.idle_start_asap_s
-                    and self.orders[self.it_order[it]]["release"] <= now + _TIME_EPS):
+                    and self._plan_timing(self.orders[self.it_order[it]], now)[0] <= now + _TIME_EPS):
                 continue
             # started now it runs into the lane's next planned item (if it does) by `delay`: only when
             # that item's order can take the delay and still be ready its margin before its promise
@@ -428,7 +494,7 @@ class StoreSim:
     def metrics(self) -> dict:
         served = [o for o in self.orders if not o["rejected"]]
         ready = np.array([o["ready"] for o in served])
-        promised = np.array([o["promised"] for o in served])
+        promised = np.array([self._judged_promise(o) for o in served])
         in_store = np.array([o["channel"] in IN_STORE_CHANNELS for o in served], bool)
         walk_in = np.array([o["time"] if o["channel"] in IN_STORE_CHANNELS else o["promised"] + o["offset"]
                             for o in served])
@@ -446,6 +512,7 @@ class StoreSim:
         def pct(a, q):
             return round(float(np.percentile(a, q)), 1) if a.size else 0.0
 
+        hold_p90 = pct(hold, 90)
         return dict(
             orders=len(served),
             quote_error_p50_s=pct(error, 50),
@@ -453,10 +520,11 @@ class StoreSim:
             on_time_rate=round(float(np.mean(ready <= promised + self.cfg.on_time_grace_s)), 4) if served else 1.0,
             late_p90_s=pct(late, 90),
             in_store_wait_p90_s=pct(wait, 90),
-            hold_p90_s=pct(hold, 90),
+            hold_p90_s=hold_p90,
             throughput_per_h=round(len(served) / (horizon / 3600.0), 2),
             rejected_orders=sum(1 for o in self.orders if o["rejected"]),
             utilisation=round(self.busy_s / open_lane_s, 4) if open_lane_s > 0 else 0.0,
+            shelf_time_p90_s=hold_p90,  # DESIGN.md: the same quantity as hold_p90_s (fire by arrival's name)
         )
 
 
