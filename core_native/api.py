@@ -98,6 +98,7 @@ Instance files (the DESIGN.md format) are planned by instances.plan_instance(ins
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,10 +112,10 @@ from ._layout import (
     Prepared,
 )
 from ._validate import StoreArrays, check_new_order, check_slots, check_store, int_array
-from .config import DEFAULT_PLANNER, PlannerConfig
+from .config import DEFAULT_PLANNER, DEFAULT_WINDOW, PlannerConfig, WindowConfig
 
 __all__ = ["PlanError", "PlanResult", "QuoteResult", "StoreSnapshot", "plan", "quote", "prepare_store",
-           "SLOT_STATUS_NAMES"]
+           "SLOT_STATUS_NAMES", "promise_window"]
 
 _NEW_ORDER_DUE = 1e300  # placeholder that sorts the quoted order after every real one
 
@@ -171,6 +172,33 @@ class QuoteResult:
     @property
     def slot_offered(self) -> np.ndarray:
         return self.slot_status == SLOT_OFFERED
+
+
+def promise_window(promise_s: float, margin_s: float, *, safety_z: float = DEFAULT_PLANNER.safety_z,
+                   config: WindowConfig = DEFAULT_WINDOW) -> tuple[float, float]:
+    """The promised window (start_s, end_s) for an order promised at `promise_s` with safety margin
+    `margin_s` (QuoteResult.margin_s / PlanResult.order_margin_s), on a clock whose zero is a whole
+    `config.round_s` (simulator time from opening, or Unix seconds).
+
+    The planned ready time is promise - margin and the plan's uncertainty sd = margin / safety_z;
+    the window is [planned - early_z sd, planned + late_z sd], widened about its middle to at least
+    config.min_width_s, stretched to take in the promise (the time the customer is also told), and
+    rounded out to whole config.round_s ("ready 8:12-8:15"). So it always holds the planned ready
+    time and the promise, is at least min_width_s wide, and widens with sd. The one place the window
+    is computed: the simulator and the app both call it.
+    """
+    margin = max(0.0, float(margin_s))
+    sd = margin / safety_z if safety_z > 0 else 0.0
+    planned = float(promise_s) - margin
+    start, end = planned - config.early_z * sd, planned + config.late_z * sd
+    short = config.min_width_s - (end - start)
+    if short > 0:
+        start, end = start - short / 2, end + short / 2
+    end = max(end, float(promise_s))
+    if config.round_s > 0:
+        start = math.floor(start / config.round_s + 1e-9) * config.round_s
+        end = math.ceil(end / config.round_s - 1e-9) * config.round_s
+    return start, end
 
 
 def balanced_chunks(inst: Prepared, n_chunks: int):

@@ -85,6 +85,23 @@ ITEM_MAX_MOVE = 16  # the item search moves an item at most this many places in 
 
 
 DEFAULT_PLANNER = PlannerConfig()
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """The promised window ("ready 8:12-8:15") around the planned ready time (api.promise_window).
+    The plan's uncertainty is sd = margin / safety_z (the margin is safety_z x the critical chain's
+    sd); the window is [planned - early_z x sd, planned + late_z x sd], widened to at least
+    `min_width_s` and to take in the promise, its ends rounded out to whole `round_s`. early_z and
+    late_z are calibrated with the simulator so that about 90% of orders are ready inside
+    (docs/SCHEDULER.md, "Promise windows")."""
+    early_z: float = 1.0
+    late_z: float = 1.0
+    min_width_s: float = 60.0
+    round_s: float = 60.0
+
+
+DEFAULT_WINDOW = WindowConfig()
 # For offline planning of one small store (`instances.plan_instance`, the
 # optimality check): a thorough search, far closer to the optimum, at many
 # times the cost.

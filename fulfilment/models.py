@@ -65,6 +65,11 @@ class Order(models.Model):
     slot_starts_at = models.DateTimeField(null=True, blank=True, db_index=True,
                                           help_text="Pickup slot the order counts against (mobile orders).")
     promised_ready_at = models.DateTimeField(null=True, blank=True, help_text="What the customer was promised.")
+    # The promised window ("ready 8:12-8:15"): where about 90% of orders are ready (core_native's
+    # promise_window). Set when the order is placed, like promised_ready_at, and never moved by a re-plan:
+    # the promise is a promise. None: placed before windows were promised.
+    promised_window_start = models.DateTimeField(null=True, blank=True)
+    promised_window_end = models.DateTimeField(null=True, blank=True)
     estimated_ready_at = models.DateTimeField(null=True, blank=True,
                                               help_text="When the current kitchen plan expects it ready.")
     # The store's held kitchen plan: the order's place in the sequence of the last plan (set from the

@@ -114,6 +114,10 @@ class SlotOut(serializers.Serializer):
     ready_at = serializers.DateTimeField(
         help_text="The ready time promised when the order is booked in this slot: its start, or a later "
                   "time inside it when the orders already booked for the slot would have this one made early")
+    window_start = serializers.DateTimeField(
+        allow_null=True, help_text='The window promised with ready_at ("ready 8:12-8:15", where about 90% of '
+                                   "orders are ready; whole minutes); null for a slot the kitchen has not judged")
+    window_end = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, slot):
         # A day lists up to 288 slots: written directly, in DRF's own ISO 8601 format for date-times (the
@@ -124,7 +128,9 @@ class SlotOut(serializers.Serializer):
         zone = self._zone
         return {"starts_at": _iso(slot.starts_at, zone), "ends_at": _iso(slot.ends_at, zone),
                 "capacity": slot.capacity, "taken": slot.taken, "available": slot.available, "reason": slot.reason,
-                "ready_at": _iso(slot.ready_at, zone)}
+                "ready_at": _iso(slot.ready_at, zone),
+                "window_start": _iso(slot.window_start, zone) if slot.window_start else None,
+                "window_end": _iso(slot.window_end, zone) if slot.window_end else None}
 
 
 def _iso(value, zone) -> str:
@@ -163,9 +169,15 @@ class DayOut(serializers.Serializer):
 class QuoteOut(serializers.Serializer):
     quoted_at = serializers.DateTimeField(source="now")
     asap_ready_at = serializers.DateTimeField(allow_null=True)
+    asap_window_start = serializers.DateTimeField(
+        allow_null=True, help_text='The window promised with asap_ready_at ("ready 8:12-8:15", where about 90% '
+                                   "of orders are ready; whole minutes)")
+    asap_window_end = serializers.DateTimeField(allow_null=True)
     asap_available = serializers.SerializerMethodField()
     asap_reason = serializers.CharField(help_text="Why ASAP is not offered; empty when it is")
     requested_ready_at = serializers.DateTimeField(allow_null=True, required=False)
+    requested_window_start = serializers.DateTimeField(allow_null=True, required=False)
+    requested_window_end = serializers.DateTimeField(allow_null=True, required=False)
     lines = QuoteLineOut(many=True)
     subtotal_minor = serializers.IntegerField()
     tax_minor = serializers.IntegerField()
@@ -243,6 +255,7 @@ class OrderOut(serializers.ModelSerializer):
         model = Order
         fields = ["id", "store", "store_name", "store_timezone", "store_address", "channel", "status", "status_label",
                   "customer_name", "pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at",
+                  "promised_window_start", "promised_window_end",
                   "subtotal_minor", "tax_minor", "total_minor", "currency", "tax", "item_count", "summary", "lines",
                   "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup",
                   "fire_on_arrival", "customer_eta_at", "arrived_at"]

@@ -77,13 +77,16 @@ import sys
 import numpy as np
 
 from .._cli import one_line_parser, print_figures
+from ..api import promise_window
 from ..config import (
     DEFAULT_LEARNING,
     DEFAULT_PLANNER,
     DEFAULT_SIMULATOR,
+    DEFAULT_WINDOW,
     LearningConfig,
     PlannerConfig,
     SimulatorConfig,
+    WindowConfig,
 )
 from ..learning import LearnedPrep, learned_update, pace_update, planned_prep, sample_usable
 from .scenario import ScenarioError, draw_orders, load_scenario, validate_scenario
@@ -92,7 +95,7 @@ POLICIES = ("planner", "fixed", "fifo")
 IN_STORE_CHANNELS = ("counter", "kiosk", "drive_thru")
 METRIC_KEYS = ("orders", "quote_error_p50_s", "quote_error_p90_s", "on_time_rate", "late_p90_s",
                "in_store_wait_p90_s", "hold_p90_s", "throughput_per_h", "rejected_orders", "utilisation",
-               "shelf_time_p90_s")
+               "shelf_time_p90_s", "window_coverage", "window_width_p50_s")
 
 # event kinds, in the order they are handled at equal times. _TICK only makes
 # the store look again (a baseline's scheduled order is fired into the queue).
@@ -256,6 +259,7 @@ class StoreSim:
             o["promised"] = now + self.cfg.fixed_quote_s
         else:
             o["promised"] = now + self._fifo_estimate(now, stations, means) + self.cfg.fifo_margin_s
+        o["margin"] = float(q.margin_s) if self.policy == "planner" else 0.0  # for the promised window
         if self.policy == "planner" and o.get("fire_on_arrival"):
             self._await_customer(now, idx)
         for s, st, mean, sd, actual in zip(o["skus"], stations, means, sds, o["actual"]):
@@ -525,7 +529,22 @@ class StoreSim:
             rejected_orders=sum(1 for o in self.orders if o["rejected"]),
             utilisation=round(self.busy_s / open_lane_s, 4) if open_lane_s > 0 else 0.0,
             shelf_time_p90_s=hold_p90,  # DESIGN.md: the same quantity as hold_p90_s (fire by arrival's name)
+            **window_metrics(served, self.pcfg),
         )
+
+
+def window_metrics(served: list[dict], planner_config: PlannerConfig, window: WindowConfig = DEFAULT_WINDOW) -> dict:
+    """window_coverage: the share of served orders ready inside their promised window (api.promise_window
+    from the promise and the quote's margin; the baselines have no margin, so they get the minimum
+    width); window_width_p50_s: the median width."""
+    if not served:
+        return dict(window_coverage=1.0, window_width_p50_s=0.0)
+    bounds = np.array([promise_window(o["promised"], o["margin"], safety_z=planner_config.safety_z, config=window)
+                       for o in served])
+    ready = np.array([o["ready"] for o in served])
+    inside = (ready >= bounds[:, 0]) & (ready <= bounds[:, 1])
+    return dict(window_coverage=round(float(np.mean(inside)), 4),
+                window_width_p50_s=round(float(np.median(bounds[:, 1] - bounds[:, 0])), 1))
 
 
 def simulate(scenario: dict, policy: str, planner_config: PlannerConfig = DEFAULT_PLANNER,

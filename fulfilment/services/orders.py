@@ -152,6 +152,7 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         channel=channel, status=S.PENDING_PAYMENT if paid_in_app else S.CONFIRMED, placed_by=placed_by,
         pickup_kind=pickup.kind, requested_pickup_at=pickup.requested_at, slot_starts_at=pickup.slot_starts_at,
         promised_ready_at=pickup.promised_ready_at, plan_rank=pickup.plan_rank, fire_on_arrival=fire_on_arrival,
+        promised_window_start=pickup.window_start, promised_window_end=pickup.window_end,
         subtotal_minor=totals.subtotal_minor, tax_minor=totals.tax_minor, total_minor=totals.total_minor,
         tax_rate_percent=totals.tax.rate_percent, prices_include_tax=totals.tax.prices_include_tax,
         tax_label=totals.tax.label, currency=totals.currency,

@@ -33,6 +33,8 @@ class SlotOffer:
     available: bool
     reason: str = ""
     ready_at: dt.datetime | None = None  # the ready time promised when booked in this slot (see pickup_choose)
+    window_start: dt.datetime | None = None  # and the window promised with it (scheduling.promised_window)
+    window_end: dt.datetime | None = None
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Quote:
     days: list[DayOffer] = field(default_factory=list)
     day: dt.date | None = None
     next_available_at: dt.datetime | None = None  # the earlier of ASAP and the first free slot of any day
+    asap_window_start: dt.datetime | None = None  # the window promised with asap_ready_at
+    asap_window_end: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class PickupPlan:
     slot_starts_at: dt.datetime | None = None
     # where the quote placed the order in the store's held kitchen plan (Order.plan_rank); None: at the end
     plan_rank: float | None = None
+    # the window promised with promised_ready_at (scheduling.promised_window)
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
 
 
 def _units(lines: list[PricedLine]) -> list[tuple[int, int, int]]:
@@ -121,8 +128,10 @@ def asap_pickup(*, store: Store, lines: list[PricedLine], channel: str, now: dt.
     state at `now`, when the caller already built it."""
     period = _asap_period(store=store, channel=channel, now=now)
     kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, state=state)
-    return PickupPlan(kind=PickupKind.ASAP, promised_ready_at=_before_closing(store, period, kitchen.ready_at),
-                      plan_rank=kitchen.held_rank)
+    promised = _before_closing(store, period, kitchen.ready_at)
+    start, end = scheduling.promised_window(promised, kitchen.margin_s)
+    return PickupPlan(kind=PickupKind.ASAP, promised_ready_at=promised, plan_rank=kitchen.held_rank,
+                      window_start=start, window_end=end)
 
 
 def asap_ready_at(*, store: Store, lines: list[PricedLine], channel: str, now: dt.datetime,
@@ -190,10 +199,11 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime, day:
     if period is not None or near:
         kitchen = scheduling.kitchen_quote(store=store, units=_units(lines), now=now, slot_starts=near,
                                            slot_taken=counts)
-    asap = None
+    asap = asap_window = None
     if period is not None:
         try:
             asap = _before_closing(store, period, kitchen.ready_at)
+            asap_window = scheduling.promised_window(asap, kitchen.margin_s)
         except Conflict as why_not:
             asap_reason = why_not.message
 
@@ -233,13 +243,17 @@ def quote_build(*, store: Store, lines: list[PricedLine], now: dt.datetime, day:
     slots = []
     for start in starts_of.get(day, []):
         why_not = reason(start)
+        ready = ready_in_slot.get(start, start)
+        # a window only where the kitchen judged the slot (its margin); a slot beyond the horizon has none yet
+        window = scheduling.promised_window(ready, kitchen.margin_s) if start in ready_in_slot else (None, None)
         slots.append(SlotOffer(starts_at=start, ends_at=start + width, capacity=store.slot_capacity,
                                taken=counts.get(start, 0), available=not why_not, reason=why_not,
-                               ready_at=ready_in_slot.get(start, start)))
+                               ready_at=ready, window_start=window[0], window_end=window[1]))
     free = min((start for start in first_free.values() if start is not None), default=None)
     next_available = min((t for t in (asap, free) if t is not None), default=None)
     return Quote(now=now, asap_ready_at=asap, asap_reason=asap_reason, slots=slots, days=days, day=day,
-                 next_available_at=next_available)
+                 next_available_at=next_available, asap_window_start=asap_window[0] if asap_window else None,
+                 asap_window_end=asap_window[1] if asap_window else None)
 
 
 def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.datetime | None,
@@ -296,9 +310,10 @@ def pickup_choose(*, store: Store, lines: list[PricedLine], requested_at: dt.dat
     # made early (they all aim at its start), the kitchen promises a later time in the slot, which it
     # has checked as it checked the start. A customer who asked for a time later than that keeps it.
     promised = max(requested_at, kitchen.slot_ready.get(slot, requested_at))
+    start, end = scheduling.promised_window(promised, kitchen.margin_s)
     return PickupPlan(kind=PickupKind.SCHEDULED, promised_ready_at=promised, requested_at=requested_at,
                       slot_starts_at=slot if takes_slot else None,
-                      plan_rank=kitchen.slot_held_rank.get(slot))
+                      plan_rank=kitchen.slot_held_rank.get(slot), window_start=start, window_end=end)
 
 
 @dataclass
@@ -310,6 +325,8 @@ class CartQuote(Quote):
     tax: TaxRule | None = None
     lines: list[dict] = field(default_factory=list)
     requested_ready_at: dt.datetime | None = None
+    requested_window_start: dt.datetime | None = None  # the window promised with requested_ready_at
+    requested_window_end: dt.datetime | None = None
     offers_fire_on_arrival: bool = False  # checkout may offer "make it when I arrive" (StoreFulfilmentSettings)
 
 
@@ -343,16 +360,18 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
     if day is not None:
         _check_day(store, day, now)
     priced = cart_price(store=store, lines=lines, now=now)
-    requested_ready_at = None
+    requested_ready_at = requested = None
     if requested_at is not None:
-        requested_ready_at = pickup_choose(store=store, lines=priced, requested_at=requested_at,
-                                           channel=Channel.MOBILE, now=now).promised_ready_at
+        requested = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=Channel.MOBILE,
+                                  now=now)
+        requested_ready_at = requested.promised_ready_at
         if day is None:
             day = requested_ready_at.astimezone(store.tz).date()
     quote = quote_build(store=store, lines=priced, now=now, day=day)
     totals = order_totals(store=store, priced_lines=priced)
     return CartQuote(now=quote.now, asap_ready_at=quote.asap_ready_at, asap_reason=quote.asap_reason,
                      slots=quote.slots, days=quote.days, day=quote.day, next_available_at=quote.next_available_at,
+                     asap_window_start=quote.asap_window_start, asap_window_end=quote.asap_window_end,
                      subtotal_minor=totals.subtotal_minor, tax_minor=totals.tax_minor, total_minor=totals.total_minor,
                      currency=totals.currency, tax=totals.tax,
                      lines=[{"index": index, "item": line.item.pk, "item_name": line.item.name,
@@ -360,4 +379,6 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
                              "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor}
                             for index, line in enumerate(priced)],
                      requested_ready_at=requested_ready_at,
+                     requested_window_start=requested.window_start if requested else None,
+                     requested_window_end=requested.window_end if requested else None,
                      offers_fire_on_arrival=fulfilment_settings_for(store=store).offers_fire_on_arrival)

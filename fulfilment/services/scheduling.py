@@ -243,6 +243,14 @@ class KitchenQuote:
     slot_held_rank: dict[dt.datetime, float | None] = field(default_factory=dict)
 
 
+def promised_window(promised: dt.datetime, margin_s: float) -> tuple[dt.datetime, dt.datetime]:
+    """The window promised with `promised` for an order whose kitchen quote had this safety margin:
+    core_native's promise_window (the one place it is computed) on Unix seconds, so its ends fall on
+    whole minutes of the clock."""
+    start, end = planner.promise_window(promised.timestamp(), margin_s)
+    return dt.datetime.fromtimestamp(start, dt.UTC), dt.datetime.fromtimestamp(end, dt.UTC)
+
+
 def slot_reason(status_name: str) -> str:
     """Why a slot is not offered, as the API says it, from the scheduler's own status names (one
     vocabulary: "kitchen_full" -> "kitchen full"); an offered slot has no reason."""

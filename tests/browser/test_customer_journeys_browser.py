@@ -185,6 +185,8 @@ def test_email_when_ready(phone, chromium):
     order = place_order_by_api(server, phone.token)
     page = phone.open(f"/#/order/{order['id']}")
     expect(heading(page, re.compile(rf"Order #{order['id']}\b"))).to_be_visible()
+    # the promised window, not only a time: "Ready 8:12 AM–8:15 AM"
+    expect(page.get_by_role("region", name="Order status")).to_contain_text(re.compile(r"Ready .*\d:\d\d.*–.*\d:\d\d"))
     consent = page.get_by_label("Email me when my order is ready")
     expect(page.get_by_label("Email address")).to_have_value("cy@example.com")
     consent.check()

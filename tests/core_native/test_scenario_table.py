@@ -72,7 +72,10 @@ def test_table_of_a_tiny_scenario_over_two_seeds(tmp_path, capsys):
         assert row["policies"][policy]["on_time_rate"] == dict(mean=round(sum(on_time) / 2, 4), worst=min(on_time))
     assert scenario_table.main(["--scenarios", str(path), "--seeds", "2"]) == 0
     table = capsys.readouterr().out
-    assert table.count("| tiny |") == 3 and "| tiny | planner |" in table
+    # three policy rows, and the planner's promised windows (coverage, median width: simulate's figures)
+    assert table.count("| tiny |") == 4 and "| tiny | planner |" in table
+    coverage = sum(r["window_coverage"] for r in row["per_seed"]["planner"]) / 2
+    assert f"| tiny | {coverage:.3f} |" in table
     assert scenario_table.main(["--scenarios", str(path), "--seeds", "1", "--no-learn", "--json"]) == 0
     planner = json.loads(capsys.readouterr().out)["scenarios"][0]["per_seed"]["planner"]
     assert planner == [simulate.simulate(small_scenario(seed=5, horizon_s=900), "planner", learning=None)]

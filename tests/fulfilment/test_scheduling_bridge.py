@@ -201,3 +201,40 @@ def test_ranks_are_renumbered_only_when_they_no_longer_give_the_plan_order(menu,
     replan_writes(store, timezone.now())
     assert sorted(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("plan_rank", flat=True)) == [
         0.0, 1.0, 2.0]
+
+
+def test_quote_and_order_carry_the_schedulers_window(api, api_as, menu, customer_a):
+    latte = menu["latte"]
+    latte.prep_sd_seconds = 40  # a spread, so the window is wider than the minimum
+    latte.save()
+    place(menu, customer_a, quantity=2)
+    response = api.post(f"/api/stores/{latte.store_id}/quote/", {"items": [{"item": latte.pk, "quantity": 2}]},
+                        format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    direct = scheduling.kitchen_quote(store=latte.store, now=parse_datetime(body["quoted_at"]),
+                                      units=[(latte.station_id, latte.prep_seconds, latte.prep_sd_seconds)] * 2)
+    start, end = scheduling.promised_window(direct.ready_at, direct.margin_s)
+    assert (parse_datetime(body["asap_window_start"]), parse_datetime(body["asap_window_end"])) == (start, end)
+    assert start < direct.ready_at <= end and start.second == end.second == 0
+    judged = [slot for slot in body["slots"] if slot["window_start"]]
+    assert judged, "the kitchen judged no slot of today"
+    for slot in judged:
+        assert parse_datetime(slot["window_start"]) <= parse_datetime(slot["ready_at"]) <= parse_datetime(
+            slot["window_end"])
+
+    order = place(menu, customer_a, quantity=2)
+    assert order.promised_window_start <= order.promised_ready_at <= order.promised_window_end
+    assert order.promised_window_end - order.promised_window_start >= dt.timedelta(minutes=1)
+    shown = api_as(customer_a).get(f"/api/orders/{order.pk}/").json()
+    assert parse_datetime(shown["promised_window_start"]) == order.promised_window_start
+    assert parse_datetime(shown["promised_window_end"]) == order.promised_window_end
+
+
+def test_a_replan_keeps_the_window_the_customer_was_given(menu, customer_a):
+    first = place(menu, customer_a)
+    window = (first.promised_window_start, first.promised_window_end)
+    for _ in range(3):
+        place(menu, customer_a, quantity=2)
+    first.refresh_from_db()
+    assert (first.promised_window_start, first.promised_window_end) == window

@@ -81,7 +81,7 @@ async function viewOrders() {
           ${o.fire_on_arrival && !o.arrived_at && !o.customer_eta_at && ["confirmed", "in_progress"].includes(o.status)
             ? `<span>Made when you arrive: open it to say you are on your way</span>`
             : ["pending_payment", "confirmed", "in_progress"].includes(o.status) && o.promised_ready_at
-            ? `<span>Ready about <strong>${dayWord(o.promised_ready_at) === "Today" ? "" : `${esc(dayWord(o.promised_ready_at))} `}${time(o.promised_ready_at)}</strong></span>` : ""}</a>
+            ? `<span>Ready <strong>${dayWord(o.promised_ready_at) === "Today" ? "" : `${esc(dayWord(o.promised_ready_at))} `}${readyWhen(o.promised_ready_at, o.promised_window_start, o.promised_window_end)}</strong></span>` : ""}</a>
         <div class="row"><span class="chip" data-status="${esc(o.status)}">${esc(o.status_label)}</span>
           <span class="price">${money(o.total_minor, o.currency)}</span></div>
         <div class="actions"><button type="button" class="secondary" data-reorder="${o.id}">Order again</button></div>
@@ -186,7 +186,7 @@ function statusHtml(order) {
   let detail = "";
   if (["pending_payment", "confirmed", "in_progress"].includes(order.status)) {
     const when = order.promised_ready_at;
-    detail = `Ready about <strong>${when && dayWord(when) !== "Today" ? `${esc(dayWord(when))} ` : ""}${time(when)}</strong>${moved(order)}`;
+    detail = `Ready <strong class="ready-when">${when && dayWord(when) !== "Today" ? `${esc(dayWord(when))} ` : ""}${readyWhen(when, order.promised_window_start, order.promised_window_end)}</strong>${moved(order)}`;
     if (order.slot_starts_at) detail = `Pickup time you chose: <strong>${esc(dayWord(order.slot_starts_at))} ${time(order.slot_starts_at)}</strong>. ${detail}`;
     if (order.fire_on_arrival && !order.arrived_at) detail = order.customer_eta_at
       ? `Made to be ready as you arrive, about <strong>${time(order.customer_eta_at)}</strong>.`

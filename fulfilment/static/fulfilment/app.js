@@ -24,6 +24,11 @@ function money(minor, currency) {
 function time(iso) {
   return iso ? new Date(iso).toLocaleTimeString([], { hour: "numeric", minute: "2-digit", timeZone: state.tz }) : "—";
 }
+// "Ready 8:12–8:15": the promised window (where about 90% of orders are ready), or "about 8:14" (the
+// promised time) where the server gave no window (an order placed before windows, a slot not judged).
+function readyWhen(at, start, end) {
+  return start && end ? `${time(start)}–${time(end)}` : `about ${time(at)}`;
+}
 // "06:00" (a store-local clock string) in the same style as time().
 function clock(hhmm) {
   const [h, m] = String(hhmm || "").split(":").map(Number);

@@ -240,12 +240,12 @@ function pickupHtml(quote, store = {}) {
       ${esc(d.label || d.date)}${d.open === false ? `<span class="day-note">closed</span>` : usable ? "" : `<span class="day-note">full</span>`}</button>`;
   }).join("")}</div>` : "";
   const slotLabel = s => `${time(s.starts_at)}${s.available && s.ready_at && Date.parse(s.ready_at) !== Date.parse(s.starts_at)
-    ? ` <span class="muted">(ready ${time(s.ready_at)})</span>` : ""}${s.available ? "" : ` <span class="muted">full</span>`}`;
+    ? ` <span class="muted">(ready ${readyWhen(s.ready_at, s.window_start, s.window_end)})</span>` : ""}${s.available ? "" : ` <span class="muted">full</span>`}`;
   return `${closed}${dayTabs}
     <fieldset class="times"><legend class="visually-hidden">Pickup time${days.length ? ` on ${esc(days.find(d => d.date === day)?.label || day)}` : ""}</legend>
     ${asapHere ? `<label class="choice asap${quote.asap_available ? "" : " off"}"><input type="radio" name="pickup" value="asap"
         ${pick === "asap" ? "checked" : ""} ${quote.asap_available ? "" : "disabled"}>
-      <span>As soon as possible${quote.asap_available ? ` — ready about <strong>${time(quote.asap_ready_at)}</strong>` : " — not available now"}</span></label>` : ""}
+      <span>As soon as possible${quote.asap_available ? ` — ready <strong class="ready-when">${readyWhen(quote.asap_ready_at, quote.asap_window_start, quote.asap_window_end)}</strong>` : " — not available now"}</span></label>` : ""}
     ${groups.length ? `<p class="muted">${asapHere ? "Or choose a time:" : "Choose a time:"}</p>` : ""}
     ${groups.map(g => {
       const open = g.slots.some(s => s.starts_at === pick) || (!pick && g === groups[0]);
