@@ -136,9 +136,10 @@ def test_bad_arrival_options_say_why(change, message):
 
 
 def arrival_store(rng):
-    """A random store some of whose orders are make-it-when-I-arrive, in each state the app plans them:
-    held (released at promise + hold limit, far ahead, weight 0), on the way (just in time for the ETA)
-    and here (as soon as possible, due when they walked in)."""
+    """A random store some of whose orders are make-it-when-I-arrive, in states the kernels must plan alike:
+    held (released far ahead, weight 0), on the way (just in time for the ETA) and here (as soon as
+    possible, due when they walked in). The app's rule has changed since (pickup_rules.arrival_timing), but
+    release, weight and just-in-time combinations like these are still the kernels' to plan."""
     kw = random_store(rng)
     orders = np.unique(kw["item_order"])
     for o in orders:
