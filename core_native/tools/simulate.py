@@ -52,10 +52,10 @@ Policies
 Fire by arrival (scenario option `fire_on_arrival_share`, see tools/scenario.py): a customer who
 asked to have it made when they arrive says "on my way" `notice` seconds before walking in (at the
 promise + their offset) and "I'm here" as they walk in. The planner plans such an order as the app does
-(fulfilment.services.pickup_rules.arrival_timing): held (not started before the promise plus the
-store's hold limit, weight 0) until the customer speaks, then just in time for the ETA, then as soon as
-possible once they are here; a customer silent until the hold limit is taken to have come at the
-promise. The baselines have no such feature and make these orders as any other: that is the
+(fulfilment.services.pickup_rules.arrival_timing, mirrored in StoreSim._plan_timing): until the
+customer speaks, just in time for the promise plus ARRIVAL_AIM_AFTER_PROMISE_S; on "on my way", as soon
+as possible for the ETA but not started before ETA_LEAD_S ahead of it; as soon as possible once they are
+here; a customer silent until the store's hold limit is taken to have come at the promise. The baselines have no such feature and make these orders as any other: that is the
 comparison. Once its customer has said when they come, the planner's order is judged (on time, quote
 error) against that ETA, the time the app then tells them. `shelf_time_p90_s` is ready until picked up
 (the same quantity as `hold_p90_s`).
@@ -102,6 +102,10 @@ METRIC_KEYS = ("orders", "quote_error_p50_s", "quote_error_p90_s", "on_time_rate
 _FINISH, _STAFF, _ARRIVAL, _TICK, _WAKE = 0, 1, 2, 3, 4
 _CUSTOMER = 5  # a make-it-when-I-arrive customer says "on my way" or "I'm here" (data: order, "eta"/"here")
 _TIME_EPS = 1e-6
+# fire by arrival: fulfilment.services.pickup_rules' ARRIVAL_AIM_AFTER_PROMISE and ETA_LEAD, in seconds
+# (core_native does not import Django; keep the two the same)
+ARRIVAL_AIM_AFTER_PROMISE_S = 120.0
+ETA_LEAD_S = 300.0
 
 
 def _lanes_at(steps, t):
@@ -294,18 +298,22 @@ class StoreSim:
             o["here"] = walk_in
 
     def _plan_timing(self, o, now):
-        """(release, due, just in time, weight) the planner is told for order `o`, absolute seconds: as
-        pickup_rules.arrival_timing tells it in the app."""
+        """(release, due, just in time, weight) the planner is told for order `o`, absolute seconds: the
+        rule of pickup_rules.arrival_timing in the app, its wording and constants (ARRIVAL_AIM_AFTER_PROMISE_S,
+        ETA_LEAD_S) the same: change both together. "I'm here": as soon as possible, due then; "on my way":
+        as soon as possible for the ETA, not started before ETA_LEAD_S ahead of it; nothing yet: just in time
+        for the promise plus ARRIVAL_AIM_AFTER_PROMISE_S (at most the hold limit), until the hold limit has
+        passed, then as soon as possible, due at the promise."""
         if not o.get("fire_on_arrival") or self.policy != "planner":
             return o["release"], o["promised"], self._timed(o), 1.0
         if not math.isnan(o["here"]):
             return o["release"], o["here"], False, 1.0
         if not math.isnan(o["eta"]):
-            return o["release"], o["eta"], True, 1.0
-        give_up = o["promised"] + self.p["shelf_hold"]
-        if now >= give_up - _TIME_EPS:
+            return max(o["release"], o["eta"] - ETA_LEAD_S), o["eta"], False, 1.0
+        hold = self.p["shelf_hold"]
+        if now >= o["promised"] + hold - _TIME_EPS:
             return o["release"], o["promised"], False, 1.0
-        return give_up, o["promised"], False, 0.0
+        return o["release"], o["promised"] + min(ARRIVAL_AIM_AFTER_PROMISE_S, hold), True, 1.0
 
     def _judged_promise(self, o):
         """What the order is judged against (on time, quote error, late): its promise, or, once the

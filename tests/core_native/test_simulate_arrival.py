@@ -1,5 +1,5 @@
-"""Fire by arrival in the simulator (issue 27): make-it-when-I-arrive customers, held by the planner until
-they say "on my way", then made just in time for their ETA; the kernels plan such stores as the reference."""
+"""Fire by arrival in the simulator (issue 27): make-it-when-I-arrive customers, planned as the app plans them
+(pickup_rules.arrival_timing, mirrored by StoreSim._plan_timing); the kernels plan such stores as the reference."""
 
 import dataclasses
 import math
@@ -62,11 +62,30 @@ def test_baselines_ignore_arrival_firing(policy):
                                                                                        policy)
 
 
-def _held_until(sim, o):
-    """When the planner may first start a make-it-when-I-arrive order: the customer's "on my way", or the
-    hold limit after the promise if that comes first."""
-    walk_in = o["promised"] + o["offset"]
-    return min(max(o["time"], walk_in - o["notice"]), o["promised"] + sim.p["shelf_hold"])
+def _customer(promised=600.0, eta=math.nan, here=math.nan):
+    return dict(fire_on_arrival=True, release=0.0, promised=promised, eta=eta, here=here, scheduled=False)
+
+
+def test_plan_timing_is_the_apps_rule():
+    """StoreSim._plan_timing mirrors pickup_rules.arrival_timing: silent, just in time for the promise plus
+    ARRIVAL_AIM_AFTER_PROMISE_S until the hold limit, then as soon as possible for the promise; "on my way",
+    as soon as possible for the ETA from ETA_LEAD_S before it; "I'm here", as soon as possible."""
+    sim = simulate.StoreSim(arrival_scenario(share=1.0, shelf_hold_s=300), "planner")
+    aim, lead = simulate.ARRIVAL_AIM_AFTER_PROMISE_S, simulate.ETA_LEAD_S
+    assert sim._plan_timing(_customer(), 0.0) == (0.0, 600.0 + aim, True, 1.0)
+    assert sim._plan_timing(_customer(), 900.0) == (0.0, 600.0, False, 1.0)  # hold limit passed
+    assert sim._plan_timing(_customer(eta=1500.0), 100.0) == (1500.0 - lead, 1500.0, False, 1.0)
+    assert sim._plan_timing(_customer(eta=200.0), 100.0) == (0.0, 200.0, False, 1.0)  # short notice: at once
+    assert sim._plan_timing(_customer(eta=1500.0, here=700.0), 700.0) == (0.0, 700.0, False, 1.0)
+    short_hold = simulate.StoreSim(arrival_scenario(share=1.0, shelf_hold_s=60), "planner")
+    assert short_hold._plan_timing(_customer(), 0.0)[1] == 660.0  # never aimed beyond the hold limit
+
+
+def test_the_rules_constants_are_the_apps():
+    """The rule is written twice (core_native does not import Django): the same constants in both."""
+    from fulfilment.services import pickup_rules
+    assert pickup_rules.ARRIVAL_AIM_AFTER_PROMISE.total_seconds() == simulate.ARRIVAL_AIM_AFTER_PROMISE_S
+    assert pickup_rules.ETA_LEAD.total_seconds() == simulate.ETA_LEAD_S
 
 
 def _first_starts(sim):
@@ -76,20 +95,22 @@ def _first_starts(sim):
     return first
 
 
-def test_held_order_is_not_started_before_its_notice():
+def test_silent_orders_are_not_made_at_once():
+    """A make-it-when-I-arrive order placed well ahead is not made on placing, as fifo makes it, but planned
+    for a little after its promise (or made on the customer's "on my way" if that comes first): none starts
+    within a minute of placing, and on average they start minutes later than fifo starts them."""
     sim = simulate.StoreSim(arrival_scenario(share=1.0), "planner")
     sim.run()
-    first = _first_starts(sim)
-    held = [i for i, o in enumerate(sim.orders) if o["fire_on_arrival"] and not o["rejected"]
-            and _held_until(sim, o) > o["time"] + 60]
-    assert len(held) >= 5
-    for i in held:
-        assert first[i] >= _held_until(sim, sim.orders[i]) - 1e-6, sim.orders[i]
-    # fifo, facing the same customers, starts some of them before the notice: the check can fail
     fifo = simulate.StoreSim(arrival_scenario(share=1.0), "fifo")
     fifo.run()
-    fifo_first = _first_starts(fifo)
-    assert any(fifo_first[i] < _held_until(sim, sim.orders[i]) for i in held)
+    far = [i for i, o in enumerate(sim.orders) if o["fire_on_arrival"] and not o["rejected"]
+           and o["promised"] - o["time"] > 600]
+    assert len(far) >= 3
+    first, fifo_first = _first_starts(sim), _first_starts(fifo)
+    assert all(first[i] > sim.orders[i]["time"] + 60 for i in far)
+    waited = [first[i] - sim.orders[i]["time"] for i in far]
+    fifo_waited = [fifo_first[i] - sim.orders[i]["time"] for i in far]
+    assert sum(waited) / len(far) > sum(fifo_waited) / len(far) + 120
 
 
 def test_shelf_time_is_hold_and_drops_with_arrival_firing():
@@ -115,9 +136,10 @@ def test_bad_arrival_options_say_why(change, message):
 
 
 def arrival_store(rng):
-    """A random store some of whose orders are make-it-when-I-arrive, in each state the app plans them:
-    held (released at promise + hold limit, far ahead, weight 0), on the way (just in time for the ETA)
-    and here (as soon as possible, due when they walked in)."""
+    """A random store some of whose orders are make-it-when-I-arrive, in states the kernels must plan alike:
+    held (released far ahead, weight 0), on the way (just in time for the ETA) and here (as soon as
+    possible, due when they walked in). The app's rule has changed since (pickup_rules.arrival_timing), but
+    release, weight and just-in-time combinations like these are still the kernels' to plan."""
     kw = random_store(rng)
     orders = np.unique(kw["item_order"])
     for o in orders:
@@ -163,11 +185,12 @@ def test_held_orders_wait_for_their_release_in_the_plan():
     assert plan.item_start_s[0] < 60.0
 
 
-def test_idle_start_arriving_only_moves_on_my_way_tickets():
-    """SimulatorConfig.idle_start_arriving lets an idle barista start an "on my way" ticket early: it changes
-    a run with arrival firing, and nothing without it."""
+def test_idle_start_arriving_changes_nothing_now():
+    """SimulatorConfig.idle_start_arriving let an idle barista start an "on my way" ticket early, when the
+    rule made those just in time for the ETA; the rule now makes them as soon as possible (from ETA_LEAD_S
+    before the ETA), so the option changes nothing, with arrival firing or without."""
     eager = dataclasses.replace(DEFAULT_SIMULATOR, idle_start_arriving=True)
-    assert simulate.simulate(arrival_scenario(share=1.0), "planner", sim_config=eager) != \
+    assert simulate.simulate(arrival_scenario(share=1.0), "planner", sim_config=eager) == \
         simulate.simulate(arrival_scenario(share=1.0), "planner")
     assert simulate.simulate(arrival_scenario(share=0.0), "planner", sim_config=eager) == \
         simulate.simulate(arrival_scenario(share=0.0), "planner")

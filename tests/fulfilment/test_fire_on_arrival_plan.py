@@ -1,6 +1,7 @@
-"""The planner bridge and "make it when I arrive": a held order is not started before its customer says
-they are coming, an ETA makes it ready about then, "I'm here" makes it as soon as possible, and a customer
-who says nothing is served from the promised time plus the store's hold limit."""
+"""The planner bridge and "make it when I arrive" (pickup_rules.arrival_timing): a silent customer's order is
+planned just in time for a little after its promise, an ETA makes it as soon as possible but not more than
+ETA_LEAD ahead, "I'm here" makes it as soon as possible, and a customer who says nothing by the promised time
+plus the store's hold limit is served as if they came at the promise."""
 
 import datetime as dt
 
@@ -11,6 +12,7 @@ from fulfilment import services
 from fulfilment.models import Channel, Order, OrderEvent, StoreFulfilmentSettings
 from fulfilment.services import LineRequest, scheduling
 from fulfilment.services.arrival import order_arrival_record
+from fulfilment.services.pickup_rules import ARRIVAL_AIM_AFTER_PROMISE, ETA_LEAD, arrival_timing
 from orderahead.errors import DomainError
 
 pytestmark = pytest.mark.django_db
@@ -32,25 +34,35 @@ def first_start(order):
     return min(line.planned_start_at for line in order.lines.all())
 
 
-def test_a_held_order_is_not_started_before_its_customer_says_anything(menu, offers, now):
+def test_a_silent_customers_order_is_planned_for_a_little_after_its_promise(menu, offers, now):
     held = place(menu, None, fire_on_arrival=True, now=now)
-    hold = dt.timedelta(minutes=offers.shelf_hold_minutes)
-    assert first_start(held) >= held.promised_ready_at + hold - dt.timedelta(seconds=1)
-    # an ordinary order placed after it is made first: the held one does not hold up the kitchen
+    aim = held.promised_ready_at + ARRIVAL_AIM_AFTER_PROMISE
+    # just in time for the aim: ready about then, not at once
+    assert abs((held.estimated_ready_at - aim).total_seconds()) <= 60, (held.estimated_ready_at, aim)
+    assert first_start(held) > now + dt.timedelta(seconds=60)
+    # an ordinary order placed after it is made first, and on time: the held one does not hold up the kitchen
     plain = place(menu, None, now=now)
     held.refresh_from_db()
     assert first_start(plain) < first_start(held)
     assert plain.estimated_ready_at <= plain.promised_ready_at
 
 
-def test_with_an_eta_it_is_ready_about_then_and_not_before(menu, offers, now):
+def test_with_an_eta_it_is_made_shortly_before_and_ready_by_then(menu, offers, now):
     order = place(menu, None, fire_on_arrival=True, now=now)
     order, changed = order_arrival_record(order=order, customer=None, eta_minutes=20, now=now)
     assert changed and order.customer_eta_at == now + dt.timedelta(minutes=20)
     eta = order.customer_eta_at
-    assert abs((order.estimated_ready_at - eta).total_seconds()) <= 90, (order.estimated_ready_at, eta)
-    assert first_start(order) > now + dt.timedelta(minutes=15)  # not made early to sit on the shelf
+    assert order.estimated_ready_at <= eta
+    # not made early to sit on the shelf: started no sooner than ETA_LEAD before the ETA
+    assert first_start(order) >= eta - ETA_LEAD - dt.timedelta(seconds=1)
     assert order.events.filter(kind=OrderEvent.ARRIVAL, data__eta_minutes=20).count() == 1
+
+
+def test_a_short_notice_goes_straight_to_the_queue(menu, offers, now):
+    order = place(menu, None, fire_on_arrival=True, now=now)
+    order, _ = order_arrival_record(order=order, customer=None, eta_minutes=3, now=now)
+    assert first_start(order) <= now + dt.timedelta(seconds=5)
+    assert order.estimated_ready_at <= order.customer_eta_at
 
 
 def test_im_here_makes_it_as_soon_as_possible(menu, offers, now):
@@ -66,7 +78,12 @@ def test_im_here_makes_it_as_soon_as_possible(menu, offers, now):
 
 def test_a_silent_customer_is_served_from_the_promise_plus_the_hold_limit(menu, offers, now):
     order = place(menu, None, fire_on_arrival=True, now=now)
-    give_up = order.promised_ready_at + dt.timedelta(minutes=offers.shelf_hold_minutes)
+    hold = dt.timedelta(minutes=offers.shelf_hold_minutes)
+    give_up = order.promised_ready_at + hold
+    before = arrival_timing(order=order, now=give_up - dt.timedelta(seconds=1), hold=hold)
+    assert before.just_in_time and before.due_at == order.promised_ready_at + ARRIVAL_AIM_AFTER_PROMISE
+    after = arrival_timing(order=order, now=give_up, hold=hold)
+    assert not after.just_in_time and after.due_at == order.promised_ready_at
     scheduling.store_replan(store=order.store, now=give_up + dt.timedelta(seconds=30))
     order.refresh_from_db()
     assert first_start(order) <= give_up + dt.timedelta(seconds=35)
@@ -92,12 +109,11 @@ def test_held_orders_change_nothing_for_stores_without_them(menu, offers, now):
     assert (state.arrays["item_release_s"] == 0).all() and (state.arrays["item_weight"] == 1).all()
 
 
-def test_held_orders_past_their_promise_do_not_push_back_new_customers(menu, offers, now):
-    alone = place(menu, None, now=now)
-    quoted_alone = alone.promised_ready_at - now
-    later = now + dt.timedelta(minutes=4)  # the held orders' promises have passed; their hold limit has not
+def test_held_orders_are_counted_in_new_customers_quotes(menu, offers, now):
+    """Silent customers' orders are real work planned for a little after their promises: a customer who comes
+    after them is quoted with that work in view and is ready by their promise."""
     for _ in range(4):
         place(menu, None, fire_on_arrival=True, now=now)
+    later = now + dt.timedelta(minutes=4)
     plain = place(menu, None, now=later)
-    assert plain.promised_ready_at - later <= quoted_alone + dt.timedelta(seconds=30)
     assert plain.estimated_ready_at <= plain.promised_ready_at

@@ -169,7 +169,7 @@ function apply(event) {
 const mine = ticket => (config.station ? ticket.lines.filter(l => l.station === config.station) : ticket.lines);
 const openLines = ticket => mine(ticket).filter(l => !l.done_at);
 function fireAt(ticket) {  // when a scheduled order comes up: its first item's planned start, a little early
-  // A make-when-I-arrive order too: held until its customer says they are coming, it is planned for then.
+  // A make-when-I-arrive order too: planned for a little after its promise, or for its ETA once given.
   if (ticket.pickup_kind !== "scheduled" && !ticket.fire_on_arrival) return null;
   const starts = openLines(ticket).map(l => ms(l.planned_start_at)).filter(Boolean);
   if (starts.length) return Math.min(...starts) - FIRE_LEAD_MS;
