@@ -92,6 +92,16 @@ def manager_store2(store2):
 
 
 @pytest.fixture
+def manager2_client(client, manager_store2):
+    """The test client signed in as store 2's manager, as admin needs them: staff (admin lets only staff in;
+    the membership decides the rest)."""
+    manager_store2.is_staff = True
+    manager_store2.save(update_fields=["is_staff"])
+    client.force_login(manager_store2)
+    return client
+
+
+@pytest.fixture
 def api():
     return APIClient()
 

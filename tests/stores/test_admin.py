@@ -53,14 +53,6 @@ def listed(response) -> list:
 
 
 @pytest.fixture
-def manager2_client(client, manager_store2):
-    manager_store2.is_staff = True  # Django admin lets only staff in; the membership decides the rest
-    manager_store2.save(update_fields=["is_staff"])
-    client.force_login(manager_store2)
-    return client
-
-
-@pytest.fixture
 def menu2(store2):
     return factories.coffee_menu(store2)
 

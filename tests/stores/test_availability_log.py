@@ -132,14 +132,6 @@ def test_the_log_holds_exactly_one_of_item_and_option(store, menu):
 
 # --- Every place an 86 is made logs it, with who did it ------------------------------------------------------
 
-@pytest.fixture
-def manager2_client(client, manager_store2):
-    manager_store2.is_staff = True
-    manager_store2.save(update_fields=["is_staff"])
-    client.force_login(manager_store2)
-    return client
-
-
 def changelist(model) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
 

@@ -17,14 +17,6 @@ def menu2(store2):
     return factories.coffee_menu(store2)
 
 
-@pytest.fixture
-def manager2_client(client, manager_store2):
-    manager_store2.is_staff = True
-    manager_store2.save(update_fields=["is_staff"])
-    client.force_login(manager_store2)
-    return client
-
-
 def teach(item, daypart, samples=45, mean=90.0, variance=400.0):
     return LearnedPrepTime.objects.create(item=item, station=item.station, daypart=daypart, samples=samples,
                                           mean_seconds=mean, variance_seconds2=variance)
