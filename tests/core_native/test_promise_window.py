@@ -9,7 +9,6 @@ from core_native.config import DEFAULT_PLANNER, WindowConfig
 from core_native.tools import scenario, simulate
 from tests.core_native.test_simulate import small_scenario
 
-SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
 Z = DEFAULT_PLANNER.safety_z
 
 
@@ -50,9 +49,8 @@ def test_window_coverage_is_deterministic_per_seed():
 
 @pytest.mark.slow
 def test_about_nine_in_ten_orders_are_ready_inside_their_window():
-    path = SCENARIOS / "steady-weekday.json"
-    if not path.exists():
-        pytest.skip("shared/scenarios not found")
+    # A stress day kept in the repository, so the check runs in every clone (../shared/scenarios may be absent).
+    path = Path(scenario.__file__).resolve().parents[1] / "scenarios" / "drive-thru-heavy.json"
     result = simulate.simulate(scenario.load_scenario(str(path)), "planner")
     assert 0.8 <= result["window_coverage"] <= 0.99
     assert result["window_width_p50_s"] <= 300.0
