@@ -163,17 +163,19 @@ def dashboard_chart_csv(request):
         return json_error("bad_query", str(error), 400)
     figures = dashboard.dashboard_figures(stores=chosen, start=start, end=end)
     table = dashboard_charts.chart_table(figures, name, channel_names=dict(Channel.choices))
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_csv_name(name, start, end)}"'
-    writer = csv.writer(response)
-    writer.writerow(table.columns)
-    writer.writerows(table.rows)
-    return response
+    return _csv_download(name, start, end, table.columns, table.rows)
 
 
-def _csv_name(what: str, start: dt.date, end: dt.date) -> str:
+def _csv_download(what: str, start: dt.date, end: dt.date, header: list, rows) -> HttpResponse:
+    """A CSV attachment named after what it holds and its days ("orders-2026-03-10-to-2026-03-12.csv")."""
     last_day = end - dt.timedelta(days=1)
-    return f"{what}-{start}" + (f"-to-{last_day}" if last_day != start else "") + ".csv"
+    name = f"{what}-{start}" + (f"-to-{last_day}" if last_day != start else "") + ".csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
 
 
 @login_required
@@ -183,11 +185,10 @@ def dashboard_orders_csv(request):
         _allowed, chosen, start, end = _scope(request)
     except BadQuery as error:
         return json_error("bad_query", str(error), 400)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_csv_name("orders", start, end)}"'
-    writer = csv.writer(response)
-    writer.writerow(["order", "store", "channel", "status", "currency", "subtotal_minor", "tax_minor",
-                     "total_minor", "created_at", "promised_ready_at", "ready_at", "picked_up_at", "cancelled_at"])
-    for row in dashboard.orders_for_export(stores=chosen, start=start, end=end).iterator(chunk_size=2000):
-        writer.writerow([value.isoformat() if isinstance(value, dt.datetime) else value for value in row])
-    return response
+    rows = dashboard.orders_for_export(stores=chosen, start=start, end=end).iterator(chunk_size=2000)
+    return _csv_download("orders", start, end,
+                         ["order", "store", "channel", "status", "currency", "subtotal_minor", "tax_minor",
+                          "total_minor", "created_at", "promised_ready_at", "ready_at", "picked_up_at",
+                          "cancelled_at"],
+                         ([value.isoformat() if isinstance(value, dt.datetime) else value for value in row]
+                          for row in rows))

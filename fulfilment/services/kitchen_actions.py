@@ -36,11 +36,17 @@ def _check_staff(actor, store_id: int) -> None:
         raise DomainError("You are not on the staff of this store.", code="not_staff", status=403)
 
 
-def _lock(store_id: int, order_id: int) -> tuple[Store, Order]:
-    """Store row first, then the order: the same order as every other writer, so none wait in a cycle."""
+def _lock_store(store_id: int) -> Store:
+    """The store row, locked: every writer takes it first."""
     store = Store.objects.select_for_update().filter(pk=store_id).first()
     if store is None:
         raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+    return store
+
+
+def _lock(store_id: int, order_id: int) -> tuple[Store, Order]:
+    """Store row first, then the order: the same order as every other writer, so none wait in a cycle."""
+    store = _lock_store(store_id)
     order = Order.objects.select_for_update().filter(pk=order_id, store_id=store_id).first()
     if order is None:
         raise NotFound(f"Order {order_id} is not an order of this store.", code="unknown_order")
@@ -271,9 +277,7 @@ def kitchen_item_86(*, store_id: int, item_id: int, actor, eighty_sixed: bool = 
     now = now or timezone.now()
     _check_staff(actor, store_id)
     with transaction.atomic():
-        store = Store.objects.select_for_update().filter(pk=store_id).first()
-        if store is None:
-            raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+        store = _lock_store(store_id)
         item = MenuItem.objects.filter(pk=item_id, store=store).first()
         if item is None:
             raise NotFound(f"Item {item_id} is not on this store's menu.", code="unknown_menu_item")
@@ -295,9 +299,7 @@ def kitchen_option_86(*, store_id: int, option_id: int, actor, available: bool,
     when they were placed, and an option's availability only decides what can be ordered next."""
     _check_staff(actor, store_id)
     with transaction.atomic():
-        store = Store.objects.select_for_update().filter(pk=store_id).first()
-        if store is None:
-            raise NotFound(f"Store {store_id} does not exist.", code="unknown_store")
+        store = _lock_store(store_id)
         option = ModifierOption.objects.select_related("group").filter(pk=option_id, group__store=store).first()
         if option is None:
             raise NotFound(f"Option {option_id} is not a modifier option of this store.", code="unknown_option")
