@@ -139,11 +139,6 @@ class SimulatorConfig:
     # plan's start times (before issue 27). Measured over 5 seeds of every scenario: in-store wait
     # p90 fell from 1.04-1.26x fifo's to 0.98-1.13x (mean), quote error rose 1-9 s (docs/SCHEDULER.md).
     idle_start_asap_s: float = 300.0
-    # Fire by arrival: True lets that idle barista also start an "on my way" ticket (a make-it-when-I-arrive
-    # order whose customer gave an ETA) as an ASAP one; False keeps it off the screen until its planned start,
-    # as the KDS shows it today (docs/KITCHEN_DISPLAY.md). Measured on arrival-firing (docs/SCENARIOS.md): True
-    # takes back most of the in-store wait arrival firing adds in the peak, for a few seconds of shelf time.
-    idle_start_arriving: bool = False
 
 
 DEFAULT_SIMULATOR = SimulatorConfig()

@@ -324,10 +324,8 @@ class StoreSim:
         return o["promised"]
 
     def _waits_for_planned_start(self, o, now):
-        """A just-in-time ticket an idle barista leaves until its planned start: a scheduled pickup, and an
-        "on my way" one unless SimulatorConfig.idle_start_arriving lets them start it as an ASAP one."""
-        if self.cfg.idle_start_arriving and o.get("fire_on_arrival") and not math.isnan(o["eta"]):
-            return False
+        """A just-in-time ticket an idle barista leaves until its planned start: a scheduled pickup, and a
+        make-it-when-I-arrive order whose customer has not said when they come."""
         return self._plan_timing(o, now)[2]
 
     def _fifo_estimate(self, now, stations, means):

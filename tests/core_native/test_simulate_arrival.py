@@ -1,14 +1,12 @@
 """Fire by arrival in the simulator (issue 27): make-it-when-I-arrive customers, planned as the app plans them
 (pickup_rules.arrival_timing, mirrored by StoreSim._plan_timing); the kernels plan such stores as the reference."""
 
-import dataclasses
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from core_native.config import DEFAULT_SIMULATOR
 from core_native.tools import arrival_compare, scenario, simulate
 
 from .conftest import as_plan_args, random_store, seeds
@@ -183,17 +181,6 @@ def test_held_orders_wait_for_their_release_in_the_plan():
     assert plan.item_start_s[1] >= 3600.0
     assert 600.0 < plan.item_start_s[2] < 1200.0
     assert plan.item_start_s[0] < 60.0
-
-
-def test_idle_start_arriving_changes_nothing_now():
-    """SimulatorConfig.idle_start_arriving let an idle barista start an "on my way" ticket early, when the
-    rule made those just in time for the ETA; the rule now makes them as soon as possible (from ETA_LEAD_S
-    before the ETA), so the option changes nothing, with arrival firing or without."""
-    eager = dataclasses.replace(DEFAULT_SIMULATOR, idle_start_arriving=True)
-    assert simulate.simulate(arrival_scenario(share=1.0), "planner", sim_config=eager) == \
-        simulate.simulate(arrival_scenario(share=1.0), "planner")
-    assert simulate.simulate(arrival_scenario(share=0.0), "planner", sim_config=eager) == \
-        simulate.simulate(arrival_scenario(share=0.0), "planner")
 
 
 def test_arrival_compare_rows():
