@@ -40,7 +40,8 @@ Policies
   (ASAP tickets show at once, a scheduled one shortly before its planned
   start), an idle barista also starts the next ASAP ticket planned on their
   lane within `idle_start_asap_s`, unless that pushes the lane's next planned
-  item past its promise less margin.
+  item past its promise less margin (`idle_start_walk_ins`: the station's
+  earliest such ticket on any lane, and a walk-in's even then).
 - fixed: first come first served; every ASAP order is quoted now + 10 min
   (`fixed_quote_s`), a common "default prep time" setting.
 - fifo: first come first served; ASAP quote = the work queued ahead at the
@@ -467,38 +468,44 @@ class StoreSim:
                 self.push(wake, _WAKE, wake)
 
     def _start_asap_on_idle_lanes(self, now, items, plan):
-        """A barista with nothing to make starts the next ASAP ticket the plan has on their lane, when
-        it is planned within `idle_start_asap_s` (held back by pacing or behind a scheduled order's
-        reserved time); a scheduled (just-in-time) ticket still waits for its planned start."""
-        first = {}  # (station, lane) -> row of the earliest planned ASAP item on it
-        for k, it in enumerate(items):
-            lane = int(plan.item_lane[k])
-            if self.it_state[it] != 0 or lane < 0 or self._waits_for_planned_start(self.orders[self.it_order[it]], now):
-                continue
-            key = (self.it_station[it], lane)
-            if key not in first or plan.item_start_s[k] < plan.item_start_s[first[key]]:
-                first[key] = k
+        """A barista with nothing to make starts the next ASAP ticket the plan has within
+        `idle_start_asap_s` (held back by pacing or behind a scheduled order's reserved time); a
+        scheduled (just-in-time) ticket still waits for its planned start. Which ticket: with
+        `idle_start_walk_ins` the station's earliest planned one on whichever lane, and a walk-in's
+        (its customer is waiting in the store) even if it delays the lane's next planned ticket;
+        otherwise the earliest planned on this lane. An app order's ticket is started only when the
+        lane's next planned item can take the delay and still be ready its margin before its promise."""
+        waiting = [k for k, it in enumerate(items)
+                   if self.it_state[it] == 0 and int(plan.item_lane[k]) >= 0
+                   and plan.item_start_s[k] <= self.cfg.idle_start_asap_s
+                   and not self._waits_for_planned_start(self.orders[self.it_order[it]], now)
+                   and self._plan_timing(self.orders[self.it_order[it]], now)[0] <= now + _TIME_EPS]
+        waiting.sort(key=lambda k: plan.item_start_s[k])
         slack = None
-        for (st, lane), k in first.items():
-            it = items[k]
-            if not (self.lane_item[st][lane] < 0 and lane < _lanes_at(self.p["stations"][st], now)
-                    and plan.item_start_s[k] <= self.cfg.idle_start_asap_s
-                    and self._plan_timing(self.orders[self.it_order[it]], now)[0] <= now + _TIME_EPS):
-                continue
-            # started now it runs into the lane's next planned item (if it does) by `delay`: only when
-            # that item's order can take the delay and still be ready its margin before its promise
-            if slack is None:
-                slack = dict(zip(plan.order_id.tolist(),
-                                 (plan.order_due_s - plan.order_margin_s - plan.order_ready_s).tolist()))
-            ahead = [j for j, jt in enumerate(items) if j != k and self.it_state[jt] == 0
-                     and self.it_station[jt] == st and int(plan.item_lane[j]) == lane
-                     and plan.item_start_s[j] < plan.item_start_s[k]]
-            if ahead:
-                nxt = min(ahead, key=lambda j: plan.item_start_s[j])
-                delay = self.it_mean[it] - plan.item_start_s[nxt]
-                if delay > 0 and slack[self.it_order[items[nxt]]] < delay:
+        for st in range(self.n_stations):
+            for lane in range(_lanes_at(self.p["stations"][st], now)):
+                if self.lane_item[st][lane] >= 0:
                     continue
-            self._start(now, it, lane)
+                mine = [k for k in waiting if self.it_state[items[k]] == 0 and self.it_station[items[k]] == st
+                        and (self.cfg.idle_start_walk_ins or int(plan.item_lane[k]) == lane)]
+                if not mine:
+                    continue
+                k, it = mine[0], items[mine[0]]
+                walk_in = self.orders[self.it_order[it]]["channel"] in IN_STORE_CHANNELS
+                if not (self.cfg.idle_start_walk_ins and walk_in):
+                    # started now it runs into the lane's next planned item (if it does) by `delay`
+                    if slack is None:
+                        slack = dict(zip(plan.order_id.tolist(),
+                                         (plan.order_due_s - plan.order_margin_s - plan.order_ready_s).tolist()))
+                    ahead = [j for j, jt in enumerate(items) if j != k and self.it_state[jt] == 0
+                             and self.it_station[jt] == st and int(plan.item_lane[j]) == lane
+                             and plan.item_start_s[j] < plan.item_start_s[k]]
+                    if ahead:
+                        nxt = min(ahead, key=lambda j: plan.item_start_s[j])
+                        delay = self.it_mean[it] - plan.item_start_s[nxt]
+                        if delay > 0 and slack[self.it_order[items[nxt]]] < delay:
+                            continue
+                self._start(now, it, lane)
 
     # results
     def metrics(self) -> dict:

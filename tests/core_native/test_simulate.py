@@ -1,5 +1,6 @@
 """The store simulator: same seed, same result; the DESIGN.md metric keys."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -131,10 +132,10 @@ def test_stress_days_are_in_the_repository_and_valid():
         assert actual == pytest.approx(prep / 0.7, abs=0.5) if st == espresso else actual == prep
 
 
-def idle_store(kinds):
+def idle_store(kinds, channel="counter", sim_config=simulate.DEFAULT_SIMULATOR):
     """A planner StoreSim with one open item per entry of `kinds` (scheduled or not), every lane idle at t=0."""
-    sim = simulate.StoreSim(small_scenario(), "planner")
-    sim.orders = [dict(channel="counter", time=0.0, skus=[0], actual=[55.0], scheduled=scheduled, wanted=0.0,
+    sim = simulate.StoreSim(small_scenario(), "planner", sim_config=sim_config)
+    sim.orders = [dict(channel=channel if not scheduled else "mobile", time=0.0, skus=[0], actual=[55.0], scheduled=scheduled, wanted=0.0,
                        offset=0.0, promised=600.0, ready=math.nan, rejected=False, remaining=1, release=0.0,
                        rank=math.nan) for scheduled in kinds]
     for i in range(len(kinds)):
@@ -181,3 +182,20 @@ def test_an_asap_ticket_jumps_a_scheduled_one_only_if_its_promise_has_room(slack
     sim = idle_store([True, False])
     sim._start_asap_on_idle_lanes(0.0, [0, 1], fake_plan([20.0, 75.0], [0, 0], slack_s=slack_s))
     assert started(sim) == expected
+
+
+@pytest.mark.parametrize("channel, expected", [("counter", [1]), ("mobile", [])])
+def test_with_walk_ins_first_a_waiting_customer_jumps_even_a_scheduled_ticket_without_room(channel, expected):
+    # as above with no slack; idle_start_walk_ins lets the walk-in's ticket go first, not an app order's
+    walk_ins_first = dataclasses.replace(simulate.DEFAULT_SIMULATOR, idle_start_walk_ins=True)
+    sim = idle_store([True, False], channel=channel, sim_config=walk_ins_first)
+    sim._start_asap_on_idle_lanes(0.0, [0, 1], fake_plan([20.0, 75.0], [0, 0], slack_s=0.0))
+    assert started(sim) == expected
+
+
+def test_with_walk_ins_first_an_idle_lane_takes_a_ticket_planned_on_another_lane():
+    walk_ins_first = dataclasses.replace(simulate.DEFAULT_SIMULATOR, idle_start_walk_ins=True)
+    sim = idle_store([False], channel="mobile", sim_config=walk_ins_first)
+    sim.lane_item[0][0] = 99  # at 600 s espresso has two lanes: lane 0 busy (the ticket is planned there), 1 idle
+    sim._start_asap_on_idle_lanes(600.0, [0], fake_plan([120.0], [0], slack_s=0.0))
+    assert started(sim) == [0] and sim.it_lane[0] == 1
