@@ -137,11 +137,11 @@ class SimulatorConfig:
     # planned start (pacing, or a scheduled order's reserved time in front of it), unless that would
     # push the lane's next planned item past its order's promise less margin. 0: baristas keep the
     # plan's start times (before issue 27). Measured over 5 seeds of every scenario: in-store wait
-    # p90 fell from 1.04-1.26x fifo's to 0.98-1.13x (mean), quote error rose 1-9 s (docs/SCHEDULER.md).
+    # p90 fell from 1.04-1.26x fifo's to 0.98-1.13x (mean), quote error rose 1-9 s (docs/SCENARIOS.md).
     idle_start_asap_s: float = 300.0
     # With this on, an idle barista takes the station's earliest planned ASAP ticket on whichever lane,
     # and a walk-in's (the customer waits in the store) even when it delays the lane's next planned
-    # ticket. Off by default, measured over 5 seeds of every scenario (docs/SCHEDULER.md): in-store wait
+    # ticket. Off by default, measured over 5 seeds of every scenario (docs/SCENARIOS.md): in-store wait
     # p90 falls to <= 1.10x fifo's on the mean everywhere (scheduled-lunch 1.14x -> 0.93x, barista-leaves
     # 1.12x -> 1.08x), but walk-ins are then ready well before their quote: scheduled-lunch's quote error
     # p90 rises 76 -> 94 s (public limit 75). The honest quote wins; a store that would rather serve

@@ -27,7 +27,7 @@ Why this estimator
   time x its station's pace. An item ordered rarely is then planned well after a few dozen samples of the
   station instead of ten of its own (partial pooling, as in a hierarchical model; Gelman & Hill 2007,
   ch. 12). On the simulator's day with every time 30% off this cut the orders until the plan is within
-  10% from 112 to 34 (docs/SCHEDULER.md, "Learned prep times"). The pace is relative to the configured
+  10% from 112 to 34 (docs/SCENARIOS.md, "Learned prep times"). The pace is relative to the configured
   times: after correcting them, reset it (admin's "Reset learned prep time" does).
 - Which samples: `sample_usable` drops items whose start was never pressed (the caller passes none) and
   items left on the screen (see there).
