@@ -12,5 +12,5 @@ class FulfilmentConfig(AppConfig):
         # fulfilment.services.lifecycle when imported; import them here so every process has them
         # before its first transition (the lifecycle never imports them itself).
         # payments releases or refunds a cancelled order's payment; notifications tells the customer a ready
-        # order is ready.
-        from fulfilment.services import notifications, payments  # noqa: F401
+        # order is ready; loyalty credits stars after pickup and gives spent ones back on a cancel.
+        from fulfilment.services import loyalty, notifications, payments  # noqa: F401

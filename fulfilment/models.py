@@ -85,6 +85,8 @@ class Order(models.Model):
     arrived_at = models.DateTimeField(null=True, blank=True, help_text="When the customer said they are here.")
 
     subtotal_minor = models.PositiveIntegerField(help_text="Sum of the lines at menu prices.")
+    discount_minor = models.PositiveIntegerField(
+        default=0, help_text="Rewards taken off the subtotal (OrderDiscount rows); tax is worked out after it.")
     # The store's tax rule when the order was placed (a receipt keeps the rate it was charged at).
     tax_minor = models.PositiveIntegerField(default=0, help_text="Tax of the whole order, rounded once.")
     tax_rate_percent = models.DecimalField(max_digits=6, decimal_places=3, default=0)
@@ -362,6 +364,12 @@ class CustomerProfile(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, related_name="customer_profile", on_delete=models.CASCADE)
     email_when_ready = models.BooleanField(default=False, help_text="Send an email when an order is ready.")
+    # Loyalty (issue 28). The phone staff may type at the till instead of scanning the member code: digits
+    # only, unique among members who gave one. The birthday (month and day are what count) for the
+    # birthday reward. Optional both.
+    phone = models.CharField(max_length=20, null=True, blank=True, unique=True,
+                             help_text="Digits only; staff can find the member by it at the till.")
+    birthday = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -419,3 +427,120 @@ class Favourite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.item.name}"
+
+
+# --- Loyalty: one customer across channels (issue 28) -------------------------------------------------------
+# Written only by fulfilment.services.loyalty (the ledger) and fulfilment.services.members (member codes).
+
+class LoyaltyProgram(models.Model):
+    """The chain's loyalty rules, set in admin. The active program is the newest active row (one chain per
+    deployment); with none, nobody earns and nothing can be redeemed."""
+
+    PER_AMOUNT, PER_ITEM = "per_amount", "per_item"
+    EARN_BASES = [(PER_AMOUNT, "Stars per whole currency unit paid"), (PER_ITEM, "Stars (stamps) per item bought")]
+
+    name = models.CharField(max_length=60, default="Rewards")
+    is_active = models.BooleanField(default=True)
+    earn_basis = models.CharField(max_length=12, choices=EARN_BASES, default=PER_AMOUNT)
+    earn_rate = models.PositiveSmallIntegerField(
+        default=2, validators=[MaxValueValidator(1000)],
+        help_text="Stars per whole unit of the currency paid (before tax, after rewards), or per item bought.")
+    star_expiry_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Stars not spent this many days after they were earned expire; 0: never.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Reward(models.Model):
+    """What members can spend stars on: one item of the order, taken off up to `max_value_minor` (in the
+    order's currency), as a discount line before tax. `items` empty: any item. A birthday reward costs no
+    stars and can be used once a year, in the week of the member's birthday."""
+
+    program = models.ForeignKey(LoyaltyProgram, related_name="rewards", on_delete=models.CASCADE)
+    name = models.CharField(max_length=60, help_text='What the customer sees, e.g. "Free drink".')
+    stars_cost = models.PositiveIntegerField(help_text="Stars it takes (0 for a birthday reward).")
+    max_value_minor = models.PositiveIntegerField(help_text="The most it takes off, in minor units (cents).")
+    items = models.ManyToManyField(MenuItem, blank=True, related_name="rewards",
+                                   help_text="Items it can be used on; none chosen: any item.")
+    is_birthday = models.BooleanField(default=False, help_text="Free once a year in the member's birthday week.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["stars_cost", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.stars_cost} stars)"
+
+
+class LoyaltyEntry(models.Model):
+    """One change of a member's stars: the ledger. A balance is the sum of a member's rows, never stored.
+    `key` makes each change happen once: a retried request, a replayed webhook or a second run of an
+    effect finds its row already there (the unique constraint) and changes nothing."""
+
+    EARN, EARN_REVERSED = "earn", "earn_reversed"
+    REDEEM, REDEEM_REVERSED = "redeem", "redeem_reversed"
+    EXPIRE, ADJUST, CLOSE = "expire", "adjust", "close"
+    KINDS = [(EARN, "Earned"), (EARN_REVERSED, "Earning reversed (refund)"), (REDEEM, "Redeemed"),
+             (REDEEM_REVERSED, "Redemption given back (cancelled)"), (EXPIRE, "Expired"),
+             (ADJUST, "Adjusted by staff"), (CLOSE, "Account closed")]
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="loyalty_entries", null=True,
+                               on_delete=models.SET_NULL, help_text="Empty once the member deleted their account.")
+    kind = models.CharField(max_length=20, choices=KINDS)
+    stars = models.IntegerField(help_text="Positive: added; negative: taken.")
+    order = models.ForeignKey(Order, related_name="loyalty_entries", null=True, blank=True,
+                              on_delete=models.PROTECT)
+    refund = models.ForeignKey("Refund", related_name="loyalty_entries", null=True, blank=True,
+                               on_delete=models.PROTECT)
+    reward = models.ForeignKey(Reward, related_name="loyalty_entries", null=True, blank=True,
+                               on_delete=models.PROTECT)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="loyalty_entries_made", null=True,
+                              blank=True, on_delete=models.SET_NULL, help_text="Who made the change (staff).")
+    reason = models.CharField(max_length=200, blank=True)
+    key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Earned stars: when they expire.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "loyalty entries"
+        indexes = [models.Index(fields=["member", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.stars:+d}"
+
+
+class OrderDiscount(models.Model):
+    """A reward taken off an order: one unit of `line`, by `amount_minor`, before tax (Order.discount_minor
+    is the sum of an order's rows)."""
+
+    order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
+    line = models.ForeignKey(OrderLine, related_name="discounts", null=True, blank=True, on_delete=models.CASCADE)
+    reward = models.ForeignKey(Reward, related_name="discounts", on_delete=models.PROTECT)
+    label = models.CharField(max_length=80)
+    amount_minor = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.label} on order {self.order_id}"
+
+
+class MemberCodeUse(models.Model):
+    """A scanned member code: each code (its nonce) is used once, at one store. A second scan of the same
+    code (a replay, a screenshot passed on) finds this row and is refused."""
+
+    nonce = models.CharField(max_length=40, unique=True)
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="member_code_uses", on_delete=models.CASCADE)
+    store = models.ForeignKey(Store, related_name="member_code_uses", on_delete=models.CASCADE)
+    scanned_by = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="member_codes_scanned", null=True,
+                                   on_delete=models.SET_NULL)
+    order = models.ForeignKey(Order, related_name="member_code_uses", null=True, blank=True,
+                              on_delete=models.SET_NULL)
+    used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Member code {self.nonce[:8]} at {self.store_id}"

@@ -8,6 +8,9 @@ per line. Amounts are integer minor units, so a currency with 0 or 3 minor digit
 - Prices include tax (VAT): the net is round(subtotal / (1 + rate / 100)), tax = subtotal - net,
   total = subtotal.
 
+A reward (loyalty, issue 28) is a discount taken off the subtotal before tax: tax and total are worked out on
+subtotal - discount, the way a receipt shows a discount line above the tax line.
+
 A refund of some lines of an order whose prices exclude tax gives back their share of the tax
 (`refund_tax_minor`), so refunding every line one by one returns exactly the tax charged.
 """
@@ -35,6 +38,7 @@ class Totals:
     total_minor: int
     currency: str
     tax: TaxRule
+    discount_minor: int = 0
 
 
 def round_minor(amount: Decimal) -> int:
@@ -64,17 +68,22 @@ def tax_minor(*, subtotal_minor: int, rate_percent: Decimal, prices_include_tax:
     return round_minor(subtotal * rate)
 
 
-def totals_for(*, subtotal_minor: int, currency: str, rule: TaxRule) -> Totals:
-    tax = tax_minor(subtotal_minor=subtotal_minor, rate_percent=rule.rate_percent,
-                    prices_include_tax=rule.prices_include_tax)
-    total = subtotal_minor if rule.prices_include_tax else subtotal_minor + tax
-    return Totals(subtotal_minor=subtotal_minor, tax_minor=tax, total_minor=total, currency=currency, tax=rule)
+def totals_for(*, subtotal_minor: int, currency: str, rule: TaxRule, discount_minor: int = 0) -> Totals:
+    """`discount_minor` (at most the subtotal) comes off before tax."""
+    discount = min(max(0, discount_minor), subtotal_minor)
+    taxable = subtotal_minor - discount
+    tax = tax_minor(subtotal_minor=taxable, rate_percent=rule.rate_percent, prices_include_tax=rule.prices_include_tax)
+    total = taxable if rule.prices_include_tax else taxable + tax
+    return Totals(subtotal_minor=subtotal_minor, tax_minor=tax, total_minor=total, currency=currency, tax=rule,
+                  discount_minor=discount)
 
 
-def order_totals(*, store: Store, priced_lines: Iterable) -> Totals:
-    """Subtotal, tax and total of priced cart lines (`cart.PricedLine`) at the store's current tax rule."""
+def order_totals(*, store: Store, priced_lines: Iterable, discount_minor: int = 0) -> Totals:
+    """Subtotal, tax and total of priced cart lines (`cart.PricedLine`) at the store's current tax rule, less
+    `discount_minor` of rewards before tax."""
     subtotal = sum(line.line_total_minor for line in priced_lines)
-    return totals_for(subtotal_minor=subtotal, currency=store.currency, rule=store_tax_rule(store))
+    return totals_for(subtotal_minor=subtotal, currency=store.currency, rule=store_tax_rule(store),
+                      discount_minor=discount_minor)
 
 
 def refund_tax_minor(*, order_subtotal_minor: int, order_tax_minor: int, prices_include_tax: bool,

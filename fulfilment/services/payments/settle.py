@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -32,6 +33,7 @@ from fulfilment.services.lifecycle import (
     on_transition,
     order_transition,
 )
+from fulfilment.services.loyalty import loyalty_reverse_for_refund
 from fulfilment.services.payments.state import (
     CLAIM_STALE_AFTER,
     PaymentUnavailable,
@@ -255,6 +257,8 @@ def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = N
     with transaction.atomic():
         Refund.objects.filter(pk=refund.pk).update(status=Refund.SUCCEEDED, provider_refund_id=result.id)
         Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount)
+        # the member gives back the refund's share of the stars the order earned, once it has committed
+        transaction.on_commit(partial(loyalty_reverse_for_refund, refund_id=refund.pk))
     refund.refresh_from_db()
     return refund
 
