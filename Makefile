@@ -26,6 +26,7 @@ migrate: install
 
 seed: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_loyalty
 
 # Embedded default: SQLite, in-memory channel layer, one Daphne process, demo data, demo payments.
 run: seed
