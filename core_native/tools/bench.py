@@ -51,11 +51,11 @@ measures side by side in one run:
     --against-rev REV the re-plan and the quote of this package against those of core_native at git revision
                       REV (extracted once to <tmp>/core-native-tree-<tree>, with its own Numba cache: the
                       first run compiles it), on the same backlog and quotes, after the figures above: two
-                      child processes on one thread each take turns for 7 rounds (`against_revision`).
+                      child processes on one thread each take turns for --repeats rounds (`against_revision`).
                       replan_1core_ms_this / _rev: the chain re-planned on one core (api.plan_batch, as
                       kernel_1core_ms), median; quote_us_p50_this / _rev: api.quote's p50 (as quote_us_p50);
                       replan_this_over_rev, quote_this_over_rev: the medians of each round's ratio this / REV;
-                      against_same_plans / _quotes: both packages gave the same plan and quote answers
+                      against_differing: the plan outputs and quote answers that differ between the two
 """
 
 from __future__ import annotations
@@ -428,9 +428,9 @@ def cold_compile_of_revision(rev: str) -> dict:
 
 # --against-rev: one package's side of the re-plan and quote comparison, in a child process started in the
 # directory that holds that package (so `import core_native` is that one). It loads the shared workload, warms
-# up, says it is ready, then answers "plan N" (N one-thread re-plans of the chain) and "quote" (every quote of
-# the workload through api.quote) with the wall times in ns, one JSON line each. Only names that 1aa0d3c's
-# package has as well are used.
+# up, says it is ready (with a digest of each plan output and quote answer), then answers "plan N" (N one-thread
+# re-plans of the chain) and "quote" (every quote of the workload through api.quote) with the wall times in ns,
+# one JSON line each. Only names that 1aa0d3c's package has as well are used.
 _AGAINST_WORKER = """
 import gc, hashlib, json, pickle, sys, time
 import numpy as np
@@ -466,10 +466,11 @@ replan_ns()
 answers = [api.quote(**slices[s], **new) for s, new in quotes]
 gc.collect()
 gc.freeze()  # the workload's objects, as in run()
-print(json.dumps({
-    "plan_digest": hashlib.sha1(b"".join(a.tobytes() for a in out)).hexdigest(),
-    "quote_digest": hashlib.sha1(np.asarray([(a.ready_s, a.margin_s) for a in answers]).tobytes()).hexdigest(),
-}), flush=True)
+digests = {f"plan.{name}": hashlib.sha1(a.tobytes()).hexdigest()
+           for name, a in zip(("lane", "start", "finish", "ready", "margin", "position"), out)}
+for name in ("ready_s", "margin_s", "slot_status"):
+    digests[f"quote.{name}"] = hashlib.sha1(np.asarray([getattr(a, name) for a in answers]).tobytes()).hexdigest()
+print(json.dumps(digests), flush=True)
 for line in sys.stdin:
     what, *count = line.split()
     print(json.dumps([replan_ns() for _ in range(int(count[0]))] if what == "plan" else quote_ns()), flush=True)
@@ -522,13 +523,14 @@ def revision_package(rev: str) -> Path:
     return root
 
 
-def against_revision(rev: str, n_stores: int, n_orders: int, seed: int, n_quotes: int, rounds: int = 7,
+def against_revision(rev: str, n_stores: int, n_orders: int, seed: int, n_quotes: int, rounds: int = 15,
                      plans_per_round: int = 5) -> dict:
     """This core_native's re-plan (kernel, one core) and quote (api.quote p50) against git revision `rev`'s, on
     the same chain backlog and quotes, in one run: two child processes, one per package, take turns (each
     round: both re-plan `plans_per_round` times, then both run every quote; who goes first alternates). The
     ratios this / rev are medians over the rounds of each round's ratio, so a drift of the machine's speed
-    over the run falls on both sides alike."""
+    over the run falls on both sides alike. `against_differing`: the plan outputs and quote answers in which
+    the two packages differ (none: the same plans and quotes; a tunable changed since REV shows here)."""
     kw = chain_backlog(n_stores, n_orders, seed)
     _, slices, quotes = quote_workload(kw, n_stores, n_quotes, seed)
     with tempfile.TemporaryDirectory(prefix="bench-against-") as tmp:
@@ -542,6 +544,7 @@ def against_revision(rev: str, n_stores: int, n_orders: int, seed: int, n_quotes
         old = _AgainstWorker(old_root, workload, str(old_root / ".numba_cache"))
         try:
             this_digests, old_digests = this.ready(), old.ready()
+            differing = sorted(name for name in this_digests if this_digests[name] != old_digests.get(name))
             plan_ms, quote_us = {this: [], old: []}, {this: [], old: []}
             for r in range(rounds):
                 turns = (this, old) if r % 2 == 0 else (old, this)
@@ -562,8 +565,7 @@ def against_revision(rev: str, n_stores: int, n_orders: int, seed: int, n_quotes
         replan_1core_ms_rev=round(float(np.median(plan_ms[old])), 3), replan_this_over_rev=ratio(plan_ms),
         quote_us_p50_this=round(float(np.median(quote_us[this])), 1),
         quote_us_p50_rev=round(float(np.median(quote_us[old])), 1), quote_this_over_rev=ratio(quote_us),
-        against_same_plans=this_digests["plan_digest"] == old_digests["plan_digest"],
-        against_same_quotes=this_digests["quote_digest"] == old_digests["quote_digest"],
+        against_differing=differing,
     )
 
 
@@ -613,7 +615,8 @@ def main(argv=None) -> int:
                  held=not args.from_scratch)
     result.update(warm_up_s=round(warm_up_s, 1), compile_peak_rss_mb=round(compile_peak_rss_mb, 1), **compile_figures)
     if args.against_rev:
-        result.update(against_revision(args.against_rev, args.stores, args.orders, args.seed, args.quotes))
+        result.update(against_revision(args.against_rev, args.stores, args.orders, args.seed, args.quotes,
+                                       rounds=args.repeats))
         result["load_avg"].append(round(os.getloadavg()[0], 2))
     print_figures(result, as_json=args.json, width=24)
     return 0

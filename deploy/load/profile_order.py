@@ -19,7 +19,8 @@ scheduler_share["place order"]["quote_share_of_cpu"] (and _of_wall).
 
 --learned: every other load store gets learned prep times (every item and station pace, every daypart; the
 load stores' earlier learned rows are replaced), so `by_learning` gives statements and CPU per request at
-stores with learned rows and at stores without, measured in the same run, and their ratio.
+stores with learned rows and at stores without, placed in turn in the same run, and the median ratio of the
+CPU of each two orders placed one after the other.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import os
 import pstats
 import random
 import re
+import statistics
 import sys
 import time
 import uuid
@@ -121,7 +123,8 @@ def give_learned_prep_times(store_ids: list[int]) -> None:
     rows = []
     for daypart, _, _ in DAYPARTS:
         rows += [LearnedPrepTime(item=item, station_id=item.station_id, daypart=daypart, samples=40,
-                                 mean_seconds=1.2 * item.prep_seconds, variance_seconds2=(1.2 * item.prep_sd_seconds) ** 2)
+                                 mean_seconds=1.2 * item.prep_seconds,
+                                 variance_seconds2=(1.2 * item.prep_sd_seconds) ** 2)
                  for item in MenuItem.objects.filter(store_id__in=store_ids)]
         rows += [LearnedPrepTime(item=None, station=station, daypart=daypart, samples=100, mean_seconds=1.1,
                                  variance_seconds2=0.01) for station in Station.objects.filter(store_id__in=store_ids)]
@@ -181,12 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         for pk in open_orders[:max(0, len(open_orders) - options.open)]:
             order_pick_up(order=order_mark_ready(order=Order.objects.get(pk=pk)))
 
-    def place_one(instrument: str):
+    def place_one(instrument: str, stores: list[dict]):
         """One customer's quote, order and status read: (store id, {request: (statements, cpu seconds, sql,
         wall seconds, time inside the scheduler's calls)}).
         instrument: "count" captures the statements (Django's debug cursor, which costs CPU itself),
         "time" measures CPU alone, "profile" runs cProfile."""
-        store = rng.choice(load["stores"])
+        store = rng.choice(stores)
         headers = {"HTTP_AUTHORIZATION": f"Token {rng.choice(load['tokens'])}"}
         items = [{"item": item, "quantity": 1} for item in rng.sample(store["items"], rng.randint(1, 3))]
         requests = [
@@ -218,28 +221,37 @@ def main(argv: list[str] | None = None) -> int:
         keep_queue_short(store["id"])
         return store["id"], figures
 
+    learned_or_not = ([s for s in load["stores"] if s["id"] in learned_stores],
+                      [s for s in load["stores"] if s["id"] not in learned_stores])
+
+    def stores_to_place_at(number: int) -> list[dict]:
+        """Any store; with --learned, learned and not in turn, in pairs whose first alternates (L N, N L, ...),
+        so each pair's two orders see the same machine."""
+        return learned_or_not[(number + 1) // 2 % 2] if options.learned else load["stores"]
+
     for _ in range(min(20, options.orders)):  # warm up: compiled kernels loaded, caches filled, queues built
-        place_one("time")
+        place_one("time", load["stores"])
     statements: dict[str, int] = collections.Counter()
     cpu: dict[str, float] = collections.Counter()
     # request -> wall, cpu and the scheduler's calls' wall and cpu, summed over the "time" pass
     spent: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    # "learned" / "none" -> request -> requests counted and their statements, requests timed and their CPU
-    by_learning = {group: collections.defaultdict(collections.Counter) for group in ("learned", "none")}
+    # "learned" / "none" -> request -> statements per request (the "count" pass), CPU seconds per request ("time")
+    by_learning = {group: collections.defaultdict(lambda: {"statements": [], "cpu": []})
+                   for group in ("learned", "none")}
     example = None
     for instrument in ("count", "time", "profile"):
-        for _ in range(options.orders):
-            store_id, figures = place_one(instrument)
+        for number in range(options.orders):
+            store_id, figures = place_one(instrument, stores_to_place_at(number))
             group = by_learning["learned" if store_id in learned_stores else "none"]
             for name, (count, seconds, sql, wall, inside) in figures.items():
                 if instrument == "count":
                     statements[name] += count
-                    group[name].update(counted=1, statements=count)
+                    group[name]["statements"].append(count)
                     if name == "place order" and example is None:
                         example = sql
                 elif instrument == "time":
                     cpu[name] += seconds
-                    group[name].update(timed=1, cpu=seconds)
+                    group[name]["cpu"].append(seconds)
                     spent[name].update(inside, request_wall=wall, request_cpu=seconds)
 
     by_part: dict[str, float] = collections.defaultdict(float)
@@ -284,14 +296,16 @@ def scheduler_share(spent: dict[str, collections.Counter], orders: int) -> dict:
 
 
 def learning_figures(by_learning: dict) -> dict:
-    """Statements and CPU ms per request at stores with learned rows and without, and the ratios."""
-    report = {group: {name: {"requests": c["timed"], "statements": round(c["statements"] / c["counted"], 2),
-                             "cpu_ms": round(1000 * c["cpu"] / c["timed"], 2)}
-                      for name, c in requests.items() if c["counted"] and c["timed"]}
+    """Statements (mean) and CPU ms (median) per request at stores with learned rows and without, and the
+    median over the pairs of orders placed one after the other (one of each) of the ratio of their CPU."""
+    report = {group: {name: {"requests": len(f["cpu"]), "statements": round(statistics.mean(f["statements"]), 2),
+                             "cpu_ms_p50": round(1000 * statistics.median(f["cpu"]), 2)}
+                      for name, f in requests.items() if f["statements"] and f["cpu"]}
               for group, requests in by_learning.items()}
+    learned, none = by_learning["learned"], by_learning["none"]
     report["learned_over_none_cpu"] = {
-        name: round(report["learned"][name]["cpu_ms"] / report["none"][name]["cpu_ms"], 3)
-        for name in report["learned"] if name in report["none"]}
+        name: round(statistics.median(a / b for a, b in zip(learned[name]["cpu"], none[name]["cpu"])), 3)
+        for name in learned if none[name]["cpu"]}
     return report
 
 
