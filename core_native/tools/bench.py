@@ -500,7 +500,11 @@ class _AgainstWorker:
         return self._answer()
 
     def close(self):
-        self.proc.stdin.close()
+        """End of input ends the worker; one that failed has ended already."""
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
         self.proc.wait()
 
 
@@ -542,7 +546,7 @@ def against_revision(rev: str, n_stores: int, n_orders: int, seed: int, n_quotes
                   file=sys.stderr)
         this = _AgainstWorker(Path(__file__).resolve().parents[2], workload, os.environ["NUMBA_CACHE_DIR"])
         old = _AgainstWorker(old_root, workload, str(old_root / ".numba_cache"))
-        try:
+        try:  # both start (and compile, if they must) at once; they take turns only once both are ready
             this_digests, old_digests = this.ready(), old.ready()
             differing = sorted(name for name in this_digests if this_digests[name] != old_digests.get(name))
             plan_ms, quote_us = {this: [], old: []}, {this: [], old: []}
