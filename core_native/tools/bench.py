@@ -2,7 +2,7 @@
 
     python -m core_native.tools.bench [--stores 1000] [--orders 20000] [--seed 7] [--quotes 2000]
                                 [--repeats 15] [--ref-repeats 3] [--from-scratch] [--json]
-                                [--compare-rev REV] [--no-cold-compile]
+                                [--compare-rev REV] [--against-rev REV] [--no-cold-compile]
 
 Builds a chain-wide backlog (see `chain_backlog`), warms the kernels up, then
 measures side by side in one run:
@@ -36,7 +36,8 @@ measures side by side in one run:
                       Compiling takes minutes and LLVM's peak memory (about 800 MB) once per install;
                       a service loads the cache, so that is not the memory a re-plan needs. Both are
                       printed for what they are: the child's time and peak memory.
-    load_avg          1-minute load average before and after the run (the machine is shared)
+    load_avg          1-minute load average before and after the run (the machine is shared); with
+                      --against-rev a third, after that comparison
     cold_compile_s    a child process with a fresh, empty NUMBA_CACHE_DIR runs the tiny chain above (every
                       kernel the Django app and this benchmark call: api.plan serial and parallel, api.quote's
                       one compiled call, the snapshot path, the kernel quote): its wall time from before
@@ -47,6 +48,14 @@ measures side by side in one run:
     --compare-rev REV the same cold compile, one after the other in this run, for the package as it is at git
                       revision REV (extracted to a temporary directory): cold_compile_s_REV,
                       cold_compile_cpu_s_REV, warm_run_s_REV; compile_speedup = REV's / this one's wall time
+    --against-rev REV the re-plan and the quote of this package against those of core_native at git revision
+                      REV (extracted once to <tmp>/core-native-tree-<tree>, with its own Numba cache: the
+                      first run compiles it), on the same backlog and quotes, after the figures above: two
+                      child processes on one thread each take turns for --repeats rounds (`against_revision`).
+                      replan_1core_ms_this / _rev: the chain re-planned on one core (api.plan_batch, as
+                      kernel_1core_ms), median; quote_us_p50_this / _rev: api.quote's p50 (as quote_us_p50);
+                      replan_this_over_rev, quote_this_over_rev: the medians of each round's ratio this / REV;
+                      against_differing: the plan outputs and quote answers that differ between the two
 """
 
 from __future__ import annotations
@@ -55,7 +64,9 @@ import argparse
 import gc
 import json
 import os
+import pickle
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -195,6 +206,32 @@ def store_slice(kw: dict, store: int) -> dict:
         handoff_s=15.0, n_stations=len(st))
 
 
+def plan_arrays(kw: dict) -> dict:
+    """The chain backlog's arrays that _kernel_args.prepare takes."""
+    return {k: kw.get(k) for k in (
+        "station_store", "segment_station", "segment_start_s", "segment_lanes", "item_order", "item_station",
+        "item_prep_s", "item_due_s", "item_prep_sd_s", "item_release_s", "item_weight", "item_just_in_time",
+        "progress_item", "progress_lane", "progress_remaining_s", "item_held_rank", "handoff_s", "n_stores")}
+
+
+def quote_workload(kw: dict, n_stores: int, n_quotes: int, seed: int):
+    """The quotes the benchmark times: one new order (1-3 items) at a random store of the backlog, judging 12
+    five-minute slots. (stores quoted, {store: store_slice}, [(store, quote() arguments of the new order)])."""
+    rng = np.random.default_rng(seed + 1)
+    stores = rng.integers(0, n_stores, n_quotes)
+    slices = {int(s): store_slice(kw, int(s)) for s in np.unique(stores)}
+    quotes = []
+    for s in stores:
+        k = int(rng.integers(1, 4))
+        picks = rng.choice(len(MENU), size=k)
+        quotes.append((int(s), dict(new_item_station=[MENU[m][0] for m in picks],
+                                    new_item_prep_s=[MENU[m][1] for m in picks],
+                                    new_item_prep_sd_s=[MENU[m][1] * MENU[m][2] for m in picks],
+                                    slot_first_start_s=0.0, slot_s=300.0, slot_capacity=10,
+                                    slot_orders=rng.integers(0, 12, 12))))
+    return stores, slices, quotes
+
+
 def _timed(fn):
     """(fn(), its wall time in ns): for calls of milliseconds (the quotes, ~100 us each, are
     timed inline so that no wrapper enters their figures)."""
@@ -222,10 +259,7 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
 
     load_before = os.getloadavg()[0]
     kw = chain_backlog(n_stores, n_orders, seed, held)
-    inst, _ = prepare(**{k: kw.get(k) for k in (
-        "station_store", "segment_station", "segment_start_s", "segment_lanes", "item_order", "item_station",
-        "item_prep_s", "item_due_s", "item_prep_sd_s", "item_release_s", "item_weight", "item_just_in_time",
-        "progress_item", "progress_lane", "progress_remaining_s", "item_held_rank", "handoff_s", "n_stores")})
+    inst, _ = prepare(**plan_arrays(kw))
     params = config_tuple(DEFAULT_PLANNER)
     n_items, n_ord = inst.item_prep_s.size, inst.order_due_s.size
 
@@ -277,25 +311,13 @@ def run(n_stores=1000, n_orders=20000, seed=7, n_quotes=2000, repeats=15, ref_re
     order_store = np.searchsorted(inst.store_order_start, np.arange(n_ord), side="right") - 1
     store_tardy[order_store[out1[3] > inst.order_due_s + 1e-6]] = True
 
-    # quotes: one new order (1-3 items) at a random store, judging 12 five-minute slots
-    rng = np.random.default_rng(seed + 1)
-    stores = rng.integers(0, n_stores, n_quotes)
-    slices = {int(s): store_slice(kw, int(s)) for s in np.unique(stores)}
+    stores, slices, quotes = quote_workload(kw, n_stores, n_quotes, seed)
     prep_ns = []
     snapshots = {}
     for s, sl in slices.items():
         t = time.perf_counter_ns()
         snapshots[s] = api.prepare_store(**sl)
         prep_ns.append(time.perf_counter_ns() - t)
-    quotes = []
-    for s in stores:
-        k = int(rng.integers(1, 4))
-        picks = rng.choice(len(MENU), size=k)
-        quotes.append((int(s), dict(new_item_station=[MENU[m][0] for m in picks],
-                                    new_item_prep_s=[MENU[m][1] for m in picks],
-                                    new_item_prep_sd_s=[MENU[m][1] * MENU[m][2] for m in picks],
-                                    slot_first_start_s=0.0, slot_s=300.0, slot_capacity=10,
-                                    slot_orders=rng.integers(0, 12, 12))))
     for s, new in quotes[:20]:  # warm-up: kernels compiled or loaded, caches warm
         api.quote(**slices[s], **new)
         snapshots[s].quote(**new)
@@ -404,6 +426,153 @@ def cold_compile_of_revision(rev: str) -> dict:
         return cold_compile(Path(tmp), warm_up_load=False)
 
 
+# --against-rev: one package's side of the re-plan and quote comparison, in a child process started in the
+# directory that holds that package (so `import core_native` is that one). It loads the shared workload, warms
+# up, says it is ready (with a digest of each plan output and quote answer), then answers "plan N" (N one-thread
+# re-plans of the chain) and "quote" (every quote of the workload through api.quote) with the wall times in ns,
+# one JSON line each. Only names that 1aa0d3c's package has as well are used.
+_AGAINST_WORKER = """
+import gc, hashlib, json, pickle, sys, time
+import numpy as np
+from core_native import api
+from core_native._kernel_args import config_tuple, prepare
+from core_native.config import DEFAULT_PLANNER
+
+with open(sys.argv[1], "rb") as f:
+    arrays, quotes, slices = pickle.load(f)
+inst, _ = prepare(**arrays)
+params = config_tuple(DEFAULT_PLANNER)
+n_items, n_orders = inst.item_prep_s.size, inst.order_due_s.size
+out = (np.full(n_items, -1, np.int64), np.full(n_items, np.inf), np.full(n_items, np.inf),
+       np.full(n_orders, np.inf), np.zeros(n_orders), np.zeros(n_orders, np.int64))
+
+
+def replan_ns():
+    started = time.perf_counter_ns()
+    api.plan_batch(inst, params, *out)
+    return time.perf_counter_ns() - started
+
+
+def quote_ns():
+    ns = []
+    for s, new in quotes:
+        started = time.perf_counter_ns()
+        api.quote(**slices[s], **new)
+        ns.append(time.perf_counter_ns() - started)
+    return ns
+
+
+replan_ns()
+answers = [api.quote(**slices[s], **new) for s, new in quotes]
+gc.collect()
+gc.freeze()  # the workload's objects, as in run()
+digests = {f"plan.{name}": hashlib.sha1(a.tobytes()).hexdigest()
+           for name, a in zip(("lane", "start", "finish", "ready", "margin", "position"), out)}
+for name in ("ready_s", "margin_s", "slot_status"):
+    digests[f"quote.{name}"] = hashlib.sha1(np.asarray([getattr(a, name) for a in answers]).tobytes()).hexdigest()
+print(json.dumps(digests), flush=True)
+for line in sys.stdin:
+    what, *count = line.split()
+    print(json.dumps([replan_ns() for _ in range(int(count[0]))] if what == "plan" else quote_ns()), flush=True)
+"""
+
+
+class _AgainstWorker:
+    """A running _AGAINST_WORKER: ask() sends one request and returns its answer."""
+
+    def __init__(self, package_root: Path, workload: Path, cache_dir: str):
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, NUMBA_NUM_THREADS="1")  # one core, like kernel_1core_ms
+        self.proc = subprocess.Popen([sys.executable, "-c", _AGAINST_WORKER, str(workload)], cwd=package_root,
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def _answer(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"--against-rev worker in {self.proc.args} ended with code {self.proc.wait()}")
+        return json.loads(line)
+
+    def ready(self) -> dict:
+        return self._answer()
+
+    def ask(self, request: str) -> list:
+        self.proc.stdin.write(request + "\n")
+        self.proc.stdin.flush()
+        return self._answer()
+
+    def close(self):
+        """End of input ends the worker; one that failed has ended already."""
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.proc.wait()
+
+
+def revision_package(rev: str) -> Path:
+    """core_native as it is at git revision `rev`, extracted once into a directory named after its tree and
+    kept (with its Numba cache in <dir>/.numba_cache), so only the first comparison with a revision compiles
+    its kernels (minutes). git archive stamps files with the commit's time, so the cache stays valid."""
+    repo = Path(__file__).resolve().parents[2]
+    tree = subprocess.run(["git", "rev-parse", f"{rev}:core_native"], cwd=repo, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    root = Path(tempfile.gettempdir()) / f"core-native-tree-{tree[:12]}"
+    if not (root / "core_native").is_dir():
+        staging = Path(tempfile.mkdtemp(prefix="core-native-extract-"))
+        archive = subprocess.run(["git", "archive", rev, "core_native"], cwd=repo, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(staging)], input=archive.stdout, check=True)
+        try:
+            staging.rename(root)
+        except OSError:  # another run extracted it first
+            shutil.rmtree(staging)
+    return root
+
+
+def against_revision(rev: str, n_stores: int, n_orders: int, seed: int, n_quotes: int, rounds: int = 15,
+                     plans_per_round: int = 5) -> dict:
+    """This core_native's re-plan (kernel, one core) and quote (api.quote p50) against git revision `rev`'s, on
+    the same chain backlog and quotes, in one run: two child processes, one per package, take turns (each
+    round: both re-plan `plans_per_round` times, then both run every quote; who goes first alternates). The
+    ratios this / rev are medians over the rounds of each round's ratio, so a drift of the machine's speed
+    over the run falls on both sides alike. `against_differing`: the plan outputs and quote answers in which
+    the two packages differ (none: the same plans and quotes; a tunable changed since REV shows here)."""
+    kw = chain_backlog(n_stores, n_orders, seed)
+    _, slices, quotes = quote_workload(kw, n_stores, n_quotes, seed)
+    with tempfile.TemporaryDirectory(prefix="bench-against-") as tmp:
+        workload = Path(tmp) / "workload.pickle"
+        workload.write_bytes(pickle.dumps((plan_arrays(kw), quotes, slices)))
+        old_root = revision_package(rev)
+        if not any((old_root / ".numba_cache").glob("**/*.nbi")):
+            print(f"--against-rev: compiling {rev}'s kernels into {old_root}/.numba_cache (first time: minutes)",
+                  file=sys.stderr)
+        this = _AgainstWorker(Path(__file__).resolve().parents[2], workload, os.environ["NUMBA_CACHE_DIR"])
+        old = _AgainstWorker(old_root, workload, str(old_root / ".numba_cache"))
+        try:  # both start (and compile, if they must) at once; they take turns only once both are ready
+            this_digests, old_digests = this.ready(), old.ready()
+            differing = sorted(name for name in this_digests if this_digests[name] != old_digests.get(name))
+            plan_ms, quote_us = {this: [], old: []}, {this: [], old: []}
+            for r in range(rounds):
+                turns = (this, old) if r % 2 == 0 else (old, this)
+                for worker in turns:
+                    plan_ms[worker].append(float(np.median(worker.ask(f"plan {plans_per_round}"))) / 1e6)
+                for worker in turns:
+                    quote_us[worker].append(float(np.median(worker.ask("quote"))) / 1e3)
+        finally:
+            this.close()
+            old.close()
+
+    def ratio(figures):
+        return round(float(np.median(np.asarray(figures[this]) / np.asarray(figures[old]))), 3)
+
+    return dict(
+        against_rev=rev, against_rounds=rounds,
+        replan_1core_ms_this=round(float(np.median(plan_ms[this])), 3),
+        replan_1core_ms_rev=round(float(np.median(plan_ms[old])), 3), replan_this_over_rev=ratio(plan_ms),
+        quote_us_p50_this=round(float(np.median(quote_us[this])), 1),
+        quote_us_p50_rev=round(float(np.median(quote_us[old])), 1), quote_this_over_rev=ratio(quote_us),
+        against_differing=differing,
+    )
+
+
 def warm_kernel_cache() -> tuple[float, float]:
     """Run a tiny chain through every timed path in a child process (see warm_up_s in the docstring)."""
     started = time.perf_counter()
@@ -425,6 +594,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--compare-rev", metavar="REV",
                         help="also measure the cold compile of core_native at this git revision, in this run")
+    parser.add_argument("--against-rev", metavar="REV",
+                        help="also time the re-plan and the quote of core_native at this git revision against this "
+                             "one's, interleaved in this run (the same backlog and quotes): the ratios this / REV")
     parser.add_argument("--no-cold-compile", action="store_true",
                         help="skip the cold-compile measurement (minutes on a 2-core machine)")
     try:
@@ -446,6 +618,10 @@ def main(argv=None) -> int:
     result = run(args.stores, args.orders, args.seed, args.quotes, args.repeats, args.ref_repeats,
                  held=not args.from_scratch)
     result.update(warm_up_s=round(warm_up_s, 1), compile_peak_rss_mb=round(compile_peak_rss_mb, 1), **compile_figures)
+    if args.against_rev:
+        result.update(against_revision(args.against_rev, args.stores, args.orders, args.seed, args.quotes,
+                                       rounds=args.repeats))
+        result["load_avg"].append(round(os.getloadavg()[0], 2))
     print_figures(result, as_json=args.json, width=24)
     return 0
 
