@@ -11,6 +11,7 @@ import pytest
 
 from tests.browser.conftest import PASSWORD, new_phone, save_screenshot
 from tests.browser.steps import heading, place_order_by_api
+from tests.browser.test_accessibility_browser import axe_script, axe_violations, describe  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -78,3 +79,22 @@ def test_deleting_the_account_asks_the_password_and_signs_out(chromium, live):
         assert not device.errors
     finally:
         device.context.close()
+
+
+def test_the_privacy_section_and_the_delete_dialog_are_accessible(chromium, live, axe_script):  # noqa: F811
+    from playwright.sync_api import expect
+
+    device = new_phone(chromium, live, bypass_csp=True)  # axe is injected: the page's policy would refuse it
+    try:
+        page = device.open("/#/account")
+        expect(page.get_by_role("heading", name="Your data")).to_be_visible()
+        found = {"account": axe_violations(page, axe_script)}
+        page.get_by_role("button", name="Delete my account").click()
+        expect(page.get_by_role("dialog", name="Delete your account?")).to_be_visible()
+        found["delete dialog"] = axe_violations(page, axe_script)
+        page.get_by_role("button", name="Keep my account").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+    finally:
+        device.context.close()
+    failures = [describe(screen, violations) for screen, violations in found.items() if violations]
+    assert not failures, "\n\n".join(failures)
