@@ -17,7 +17,7 @@ import datetime as dt
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, ProtectedError
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -160,7 +160,11 @@ def member_account_delete(*, member, password: str, now: dt.datetime | None = No
             "login_records": _login_records_delete(username=member.get_username()),
         }
         member_id = member.pk
-        member.delete()  # the ledger's member, events' and refunds' actor: SET_NULL; member codes: CASCADE
+        try:
+            member.delete()  # the ledger's member, events' and refunds' actor: SET_NULL; member codes: CASCADE
+        except ProtectedError:  # a former staff member's orders placed for others (Order.placed_by) hold it
+            raise Conflict("This account is in the stores' records (orders it placed for others): ask an admin "
+                           "to delete it.", code="account_in_records") from None
     log.info("account_deleted", member_id=member_id, orders_anonymised=orders, stars_closed=closed)
     return {"orders_anonymised": orders, "stars_closed": closed, **removed}
 

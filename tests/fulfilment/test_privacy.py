@@ -264,3 +264,14 @@ def test_staff_screens_show_the_members_name_and_nothing_else_about_them(api_as,
         assert not keys_of(shown) & leaky_keys, keys_of(shown) & leaky_keys
         text = json.dumps(shown)
         assert not [value for value in private if value in text], text
+
+
+def test_a_former_barista_whose_orders_for_others_are_on_the_books_is_left_to_an_admin(menu, store, barista_store1):
+    counter_order(menu, barista_store1, None)  # placed by them for a walk-in
+    barista_store1.store_memberships.all().delete()  # no longer on the staff
+
+    response = delete(token_client(barista_store1))
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "account_in_records"
+    assert get_user_model().objects.filter(pk=barista_store1.pk).exists()
+    assert Token.objects.filter(user=barista_store1).exists()  # nothing was changed
