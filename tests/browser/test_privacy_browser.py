@@ -28,7 +28,9 @@ def test_history_shows_the_channel_and_the_download_holds_the_orders(phone):
     expect(heading(page, "My orders")).to_be_visible()
     card = page.locator(".order-card", has_text=f"Order #{order['id']}")
     expect(card.get_by_text("At the counter")).to_be_visible()
-    expect(card.get_by_role("button", name="Order again")).to_be_visible()
+    card.get_by_role("button", name="Order again").click()  # the counter order, again from the phone
+    expect(heading(page, "Checkout")).to_be_visible()
+    assert page.evaluate("JSON.parse(localStorage.getItem('cart')).lines.map(l => l.name)") == ["Latte", "Drip coffee"]
 
     page.goto(f"{server.base}/#/account")
     expect(heading(page, "Your account")).to_be_visible()
