@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fulfilment.apis import accounts, favourites, notifications, orders, payments, pickup, reorder, stores
+from fulfilment.apis import accounts, favourites, notifications, orders, payments, pickup, privacy, reorder, stores
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
@@ -24,5 +24,7 @@ urlpatterns = [
     path("stores/<int:store_id>/handoff/", pickup.HandoffApi.as_view(), name="store-handoff"),
     path("me/notifications/", notifications.NotificationSettingsApi.as_view(), name="me-notifications"),
     path("me/push-subscriptions/", notifications.PushSubscriptionsApi.as_view(), name="me-push-subscriptions"),
+    path("me/data/", privacy.MyDataApi.as_view(), name="me-data"),
+    path("me/delete/", privacy.AccountDeleteApi.as_view(), name="me-delete"),
     path("payments/stripe/webhook/", payments.StripeWebhookApi.as_view(), name="stripe-webhook"),
 ]

@@ -76,7 +76,7 @@ async function viewOrders() {
       state.tz = o.store_timezone;
       return `<li class="card order-card">
         <a class="order-link" href="#/order/${o.id}"><span class="order-title">Order #${o.id} · ${esc(o.store_name)}</span>
-          <span class="muted">${esc(dateTime(o.created_at))}</span>
+          <span class="muted"><span class="channel" data-channel="${esc(o.channel)}">${esc(channelLabel(o.channel))}</span> · ${esc(dateTime(o.created_at))}</span>
           <span>${esc(orderSummary(o))}</span>
           ${o.fire_on_arrival && !o.arrived_at && !o.customer_eta_at && ["confirmed", "in_progress"].includes(o.status)
             ? `<span>Made when you arrive: open it to say you are on your way</span>`
@@ -156,7 +156,7 @@ async function viewOrder(orderId, pushed) {
     if (!open) document.getElementById("order-notify").hidden = true;
   } else {
     render(`<h1 tabindex="-1">Order #${order.id}</h1>
-      <p class="muted">${esc(order.store_name)} · placed ${esc(dateTime(order.created_at))}</p>
+      <p class="muted">${esc(order.store_name)} · ${esc(channelLabel(order.channel))} · placed ${esc(dateTime(order.created_at))}</p>
       ${flash ? `<p class="notice" role="alert">${esc(flash)}</p>` : ""}
       <section class="card status-card" id="order-status" aria-live="polite" aria-atomic="true" aria-label="Order status"></section>
       <div id="order-pickup">${pay ? `<section class="card" aria-labelledby="pay-title"><h2 id="pay-title">Pay</h2><div id="payment-element"></div>
@@ -459,10 +459,91 @@ async function viewAccount() {
     <section class="card" aria-labelledby="fav-title"><h2 id="fav-title">Favourites</h2>
       ${favourites == null ? `<p class="muted">Favourites are not available right now.</p>`
         : favourites.length ? `<ul class="favs">${favourites.map(f => favouriteHtml(f)).join("")}</ul>`
-        : `<p class="muted">None yet. In your cart, tap ☆ beside a drink to keep it here.</p>`}</section>`);
+        : `<p class="muted">None yet. In your cart, tap ☆ beside a drink to keep it here.</p>`}</section>
+    <section class="card" id="account-privacy" aria-labelledby="privacy-title"></section>`);
+  renderPrivacy(document.getElementById("account-privacy"));
   document.getElementById("sign-out").onclick = () => { signedOut(); location.hash = "#/"; };
   renderNotifications(document.getElementById("account-notify"), { title: "Notifications" });
   app.querySelectorAll("[data-fav-remove]").forEach(button => button.onclick = () =>
     removeFavourite(favourites.find(f => f.id === Number(button.dataset.favRemove)), button));
 }
 const viewFavourites = viewAccount;
+
+// --- Your data: download it, or delete the account --------------------------------------------------------------
+
+function renderPrivacy(section) {
+  section.innerHTML = `<h2 id="privacy-title">Your data</h2>
+    <p>Download everything we keep about you (your account, orders from the app and the store, stars, favourites and
+      notification settings) as a file.</p>
+    <div class="actions"><button type="button" class="secondary" id="data-download">Download my data</button>
+      <button type="button" class="secondary danger" id="account-delete">Delete my account</button></div>
+    <p id="privacy-message" role="status" hidden></p>`;
+  const message = section.querySelector("#privacy-message");
+  section.querySelector("#data-download").onclick = event => downloadMyData(event.target, message);
+  section.querySelector("#account-delete").onclick = () => deleteAccount();
+}
+
+// The download needs the API token, which a plain link cannot send: fetch it, then save it as a file.
+async function downloadMyData(button, message) {
+  button.disabled = true;
+  try {
+    const response = await fetch("/api/me/data/", { headers: { Authorization: `Token ${state.token}` } });
+    if (!response.ok) throw new Error(response.status === 401 ? "Sign in again to download your data." : `The download failed (${response.status}).`);
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "")?.[1] || "my-data.json";
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    setMessage(message, `Saved as ${name}.`, "muted");
+  } catch (error) {
+    setMessage(message, error.message || "Could not reach the server. Check your connection and try again.");
+  } finally { button.disabled = false; }
+}
+
+// Deleting asks for the password again and says what happens before anything does.
+function deleteAccount() {
+  const dialog = document.createElement("dialog");
+  dialog.className = "sheet confirm";
+  dialog.setAttribute("aria-labelledby", "delete-title");
+  dialog.innerHTML = `<form method="dialog" novalidate><h2 id="delete-title">Delete your account?</h2>
+    <p id="delete-what">This deletes your account for good: you are signed out everywhere, your stars are gone (they cannot be
+      given back), and your favourites, notification settings, phone number and birthday are removed. Your past orders stay in
+      the store's books without your name. Orders still open must be picked up or cancelled first.</p>
+    <label for="delete-password">Your password, to confirm</label>
+    <input id="delete-password" name="password" type="password" autocomplete="current-password" required aria-describedby="delete-what">
+    <p class="error" id="delete-error" role="alert" hidden></p>
+    <div class="actions"><button type="button" class="secondary" value="no">Keep my account</button>
+      <button type="submit" class="primary danger" value="yes">Delete my account</button></div></form>`;
+  document.body.append(dialog);
+  const form = dialog.querySelector("form");
+  const error = dialog.querySelector("#delete-error");
+  dialog.querySelector("button[value=no]").onclick = () => dialog.close();
+  dialog.addEventListener("close", () => dialog.remove());
+  form.onsubmit = async event => {
+    event.preventDefault();
+    if (!form.password.value) { setMessage(error, "Enter your password to confirm."); form.password.focus(); return; }
+    form.querySelectorAll("button").forEach(b => { b.disabled = true; });
+    try {
+      await api("/me/delete/", { method: "POST", body: { password: form.password.value } });
+    } catch (failure) {
+      form.querySelectorAll("button").forEach(b => { b.disabled = false; });
+      setMessage(error, failure.status === 403 ? "That password is not right; your account was not deleted." : failure.message);
+      form.password.value = "";
+      if (failure.status === 401) { dialog.close(); route(); } else form.password.focus();
+      return;
+    }
+    dialog.close();
+    signedOut();
+    localStorage.removeItem("cart"); localStorage.removeItem("placedOrder");
+    state.cart = null;
+    render(`<h1 tabindex="-1">Your account is deleted</h1>
+      <p>You are signed out. Your past orders stay in the store's books without your name.</p>
+      <p><a href="#/">Back to the stores</a></p>`);
+    focusHeading();
+  };
+  showDialog(dialog);
+  form.password.focus();
+}

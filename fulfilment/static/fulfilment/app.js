@@ -56,6 +56,10 @@ function dateTime(iso) {
 function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
+// Where an order was placed, as the history says it: an order staff took for the customer in the store is theirs too.
+const CHANNEL_LABELS = { mobile: "In the app", counter: "At the counter", kiosk: "At the kiosk", drive_thru: "Drive-thru",
+                         delivery: "Delivery" };
+function channelLabel(channel) { return CHANNEL_LABELS[channel] || capital(String(channel || "").replace(/_/g, " ")); }
 function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
 function capital(text) { text = String(text || ""); return text.charAt(0).toUpperCase() + text.slice(1); }
 
