@@ -57,6 +57,7 @@ from stores.admin import (
     OneStoreColumnsMixin,
     StoreScopedAdminMixin,
     managed_store_ids,
+    titled_filter,
 )
 from stores.money import format_money, format_price_change
 
@@ -653,13 +654,14 @@ class LoyaltyEntryAdmin(admin.ModelAdmin):
     """Superusers see every member's ledger; a store manager sees the rows of their stores' orders (earned,
     reversed by a refund, redeemed, given back), not members' other stores or head office's adjustments."""
 
-    list_display = ("member_name", "kind", "stars", "order_number", "reason", "who", "created_at")
-    list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
+    list_display = ("member_name", "kind", "stars", "order_number", "reason", "who", "when")
+    list_filter = (("kind", titled_filter(admin.ChoicesFieldListFilter, "what happened")),
+                   ("created_at", titled_filter(admin.DateFieldListFilter, "day")))
     search_fields = ("member__username",)
     search_help_text = "Member's username."
     list_select_related = ("member", "actor")
-    fields = ("member_name", "kind", "stars", "order_number", "refund", "reward", "reason", "who", "created_at",
-              "expires_at", "key")
+    fields = ("member_name", "kind", "stars", "order_number", "refund", "reward", "reason", "who", "when",
+              "expires", "change_key")
     readonly_fields = fields
     actions = ("adjust_member_stars",)
 
@@ -696,6 +698,18 @@ class LoyaltyEntryAdmin(admin.ModelAdmin):
     @admin.display(description="Order", ordering="order")
     def order_number(self, entry: LoyaltyEntry) -> str:
         return str(entry.order_id) if entry.order_id else "–"
+
+    @admin.display(description="When", ordering="created_at")
+    def when(self, entry: LoyaltyEntry):
+        return entry.created_at
+
+    @admin.display(description="Stars expire")
+    def expires(self, entry: LoyaltyEntry):
+        return entry.expires_at or "–"
+
+    @admin.display(description="Change key (the same change is never made twice)")
+    def change_key(self, entry: LoyaltyEntry) -> str:
+        return entry.key
 
     @admin.display(description="Who", ordering="actor__username")
     def who(self, entry: LoyaltyEntry) -> str:

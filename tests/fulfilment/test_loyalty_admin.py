@@ -89,6 +89,7 @@ def test_the_ledger_is_a_read_only_list(client, head_office, program, customer_a
     listing = client.get(reverse("admin:fulfilment_loyaltyentry_changelist"), {"q": "customer_a"}).content.decode()
     assert "customer_a" in listing and "Earned" in listing and "automatic" in listing
     assert "Delete selected" not in listing
+    assert " what happened" in listing and " day" in listing and ">When<" in listing  # filters, column in words
     page = client.get(reverse("admin:fulfilment_loyaltyentry_change", args=[entry.pk])).content.decode()
     assert 'name="stars"' not in page and "earn:order:x" in page
     assert client.post(reverse("admin:fulfilment_loyaltyentry_change", args=[entry.pk]),
