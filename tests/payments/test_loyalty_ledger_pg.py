@@ -196,6 +196,9 @@ def test_a_random_concurrent_run_keeps_every_balance_equal_to_its_ledger():
         recomputed[entry["member_id"]] += entry["stars"]
     balances = {member.pk: loyalty.member_balance(member=member) for member in members}
     assert {pk: recomputed.get(pk, 0) for pk in balances} == balances
+    # Known gap (issue 28, loyalty_reverse_for_refund): a refund of an order whose stars were already spent takes
+    # them back all the same, so earn 18 + 18, redeem 25, refund the first order in full leaves -7. This mix
+    # refunds each thread's own recent orders while balances are high, and has not reached it in its runs.
     below_zero = {pk: balance for pk, balance in balances.items() if balance < 0}
     # Each change once: every key is unique (the constraint), and so is each change's subject.
     assert not LoyaltyEntry.objects.values("key").annotate(n=Count("pk")).filter(n__gt=1).exists()
