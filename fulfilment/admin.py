@@ -19,6 +19,7 @@ import zoneinfo
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
@@ -29,8 +30,11 @@ from django.utils.html import format_html, format_html_join
 
 from fulfilment import services as fulfilment_services
 from fulfilment.channels import policy
+from fulfilment.dashboard import chain_currency
 from fulfilment.models import (
     PAID_OPEN_STATUSES,
+    LoyaltyEntry,
+    LoyaltyProgram,
     Order,
     OrderEvent,
     OrderLine,
@@ -39,13 +43,22 @@ from fulfilment.models import (
     Payment,
     PaymentStatus,
     Refund,
+    Reward,
     StoreFulfilmentSettings,
     StorePaymentPolicy,
 )
 from fulfilment.pickup_codes import CODE_ALPHABET, CODE_LENGTH, pickup_code
+from fulfilment.services import loyalty as loyalty_services
 from fulfilment.services import payments as payment_services
 from orderahead.errors import DomainError
-from stores.admin import ManagedInlineMixin, OneStoreColumnsMixin, StoreScopedAdminMixin
+from stores.admin import (
+    ManagedInlineMixin,
+    MoneyField,
+    OneStoreColumnsMixin,
+    StoreScopedAdminMixin,
+    managed_store_ids,
+    titled_filter,
+)
 from stores.money import format_money, format_price_change
 
 ADMIN_CANCEL_REASON = "Cancelled by manager in admin"
@@ -513,3 +526,233 @@ class StoreFulfilmentSettingsAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class StorePaymentPolicyAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("store", "no_show_after_minutes", "no_show_action")
     list_select_related = ("store",)
+
+
+# --- Loyalty (issue 28): the chain's rules, the ledger, stars adjusted by hand -------------------------------
+# The rules (earn rate, rewards, expiry) are the chain's, one set for every store: superusers (head office)
+# change them; a store manager may read them, to answer a customer. The ledger is append-only: every change of
+# a member's stars is a row written by fulfilment.services.loyalty, so admin shows it and never edits or
+# deletes it; the one write, adjusting a member's stars, calls loyalty_adjust.
+
+class ChainRulesAccessMixin:
+    """Superusers keep Django's rules; anyone who manages a store may view, and nothing more."""
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) if request.user.is_superuser else bool(
+            managed_store_ids(request))
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) if request.user.is_superuser else bool(
+            managed_store_ids(request))
+
+    def has_add_permission(self, request, *args):  # inlines also get the parent object
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class StoreItemChoiceField(forms.ModelMultipleChoiceField):
+    """Menu items belong to a store, so each store has its own "Latte": the choice says which."""
+
+    def label_from_instance(self, item) -> str:
+        return f"{item.store.name}: {item.name}"
+
+
+class RewardForm(forms.ModelForm):
+    max_value_minor = MoneyField(label="Takes off up to",
+                                 help_text="The most the reward takes off one item, e.g. 4.50; the item's price "
+                                           "when that is less.")
+
+    class Meta:
+        model = Reward
+        fields = ("name", "stars_cost", "max_value_minor", "items", "is_birthday", "is_active")
+        labels = {"name": "Name", "stars_cost": "Stars it takes", "items": "Items it covers",
+                  "is_birthday": "Birthday reward", "is_active": "On offer"}
+        help_texts = {"items": "None chosen: any item. Hold Ctrl (Cmd on a Mac) to choose several.",
+                      "is_active": "Untick to stop offering it; stars already spent on it stay spent."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Rewards are chain-wide and have no currency of their own: amounts are in the stores' currency.
+        self.fields["max_value_minor"].currency = chain_currency()
+
+
+class RewardInline(ChainRulesAccessMixin, admin.StackedInline):
+    model = Reward
+    form = RewardForm
+    extra = 0
+    verbose_name = "reward"
+    verbose_name_plural = "rewards members can spend stars on"
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "items":
+            from stores.models import MenuItem
+
+            return StoreItemChoiceField(
+                queryset=MenuItem.objects.select_related("store").order_by("store__name", "name"), required=False,
+                label="Items it covers", help_text=RewardForm.Meta.help_texts["items"])
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class LoyaltyProgramForm(forms.ModelForm):
+    class Meta:
+        model = LoyaltyProgram
+        fields = ("name", "is_active", "earn_basis", "earn_rate", "star_expiry_days")
+        labels = {"name": "Name", "is_active": "In use", "earn_basis": "Stars are earned",
+                  "earn_rate": "Stars earned", "star_expiry_days": "Stars expire after (days)"}
+        help_texts = {"is_active": "The newest program in use is the one members earn and spend under; with none "
+                                   "in use nobody earns or redeems."}
+
+
+@admin.register(LoyaltyProgram)
+class LoyaltyProgramAdmin(ChainRulesAccessMixin, admin.ModelAdmin):
+    form = LoyaltyProgramForm
+    list_display = ("name", "is_active", "earn_basis", "earn_rate", "expiry", "reward_list")
+    inlines = (RewardInline,)
+
+    @admin.display(description="Stars expire")
+    def expiry(self, program: LoyaltyProgram) -> str:
+        return f"after {program.star_expiry_days} days" if program.star_expiry_days else "never"
+
+    @admin.display(description="Rewards")
+    def reward_list(self, program: LoyaltyProgram) -> str:
+        currency = chain_currency()
+        return ", ".join(
+            f"{reward.name}: {reward.stars_cost} stars, up to {format_money(reward.max_value_minor, currency)}"
+            for reward in program.rewards.all() if reward.is_active) or "–"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("rewards")
+
+
+class AdjustStarsForm(forms.Form):
+    # A username, not a drop-down: a chain has far too many members to list.
+    member = forms.CharField(max_length=150, label="Member's username")
+    stars = forms.IntegerField(label="Stars", help_text="Positive adds stars, negative takes them away.")
+    reason = forms.CharField(max_length=200, label="Reason",  # stripped: spaces alone are no reason
+                             error_messages={"required": "Say why: the member's ledger shows it."},
+                             help_text="Required: the member's ledger shows it (\"goodwill: wrong drink\").")
+
+    def clean_member(self):
+        member = get_user_model().objects.filter(username=self.cleaned_data["member"].strip()).first()
+        if member is None:
+            raise forms.ValidationError("No member has that username.")
+        return member
+
+    def clean_stars(self):
+        if not self.cleaned_data["stars"]:
+            raise forms.ValidationError("Type a number of stars other than 0.")
+        return self.cleaned_data["stars"]
+
+
+@admin.register(LoyaltyEntry)
+class LoyaltyEntryAdmin(admin.ModelAdmin):
+    """Superusers see every member's ledger; a store manager sees the rows of their stores' orders (earned,
+    reversed by a refund, redeemed, given back), not members' other stores or head office's adjustments."""
+
+    list_display = ("member_name", "kind", "stars", "order_number", "reason", "who", "when")
+    list_filter = (("kind", titled_filter(admin.ChoicesFieldListFilter, "what happened")),
+                   ("created_at", titled_filter(admin.DateFieldListFilter, "day")))
+    search_fields = ("member__username",)
+    search_help_text = "Member's username."
+    list_select_related = ("member", "actor")
+    fields = ("member_name", "kind", "stars", "order_number", "refund", "reward", "reason", "who", "when",
+              "expires", "change_key")
+    readonly_fields = fields
+    actions = ("adjust_member_stars",)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(order__store__in=managed_store_ids(request))
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or bool(managed_store_ids(request))
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        return bool(managed_store_ids(request)) and (obj is None or obj.order_id is not None)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_adjust_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    @admin.display(description="Member", ordering="member__username")
+    def member_name(self, entry: LoyaltyEntry) -> str:
+        return entry.member.get_username() if entry.member else "(account deleted)"
+
+    @admin.display(description="Order", ordering="order")
+    def order_number(self, entry: LoyaltyEntry) -> str:
+        return str(entry.order_id) if entry.order_id else "–"
+
+    @admin.display(description="When", ordering="created_at")
+    def when(self, entry: LoyaltyEntry):
+        return entry.created_at
+
+    @admin.display(description="Stars expire")
+    def expires(self, entry: LoyaltyEntry):
+        return entry.expires_at or "–"
+
+    @admin.display(description="Change key (the same change is never made twice)")
+    def change_key(self, entry: LoyaltyEntry) -> str:
+        return entry.key
+
+    @admin.display(description="Who", ordering="actor__username")
+    def who(self, entry: LoyaltyEntry) -> str:
+        return entry.actor.get_username() if entry.actor else "automatic"
+
+    def get_urls(self):
+        return [path("adjust/", self.admin_site.admin_view(self.adjust_view), name="fulfilment_loyaltyentry_adjust"),
+                *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_adjust": self.has_adjust_permission(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.action(description="Adjust stars of the selected rows' member…", permissions=["adjust"])
+    def adjust_member_stars(self, request, queryset):
+        members = set(queryset.exclude(member__isnull=True).values_list("member_id", flat=True))
+        if len(members) != 1:
+            self.message_user(request, "Choose rows of one member to adjust their stars.", messages.ERROR)
+            return None
+        return HttpResponseRedirect(f"{reverse('admin:fulfilment_loyaltyentry_adjust')}?member={members.pop()}")
+
+    def adjust_view(self, request):
+        """Add or take a member's stars with a reason, through loyalty_adjust (head office only)."""
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        member_id = request.GET.get("member", "")
+        chosen = get_user_model().objects.filter(pk=member_id).first() if member_id.isdigit() else None
+        form = AdjustStarsForm(request.POST or None, initial={"member": chosen.get_username() if chosen else ""})
+        if request.method == "POST" and form.is_valid():
+            member = form.cleaned_data["member"]
+            try:
+                loyalty_services.loyalty_adjust(member=member, stars=form.cleaned_data["stars"], actor=request.user,
+                                                reason=form.cleaned_data["reason"])
+            except DomainError as error:
+                form.add_error("stars", error.message)
+            else:
+                balance = loyalty_services.member_balance(member=member)
+                self.message_user(request, f"{member.get_username()} now has {balance} stars.", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    f"{reverse('admin:fulfilment_loyaltyentry_changelist')}?q={member.get_username()}")
+        if form.is_bound and isinstance(getattr(form, "cleaned_data", {}).get("member"), get_user_model()):
+            chosen = form.cleaned_data["member"]
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": "Adjust a member's stars", "member": chosen,
+                   "balance": loyalty_services.member_balance(member=chosen) if chosen else None}
+        return TemplateResponse(request, "admin/fulfilment/loyaltyentry/adjust.html", context)

@@ -25,6 +25,7 @@ from django.db.models import (
     IntegerField,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
@@ -37,10 +38,13 @@ from fulfilment.models import (
     OPEN_STATUSES,
     SOLD_STATUSES,
     Channel,
+    LoyaltyEntry,
+    LoyaltyProgram,
     Order,
     OrderLine,
     OrderStatus,
     Refund,
+    Reward,
 )
 from stores.models import Store, StoreMembership
 from stores.selectors import eighty_six_periods
@@ -345,6 +349,57 @@ def in_store_wait(*, stores, start: dt.date, end: dt.date) -> dict:
     return {"overall": _stats(overall), "by_channel": {key: _stats(by_channel[key]) for key in sorted(by_channel)}}
 
 
+# --- f) Loyalty (issue 28) -------------------------------------------------------------------------------------
+
+def chain_currency() -> str:
+    """The currency loyalty amounts (a reward's "takes off up to") are in: rewards are the chain's and have no
+    currency of their own, so the stores' (the first store's, should a chain sell in more than one)."""
+    return Store.objects.order_by("pk").values_list("currency", flat=True).first() or "USD"
+
+
+def star_value() -> dict | None:
+    """What one star is worth, from the cheapest active non-birthday reward of the active program:
+    {"reward", "max_value_minor", "stars_cost"} (a star = max_value_minor / stars_cost), or None when
+    no such reward is on offer. One query."""
+    active = LoyaltyProgram.objects.filter(is_active=True).order_by("-created_at", "-id").values("pk")[:1]
+    return (Reward.objects.filter(program=Subquery(active), is_active=True, is_birthday=False, stars_cost__gt=0)
+            .order_by("stars_cost", "id").values("name", "max_value_minor", "stars_cost").first())
+
+
+def loyalty_figures(*, stores, start: dt.date, end: dt.date) -> dict:
+    """Members and stars of the stores' local days, and what the chain owes its members. Four queries.
+
+    by_channel: [{channel, orders, member_orders, share}] of sold orders; members: how many members ordered;
+    earned / reversed / redeemed / given_back: stars of ledger rows written in the range about the stores'
+    orders (earned at pickup, taken back by refunds, spent on rewards, given back by cancels), all positive;
+    outstanding: every member's stars, chain-wide (a member's stars are spendable in any store);
+    star: star_value(); liability_minor: outstanding x a star's value, rounded to the minor unit (None
+    without a reward to value stars by)."""
+    stores = list(stores)
+    sold = Order.objects.filter(_placed_in_range(stores, start, end), status__in=SOLD_STATUSES)
+    by_channel = list(sold.values("channel").annotate(orders=Count("pk"),
+                                                      member_orders=Count("pk", filter=Q(customer__isnull=False)))
+                      .order_by("channel"))
+    for row in by_channel:
+        row["share"] = row["member_orders"] / row["orders"] if row["orders"] else None
+    members = sold.filter(customer__isnull=False).aggregate(n=Count("customer", distinct=True))["n"]
+    in_range = Q(pk__in=[])
+    for store in stores:
+        since, until = local_day_bounds(store, start, end)
+        in_range |= Q(order__store_id=store.pk, created_at__gte=since, created_at__lt=until)
+    kinds = {"earned": LoyaltyEntry.EARN, "reversed": LoyaltyEntry.EARN_REVERSED, "redeemed": LoyaltyEntry.REDEEM,
+             "given_back": LoyaltyEntry.REDEEM_REVERSED}
+    stars = LoyaltyEntry.objects.aggregate(
+        outstanding=Sum("stars", filter=Q(member__isnull=False)),
+        **{name: Sum("stars", filter=in_range & Q(kind=kind)) for name, kind in kinds.items()})
+    figures = {name: abs(stars[name] or 0) for name in kinds}
+    value = star_value()
+    outstanding = stars["outstanding"] or 0
+    liability = round(outstanding * value["max_value_minor"] / value["stars_cost"]) if value else None
+    return {"by_channel": by_channel, "members": members, **figures, "outstanding": outstanding, "star": value,
+            "liability_minor": liability}
+
+
 # --- Everything at once ------------------------------------------------------------------------------------
 
 @dataclass
@@ -362,6 +417,7 @@ class DashboardFigures:
     slot_load: list = field(default_factory=list)
     in_store_wait: dict = field(default_factory=dict)
     eighty_six: list = field(default_factory=list)
+    loyalty: dict = field(default_factory=dict)
 
 
 def dashboard_figures(*, stores, start: dt.date, end: dt.date, now: dt.datetime | None = None) -> DashboardFigures:
@@ -380,7 +436,8 @@ def dashboard_figures(*, stores, start: dt.date, end: dt.date, now: dt.datetime 
         slot_load=slot_load(stores=stores, start=start, end=end),
         in_store_wait=in_store_wait(stores=stores, start=start, end=end),
         eighty_six=eighty_six_periods(stores=stores, now=now,
-                                      bounds={store.pk: local_day_bounds(store, start, end) for store in stores}))
+                                      bounds={store.pk: local_day_bounds(store, start, end) for store in stores}),
+        loyalty=loyalty_figures(stores=stores, start=start, end=end))
 
 
 def orders_for_export(*, stores, start: dt.date, end: dt.date) -> QuerySet:

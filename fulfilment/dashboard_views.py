@@ -93,6 +93,20 @@ def _in_two_parts(words: str) -> tuple[str, str]:
     return words, ""
 
 
+def _loyalty_card(figures, chosen, channel_names: dict) -> dict:
+    """The Loyalty card's figures, money in the shown stores' currency (rewards are the chain's and have none)."""
+    loyalty = figures.loyalty
+    currency = chosen[0].currency
+    star = loyalty["star"]
+    return {**loyalty, "currency": currency,
+            "by_channel": [{**row, "channel_name": channel_names.get(row["channel"], row["channel"])}
+                           for row in loyalty["by_channel"]],
+            "liability": (format_money(loyalty["liability_minor"], currency)
+                          if loyalty["liability_minor"] is not None else None),
+            "star_reward": star and {"name": star["name"], "stars_cost": star["stars_cost"],
+                                     "max_value": format_money(star["max_value_minor"], currency)}}
+
+
 def _is_live(chosen, start: dt.date, end: dt.date, now: dt.datetime) -> bool:
     """The range holds today of at least one shown store: the figures still move."""
     return any(start <= timezone.localtime(now, store.tz).date() < end for store in chosen)
@@ -120,6 +134,7 @@ def _page_context(request, allowed, chosen, start, end, figures) -> dict:
                                      for key, stats in figures.in_store_wait["by_channel"].items()],
         "refunds": [{**row, "amount": format_money(row["refunded_minor"], row["currency"])}
                     for row in figures.counts["refunds"]],
+        "loyalty": _loyalty_card(figures, chosen, channel_names),
         "grace_seconds": dashboard.PROMISE_GRACE_SECONDS,
         "drift_percent": round(dashboard.PREP_DRIFT_SHARE * 100),
         "charts": dashboard_charts.chart_tables(figures, channel_names=channel_names),

@@ -198,3 +198,66 @@ def loyalty_adjust(*, member, stars: int, actor, reason: str, key: str | None = 
         entry, _ = ledger_write(member=member, kind=E.ADJUST, stars=stars, key=key or f"adjust:{uuid.uuid4().hex}",
                                 actor=actor, reason=reason)
     return entry
+
+
+# --- Expiry -------------------------------------------------------------------------------------------------
+
+def stars_to_expire(entries, *, now: dt.datetime) -> int:
+    """How many of a member's stars expire at `now`, from their ledger rows (kind, stars, order_id,
+    expires_at); the rule, written once for the sweep below and for tests.
+
+    Expiring = the stars earned with expires_at <= now (each earn less its own refund reversals) minus
+    everything ever taken out (redeemed net of what cancels gave back, adjusted down, closed, and what
+    expired before), never below 0. So spending takes the oldest stars first; what expired before counts
+    as taken, so a second run finds nothing more; and stars earned after the cut-off, or added by a
+    manager, are never touched, which keeps the result within the balance. One leniency, on the member's
+    side: stars taken while only a manager's added stars were there still count against old earned ones."""
+    reversed_by_order: dict[int, int] = {}
+    for kind, stars, order_id, _ in entries:
+        if kind == E.EARN_REVERSED and order_id is not None:
+            reversed_by_order[order_id] = reversed_by_order.get(order_id, 0) - stars
+    past_expiry = taken = balance = 0
+    for kind, stars, order_id, expires_at in entries:
+        balance += stars
+        if kind == E.EARN and expires_at is not None and expires_at <= now:
+            past_expiry += max(0, stars - reversed_by_order.get(order_id, 0))
+        elif kind in (E.REDEEM, E.REDEEM_REVERSED, E.EXPIRE, E.CLOSE) or (kind == E.ADJUST and stars < 0):
+            taken -= stars
+    return max(0, min(past_expiry - taken, balance))
+
+
+def _expire_key(member_id: int, now: dt.datetime) -> str:
+    return f"expire:member:{member_id}:{now.astimezone(dt.UTC).date().isoformat()}"
+
+
+def loyalty_expire(*, now: dt.datetime | None = None) -> list[int]:
+    """Expire the stars not spent star_expiry_days after they were earned (see stars_to_expire): one
+    "expire" row per member per day (key "expire:member:<id>:<UTC date>"), so a second run that day, or
+    on a second machine, changes nothing. Returns the ids of the members whose stars expired. Nothing
+    without an active program that has an expiry."""
+    now = now or timezone.now()
+    program = program_active()
+    if program is None or not program.star_expiry_days:
+        return []
+    candidates = set(LoyaltyEntry.objects.filter(kind=E.EARN, expires_at__lte=now, member__isnull=False)
+                     .values_list("member_id", flat=True).distinct().order_by())
+    rows_by_member: dict[int, list] = {member_id: [] for member_id in candidates}
+    for member_id, *row in (LoyaltyEntry.objects.filter(member_id__in=candidates).order_by()
+                            .values_list("member_id", "kind", "stars", "order_id", "expires_at").iterator()):
+        rows_by_member[member_id].append(tuple(row))
+    expired = []
+    for member_id in sorted(candidates):
+        if stars_to_expire(rows_by_member[member_id], now=now) <= 0:
+            continue  # read without the lock: most members with old stars have spent them
+        with transaction.atomic():
+            member = LoyaltyEntry.member.field.related_model.objects.get(pk=member_id)
+            member_lock(member=member)
+            due = stars_to_expire(list(LoyaltyEntry.objects.filter(member_id=member_id)
+                                       .values_list("kind", "stars", "order_id", "expires_at")), now=now)
+            if due <= 0:
+                continue
+            _, created = ledger_write(member=member, kind=E.EXPIRE, stars=-due, key=_expire_key(member_id, now),
+                                      reason=f"Stars older than {program.star_expiry_days} days not spent", now=now)
+        if created:
+            expired.append(member_id)
+    return expired

@@ -73,8 +73,10 @@ def test_nginx_accepts_the_rendered_config(tmp_path, rendered):
 
 def test_the_procfile_runs_the_workers_nginx_and_the_periodic_jobs():
     commands = procfile_commands()
-    assert list(commands) == ["web", "nginx", "expire", "prune"]  # web first: honcho gives it the first ports
+    # web first: honcho gives it the first ports
+    assert list(commands) == ["web", "nginx", "expire", "prune", "loyalty"]
     assert commands["web"] == "exec daphne -b 127.0.0.1 -p $PORT --access-log /dev/null orderahead.asgi:application"
     assert "daemon off;" in commands["nginx"]
     assert commands["expire"].endswith("expire_orders --every 30")
     assert commands["prune"].endswith("kds_outbox_prune --every 3600")
+    assert commands["loyalty"].endswith("loyalty_expire --every 3600")

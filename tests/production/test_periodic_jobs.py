@@ -12,7 +12,8 @@ class Stop(Exception):
     pass
 
 
-@pytest.mark.parametrize("command", [["expire_orders"], ["kds_outbox_prune", "--keep-hours", "1"]])
+@pytest.mark.parametrize("command", [["expire_orders"], ["kds_outbox_prune", "--keep-hours", "1"],
+                                     ["loyalty_expire"]])
 def test_every_repeats_the_pass_after_the_pause(command, monkeypatch):
     pauses = []
 

@@ -1,0 +1,234 @@
+"""The loyalty ledger under load on PostgreSQL (issue 28's property test): a seeded random run of earns,
+redemptions, refunds, cancellations, adjustments and replays from several threads at once, each thread on
+its own connection, then every balance recomputed from the ledger.
+
+- Earn: a counter order for a member, placed, made ready and picked up (the lifecycle's after-commit effect
+  credits it); replay: loyalty_earn_for_order again.
+- Redeem: loyalty_redeem inside the transaction that places a new counter order (refused: the order is not
+  placed); replay: loyalty_redeem again on the same order.
+- Refund: a Refund row written directly on a demo Payment of a picked-up order, then
+  loyalty_reverse_for_refund, as payments/settle.py calls it after a refund commits (the card path through the
+  Stripe double is left out: the ledger only sees the committed Refund row); replay: the reverse again.
+- Cancel: order_cancel of an order a reward was spent on (the effect gives the stars back); replay: the effect.
+- Adjust: loyalty_adjust, up or down, with a key; replay: the same key again.
+
+Run with -s to see the figures (operations, threads, conflicts refused, time) quoted in the note.
+"""
+
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Count, F, Sum
+
+from fulfilment import services
+from fulfilment.models import LoyaltyEntry, LoyaltyProgram, Order, Payment, PaymentStatus, Refund, Reward
+from fulfilment.services import LineRequest, loyalty
+from fulfilment.services.lifecycle import Transition
+from orderahead.errors import Conflict
+from tests import factories
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+E = LoyaltyEntry
+SEED = 28
+THREADS = 8
+OPS_PER_THREAD = 30
+MEMBERS = 5  # few members, many threads: every member's changes race on their row lock
+REPLAY_SHARE = 0.35
+JOIN_TIMEOUT_S = 300
+OPERATIONS = ["earn"] * 4 + ["redeem"] * 2 + ["refund"] * 2 + ["cancel", "adjust"]
+
+
+class Run:
+    """What the threads did, counted under a lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.done = Counter()
+        self.errors: list[str] = []
+
+    def count(self, what: str) -> None:
+        with self.lock:
+            self.done[what] += 1
+
+
+def worker_script(rng: random.Random, members, barista, menu, reward, run: Run, index: int):
+    """One thread's work: OPS_PER_THREAD random operations on its own orders (orders of any member)."""
+    picked_up: list[Order] = []
+    redeemed: list[Order] = []
+
+    def place(member) -> Order:
+        order, _ = services.order_place(store_id=menu["latte"].store_id, channel="counter", placed_by=barista,
+                                        customer=member,
+                                        lines=[LineRequest(item_id=menu["latte"].pk, quantity=rng.randint(1, 3),
+                                                           option_ids=(menu["small"].pk,))])
+        return order
+
+    def replay() -> bool:
+        return rng.random() < REPLAY_SHARE
+
+    def earn():
+        order = place(rng.choice(members))
+        services.order_mark_ready(order=order, actor=barista)
+        services.order_pick_up(order=order, actor=barista)
+        picked_up.append(order)
+        run.count("earn")
+        if replay():
+            loyalty.loyalty_earn_for_order(order_id=order.pk)
+            run.count("earn replayed")
+
+    def redeem():
+        member = rng.choice(members)
+        try:
+            with transaction.atomic():
+                order = place(member)
+                loyalty.loyalty_redeem(member=member, reward=reward, order=order, actor=barista)
+        except Conflict:
+            run.count("redeem refused (not enough stars)")
+            return
+        redeemed.append(order)
+        run.count("redeem")
+        if replay():
+            try:
+                with transaction.atomic():
+                    loyalty.loyalty_redeem(member=member, reward=reward, order=order, actor=barista)
+                run.count("redeem replayed")
+            except Conflict:
+                # The balance is checked before the key: a replay after the stars were spent is refused, and
+                # it writes nothing either way.
+                run.count("redeem replay refused")
+
+    def refund():
+        open_orders = [order for order in picked_up if getattr(order, "_refundable", order.total_minor) > 0]
+        if not open_orders:
+            return earn()
+        order = rng.choice(open_orders)
+        payment, _ = Payment.objects.get_or_create(
+            order=order, defaults={"provider": Payment.DEMO, "amount_minor": order.total_minor,
+                                   "currency": order.currency, "captured_minor": order.total_minor,
+                                   "status": PaymentStatus.CAPTURED})
+        left = getattr(order, "_refundable", order.total_minor)
+        amount = left if rng.random() < 0.5 else rng.randint(1, left)
+        order._refundable = left - amount
+        made = Refund.objects.create(payment=payment, amount_minor=amount, status=Refund.SUCCEEDED)
+        Payment.objects.filter(pk=payment.pk).update(refunded_minor=order.total_minor - order._refundable)
+        loyalty.loyalty_reverse_for_refund(refund_id=made.pk)
+        run.count("refund")
+        if replay():
+            loyalty.loyalty_reverse_for_refund(refund_id=made.pk)
+            run.count("refund replayed")
+
+    def cancel():
+        if not redeemed:
+            return redeem()
+        order = redeemed.pop(rng.randrange(len(redeemed)))
+        services.order_cancel(order=order, actor=barista, reason="load test")
+        run.count("cancel")
+        if replay():
+            order.refresh_from_db()
+            loyalty.give_back_redeemed_on_cancel(Transition(
+                order_id=order.pk, store_id=order.store_id, customer_id=order.customer_id, channel=order.channel,
+                from_status="confirmed", to_status="cancelled", actor=barista, at=order.updated_at))
+            run.count("cancel replayed")
+
+    def adjust():
+        member, stars = rng.choice(members), rng.choice([-30, -10, -3, 2, 5, 15])
+        key = f"adjust:pg:{index}:{rng.getrandbits(48):x}"
+        for attempt in range(2 if replay() else 1):
+            try:
+                loyalty.loyalty_adjust(member=member, stars=stars, actor=barista, reason="load test", key=key)
+                run.count("adjust" if attempt == 0 else "adjust replayed")
+            except Conflict:
+                run.count("adjust refused (below zero)" if attempt == 0 else "adjust replay refused")
+
+    actions = {"earn": earn, "redeem": redeem, "refund": refund, "cancel": cancel, "adjust": adjust}
+    return [actions[rng.choice(OPERATIONS)] for _ in range(OPS_PER_THREAD)]
+
+
+def run_threads(scripts, run: Run) -> None:
+    barrier = threading.Barrier(len(scripts))
+
+    def worker(script):
+        try:
+            connection.ensure_connection()
+            barrier.wait(timeout=JOIN_TIMEOUT_S)
+            for step in script:
+                step()
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            with run.lock:
+                run.errors.append(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(script,), daemon=True) for script in scripts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT_S)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (lock wait?)"
+
+
+def test_a_random_concurrent_run_keeps_every_balance_equal_to_its_ledger():
+    store = factories.open_store(name="Stars Store", slug="stars-store", timezone=factories.midday_timezone())
+    menu = factories.coffee_menu(store)
+    barista = factories.staff("stars-barista", store, "barista")
+    members = [factories.user(f"member{n}") for n in range(MEMBERS)]
+    program = LoyaltyProgram.objects.create(name="Stars", earn_rate=2)
+    reward = Reward.objects.create(program=program, name="Free drink", stars_cost=25, max_value_minor=650)
+    run = Run()
+    rng = random.Random(SEED)
+    scripts = [worker_script(random.Random(rng.getrandbits(64)), members, barista, menu, reward, run, n)
+               for n in range(THREADS)]
+
+    started = time.perf_counter()
+    run_threads(scripts, run)
+    took = time.perf_counter() - started
+
+    assert not run.errors, f"threads raised: {Counter(run.errors)}"
+    entries = list(LoyaltyEntry.objects.values("member_id", "kind", "stars", "order_id", "refund_id", "key"))
+    # Every balance recomputed from the ledger's rows equals member_balance, and none is below zero.
+    recomputed = defaultdict(int)
+    for entry in entries:
+        recomputed[entry["member_id"]] += entry["stars"]
+    balances = {member.pk: loyalty.member_balance(member=member) for member in members}
+    assert {pk: recomputed.get(pk, 0) for pk in balances} == balances
+    # Known gap (issue 28, loyalty_reverse_for_refund): a refund of an order whose stars were already spent takes
+    # them back all the same, so earn 18 + 18, redeem 25, refund the first order in full leaves -7. This mix
+    # refunds each thread's own recent orders while balances are high, and has not reached it in its runs.
+    below_zero = {pk: balance for pk, balance in balances.items() if balance < 0}
+    # Each change once: every key is unique (the constraint), and so is each change's subject.
+    assert not LoyaltyEntry.objects.values("key").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    assert Counter(e["order_id"] for e in entries if e["kind"] == E.EARN).most_common(1)[0][1] == 1
+    assert max(Counter(e["refund_id"] for e in entries if e["kind"] == E.EARN_REVERSED).values(), default=1) == 1
+    assert max(Counter(e["order_id"] for e in entries if e["kind"] == E.REDEEM).values(), default=1) == 1
+    # Per order: what refunds took back is never more than it earned, and never makes it negative; an order
+    # refunded in full gave back exactly what it earned; each earn is what the order earns under the program.
+    per_order = defaultdict(lambda: {"earned": 0, "reversed": 0})
+    for entry in entries:
+        if entry["kind"] in (E.EARN, E.EARN_REVERSED):
+            per_order[entry["order_id"]]["earned" if entry["kind"] == E.EARN else "reversed"] += entry["stars"]
+    for order_id, sums in per_order.items():
+        assert 0 <= sums["earned"] + sums["reversed"] <= sums["earned"], (order_id, sums)
+    fully_refunded = Payment.objects.filter(refunded_minor=F("captured_minor")).values_list("order_id", flat=True)
+    for order_id in fully_refunded:
+        assert per_order[order_id]["earned"] + per_order[order_id]["reversed"] == 0, order_id
+    for order in Order.objects.filter(pk__in=list(per_order)):
+        assert per_order[order.pk]["earned"] == loyalty.stars_for_order(order=order, program=program)
+    # A cancelled order's redemption is given back once; an order still standing keeps it.
+    for order_id, stars in (LoyaltyEntry.objects.filter(kind__in=[E.REDEEM, E.REDEEM_REVERSED]).values("order_id")
+                            .annotate(net=Sum("stars")).values_list("order_id", "net")):
+        cancelled = Order.objects.filter(pk=order_id, status="cancelled").exists()
+        assert stars == (0 if cancelled else -reward.stars_cost), (order_id, stars)
+
+    operations = sum(n for what, n in run.done.items())
+    refused = sum(n for what, n in run.done.items() if "refused" in what)
+    print(f"\nloyalty ledger on PostgreSQL: seed {SEED}, {THREADS} threads, {MEMBERS} members, {operations} operations "
+          f"({', '.join(f'{what} {n}' for what, n in sorted(run.done.items()))}); {refused} refused as conflicts; "
+          f"{len(entries)} ledger rows; {took:.1f} s ({operations / took:.0f} operations/s); "
+          f"balances {sorted(balances.values())}; below zero: {below_zero or 'none'}")
+    assert not below_zero, f"balances below zero: {below_zero}"
+
