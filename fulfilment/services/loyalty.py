@@ -130,7 +130,8 @@ def loyalty_reverse_for_refund(*, refund_id: int, now: dt.datetime | None = None
     """Take back a succeeded refund's share of what its order earned (key "earn_reversed:refund:<id>").
 
     The share is of the money paid: after refunds worth r of a capture c, floor(earned x r / c) stars are
-    reversed in all, so a refund of everything reverses exactly the stars earned and never more."""
+    reversed in all, so a refund of everything reverses exactly the stars earned and never more; but never
+    more than the member still has (stars already spent stay spent)."""
     refund = Refund.objects.select_related("payment__order").filter(pk=refund_id, status=Refund.SUCCEEDED).first()
     if refund is None:
         return None
@@ -148,6 +149,9 @@ def loyalty_reverse_for_refund(*, refund_id: int, now: dt.datetime | None = None
                     .aggregate(n=Sum("amount_minor"))["n"] or 0)
         share = min(refunded, refund.payment.captured_minor) / refund.payment.captured_minor
         due = math.floor(earned.stars * share + 1e-9) - reversed_before
+        # Stars the member has already spent are not taken back: a balance never goes below zero (the shop
+        # keeps the reward it gave; the ledger row says how many the refund took).
+        due = min(due, member_balance(member=earned.member))
         if due <= 0:
             return None
         entry, _ = ledger_write(member=earned.member, kind=E.EARN_REVERSED, stars=-due,
@@ -162,13 +166,16 @@ def loyalty_redeem(*, member, reward: Reward, order: Order, actor=None, now: dt.
     """Spend `reward`'s stars on `order`; call it inside the transaction that places the order. Conflict when
     the member has too few stars (their row is locked, so two redemptions cannot both spend the same stars)."""
     member_lock(member=member)
+    key = f"redeem:order:{order.pk}:reward:{reward.pk}"
+    done = LoyaltyEntry.objects.filter(key=key).first()
+    if done is not None:  # a replay of this very redemption: the same answer, nothing spent twice
+        return done
     balance = member_balance(member=member)
     if balance < reward.stars_cost:
         raise Conflict(f"{reward.name} takes {reward.stars_cost} stars; you have {balance}.",
                        code="not_enough_stars", fields={"reward": reward.pk, "balance": balance})
-    entry, _ = ledger_write(member=member, kind=E.REDEEM, stars=-reward.stars_cost,
-                            key=f"redeem:order:{order.pk}:reward:{reward.pk}", order=order, reward=reward,
-                            actor=actor, reason=f"{reward.name} on order {order.pk}", now=now)
+    entry, _ = ledger_write(member=member, kind=E.REDEEM, stars=-reward.stars_cost, key=key, order=order,
+                            reward=reward, actor=actor, reason=f"{reward.name} on order {order.pk}", now=now)
     return entry
 
 

@@ -142,3 +142,25 @@ def test_adjustments_need_a_reason_and_never_go_below_zero(program, customer_a, 
         loyalty.loyalty_adjust(member=customer_a, stars=-1, actor=manager_store2, reason="typo")
     entry = loyalty.loyalty_adjust(member=customer_a, stars=5, actor=manager_store2, reason="goodwill")
     assert (entry.kind, entry.actor, loyalty.member_balance(member=customer_a)) == (E.ADJUST, manager_store2, 5)
+
+
+def test_a_refund_after_the_stars_were_spent_never_takes_the_balance_below_zero(program, counter_order, customer_a,
+                                                                                 ready_order, barista_store1):
+    app_order = ready_order()
+    pickup_services.pickup_handoff(store_id=app_order.store_id, staff=barista_store1,
+                                   token=pickup_services.pickup_token(order=app_order)[0])  # 30 stars
+    loyalty.loyalty_redeem(member=customer_a, reward=program.rewards.get(), order=counter_order(customer_a))  # 5 left
+
+    payment_services.payment_refund(order=app_order, actor=barista_store1)  # would take back 30
+
+    assert loyalty.member_balance(member=customer_a) == 0 == ledger_sum(customer_a)
+    assert LoyaltyEntry.objects.get(order=app_order, kind=E.EARN_REVERSED).stars == -5
+
+
+def test_a_replayed_redemption_answers_with_the_first_one(program, counter_order, customer_a, barista_store1):
+    picked_up(counter_order(customer_a), barista_store1)
+    picked_up(counter_order(customer_a), barista_store1)  # 36
+    order, reward = counter_order(customer_a), program.rewards.get()
+    first = loyalty.loyalty_redeem(member=customer_a, reward=reward, order=order)  # 11 left: too few for another
+    assert loyalty.loyalty_redeem(member=customer_a, reward=reward, order=order) == first
+    assert loyalty.member_balance(member=customer_a) == 11
