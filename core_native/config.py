@@ -147,6 +147,7 @@ class SimulatorConfig:
     # p90 rises 76 -> 94 s (public limit 75). The honest quote wins; a store that would rather serve
     # the queue in front of it first is one setting away.
     idle_start_walk_ins: bool = False
+    walk_in_reserve_s: float = 0.0
 
 
 DEFAULT_SIMULATOR = SimulatorConfig()

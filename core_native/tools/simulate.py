@@ -228,7 +228,8 @@ class StoreSim:
             n_slots = self.cfg.slot_patience + 1
             booked = [self.slot_booked.get(first_slot + j, 0) for j in range(n_slots)]
             if self.policy == "planner":
-                q = self._quote(now, stations, means, sds, first_slot * slot_s - now, booked)
+                q = self._quote(now, stations, means, sds, first_slot * slot_s - now, booked,
+                                reserve_until=(first_slot + n_slots) * slot_s)
                 offered = np.flatnonzero(q.slot_offered)
             else:
                 offered = [j for j in range(n_slots) if booked[j] < self.p["capacity"]]
@@ -387,15 +388,67 @@ class StoreSim:
         customer's walk-in was tried: it idles lanes that later congest, and in-store waits grew.)"""
         return order["scheduled"] and not order.get("asap", False)
 
-    def _quote(self, now, stations, means, sds, first_slot_rel, booked, timed=False):
+    def _quote(self, now, stations, means, sds, first_slot_rel, booked, timed=False, reserve_until=None):
         from .. import api
 
         kw = self._store_arrays(now)
+        if reserve_until is not None and self.cfg.walk_in_reserve_s > 0:
+            kw = self._with_expected_walk_ins(kw, now, reserve_until)
         return api.quote(**kw, n_stations=self.n_stations, new_item_station=np.asarray(stations, np.int64),
                          new_item_prep_s=np.asarray(means), new_item_prep_sd_s=np.asarray(sds),
                          slot_first_start_s=first_slot_rel, slot_s=self.p["slot_s"],
                          slot_capacity=self.p["capacity"], slot_orders=np.asarray(booked, np.int64),
                          new_just_in_time=timed, config=self.pcfg)
+
+    def _with_expected_walk_ins(self, kw, now, until):
+        """The store arrays plus the walk-ins expected from now until `until` (absolute), as orders the
+        kitchen must serve within walk_in_reserve_s of their arrival: a slot that would crowd them out is
+        not offered. One typical order (each station's mean work per order) at each expected arrival."""
+        p = self.p
+        total_w = sum(w for *_, w in p["menu"])
+        work = [0.0] * self.n_stations
+        for st, prep, _cv, w in p["menu"]:
+            work[st] += p["ipo_mean"] * prep * w / total_w
+        times = []
+        for channel, rates, share, _lo, _hi in p["arrivals"]:
+            if channel not in IN_STORE_CHANNELS:
+                continue
+            expected, t, step = 0.5, now, 30.0
+            while t < until:
+                rate = 0.0
+                for start, r in rates:
+                    if start <= t + _TIME_EPS:
+                        rate = r
+                expected -= rate * (1 - share) * step / 3600.0
+                while expected <= 0:
+                    times.append(t)
+                    expected += 1.0
+                t += step
+        if not times:
+            return kw
+        first_id = len(self.orders)
+        order, station, prep, release, due = [], [], [], [], []
+        for k, t in enumerate(sorted(times)):
+            for st in range(self.n_stations):
+                if work[st] > 0:
+                    order.append(first_id + k)
+                    station.append(st)
+                    prep.append(work[st])
+                    release.append(t - now)
+                    due.append(t - now + self.cfg.walk_in_reserve_s)
+        n = len(order)
+        out = dict(kw)
+        out["item_order"] = np.concatenate((kw["item_order"], np.asarray(order, np.int64)))
+        out["item_station"] = np.concatenate((kw["item_station"], np.asarray(station, np.int64)))
+        out["item_prep_s"] = np.concatenate((kw["item_prep_s"], np.asarray(prep)))
+        out["item_prep_sd_s"] = np.concatenate((kw["item_prep_sd_s"], np.zeros(n)))
+        out["item_release_s"] = np.concatenate((kw["item_release_s"], np.asarray(release)))
+        out["item_due_s"] = np.concatenate((kw["item_due_s"], np.asarray(due)))
+        out["item_just_in_time"] = np.concatenate((kw["item_just_in_time"], np.zeros(n, bool)))
+        out["item_weight"] = np.concatenate((kw["item_weight"], np.ones(n)))
+        if kw.get("item_held_rank") is not None:
+            out["item_held_rank"] = np.concatenate((kw["item_held_rank"], np.full(n, np.nan)))
+        return out
 
     # who starts what
     def _start(self, now, item, lane):

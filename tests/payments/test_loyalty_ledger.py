@@ -102,7 +102,7 @@ def test_refunds_take_back_their_share_and_a_full_refund_all_of_it(program, read
     order = ready_order()
     pickup_services.pickup_handoff(store_id=order.store_id, staff=barista_store1,
                                    token=pickup_services.pickup_token(order=order)[0])
-    latte, croissant = order.lines.order_by("id")
+    latte, _croissant = order.lines.order_by("id")
     assert loyalty.member_balance(member=customer_a) == 30
 
     first = payment_services.payment_refund(order=order, actor=barista_store1, lines={latte.pk: 1})
