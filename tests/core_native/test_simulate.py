@@ -199,3 +199,19 @@ def test_with_walk_ins_first_an_idle_lane_takes_a_ticket_planned_on_another_lane
     sim.lane_item[0][0] = 99  # at 600 s espresso has two lanes: lane 0 busy (the ticket is planned there), 1 idle
     sim._start_asap_on_idle_lanes(600.0, [0], fake_plan([120.0], [0], slack_s=0.0))
     assert started(sim) == [0] and sim.it_lane[0] == 1
+
+
+def test_slot_quotes_can_keep_room_for_the_walk_ins_expected_before_the_slot():
+    """walk_in_reserve_s: one typical order per expected walk-in (the in-store rate), each due that long after it
+    arrives, is added to the store the slot quote plans; off, the quote sees the store as it is."""
+    reserve = dataclasses.replace(simulate.DEFAULT_SIMULATOR, walk_in_reserve_s=300.0)
+    sim = simulate.StoreSim(small_scenario(), "planner", sim_config=reserve)
+    kw = sim._store_arrays(0.0)
+    with_walk_ins = sim._with_expected_walk_ins(kw, 0.0, 3600.0)
+    counter_rate = next(rates[0][1] for channel, rates, *_ in sim.p["arrivals"] if channel == "counter")
+    added = np.unique(with_walk_ins["item_order"][kw["item_order"].size:])
+    assert len(added) == pytest.approx(counter_rate, abs=1)  # an hour of expected walk-ins
+    assert np.all(with_walk_ins["item_due_s"][kw["item_order"].size:]
+                  == with_walk_ins["item_release_s"][kw["item_order"].size:] + 300.0)
+    assert added.min() >= len(sim.orders)  # not any real order's id
+    simulate.simulate(small_scenario(), "planner", sim_config=reserve)  # and a whole day runs with it
