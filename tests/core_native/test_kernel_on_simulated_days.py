@@ -28,8 +28,8 @@ def captured_states(sc, every=15):
             plans.append((kw, arrival_open))
         return kw
 
-    def keep_quote(now, stations, means, sds, first_slot_rel, booked, timed=False):
-        q = quote(now, stations, means, sds, first_slot_rel, booked, timed)
+    def keep_quote(now, stations, means, sds, first_slot_rel, booked, timed=False, **options):
+        q = quote(now, stations, means, sds, first_slot_rel, booked, timed, **options)
         quotes.append((store_arrays(now), dict(
             new_item_station=np.asarray(stations, np.int64), new_item_prep_s=np.asarray(means),
             new_item_prep_sd_s=np.asarray(sds), slot_first_start_s=first_slot_rel, slot_s=sim.p["slot_s"],
