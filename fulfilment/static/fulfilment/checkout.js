@@ -199,6 +199,11 @@ async function viewCheckout({ focus = null } = {}) {
       state.checkout = { day: null, pickup: null };
     } catch (error) {
       showPlacing(false);
+      if (error.fields?.reward !== undefined && state.checkout.reward) {  // nothing was placed: say why, without it
+        state.checkout.reward = null;
+        state.checkout.rewardNote = `${error.message} Your order was not placed; check the total and place it again.`;
+        return viewCheckout({ focus: "#rewards-title" });
+      }
       const errors = lineErrors(error, state.cart || current);
       markLineErrors(errors);
       if (error.status === 401) {  // signed out meanwhile (an expired session): sign in right here, the cart stays
