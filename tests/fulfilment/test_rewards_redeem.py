@@ -301,3 +301,17 @@ def test_cancelling_gives_the_stars_back_and_the_birthday_treat_again(api_as, cu
     assert balance(customer_a) == 30
     assert LoyaltyEntry.objects.filter(kind=E.REDEEM_REVERSED).count() == 2
     assert place(client, cart(menu, reward=birthday_treat.pk)).status_code == 201  # not used after all
+
+
+def test_the_quote_refuses_a_reward_as_placing_would(api_as, api, customer_a, menu, store, free_drink, stars):
+    body = {"pickup": "asap", "items": cart(menu)["items"], "reward": free_drink.pk}
+    url = f"/api/stores/{store.pk}/quote/"
+    stars(customer_a, 10)
+
+    signed_out = api.post(url, body, format="json")
+    too_few = api_as(customer_a).post(url, body, format="json")
+    not_covered = api_as(customer_a).post(url, {**body, "items": cart(menu, latte=False)["items"]}, format="json")
+
+    assert (signed_out.status_code, signed_out.json()["error"]["code"]) == (400, "reward_needs_member")
+    assert (too_few.status_code, too_few.json()["error"]["code"]) == (409, "not_enough_stars")
+    assert (not_covered.status_code, not_covered.json()["error"]["code"]) == (400, "reward_not_applicable")
