@@ -61,7 +61,15 @@ class CartIn(serializers.Serializer):
                 for i in self.validated_data["items"]]
 
 
+def reward_field(**kwargs):
+    """The reward a member spends stars on (issue 28): its id, or null for none."""
+    return serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=2**31 - 1,
+                                    **kwargs)
+
+
 class QuoteIn(CartIn):
+    reward = reward_field(help_text="A reward to price the cart with (signed in): the quote shows its discount "
+                                    "line and the totals after it, or why it cannot be used")
     day = serializers.DateField(
         required=False, allow_null=True, default=None,
         error_messages={"invalid": 'Use a date such as 2026-12-07 (YYYY-MM-DD), in the store\'s calendar.'},
@@ -85,6 +93,8 @@ class OrderIn(CartIn):
         required=False, default=False,
         help_text='"Make it when I arrive": the kitchen starts it when you say you are on your way or here '
                   "(POST /api/orders/{id}/arrival/). Only where the store offers it (`offers_fire_on_arrival`).")
+    reward = reward_field(help_text="A reward of yours to spend stars on (one of the quote's `rewards`): a "
+                                    "discount line before tax; 409 not_enough_stars when you have too few")
 
 
 class ArrivalIn(serializers.Serializer):
@@ -101,6 +111,7 @@ class ArrivalIn(serializers.Serializer):
 class StaffOrderIn(CartIn):
     channel = serializers.ChoiceField(choices=staff_channel_choices())
     customer_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
+    reward = reward_field(help_text="A reward the member being served spends stars on (needs the member)")
 
 
 class SlotOut(serializers.Serializer):
@@ -166,6 +177,25 @@ class DayOut(serializers.Serializer):
     has_available_slots = serializers.BooleanField()
 
 
+class DiscountOut(serializers.Serializer):
+    label = serializers.CharField(help_text='What the receipt says, e.g. "Free drink"')
+    amount_minor = serializers.IntegerField(help_text="Taken off before tax")
+
+
+class QuoteDiscountOut(DiscountOut):
+    reward = serializers.IntegerField()
+    line_index = serializers.IntegerField(help_text="The line of the request's items it takes one unit off")
+
+
+class RewardOfferOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    stars_cost = serializers.IntegerField()
+    is_birthday = serializers.BooleanField()
+    discount_minor = serializers.IntegerField(help_text="What it would take off this cart, before tax")
+    line_index = serializers.IntegerField(help_text="The line it would take one unit off")
+
+
 class QuoteOut(serializers.Serializer):
     quoted_at = serializers.DateTimeField(source="now")
     asap_ready_at = serializers.DateTimeField(allow_null=True)
@@ -192,6 +222,9 @@ class QuoteOut(serializers.Serializer):
         allow_null=True, help_text="The earlier of the ASAP ready time and the first free slot of any day")
     offers_fire_on_arrival = serializers.BooleanField(
         help_text='The store offers "make it when I arrive" (place the order with `fire_on_arrival`)')
+    discount_minor = serializers.IntegerField(help_text="The chosen reward (`reward`), off before tax")
+    discounts = QuoteDiscountOut(many=True)
+    rewards = RewardOfferOut(many=True, help_text="Rewards the signed-in member can use on this cart now")
 
     def get_asap_available(self, quote) -> bool:
         return quote.asap_ready_at is not None
@@ -250,13 +283,14 @@ class OrderOut(serializers.ModelSerializer):
     tax = serializers.SerializerMethodField()
     item_count = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
+    discounts = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
         fields = ["id", "store", "store_name", "store_timezone", "store_address", "channel", "status", "status_label",
                   "customer_name", "pickup_kind", "requested_pickup_at", "slot_starts_at", "promised_ready_at",
                   "promised_window_start", "promised_window_end",
-                  "subtotal_minor", "tax_minor", "total_minor", "currency", "tax", "item_count", "summary", "lines",
+                  "subtotal_minor", "discount_minor", "discounts", "tax_minor", "total_minor", "currency", "tax", "item_count", "summary", "lines",
                   "events", "created_at", "updated_at", "cancel_reason", "payment", "pickup",
                   "fire_on_arrival", "customer_eta_at", "arrived_at"]
         read_only_fields = fields
@@ -265,6 +299,13 @@ class OrderOut(serializers.ModelSerializer):
     def get_tax(self, order: Order) -> dict:
         """The tax rule the order was charged under (its snapshot), not the store's current one."""
         return TaxOut(order_tax_rule(order)).data
+
+    @extend_schema_field(DiscountOut(many=True))
+    def get_discounts(self, order: Order) -> list[dict]:
+        """The receipt's discount lines (rewards), before tax. Read only for an order that has one."""
+        if not order.discount_minor:
+            return []
+        return [{"label": d.label, "amount_minor": d.amount_minor} for d in order.discounts.order_by("id")]
 
     def get_item_count(self, order: Order) -> int:
         return sum(line.quantity for line in order.lines.all())

@@ -65,8 +65,10 @@ class QuoteApi(APIView):
     def post(self, request, store_id: int):
         cart = QuoteIn(data=request.data)
         cart.is_valid(raise_exception=True)
+        member = request.user if request.user.is_authenticated else None  # their rewards, if signed in
         quote = services.quote_for_cart(store_id=store_id, lines=cart.lines(),
-                                        requested_at=cart.validated_data["pickup"], day=cart.validated_data["day"])
+                                        requested_at=cart.validated_data["pickup"], day=cart.validated_data["day"],
+                                        member=member, reward_id=cart.validated_data["reward"])
         return Response(QuoteOut(quote).data)
 
 
@@ -93,7 +95,7 @@ class OrderListApi(APIView):
             requested_at=data.validated_data["pickup"], customer=request.user,
             customer_name=data.validated_data["customer_name"], idempotency_key=_idempotency_key(request),
             payment_method=data.validated_data["payment_method"],
-            fire_on_arrival=data.validated_data["fire_on_arrival"])
+            fire_on_arrival=data.validated_data["fire_on_arrival"], reward_id=data.validated_data["reward"])
         return _order_response(selectors.order_get_for_customer(customer=request.user, order_id=order.pk), created)
 
 
@@ -163,5 +165,5 @@ class StaffOrderApi(APIView):
         order, created = services.order_place(
             store_id=store_id, channel=data.validated_data["channel"], lines=data.lines(),
             requested_at=data.validated_data["pickup"], customer_name=data.validated_data["customer_name"],
-            placed_by=request.user, idempotency_key=_idempotency_key(request))
+            placed_by=request.user, idempotency_key=_idempotency_key(request), reward_id=data.validated_data["reward"])
         return _order_response(selectors.order_list_for_store(store_id=store_id).get(pk=order.pk), created)

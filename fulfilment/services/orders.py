@@ -12,14 +12,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fulfilment.channels import policy
-from fulfilment.models import Channel, Order, OrderEvent, OrderLine, OrderStatus
+from fulfilment.models import Channel, Order, OrderDiscount, OrderEvent, OrderLine, OrderStatus
 from fulfilment.presenters import ORDER_CREATED
+from fulfilment.services import loyalty
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import outbox_order_changed
 from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_record
 from fulfilment.services.pickup_rules import fulfilment_settings_for
 from fulfilment.services.pricing import order_totals
 from fulfilment.services.quotes import pickup_choose
+from fulfilment.services.rewards import RewardUse, reward_apply, reward_check_member, reward_get
 from fulfilment.services.scheduling import kitchen_state, store_replan
 from orderahead import metrics
 from orderahead.errors import Conflict, DomainError, NotFound
@@ -32,7 +34,8 @@ log = get_logger(__name__)
 
 
 def request_fingerprint(*, store_id: int, channel: str, lines: list[LineRequest],
-                        requested_at: dt.datetime | None, customer_name: str, fire_on_arrival: bool = False) -> str:
+                        requested_at: dt.datetime | None, customer_name: str, fire_on_arrival: bool = False,
+                        reward_id: int | None = None) -> str:
     """A hash of what the client asked for, to tell a retry (same body) from a new request (reused key)."""
     body = {
         "store": store_id, "channel": channel, "name": customer_name,
@@ -41,6 +44,8 @@ def request_fingerprint(*, store_id: int, channel: str, lines: list[LineRequest]
     }
     if fire_on_arrival:  # only when chosen: the fingerprints of every other order stay as they were
         body["fire_on_arrival"] = True
+    if reward_id is not None:  # likewise: an order without a reward keeps its fingerprint
+        body["reward"] = reward_id
     canonical = json.dumps(body, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -81,20 +86,22 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
                 customer: AbstractBaseUser | None = None, customer_name: str = "",
                 placed_by: AbstractBaseUser | None = None, idempotency_key: str | None = None,
                 now: dt.datetime | None = None, payment_method: str = "",
-                fire_on_arrival: bool = False) -> tuple[Order, bool]:
+                fire_on_arrival: bool = False, reward_id: int | None = None) -> tuple[Order, bool]:
     """Place an order in the store's one kitchen queue. Returns (order, created).
 
     Orders paid by card in the app (fulfilment.channels) start awaiting payment; the others are paid at
     the till and enter confirmed. The same idempotency key with the same request returns the first order.
     `payment_method` (a Stripe PaymentMethod id) confirms the card payment at once. `fire_on_arrival`: made
-    when the customer says they are coming (services.arrival), where the store offers it.
+    when the customer says they are coming (services.arrival), where the store offers it. `reward_id`: a
+    reward `customer` spends stars on (in the app, or the member served at the counter): a discount line
+    before tax, the stars spent in the same transaction (services.rewards, loyalty.loyalty_redeem).
     """
     now = now or timezone.now()
     if channel not in Channel.values:
         raise DomainError(f"Unknown channel {channel!r}.", code="bad_channel")
     fingerprint = request_fingerprint(store_id=store_id, channel=channel, lines=lines,
                                       requested_at=requested_at, customer_name=customer_name,
-                                      fire_on_arrival=fire_on_arrival)
+                                      fire_on_arrival=fire_on_arrival, reward_id=reward_id)
     scope = f"user:{customer.pk}" if customer else f"staff:{placed_by.pk if placed_by else 0}:store:{store_id}"
     if idempotency_key:
         existing = Order.objects.filter(idempotency_scope=scope, idempotency_key=idempotency_key).first()
@@ -105,7 +112,8 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
             order, payment = _order_place_locked(
                 store_id=store_id, channel=channel, lines=lines, requested_at=requested_at, customer=customer,
                 customer_name=customer_name, placed_by=placed_by, idempotency_key=idempotency_key, scope=scope,
-                fingerprint=fingerprint, now=now, payment_method=payment_method, fire_on_arrival=fire_on_arrival)
+                fingerprint=fingerprint, now=now, payment_method=payment_method, fire_on_arrival=fire_on_arrival,
+                reward_id=reward_id)
     except IntegrityError:
         # A concurrent retry with the same key committed first (the key is unique per scope): its order.
         if idempotency_key:
@@ -125,8 +133,29 @@ def _pay(order: Order, payment_method: str, payment=None) -> Order:
     return order
 
 
+def _reward_use(*, reward_id, member, store, priced, now) -> RewardUse | None:
+    """The reward the order uses, checked for this member (their row locked, so their stars and birthday
+    reward are spent by one order at a time) and this cart; None without one."""
+    if reward_id is None:
+        return None
+    reward = reward_get(reward_id=reward_id)
+    if member is not None:
+        loyalty.member_lock(member=member)
+    reward_check_member(reward=reward, member=member, store=store, now=now)
+    return reward_apply(reward=reward, lines=priced)
+
+
+def _reward_spend(*, order: Order, use: RewardUse, line: OrderLine, member, actor, now) -> None:
+    """The discount line on the order, and the stars it costs (409 not_enough_stars undoes the placing)."""
+    if line.pk is None:  # a database that does not hand back bulk-inserted ids: the lines in insert order
+        line = list(order.lines.order_by("id"))[use.line_index]
+    OrderDiscount.objects.create(order=order, line=line, reward=use.reward, label=use.reward.name,
+                                 amount_minor=use.amount_minor)
+    loyalty.loyalty_redeem(member=member, reward=use.reward, order=order, actor=actor, now=now)
+
+
 def _order_place_locked(*, store_id, channel, lines, requested_at, customer, customer_name, placed_by,
-                        idempotency_key, scope, fingerprint, now, payment_method, fire_on_arrival):
+                        idempotency_key, scope, fingerprint, now, payment_method, fire_on_arrival, reward_id=None):
     """The order and, when it is paid in the app, its pending payment: (order, payment or None)."""
     # One order at a time per store: the quote and the slot count must see every earlier order.
     store = Store.objects.select_for_update().filter(pk=store_id).first()
@@ -137,16 +166,18 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
         raise DomainError(f"{store.name} does not offer \"make it when I arrive\".",
                           code="fire_on_arrival_not_offered", fields={"fire_on_arrival": "not offered here"})
     priced = cart_price(store=store, lines=lines, now=now)
+    reward_use = _reward_use(reward_id=reward_id, member=customer, store=store, priced=priced, now=now)
+    totals = order_totals(store=store, priced_lines=priced, discount_minor=reward_use.amount_minor if reward_use else 0)
     # An ASAP order: one kitchen state serves the quote and, with this order's lines added, the re-plan.
     state = kitchen_state(store=store, now=now) if requested_at is None else None
     pickup = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=channel, now=now,
                            state=state)
     # Paid by card in the app: it waits for the card hold, which must last until the pickup. Otherwise
-    # paid at the till (or by the delivery partner): it enters the kitchen queue confirmed.
-    paid_in_app = policy(channel).paid_in_app
+    # paid at the till (or by the delivery partner), or made free by a reward: it enters the kitchen queue
+    # confirmed (no card can be held for nothing).
+    paid_in_app = policy(channel).paid_in_app and totals.total_minor > 0
     if paid_in_app:
         payment_check_pickup_window(store=store, ready_at=pickup.promised_ready_at, now=now)
-    totals = order_totals(store=store, priced_lines=priced)
     order = Order.objects.create(
         store=store, customer=customer, customer_name=customer_name or (customer.get_username() if customer else ""),
         channel=channel, status=S.PENDING_PAYMENT if paid_in_app else S.CONFIRMED, placed_by=placed_by,
@@ -171,6 +202,9 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
                   line_total_minor=line.line_total_minor, prep_seconds=line.prep_seconds,
                   prep_sd_seconds=line.prep_sd_seconds, station=line.item.station)
         for line in priced])
+    if reward_use is not None:
+        _reward_spend(order=order, use=reward_use, line=new_lines[reward_use.line_index], member=customer,
+                      actor=placed_by or customer, now=now)
     OrderEvent.objects.create(order=order, kind=OrderEvent.CREATED, to_status=order.status,
                               actor=placed_by or customer,
                               data={"channel": channel, "promised_ready_at": order.promised_ready_at.isoformat()})

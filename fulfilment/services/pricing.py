@@ -12,7 +12,10 @@ A reward (loyalty, issue 28) is a discount taken off the subtotal before tax: ta
 subtotal - discount, the way a receipt shows a discount line above the tax line.
 
 A refund of some lines of an order whose prices exclude tax gives back their share of the tax
-(`refund_tax_minor`), so refunding every line one by one returns exactly the tax charged.
+(`refund_tax_minor`), so refunding every line one by one returns exactly the tax charged. With a reward on
+the order, a refunded line first keeps back its share of the reward (`refund_discount_minor`: the reward on
+its own line, spread over that line's units), and the tax share is worked out on what is left, the
+discounted amount the tax was charged on: every line refunded one by one returns exactly the capture.
 """
 
 from collections.abc import Iterable
@@ -99,3 +102,17 @@ def refund_tax_minor(*, order_subtotal_minor: int, order_tax_minor: int, prices_
         return round_minor(Decimal(order_tax_minor) * lines_minor / order_subtotal_minor)
 
     return max(0, share(refunded_before_minor + refunding_minor) - share(refunded_before_minor))
+
+
+def refund_discount_minor(*, discount_minor: int, spread_over: int, refunded_before: int, refunding: int) -> int:
+    """The part of a discount that a refund keeps back: `discount_minor` spread evenly over `spread_over`
+    (a line's units, or an order's line value), of which `refunded_before` went back earlier and `refunding`
+    goes back now. Worked out on the running total, so refunding all of it keeps back exactly the discount,
+    and never more than was refunded."""
+    if discount_minor <= 0 or spread_over <= 0 or refunding <= 0:
+        return 0
+
+    def share(part: int) -> int:
+        return round_minor(Decimal(discount_minor) * min(part, spread_over) / spread_over)
+
+    return max(0, share(refunded_before + refunding) - share(refunded_before))

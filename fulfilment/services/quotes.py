@@ -328,6 +328,9 @@ class CartQuote(Quote):
     requested_window_start: dt.datetime | None = None  # the window promised with requested_ready_at
     requested_window_end: dt.datetime | None = None
     offers_fire_on_arrival: bool = False  # checkout may offer "make it when I arrive" (StoreFulfilmentSettings)
+    discount_minor: int = 0  # the chosen reward, off before tax (services.rewards)
+    discounts: list[dict] = field(default_factory=list)  # its discount line: label, amount_minor, line_index
+    rewards: list[dict] = field(default_factory=list)  # what the signed-in member could use on this cart now
 
 
 def _check_day(store: Store, day: dt.date, now: dt.datetime) -> None:
@@ -340,7 +343,7 @@ def _check_day(store: Store, day: dt.date, now: dt.datetime) -> None:
 
 
 def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, day: dt.date | None = None,
-                   now: dt.datetime | None = None) -> CartQuote:
+                   now: dt.datetime | None = None, member=None, reward_id: int | None = None) -> CartQuote:
     """What the customer sees before ordering: the priced lines and totals (the very figures placing the
     order charges: `pricing.order_totals`), the ASAP time, the days and one day's slots, and whether their
     chosen time works.
@@ -348,9 +351,13 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
     A requested time that cannot be honoured is an error with the reason (and the earliest time when
     the kitchen is the limit), the same error placing the order would give. Without a `day`, a requested
     time shows the slots of its own day.
+
+    `member` (the signed-in customer): the rewards they could use on this cart (`rewards`). `reward_id`: the
+    one chosen, priced as placing the order prices it (a discount line before tax), refused as it would be.
     """
     from django.utils import timezone
 
+    from fulfilment.services import loyalty, rewards
     from fulfilment.services.cart import cart_price
 
     now = now or timezone.now()
@@ -360,6 +367,16 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
     if day is not None:
         _check_day(store, day, now)
     priced = cart_price(store=store, lines=lines, now=now)
+    use = None
+    if reward_id is not None:
+        reward = rewards.reward_get(reward_id=reward_id)
+        rewards.reward_check_member(reward=reward, member=member, store=store, now=now)
+        use = rewards.reward_apply(reward=reward, lines=priced)
+        balance = loyalty.member_balance(member=member)
+        if balance < reward.stars_cost:
+            raise Conflict(f"{reward.name} takes {reward.stars_cost} stars; you have {balance}.",
+                           code="not_enough_stars", fields={"reward": reward.pk, "balance": balance})
+    offers = rewards.rewards_affordable(member=member, store=store, lines=priced, now=now) if member else []
     requested_ready_at = requested = None
     if requested_at is not None:
         requested = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=Channel.MOBILE,
@@ -368,7 +385,7 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
         if day is None:
             day = requested_ready_at.astimezone(store.tz).date()
     quote = quote_build(store=store, lines=priced, now=now, day=day)
-    totals = order_totals(store=store, priced_lines=priced)
+    totals = order_totals(store=store, priced_lines=priced, discount_minor=use.amount_minor if use else 0)
     return CartQuote(now=quote.now, asap_ready_at=quote.asap_ready_at, asap_reason=quote.asap_reason,
                      slots=quote.slots, days=quote.days, day=quote.day, next_available_at=quote.next_available_at,
                      asap_window_start=quote.asap_window_start, asap_window_end=quote.asap_window_end,
@@ -381,4 +398,7 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
                      requested_ready_at=requested_ready_at,
                      requested_window_start=requested.window_start if requested else None,
                      requested_window_end=requested.window_end if requested else None,
-                     offers_fire_on_arrival=fulfilment_settings_for(store=store).offers_fire_on_arrival)
+                     offers_fire_on_arrival=fulfilment_settings_for(store=store).offers_fire_on_arrival,
+                     discount_minor=totals.discount_minor, rewards=offers,
+                     discounts=[{"label": use.reward.name, "amount_minor": use.amount_minor, "reward": use.reward.pk,
+                                 "line_index": use.line_index}] if use else [])

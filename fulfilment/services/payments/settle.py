@@ -15,6 +15,7 @@ from django.utils import timezone
 from fulfilment.models import (
     OPEN_STATUSES,
     Order,
+    OrderDiscount,
     OrderStatus,
     Payment,
     PaymentStatus,
@@ -43,7 +44,7 @@ from fulfilment.services.payments.state import (
     payment_idempotency_key,
     payment_lock,
 )
-from fulfilment.services.pricing import refund_tax_minor
+from fulfilment.services.pricing import refund_discount_minor, refund_tax_minor
 from orderahead.errors import Conflict, DomainError
 from orderahead.logs import binds_order_id
 
@@ -191,10 +192,25 @@ def _pending_refunds(payment: Payment) -> int:
     return payment.refunds.filter(status=Refund.PENDING).aggregate(n=Sum("amount_minor"))["n"] or 0
 
 
+def _discounts_of(order: Order) -> tuple[dict[int, int], int]:
+    """The order's rewards: {line id: amount} for those on a line, and the sum of those on the whole order."""
+    on_lines: dict[int, int] = defaultdict(int)
+    on_order = 0
+    if order.discount_minor:
+        for line_id, amount in OrderDiscount.objects.filter(order=order).values_list("line_id", "amount_minor"):
+            if line_id is None:
+                on_order += amount
+            else:
+                on_lines[line_id] += amount
+    return on_lines, on_order
+
+
 @binds_order_id
 def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = None, reason: str = "") -> Refund:
     """Give money back after capture: `lines` maps order line ids to quantities; None refunds all that
-    is left. A line is never refunded for more units than were sold, nor a payment beyond its capture."""
+    is left. A line is never refunded for more units than were sold, nor a payment beyond its capture.
+    A line of an order with a reward gives back what was paid for it: its value less its share of the reward,
+    and its share of the tax charged on the discounted amount (`pricing`)."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().filter(order=order).first()
         if payment is None:
@@ -207,12 +223,15 @@ def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = N
         refund_lines = []
         if lines:
             already = defaultdict(int)
-            lines_refunded_minor = 0  # line value (without tax) given back by earlier refunds of lines
+            # given back by earlier refunds of lines, before tax: their value, and that less the rewards kept back
+            value_refunded_minor = lines_refunded_minor = 0
             for done in payment.refunds.exclude(status=Refund.FAILED):
                 for entry in done.lines:
                     already[entry["line"]] += entry["quantity"]
                     lines_refunded_minor += entry["amount_minor"]
+                    value_refunded_minor += entry["amount_minor"] + entry.get("discount_minor", 0)
             order_lines = {line.pk: line for line in order.lines.all()}
+            line_discounts, order_discount = _discounts_of(order)
             for line_id, quantity in sorted(lines.items()):
                 line = order_lines.get(line_id)
                 if line is None:
@@ -222,12 +241,24 @@ def payment_refund(*, order: Order, actor=None, lines: dict[int, int] | None = N
                                    "can still be refunded.", code="refund_too_large",
                                    fields={"line": line_id, "refundable": line.quantity - already[line_id]})
                 value = line.unit_price_minor * quantity
-                # Prices without tax: the line's share of the order's tax goes back with it.
-                tax = refund_tax_minor(order_subtotal_minor=order.subtotal_minor, order_tax_minor=order.tax_minor,
-                                       prices_include_tax=order.prices_include_tax,
-                                       refunded_before_minor=lines_refunded_minor, refunding_minor=value)
-                lines_refunded_minor += value
-                entry = {"line": line_id, "quantity": quantity, "amount_minor": value}
+                # A reward keeps back its share: the one on this line spread over the line's units, one on the
+                # whole order spread over its line value. The customer never gets back what they did not pay.
+                kept = min(value, refund_discount_minor(
+                    discount_minor=line_discounts.get(line_id, 0), spread_over=line.quantity,
+                    refunded_before=already[line_id], refunding=quantity) + refund_discount_minor(
+                    discount_minor=order_discount, spread_over=order.subtotal_minor,
+                    refunded_before=value_refunded_minor, refunding=value))
+                # Prices without tax: the line's share of the order's tax (charged on the discounted
+                # amount) goes back with what the line gives back.
+                tax = refund_tax_minor(order_subtotal_minor=order.subtotal_minor - order.discount_minor,
+                                       order_tax_minor=order.tax_minor, prices_include_tax=order.prices_include_tax,
+                                       refunded_before_minor=lines_refunded_minor, refunding_minor=value - kept)
+                already[line_id] += quantity
+                value_refunded_minor += value
+                lines_refunded_minor += value - kept
+                entry = {"line": line_id, "quantity": quantity, "amount_minor": value - kept}
+                if kept:
+                    entry["discount_minor"] = kept
                 refund_lines.append({**entry, "tax_minor": tax} if order.tax_minor else entry)
             value = sum(entry["amount_minor"] for entry in refund_lines)
             if value > left:

@@ -7,9 +7,10 @@ function taxRate(tax) {
   const rate = Number(tax?.rate_percent);
   return Number.isFinite(rate) && rate > 0 ? `${rate.toLocaleString(undefined, { maximumFractionDigits: 3 })}%` : "";
 }
-// Subtotal, tax and total rows for a quote or an order (both carry the same fields).
+// Subtotal, discount (rewards), tax and total rows for a quote or an order (both carry the same fields).
 function totalsHtml(priced, currency) {
   const tax = priced.tax || {};
+  const discounts = (priced.discounts || []).filter(d => d.amount_minor > 0);
   const taxMinor = priced.tax_minor;
   const label = tax.label || "Tax";
   const rate = taxRate(tax);
@@ -21,8 +22,10 @@ function totalsHtml(priced, currency) {
   } else if (taxMinor != null) {
     taxRow = `<div class="row"><span>${esc(label)}${rate ? ` (${rate})` : ""}</span><span class="price">${money(taxMinor, currency)}</span></div>`;
   }
+  const discountRows = discounts.map(d => `<div class="row discount"><span>${esc(d.label)}</span><span class="price">−${money(d.amount_minor, currency)}</span></div>`).join("");
   return `<div class="totals">
-    ${taxRow && !tax.prices_include_tax ? `<div class="row"><span>Subtotal</span><span class="price">${money(priced.subtotal_minor, currency)}</span></div>` : ""}
+    ${(taxRow && !tax.prices_include_tax) || discountRows ? `<div class="row"><span>Subtotal</span><span class="price">${money(priced.subtotal_minor, currency)}</span></div>` : ""}
+    ${discountRows}
     ${tax.prices_include_tax ? "" : taxRow}
     <div class="row total"><strong>Total</strong><strong class="price">${money(total, currency)}</strong></div>
     ${tax.prices_include_tax ? taxRow : ""}</div>`;
@@ -81,10 +84,16 @@ async function viewCheckout({ focus = null } = {}) {
   const items = cart.lines.map(({ item, quantity, modifiers }) => ({ item, quantity, modifiers }));
   const request = { items, pickup: "asap" };
   if (state.checkout.day) request.day = state.checkout.day;
+  if (state.checkout.reward && state.token) request.reward = state.checkout.reward;
   let quote = null, quoteError = null;
   try { quote = await api(`/stores/${cart.store}/quote/`, { method: "POST", body: request }); }
   catch (error) {
     quoteError = error;
+    if (request.reward && error.fields?.reward !== undefined) {  // the reward cannot be used (any more): without it
+      state.checkout.reward = null;
+      state.checkout.rewardNote = error.message;
+      return viewCheckout({ focus });
+    }
     if (request.day && !Object.keys(lineErrors(error, cart)).length && error.fields?.day) {  // a day the server refuses: back to the default
       state.checkout.day = null;
       return viewCheckout({ focus });
@@ -108,6 +117,7 @@ async function viewCheckout({ focus = null } = {}) {
       ${quote ? totalsHtml(quote, currency)
         : `<div class="row total"><strong>Estimated total</strong><strong class="price">${money(cartEstimate(cart), currency)}</strong></div>`}
     </section>
+    ${quote ? rewardsHtml(quote, currency) : ""}
     <section class="card" aria-labelledby="pickup-title" id="pickup"><h2 id="pickup-title">Pickup time</h2>
       ${quote ? pickupHtml(quote, store) : `<p class="${lineProblem ? "muted" : "error"}" ${lineProblem ? "" : 'role="alert"'}>${
         lineProblem ? "Pickup times show once the marked item is fixed." : esc(quoteError.message)}</p>
@@ -126,6 +136,7 @@ async function viewCheckout({ focus = null } = {}) {
   bindCartLines(document.getElementById("cart-lines"), selector => viewCheckout({ focus: selector }));
   document.getElementById("requote")?.addEventListener("click", () => viewCheckout({ focus: "#pickup-title" }));
   bindPickup(quote);
+  bindRewards();
   if (!state.token) renderLogin(document.getElementById("auth"), { title: "Sign in to order", onDone: () => viewCheckout({ focus: "#place" }) });
   const elements = mountCheckoutPayment(quote);
   const button = document.getElementById("place");
@@ -156,12 +167,12 @@ async function viewCheckout({ focus = null } = {}) {
     button.setAttribute("aria-busy", String(placing));
     button.innerHTML = placing ? `<span class="spinner"></span> Placing your order…` : esc(label);
     document.getElementById("placing-note").hidden = !placing;
-    app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card], #fire-on-arrival").forEach(input => {
+    app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card], #fire-on-arrival, input[name=reward]").forEach(input => {
       input.disabled = placing || input.dataset.off === "1";
     });
     if (!placing) refreshPlace();
   };
-  app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card], #fire-on-arrival").forEach(input => { input.dataset.off = input.disabled ? "1" : "0"; });
+  app.querySelectorAll("#cart-lines button, input[name=pickup], [data-day], input[name=demo-card], #fire-on-arrival, input[name=reward]").forEach(input => { input.dataset.off = input.disabled ? "1" : "0"; });
   button.onclick = async () => {
     if (state.placing || blocked()) return;
     const placeError = document.getElementById("place-error");
@@ -172,6 +183,8 @@ async function viewCheckout({ focus = null } = {}) {
     try {
       const body = { store: current.store, items: current.lines.map(({ item, quantity, modifiers }) => ({ item, quantity, modifiers })), pickup };
       if (document.getElementById("fire-on-arrival")?.checked) body.fire_on_arrival = true;
+      const reward = Number(app.querySelector("input[name=reward]:checked")?.value);
+      if (reward) body.reward = reward;
       if (elements) {
         const { error: invalid } = await elements.submit();
         if (invalid) throw new Error(invalid.message);
@@ -186,6 +199,11 @@ async function viewCheckout({ focus = null } = {}) {
       state.checkout = { day: null, pickup: null };
     } catch (error) {
       showPlacing(false);
+      if (error.fields?.reward !== undefined && state.checkout.reward) {  // nothing was placed: say why, without it
+        state.checkout.reward = null;
+        state.checkout.rewardNote = `${error.message} Your order was not placed; check the total and place it again.`;
+        return viewCheckout({ focus: "#rewards-title" });
+      }
       const errors = lineErrors(error, state.cart || current);
       markLineErrors(errors);
       if (error.status === 401) {  // signed out meanwhile (an expired session): sign in right here, the cart stays
@@ -201,6 +219,31 @@ async function viewCheckout({ focus = null } = {}) {
       } else placeError.scrollIntoView({ block: "center" });
     }
   };
+}
+
+// Rewards the signed-in member can use on this cart (the quote's `rewards`): choosing one prices the cart
+// again with its discount line, and the order is placed with it.
+function rewardsHtml(quote, currency) {
+  const rewards = quote.rewards || [];
+  const chosen = state.checkout.reward;
+  const note = state.checkout.rewardNote;
+  state.checkout.rewardNote = "";
+  if (!rewards.length && !note) return "";
+  const offer = r => `<label class="choice reward"><input type="radio" name="reward" value="${r.id}"${r.id === chosen ? " checked" : ""}>
+    <span>${esc(r.name)} <span class="muted">— ${r.is_birthday ? "birthday treat" : plural(r.stars_cost, "star")} · ${money(r.discount_minor, currency)} off</span></span></label>`;
+  return `<section class="card rewards" aria-labelledby="rewards-title" id="rewards"><h2 id="rewards-title">Your rewards</h2>
+    ${note ? `<p class="notice" role="status">${esc(note)}</p>` : ""}
+    ${rewards.length ? `<fieldset class="reward-choices"><legend class="visually-hidden">Use a reward</legend>
+      <label class="choice reward"><input type="radio" name="reward" value=""${chosen ? "" : " checked"}> <span>No reward this time</span></label>
+      ${rewards.map(offer).join("")}</fieldset>` : ""}</section>`;
+}
+
+function bindRewards() {
+  app.querySelectorAll("input[name=reward]").forEach(input => input.addEventListener("change", () => {
+    if (state.placing) return;
+    state.checkout.reward = Number(input.value) || null;
+    viewCheckout({ focus: `input[name=reward][value="${input.value}"]` });
+  }));
 }
 
 function pickupHtml(quote, store = {}) {
