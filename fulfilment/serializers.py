@@ -101,6 +101,10 @@ class ArrivalIn(serializers.Serializer):
 class StaffOrderIn(CartIn):
     channel = serializers.ChoiceField(choices=staff_channel_choices())
     customer_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
+    member = serializers.CharField(
+        max_length=512, required=False, default="", allow_blank=True,
+        help_text="The serving token from POST /api/stores/{id}/members/identify/: the order becomes that "
+                  "member's (it earns stars at pickup and shows in their app's history)")
 
 
 class SlotOut(serializers.Serializer):
