@@ -104,7 +104,8 @@ print(json.dumps({{"balance": member_balance(member=order.customer)}}))
     expect(member_card(page).locator("#star-history")).to_contain_text(f"Order {order['id']} picked up")
     expect(member_card(page).locator("#star-history")).to_contain_text("+18")
     page.goto(f"{server.base}/#/orders")
-    mine = page.get_by_role("listitem").filter(has=page.get_by_role("link", name=re.compile(rf"Order #{order['id']}\b")))
+    link = page.get_by_role("link", name=re.compile(rf"Order #{order['id']}\b"))
+    mine = page.get_by_role("listitem").filter(has=link)
     expect(mine).to_contain_text("Picked up")
 
     # The code the customer showed is used up: a second scan (a screenshot passed on) is refused.
