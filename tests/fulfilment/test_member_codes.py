@@ -3,6 +3,7 @@ scans it; the serving token it gives the till attaches the counter order to the 
 an order that is paid can no longer be attached."""
 
 import datetime as dt
+import threading
 
 import pytest
 from django.core import signing
@@ -355,3 +356,40 @@ def test_the_member_earns_stars_after_their_counter_order_is_picked_up(api_as, c
     card = api_as(customer_a).get("/api/me/loyalty/").json()
     assert card["balance"] == 2 * 5  # two drip coffees, 500 before tax: 5 dollars x 2
     assert card["history"][0]["order"] == order.pk and card["history"][0]["kind"] == "earn"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ten_tills_scanning_one_code_at_once_serve_one(store):
+    """Each till is a thread with its own connection, released together (as in test_concurrency_postgres):
+    one scan is served, the other nine are told the code was used, and nothing raises."""
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    member = factories.user("racer")
+    tills = [factories.staff(f"till{n}", store, "barista") for n in range(10)]
+    code, _ = members.member_code_issue(member=member)
+    barrier = threading.Barrier(len(tills))
+    answers = [None] * len(tills)
+
+    def scan(index, staff):
+        client = APIClient(raise_request_exception=False)
+        client.force_authenticate(staff)
+        try:
+            connection.ensure_connection()
+            barrier.wait(timeout=60)
+            response = client.post(f"/api/stores/{store.pk}/members/identify/", {"code": code}, format="json")
+            answers[index] = (response.status_code, response.json().get("error", {}).get("code"))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            answers[index] = ("raised", f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=scan, args=(i, staff), daemon=True) for i, staff in enumerate(tills)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(answers, key=str) == sorted([(200, None)] + [(409, "member_code_used")] * 9, key=str), answers
+    assert MemberCodeUse.objects.filter(member=member).count() == 1
