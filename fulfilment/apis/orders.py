@@ -1,5 +1,7 @@
 """Ordering API: quotes, customer orders, and in-store orders placed by staff."""
 
+import functools
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -161,15 +163,11 @@ class StaffOrderApi(APIView):
     def post(self, request, store_id: int):
         data = StaffOrderIn(data=request.data)
         data.is_valid(raise_exception=True)
-        # A member identified at this till (their scanned code's serving token): the order is theirs from
-        # the start, since it is paid here as it is placed and attaching stops at payment.
-        serving = data.validated_data["member"]
-        member = members.member_for_serving(store=store_id, serving_token=serving) if serving else None
-        name = data.validated_data["customer_name"] or (members.member_display_name(member) if member else "")
-        order, created = services.order_place(
+        place = services.order_place
+        if data.validated_data["member"]:  # a member identified at this till: the order is theirs from the start
+            place = functools.partial(members.member_order_place, serving_token=data.validated_data["member"])
+        order, created = place(
             store_id=store_id, channel=data.validated_data["channel"], lines=data.lines(),
-            requested_at=data.validated_data["pickup"], customer=member, customer_name=name,
+            requested_at=data.validated_data["pickup"], customer_name=data.validated_data["customer_name"],
             placed_by=request.user, idempotency_key=_idempotency_key(request))
-        if member:
-            members.member_serving_order_placed(serving_token=serving, order=order)
         return _order_response(selectors.order_list_for_store(store_id=store_id).get(pk=order.pk), created)

@@ -11,8 +11,8 @@ the member, and attaching an order to them before it is paid.
   SERVING_VALID_S. It is what the till sends with the order to attach it to the member, and the only time
   staff see the member's name and balance.
 - Attaching: until the order is paid, never after. Orders paid at the till enter `confirmed` as they are
-  placed, so the till attaches them at placement (the staff order API's `member`); `member_attach` is for an
-  order still awaiting payment.
+  placed, so the till attaches them at placement (the staff order API's `member`: `member_order_place`, one
+  order per scan); `member_attach` is for an order still awaiting payment.
 """
 
 import datetime as dt
@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from fulfilment.models import CustomerProfile, LoyaltyEntry, MemberCodeUse, Order, OrderEvent, OrderStatus, Reward
 from fulfilment.services.loyalty import member_balance, program_active
+from fulfilment.services.orders import order_place
 from orderahead.errors import Conflict, DomainError, NotFound
 from orderahead.logs import get_logger
 from stores.models import Store
@@ -201,16 +202,28 @@ def member_for_serving(*, store: Store | int, serving_token: str, now: dt.dateti
     return member
 
 
-def member_serving_order_placed(*, serving_token: str, order: Order) -> None:
-    """Note on the scan which order it served (the first one: a retried placement changes nothing). The order
-    is placed already, so a token that timed out since it was checked must not fail the request: it is read
-    as of the order's placing, and a failure is only logged."""
-    try:
-        member, use_id = _read_serving(store_id=order.store_id, serving_token=serving_token, now=order.created_at)
-    except DomainError as error:
-        log.warning("member_code_use_not_linked", order_id=order.pk, code=error.code)
-        return
-    MemberCodeUse.objects.filter(pk=use_id, member=member, order__isnull=True).update(order=order)
+def member_order_place(*, store_id: int, serving_token: str, customer_name: str = "",
+                       idempotency_key: str | None = None, **placing) -> tuple[Order, bool]:
+    """Place an order (`orders.order_place`, with `placing`) for the member a serving token names: theirs from
+    the start. One order per scan: a second order needs a fresh scan of the customer's code, so a till cannot
+    keep crediting other people's orders to the member it served; a retry of the same order (its
+    Idempotency-Key) is still the same order. The scan's row is locked while placing, so two orders racing
+    with one token cannot both be placed."""
+    with transaction.atomic():
+        member, use_id = _read_serving(store_id=store_id, serving_token=serving_token, now=timezone.now())
+        use = MemberCodeUse.objects.select_for_update().get(pk=use_id)
+        if use.order_id is not None:
+            served_key = Order.objects.filter(pk=use.order_id).values_list("idempotency_key", flat=True).first()
+            if not idempotency_key or served_key != idempotency_key:
+                raise Conflict(f"This scan was used for order {use.order_id} already; scan the member's code "
+                               "again for another order.", code="member_token_used",
+                               fields={"member": "used", "order": use.order_id})
+        order, created = order_place(store_id=store_id, customer=member, idempotency_key=idempotency_key,
+                                     customer_name=customer_name or member_display_name(member), **placing)
+        if use.order_id is None:
+            use.order = order
+            use.save(update_fields=["order"])
+    return order, created
 
 
 # --- Attaching an order that is not paid yet --------------------------------------------------------------------

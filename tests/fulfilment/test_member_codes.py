@@ -252,6 +252,37 @@ def test_a_counter_order_placed_with_the_serving_token_is_the_members_and_in_the
     assert api_as(customer_a).get(f"/api/orders/{order.pk}/").status_code == 200
 
 
+def test_one_scan_serves_one_order_and_a_retry_of_it(api_as, customer_a, barista_store1, store, menu):
+    code, _ = members.member_code_issue(member=customer_a)
+    token = identify(api_as, barista_store1, store.pk, code=code).json()["serving_token"]
+    key = factories.checkout_key()
+    body = {"channel": "counter", "items": [{"item": menu["drip"].pk, "quantity": 1}], "member": token}
+
+    first = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", body, format="json", **key)
+    retry = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", body, format="json", **key)
+    another = place_counter(api_as, barista_store1, store.pk, menu, member=token)
+
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"] and retry["Idempotent-Replayed"] == "true"
+    assert another.status_code == 409
+    assert error_of(another)["code"] == "member_token_used"
+    assert "scan the member's code again" in error_of(another)["message"]
+    assert Order.objects.count() == 1
+
+
+def test_a_refused_order_leaves_the_scan_for_the_corrected_one(api_as, customer_a, barista_store1, store, menu):
+    code, _ = members.member_code_issue(member=customer_a)
+    token = identify(api_as, barista_store1, store.pk, code=code).json()["serving_token"]
+    too_many = api_as(barista_store1).post(
+        f"/api/stores/{store.pk}/orders/", {"channel": "counter", "member": token,
+                                            "items": [{"item": menu["croissant"].pk, "quantity": 6}]},
+        format="json", **factories.checkout_key())  # 5 in stock
+    assert too_many.status_code == 409
+
+    assert place_counter(api_as, barista_store1, store.pk, menu, member=token).status_code == 201
+    assert MemberCodeUse.objects.get().order.customer == customer_a
+
+
 def test_a_counter_order_without_a_member_belongs_to_no_one(api_as, barista_store1, store, menu, customer_a):
     placed = place_counter(api_as, barista_store1, store.pk, menu)
 
