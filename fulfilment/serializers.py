@@ -112,6 +112,10 @@ class StaffOrderIn(CartIn):
     channel = serializers.ChoiceField(choices=staff_channel_choices())
     customer_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
     reward = reward_field(help_text="A reward the member being served spends stars on (needs the member)")
+    member = serializers.CharField(
+        max_length=512, required=False, default="", allow_blank=True,
+        help_text="The serving token from POST /api/stores/{id}/members/identify/: the order becomes that "
+                  "member's (it earns stars at pickup and shows in their app's history)")
 
 
 class SlotOut(serializers.Serializer):

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from fulfilment.apis import accounts, favourites, notifications, orders, payments, pickup, privacy, reorder, stores
+from fulfilment.apis import (
+    accounts,
+    favourites,
+    members,
+    notifications,
+    orders,
+    payments,
+    pickup,
+    privacy,
+    reorder,
+    stores,
+)
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterApi.as_view(), name="auth-register"),
@@ -26,5 +37,9 @@ urlpatterns = [
     path("me/push-subscriptions/", notifications.PushSubscriptionsApi.as_view(), name="me-push-subscriptions"),
     path("me/data/", privacy.MyDataApi.as_view(), name="me-data"),
     path("me/delete/", privacy.AccountDeleteApi.as_view(), name="me-delete"),
+    path("me/member-code/", members.MemberCodeApi.as_view(), name="me-member-code"),
+    path("me/member-code.svg", members.MemberCodeQrApi.as_view(), name="me-member-code-svg"),
+    path("me/loyalty/", members.MemberCardApi.as_view(), name="me-loyalty"),
+    path("stores/<int:store_id>/members/identify/", members.MemberIdentifyApi.as_view(), name="store-member-identify"),
     path("payments/stripe/webhook/", payments.StripeWebhookApi.as_view(), name="stripe-webhook"),
 ]

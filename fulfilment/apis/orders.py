@@ -1,5 +1,7 @@
 """Ordering API: quotes, customer orders, and in-store orders placed by staff."""
 
+import functools
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -11,6 +13,7 @@ from fulfilment import selectors, services
 from fulfilment.models import OPEN_STATUSES, Channel, OrderStatus
 from fulfilment.permissions import IsStoreStaff
 from fulfilment.serializers import ArrivalIn, OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn
+from fulfilment.services import members
 from fulfilment.services.arrival import order_arrival_record
 from orderahead.errors import Conflict, DomainError
 from orderahead.throttling import ScopedRateThrottle
@@ -162,7 +165,10 @@ class StaffOrderApi(APIView):
     def post(self, request, store_id: int):
         data = StaffOrderIn(data=request.data)
         data.is_valid(raise_exception=True)
-        order, created = services.order_place(
+        place = services.order_place
+        if data.validated_data["member"]:  # a member identified at this till: the order is theirs from the start
+            place = functools.partial(members.member_order_place, serving_token=data.validated_data["member"])
+        order, created = place(
             store_id=store_id, channel=data.validated_data["channel"], lines=data.lines(),
             requested_at=data.validated_data["pickup"], customer_name=data.validated_data["customer_name"],
             placed_by=request.user, idempotency_key=_idempotency_key(request), reward_id=data.validated_data["reward"])

@@ -455,6 +455,7 @@ async function viewAccount() {
     <section class="card"><p>Signed in as <strong>${esc(state.username || "you")}</strong>.</p>
       <div class="actions"><a class="button secondary" href="#/orders">My orders</a>
       <button type="button" class="secondary" id="sign-out">Sign out</button></div></section>
+    <section class="card member-card" id="member-card" aria-labelledby="member-title" hidden></section>
     <section class="card" id="account-notify" aria-labelledby="notify-title" hidden></section>
     <section class="card" aria-labelledby="fav-title"><h2 id="fav-title">Favourites</h2>
       ${favourites == null ? `<p class="muted">Favourites are not available right now.</p>`
@@ -463,6 +464,7 @@ async function viewAccount() {
     <section class="card" id="account-privacy" aria-labelledby="privacy-title"></section>`);
   renderPrivacy(document.getElementById("account-privacy"));
   document.getElementById("sign-out").onclick = () => { signedOut(); location.hash = "#/"; };
+  renderMemberCard(document.getElementById("member-card"));
   renderNotifications(document.getElementById("account-notify"), { title: "Notifications" });
   app.querySelectorAll("[data-fav-remove]").forEach(button => button.onclick = () =>
     removeFavourite(favourites.find(f => f.id === Number(button.dataset.favRemove)), button));
@@ -546,4 +548,70 @@ function deleteAccount() {
   };
   showDialog(dialog);
   form.password.focus();
+}
+
+// --- Member card: the QR staff scan at the till, the stars, and the phone staff may type instead ------------------
+// The code in the QR works once and for two minutes (GET /me/member-code.svg draws a new one each time), so the
+// card fetches a new one every refresh_after_s while it is on screen; the router's refreshTimer stops it.
+
+const MEMBER_CODE_REFRESH_MS = 60000;
+
+async function renderMemberCard(section) {
+  let card;
+  try { card = await api("/me/loyalty/"); } catch { return; }  // no loyalty here: nothing to show
+  section.hidden = false;
+  section.innerHTML = `<h2 id="member-title">Member card</h2>
+    <p class="muted">Show this at the counter, kiosk or drive-thru: the order joins your account and earns stars.</p>
+    <img class="qr member-qr" id="member-qr" alt="Your member code, to scan at the till" width="224" height="224">
+    <p class="muted member-qr-note" id="member-qr-note" role="status">A new code every minute; each works once.</p>
+    <p class="stars" id="member-stars"><strong id="member-balance">${card.balance}</strong> ${card.balance === 1 ? "star" : "stars"}</p>
+    ${card.rewards.length ? `<ul class="rewards">${card.rewards.map(r => `<li><span>${esc(r.name)}</span>
+      <span class="muted">${r.is_birthday ? "on your birthday" : `${r.stars_cost} stars`}</span></li>`).join("")}</ul>` : ""}
+    <form id="member-form" class="member-form" novalidate>
+      <div class="field"><label for="member-phone">Phone number</label>
+        <input id="member-phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" value="${esc(card.phone || "")}" aria-describedby="member-phone-help"></div>
+      <p class="muted" id="member-phone-help">Staff can find you by it when you cannot show the code.</p>
+      <div class="field"><label for="member-birthday">Birthday</label>
+        <input id="member-birthday" name="birthday" type="date" value="${esc(card.birthday || "")}" ${card.birthday ? "disabled" : ""} aria-describedby="member-birthday-help"></div>
+      <p class="muted" id="member-birthday-help">${card.birthday ? "Set. A store manager can correct it." : "For a birthday reward; it can be set once."}</p>
+      <p id="member-message" role="status" hidden></p>
+      <button type="submit" class="secondary">Save</button></form>
+    <h3>Recent stars</h3>
+    ${card.history.length ? `<ul class="star-history" id="star-history">${card.history.map(e => `<li>
+      <span class="star-change ${e.stars < 0 ? "bad" : ""}">${e.stars > 0 ? "+" : ""}${e.stars}</span>
+      <span>${esc(e.reason || e.kind_label)}</span><span class="muted">${esc(dateTime(e.at))}</span></li>`).join("")}</ul>`
+      : `<p class="muted">None yet: an order picked up earns stars.</p>`}`;
+  const form = section.querySelector("#member-form");
+  form.onsubmit = async event => {
+    event.preventDefault();
+    const message = section.querySelector("#member-message");
+    const body = { phone: form.phone.value.trim() };
+    if (!form.birthday.disabled && form.birthday.value) body.birthday = form.birthday.value;
+    try {
+      const saved = await api("/me/loyalty/", { method: "PATCH", body });
+      form.phone.value = saved.phone || "";
+      if (saved.birthday) form.birthday.disabled = true;
+      setMessage(message, saved.phone ? "Saved. Staff can find you by this number." : "Saved. No phone number registered.", "muted");
+    } catch (error) { setMessage(message, error.message); form.phone.focus(); }
+  };
+  refreshMemberQr();
+}
+
+// An <img src> cannot send the API token: fetch the SVG and show it as a blob. Its code is kept on the image too
+// (data-code), as the response's X-Member-Code header gives it.
+async function refreshMemberQr() {
+  clearTimeout(refreshTimer);
+  const img = document.getElementById("member-qr");
+  if (!img) return;
+  try {
+    const response = await fetch("/api/me/member-code.svg", { headers: { Authorization: `Token ${state.token}` }, cache: "no-store" });
+    if (response.ok) {
+      const url = URL.createObjectURL(await response.blob());
+      if (img.dataset.url) URL.revokeObjectURL(img.dataset.url);
+      Object.assign(img.dataset, { url, code: response.headers.get("X-Member-Code") || "",
+                                   expiresAt: response.headers.get("X-Member-Code-Expires-At") || "" });
+      img.src = url;
+    } else if (response.status === 401) return;
+  } catch { /* offline: the next round tries again */ }
+  if (img.isConnected) refreshTimer = setTimeout(refreshMemberQr, MEMBER_CODE_REFRESH_MS);
 }
