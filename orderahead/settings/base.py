@@ -201,6 +201,8 @@ REST_FRAMEWORK = {
         "auth": env_rate("THROTTLE_AUTH", "10/min"),
         "order_place": env_rate("THROTTLE_ORDER_PLACE", "20/min"),
         "quote": env_rate("THROTTLE_QUOTE", "120/min"),
+        # member codes and phone numbers identified at a till: a scan is a signed code, a phone can be guessed
+        "member_identify": env_rate("THROTTLE_MEMBER_IDENTIFY", "30/min"),
     },
     # Throttles tell clients apart by orderahead.client_ip (TRUSTED_PROXIES); a DRF throttle that does not
     # use orderahead.throttling still never believes X-Forwarded-For.

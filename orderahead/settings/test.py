@@ -14,7 +14,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Tests that exercise throttling set their own low rates; everything else must not trip over them.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"auth": "10000/min", "order_place": "10000/min", "quote": "10000/min"},
+    "DEFAULT_THROTTLE_RATES": {"auth": "10000/min", "order_place": "10000/min", "quote": "10000/min",
+                               "member_identify": "10000/min"},
 }
 
 # The PostgreSQL concurrency tests run up to 100 client threads in this one process, each holding its own
