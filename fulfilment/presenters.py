@@ -23,7 +23,7 @@ import datetime as dt
 from django.core.exceptions import ObjectDoesNotExist
 
 from fulfilment.channels import policy
-from fulfilment.models import Order, OrderLine, PaymentStatus
+from fulfilment.models import Order, OrderLine, OrderStatus, PaymentStatus
 from fulfilment.payment_gateways import gateway as intents
 from fulfilment.pickup_codes import pickup_code
 from stores.models import MenuItem, ModifierOption
@@ -162,6 +162,11 @@ def payment_summary(order: Order) -> dict:
         payment = order.payment
     except ObjectDoesNotExist:
         payment = None
+    if payment is None and order.total_minor == 0 and order.status != OrderStatus.PENDING_PAYMENT:
+        # a reward covered the whole order: confirmed without a card (fulfilment.services.rewards)
+        return {"provider": "", "demo": False, "status": "nothing_to_pay", "status_label": "Nothing to pay",
+                "amount_minor": 0, "captured_minor": 0, "refunded_minor": 0, "currency": order.currency,
+                "requires_action": False, "message": "Your reward covered the whole order."}
     if payment is None:
         in_store = not policy(order.channel).paid_in_app  # paid at the till: it never has a card payment
         return {"provider": "in_store" if in_store else "", "demo": False,

@@ -258,7 +258,8 @@ class OrderEventOut(serializers.ModelSerializer):
 class PaymentSummaryOut(serializers.Serializer):
     provider = serializers.CharField(help_text='"stripe", "demo" (no card is charged) or "in_store" (paid at the till)')
     demo = serializers.BooleanField(help_text="True when the demo provider took this payment: no card was charged")
-    status = serializers.CharField(help_text="pending, authorised, captured, cancelled, failed, or paid_in_store")
+    status = serializers.CharField(help_text="pending, authorised, captured, cancelled, failed, paid_in_store, or "
+                                                "nothing_to_pay (a reward covered the order)")
     status_label = serializers.CharField()
     amount_minor = serializers.IntegerField(help_text="Authorised (held) amount")
     captured_minor = serializers.IntegerField()

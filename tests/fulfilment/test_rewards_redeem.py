@@ -143,6 +143,8 @@ def test_a_reward_that_makes_the_order_free_needs_no_card(api_as, customer_a, me
     assert (body["total_minor"], body["status"]) == (0, "confirmed")
     assert not Payment.objects.filter(order_id=body["id"]).exists()
     assert balance(customer_a) == 0
+    shown = api_as(customer_a).get(f"/api/orders/{body['id']}/").json()["payment"]
+    assert (shown["status"], shown["status_label"]) == ("nothing_to_pay", "Nothing to pay")  # not "pending"
 
 
 def test_at_the_counter_the_member_served_spends_their_stars(menu, customer_a, barista_store1, free_drink, stars):
