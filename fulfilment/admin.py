@@ -504,12 +504,21 @@ class RefundLinesForm(forms.Form):
         self.order_lines = list(order.lines.all())
         adds_tax = order.tax_minor and not order.prices_include_tax
         tax_note = f" plus its share of {order.tax_label or 'tax'}" if adds_tax else ""
+        # A reward on a line keeps back its share of each unit refunded (payment_refund): say so beside the
+        # unit price, or the manager expects the full price back.
+        line_discounts = order.discounts.filter(line__isnull=False).order_by("pk") if order.discount_minor else []
+        reward_notes: dict[int, list[str]] = {}
+        for discount in line_discounts:
+            reward_notes.setdefault(discount.line_id, []).append(
+                f"{discount.label}: {format_money(discount.amount_minor, order.currency)} off")
         for line in self.order_lines:
             left = line.quantity - done.get(line.pk, 0)
+            reward_note = (f"; reward {', '.join(reward_notes[line.pk])}, its share kept back"
+                           if line.pk in reward_notes else "")
             self.fields[f"line_{line.pk}"] = forms.IntegerField(
                 min_value=0, max_value=left, initial=0, required=False,
                 label=f"{line.item_name} ({format_money(line.unit_price_minor, order.currency)} each{tax_note}, "
-                      f"{left} of {line.quantity} refundable)")
+                      f"{left} of {line.quantity} refundable{reward_note})")
 
     def lines(self) -> dict[int, int]:
         return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.order_lines
