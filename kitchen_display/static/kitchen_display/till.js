@@ -138,7 +138,7 @@ function drawCart() {
     const less = element("button", { type: "button", className: "small", textContent: "−" });
     less.dataset.less = id;
     less.setAttribute("aria-label", `Remove one ${item.name}`);
-    list.append(element("li", {}, element("span", { className: "qty" }, `${quantity} ×`),
+    list.append(element("li", {}, element("span", { className: "qty" }, `${quantity} × `),
                         element("span", { className: "name" }, item.name),
                         element("span", { className: "price" }, money(item.unit_minor * quantity)), less));
   }
@@ -278,7 +278,7 @@ function serve(member) {
 
 function rewardChoice(value, text, checked) {
   const input = element("input", { type: "radio", name: "reward", value, checked });
-  return element("label", { className: "reward" }, input, ` ${text}`);
+  return element("label", { className: "reward" }, input, text);
 }
 
 function clearMember() {
