@@ -2,7 +2,6 @@
 scans a member's code (a USB scanner types it and presses Enter), sees who they serve, rings up two items with
 no reward and places the order; it is the member's counter order, and the till is ready for the next customer."""
 
-import json
 import re
 
 import pytest
