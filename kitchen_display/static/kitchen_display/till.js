@@ -182,10 +182,11 @@ function orderBody() {
 
 // Where an API error belongs: by the member, by the name, or by the button.
 function errorField(answer) {
-  if (answer.fields.member || answer.fields.reward || ["member_token_used", "not_enough_stars"].includes(answer.code)) {
+  const fields = answer.fields || {};  // none when offline or signed out
+  if (fields.member || fields.reward || ["member_token_used", "not_enough_stars"].includes(answer.code)) {
     return "member-error";
   }
-  return answer.fields.customer_name ? "name-error" : "place-error";
+  return fields.customer_name ? "name-error" : "place-error";
 }
 
 async function placeOrder() {
