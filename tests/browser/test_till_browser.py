@@ -118,3 +118,36 @@ def test_the_till_fits_a_tablet(chromium, live, casey):
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_places_one_order(chromium, live, casey):
+    """The order reaches the server but its answer is lost (the network drops): the till says so, and Place order
+    again sends the same Idempotency-Key, so the drive-thru customer gets one order, not two."""
+    from playwright.sync_api import expect
+
+    context, page, errors = open_till(chromium, live)
+    try:
+        page.get_by_label("Drive-thru").check()
+        page.get_by_role("button", name=re.compile("^Add Drip coffee")).click()
+        page.get_by_label("Customer name").fill("Wes")
+        sent = []
+
+        def lose_the_answer(route):
+            sent.append(route.request.headers["idempotency-key"])
+            route.fetch()  # the server places the order ...
+            route.abort()  # ... and the till never hears back
+
+        page.route("**/orders/", lose_the_answer)
+        place = page.get_by_role("button", name="Place order (paid at the till)")
+        place.click()
+        expect(page.locator("#place-error")).to_contain_text("No connection to the server")
+        page.unroute("**/orders/")
+        page.on("request", lambda request: request.method == "POST" and request.url.endswith("/orders/")
+                and sent.append(request.headers["idempotency-key"]))
+        place.click()
+        expect(page.locator("#placed")).to_contain_text(re.compile(r"Order #\d+ for Wes"))
+        assert len(sent) == 2 and sent[0] == sent[1]
+        assert live.sql("SELECT channel FROM fulfilment_order WHERE customer_name = 'Wes'") == [("drive_thru",)]
+        assert errors == []
+    finally:
+        context.close()
