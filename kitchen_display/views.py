@@ -1,16 +1,18 @@
 """Kitchen screens: sign in, pick store and station, then a station screen, the expo screen or the
-pickup board. The pages are shells; kds.js fills them from the store's socket."""
+pickup board. The pages are shells; kds.js fills them from the store's socket. The till page is a shell too:
+till.js calls the ordering API with the staff member's session."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from fulfilment.channels import policy
+from fulfilment.channels import policy, staff_channel_choices
 from fulfilment.models import Channel
 from fulfilment.services.pickup_rules import fulfilment_settings_for
 from stores.models import MenuItem, ModifierOption, Station, Store, StoreMembership
@@ -92,3 +94,21 @@ def kds_expo(request, store_id: int):
 @login_required(login_url=LOGIN_URL)
 def kds_board(request, store_id: int):
     return _screen(request, _store_for_staff(request, store_id), "board", None)
+
+
+# The till's channel buttons, in the order staff meet them; only channels staff place orders on.
+TILL_CHANNELS = (Channel.COUNTER, Channel.DRIVE_THRU, Channel.KIOSK)
+
+
+@login_required(login_url=LOGIN_URL)
+@ensure_csrf_cookie
+def kds_till(request, store_id: int):
+    """Ring up a paid-at-the-till order, for a member whose code is scanned or for anyone (issue 28). The page
+    calls the same API a till integration does (identify, menu, staff order) with the session and its CSRF token."""
+    store = _store_for_staff(request, store_id)
+    staff_channels = dict(staff_channel_choices())
+    channels = [(value, staff_channels[value]) for value in TILL_CHANNELS if value in staff_channels]
+    config = {"store": store.pk, "csrf": get_token(request), "channels": channels,
+              "api": {name: reverse(f"store-{name}", kwargs={"store_id": store.pk})
+                      for name in ("menu", "member-identify", "orders")}}
+    return render(request, "kitchen_display/till.html", {"store": store, "channels": channels, "config": config})
