@@ -109,6 +109,21 @@ class LiveServer:
             return db.execute(statement, parameters).fetchall()
 
 
+def seeded_server(tmp_path_factory, name: str, seed_script: str):
+    """A module's own live server (the phone tests' `live` below has no manager): a fresh SQLite database in a
+    folder called `name`, migrated and seeded by `seed_script` (see tests.live_server.seed). Yields the
+    LiveServer; use it as `yield from seeded_server(...)` in a module-scoped `live` fixture."""
+    require_browser()
+    folder = tmp_path_factory.mktemp(name)
+    database = folder / f"{name}.sqlite3"
+    env = server_env(DATABASE_URL=f"sqlite:///{database}", SERVE_STATIC="1", DEBUG="0", SERVE_VAR=str(folder),
+                     THROTTLE_ORDER_PLACE="1000/min", THROTTLE_AUTH="1000/min", THROTTLE_QUOTE="1000/min")
+    manage(env, "migrate", "--noinput")
+    ids = seed(env, seed_script)
+    with daphne(env, folder / "daphne.log") as base:
+        yield LiveServer(base=base, ids=ids, database=database, mailbox=MailBox())
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     require_browser()

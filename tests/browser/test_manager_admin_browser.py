@@ -17,8 +17,7 @@ import zoneinfo
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, LiveServer, MailBox, save_screenshot
-from tests.live_server import daphne, manage, require_browser, seed, server_env
+from tests.browser.conftest import PASSWORD, save_screenshot, seeded_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,15 +54,7 @@ print(json.dumps({{"store": store.pk, "other_store": other.pk, "espresso": menu[
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """This module's own server and seed (the phone tests' `live` has no manager); `chromium` uses it."""
-    require_browser()
-    folder = tmp_path_factory.mktemp("admin")
-    database = folder / "admin.sqlite3"
-    env = server_env(DATABASE_URL=f"sqlite:///{database}", SERVE_STATIC="1", DEBUG="0", SERVE_VAR=str(folder),
-                     THROTTLE_ORDER_PLACE="1000/min", THROTTLE_AUTH="1000/min", THROTTLE_QUOTE="1000/min")
-    manage(env, "migrate", "--noinput")
-    ids = seed(env, SEED)
-    with daphne(env, folder / "daphne.log") as base:
-        yield LiveServer(base=base, ids=ids, database=database, mailbox=MailBox())
+    yield from seeded_server(tmp_path_factory, "admin", SEED)
 
 
 def new_laptop(browser):

@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, LiveServer, MailBox, new_phone
+from tests.browser.conftest import PASSWORD, new_phone, seeded_server
 from tests.browser.steps import heading
 from tests.browser.test_manager_admin_browser import new_laptop, open_from_home, success_message
-from tests.live_server import daphne, manage, require_browser, seed, server_env
+from tests.live_server import seed, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,15 +50,7 @@ print(json.dumps({{"store": store.pk, "latte": menu["latte"].pk, "large": menu["
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """This module's server and seed; conftest's `chromium` and `phone` use it."""
-    require_browser()
-    folder = tmp_path_factory.mktemp("refund-stars")
-    database = folder / "refund-stars.sqlite3"
-    env = server_env(DATABASE_URL=f"sqlite:///{database}", SERVE_STATIC="1", DEBUG="0", SERVE_VAR=str(folder),
-                     THROTTLE_ORDER_PLACE="1000/min", THROTTLE_AUTH="1000/min", THROTTLE_QUOTE="1000/min")
-    manage(env, "migrate", "--noinput")
-    ids = seed(env, SEED)
-    with daphne(env, folder / "daphne.log") as base:
-        yield LiveServer(base=base, ids=ids, database=database, mailbox=MailBox())
+    yield from seeded_server(tmp_path_factory, "refund-stars", SEED)
 
 
 def in_server(live, code: str) -> dict:
