@@ -161,9 +161,9 @@ class PlacedDayFilter(admin.SimpleListFilter):
         return queryset.filter(placed_in_local_days)
 
 
-class ReadOnlyInlineMixin(ManagedInlineMixin):
-    can_delete = False
-    extra = 0
+class NoEditsMixin:
+    """Rows only services write (orders and their lines, the loyalty ledger): admin shows them and adds,
+    changes or deletes none. Fits a model admin and an inline alike (an inline's checks also get the parent)."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -173,6 +173,11 @@ class ReadOnlyInlineMixin(ManagedInlineMixin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyInlineMixin(NoEditsMixin, ManagedInlineMixin):
+    can_delete = False
+    extra = 0
 
 
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -223,7 +228,7 @@ class OrderNotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OneStoreColumnsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class OrderAdmin(NoEditsMixin, OneStoreColumnsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     # What a manager looks an order up by, narrow enough for a 1280 px laptop; money detail is on the page.
     # Measured at 1280 px with Django's nav sidebar and the filter panel open: the store column goes for
     # a manager of one store, promised and ready drop the date of the day the order was placed.
@@ -266,15 +271,6 @@ class OrderAdmin(OneStoreColumnsMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     ready = _local_time("ready_at", "Ready")
     picked_up = _local_time("picked_up_at", "Picked up")
     cancelled = _local_time("cancelled_at", "Cancelled")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_cancel_permission(self, request) -> bool:
         """Who may run the cancel action: anyone who may see orders (the list is already scoped to
@@ -659,7 +655,7 @@ class AdjustStarsForm(forms.Form):
 
 
 @admin.register(LoyaltyEntry)
-class LoyaltyEntryAdmin(admin.ModelAdmin):
+class LoyaltyEntryAdmin(NoEditsMixin, admin.ModelAdmin):
     """Superusers see every member's ledger; a store manager sees the rows of their stores' orders (earned,
     reversed by a refund, redeemed, given back), not members' other stores or head office's adjustments."""
 
@@ -687,15 +683,6 @@ class LoyaltyEntryAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return True
         return bool(managed_store_ids(request)) and (obj is None or obj.order_id is not None)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_adjust_permission(self, request) -> bool:
         return request.user.is_superuser
