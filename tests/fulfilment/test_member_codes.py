@@ -3,7 +3,6 @@ scans it; the serving token it gives the till attaches the counter order to the 
 an order that is paid can no longer be attached."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core import signing
@@ -392,35 +391,26 @@ def test_the_member_earns_stars_after_their_counter_order_is_picked_up(api_as, c
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_ten_tills_scanning_one_code_at_once_serve_one(store):
-    """Each till is a thread with its own connection, released together (as in test_concurrency_postgres):
-    one scan is served, the other nine are told the code was used, and nothing raises."""
-    from django.db import connection
+    """Each till is a thread with its own connection, released together (test_concurrency_postgres'
+    run_together): one scan is served, the other nine are told the code was used, and nothing raises."""
     from rest_framework.test import APIClient
+
+    from tests.fulfilment.test_concurrency_postgres import Answer, run_together
 
     member = factories.user("racer")
     tills = [factories.staff(f"till{n}", store, "barista") for n in range(10)]
     code, _ = members.member_code_issue(member=member)
-    barrier = threading.Barrier(len(tills))
-    answers = [None] * len(tills)
 
-    def scan(index, staff):
-        client = APIClient(raise_request_exception=False)
-        client.force_authenticate(staff)
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=60)
+    def scan(staff):
+        def call():
+            client = APIClient(raise_request_exception=False)
+            client.force_authenticate(staff)
             response = client.post(f"/api/stores/{store.pk}/members/identify/", {"code": code}, format="json")
-            answers[index] = (response.status_code, response.json().get("error", {}).get("code"))
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
-            answers[index] = ("raised", f"{type(error).__name__}: {error}")
-        finally:
-            connection.close()
+            return Answer(status=response.status_code, body=response.json())
+        return call
 
-    threads = [threading.Thread(target=scan, args=(i, staff), daemon=True) for i, staff in enumerate(tills)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = [(a.status, (a.body or {}).get("error", {}).get("code"), a.error)
+               for a in run_together([scan(staff) for staff in tills])]
 
-    assert sorted(answers, key=str) == sorted([(200, None)] + [(409, "member_code_used")] * 9, key=str), answers
+    assert sorted(answers, key=str) == sorted([(200, None, "")] + [(409, "member_code_used", "")] * 9, key=str), answers
     assert MemberCodeUse.objects.filter(member=member).count() == 1
