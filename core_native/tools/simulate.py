@@ -109,15 +109,16 @@ ARRIVAL_AIM_AFTER_PROMISE_S = 120.0
 ETA_LEAD_S = 300.0
 
 
-def _lanes_at(steps, t):
-    """Lane count of a station at time t (0 before its first step)."""
-    count = 0
-    for start, c in steps:
+def _step_value_at(steps, t):
+    """The value at time t of a schedule of steps [(t_s, value), ...] with increasing times (a station's lane
+    count, a channel's arrival rate); 0 before its first step."""
+    value = 0
+    for start, v in steps:
         if start <= t + _TIME_EPS:
-            count = c
+            value = v
         else:
             break
-    return count
+    return value
 
 
 # -- the simulation ---------------------------------------------------------------
@@ -334,7 +335,7 @@ class StoreSim:
         """Queue ahead at each of the order's stations / lanes staffed now, plus own work and handoff."""
         worst = 0.0
         for st in set(stations):
-            lanes = max(1, _lanes_at(self.p["stations"][st], now))
+            lanes = max(1, _step_value_at(self.p["stations"][st], now))
             ahead = 0.0
             for it in self.open_items:
                 if self.it_station[it] != st:
@@ -415,11 +416,7 @@ class StoreSim:
                 continue
             expected, t, step = 0.5, now, 30.0
             while t < until:
-                rate = 0.0
-                for start, r in rates:
-                    if start <= t + _TIME_EPS:
-                        rate = r
-                expected -= rate * (1 - share) * step / 3600.0
+                expected -= _step_value_at(rates, t) * (1 - share) * step / 3600.0
                 while expected <= 0:
                     times.append(t)
                     expected += 1.0
@@ -473,7 +470,7 @@ class StoreSim:
 
     def _dispatch_fcfs(self, now):
         for st in range(self.n_stations):
-            open_lanes = _lanes_at(self.p["stations"][st], now)
+            open_lanes = _step_value_at(self.p["stations"][st], now)
             for lane in range(open_lanes):
                 if self.lane_item[st][lane] >= 0:
                     continue
@@ -536,7 +533,7 @@ class StoreSim:
         waiting.sort(key=lambda k: plan.item_start_s[k])
         slack = None
         for st in range(self.n_stations):
-            for lane in range(_lanes_at(self.p["stations"][st], now)):
+            for lane in range(_step_value_at(self.p["stations"][st], now)):
                 if self.lane_item[st][lane] >= 0:
                     continue
                 mine = [k for k in waiting if self.it_state[items[k]] == 0 and self.it_station[items[k]] == st
