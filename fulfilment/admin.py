@@ -120,6 +120,8 @@ def history_lines(order: Order, events) -> list[str]:
                        f"{_clock(order, new, day=day)}"
             else:
                 what = "Ready time no longer estimated" if old else "Ready time estimated"
+        elif event.kind in (OrderEvent.MEMBER_ADDED, OrderEvent.PAID_AT_TILL):
+            what = f"{event.get_kind_display()}{by}"
         else:
             what = f"{statuses.get(event.to_status, event.to_status)}"
             if event.from_status:

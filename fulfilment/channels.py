@@ -33,6 +33,9 @@ class ChannelPolicy:
     # in the car at the drive-thru window), so created_at -> ready_at is their wait there: the dashboard's
     # in-store wait. A mobile customer arrives for a promised time; a delivery courier is not the customer.
     customer_waits_at_store: bool
+    # The customer may pay when the order is handed over (the drive-thru window; a counter or kiosk order paid
+    # when collected): the kitchen starts at once, and a member can be added until the till takes the money.
+    may_pay_when_collected: bool
     # CSS class of the channel's badge on kitchen tickets; its colour is in kitchen_display's kds.css.
     badge: str
 
@@ -40,19 +43,19 @@ class ChannelPolicy:
 CHANNEL_POLICIES: dict[str, ChannelPolicy] = {
     Channel.MOBILE: ChannelPolicy(paid_in_app=True, counts_toward_slot_capacity=True, pausable=True,
                                   placed_by_staff=False, customer_waits_at_store=False,
-                                  badge="ch-mobile"),
+                                  may_pay_when_collected=False, badge="ch-mobile"),
     Channel.COUNTER: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
                                    placed_by_staff=True, customer_waits_at_store=True,
-                                   badge="ch-counter"),
+                                   may_pay_when_collected=True, badge="ch-counter"),
     Channel.KIOSK: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
                                  placed_by_staff=True, customer_waits_at_store=True,
-                                 badge="ch-kiosk"),
+                                 may_pay_when_collected=True, badge="ch-kiosk"),
     Channel.DRIVE_THRU: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
                                       placed_by_staff=True, customer_waits_at_store=True,
-                                      badge="ch-drive_thru"),
+                                      may_pay_when_collected=True, badge="ch-drive_thru"),
     Channel.DELIVERY: ChannelPolicy(paid_in_app=False, counts_toward_slot_capacity=False, pausable=False,
                                     placed_by_staff=True, customer_waits_at_store=False,
-                                    badge="ch-delivery"),
+                                    may_pay_when_collected=False, badge="ch-delivery"),
 }
 
 

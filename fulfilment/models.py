@@ -83,6 +83,11 @@ class Order(models.Model):
     fire_on_arrival = models.BooleanField(default=False, help_text="Made when the customer says they are coming.")
     customer_eta_at = models.DateTimeField(null=True, blank=True, help_text="When the customer said they arrive.")
     arrived_at = models.DateTimeField(null=True, blank=True, help_text="When the customer said they are here.")
+    # Paid when handed over (issue 28): a drive-thru order taken at the speaker and paid at the window, or a
+    # counter order the customer pays for when it is ready. The kitchen makes it at once (it is confirmed);
+    # until the till takes the money it cannot be handed over, and a member can still be added to it.
+    awaiting_till_payment = models.BooleanField(
+        default=False, help_text="Placed to be paid at the window or counter when collected; not paid yet.")
 
     subtotal_minor = models.PositiveIntegerField(help_text="Sum of the lines at menu prices.")
     discount_minor = models.PositiveIntegerField(
@@ -156,8 +161,11 @@ class OrderEvent(models.Model):
 
     CREATED, STATUS_CHANGED, READY_TIME_CHANGED = "created", "status_changed", "ready_time_changed"
     ARRIVAL = "arrival"  # the customer said "on my way, N minutes" or "I'm here"; data: eta / here
+    # Issue 28: a member added to an order before it was paid (data: member); the till took the payment of an
+    # order placed to be paid when collected.
+    MEMBER_ADDED, PAID_AT_TILL = "member_added", "paid_at_till"
     KINDS = [(CREATED, "Created"), (STATUS_CHANGED, "Status changed"), (READY_TIME_CHANGED, "Ready time changed"),
-             (ARRIVAL, "Customer arrival")]
+             (ARRIVAL, "Customer arrival"), (MEMBER_ADDED, "Member added"), (PAID_AT_TILL, "Paid at the till")]
 
     order = models.ForeignKey(Order, related_name="events", on_delete=models.CASCADE)
     kind = models.CharField(max_length=30, choices=KINDS)

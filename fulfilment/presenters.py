@@ -102,6 +102,7 @@ def order_ticket(order: Order, lines: list[OrderLine] | None = None) -> dict:
             "estimated_ready_at": plan_iso(order.estimated_ready_at),
             "created_at": iso(order.created_at), "confirmed_at": iso(order.confirmed_at),
             "ready_at": iso(order.ready_at), "fire_on_arrival": order.fire_on_arrival,
+            "payment_due": order.awaiting_till_payment,  # take the money before handing it over
             "customer_eta_at": plan_iso(order.customer_eta_at), "arrived_at": iso(order.arrived_at),
             "lines": [line_ticket(line) for line in lines]}
 
@@ -167,6 +168,11 @@ def payment_summary(order: Order) -> dict:
         return {"provider": "", "demo": False, "status": "nothing_to_pay", "status_label": "Nothing to pay",
                 "amount_minor": 0, "captured_minor": 0, "refunded_minor": 0, "currency": order.currency,
                 "requires_action": False, "message": "Your reward covered the whole order."}
+    if payment is None and order.awaiting_till_payment:  # placed to be paid when collected (payments.till)
+        return {"provider": "in_store", "demo": False, "status": "due_in_store", "status_label": "To pay when collected",
+                "amount_minor": order.total_minor, "captured_minor": 0, "refunded_minor": 0,
+                "currency": order.currency, "requires_action": False,
+                "message": "Pay at the window or the counter when you collect it."}
     if payment is None:
         in_store = not policy(order.channel).paid_in_app  # paid at the till: it never has a card payment
         return {"provider": "in_store" if in_store else "", "demo": False,

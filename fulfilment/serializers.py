@@ -116,6 +116,16 @@ class StaffOrderIn(CartIn):
         max_length=512, required=False, default="", allow_blank=True,
         help_text="The serving token from POST /api/stores/{id}/members/identify/: the order becomes that "
                   "member's (it earns stars at pickup and shows in their app's history)")
+    pay_when_collected = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Paid when handed over (the drive-thru window, or a counter order paid when ready), not now: "
+                  "the kitchen starts at once; the order cannot be picked up until POST .../paid/, and a member "
+                  "can be added to it until then. Counter, kiosk and drive-thru only")
+
+
+class StaffOrderMemberIn(serializers.Serializer):
+    member = serializers.CharField(
+        max_length=512, help_text="The serving token from POST /api/stores/{id}/members/identify/")
 
 
 class SlotOut(serializers.Serializer):
@@ -258,7 +268,8 @@ class OrderEventOut(serializers.ModelSerializer):
 class PaymentSummaryOut(serializers.Serializer):
     provider = serializers.CharField(help_text='"stripe", "demo" (no card is charged) or "in_store" (paid at the till)')
     demo = serializers.BooleanField(help_text="True when the demo provider took this payment: no card was charged")
-    status = serializers.CharField(help_text="pending, authorised, captured, cancelled, failed, paid_in_store, or "
+    status = serializers.CharField(help_text="pending, authorised, captured, cancelled, failed, paid_in_store, "
+                                                "due_in_store (to be paid at the till when collected), or "
                                                 "nothing_to_pay (a reward covered the order)")
     status_label = serializers.CharField()
     amount_minor = serializers.IntegerField(help_text="Authorised (held) amount")

@@ -12,10 +12,11 @@ from rest_framework.views import APIView
 from fulfilment import selectors, services
 from fulfilment.models import OPEN_STATUSES, Channel, OrderStatus
 from fulfilment.permissions import IsStoreStaff
-from fulfilment.serializers import ArrivalIn, OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn
+from fulfilment.serializers import ArrivalIn, OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn, StaffOrderMemberIn
 from fulfilment.services import members
 from fulfilment.services.arrival import order_arrival_record
-from orderahead.errors import Conflict, DomainError
+from fulfilment.services.payments.till import payment_take_at_till
+from orderahead.errors import Conflict, DomainError, NotFound
 from orderahead.throttling import ScopedRateThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -155,9 +156,12 @@ class StaffOrderApi(APIView):
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(responses=OrderOut(many=True), summary="Open orders of the store (staff)")
+    @extend_schema(responses=OrderOut(many=True), summary="Open orders of the store (staff)", parameters=[
+        OpenApiParameter("payment_due", OpenApiTypes.BOOL, description="Only those still to be paid at the till")])
     def get(self, request, store_id: int):
         orders = selectors.order_list_for_store(store_id=store_id, statuses=OPEN_STATUSES).order_by("promised_ready_at")
+        if request.query_params.get("payment_due") in ("1", "true"):
+            orders = orders.filter(awaiting_till_payment=True)
         return Response(OrderOut(orders[:200], many=True).data)
 
     @extend_schema(request=StaffOrderIn, parameters=[IDEMPOTENCY_HEADER],
@@ -171,5 +175,41 @@ class StaffOrderApi(APIView):
         order, created = place(
             store_id=store_id, channel=data.validated_data["channel"], lines=data.lines(),
             requested_at=data.validated_data["pickup"], customer_name=data.validated_data["customer_name"],
-            placed_by=request.user, idempotency_key=_idempotency_key(request), reward_id=data.validated_data["reward"])
+            placed_by=request.user, idempotency_key=_idempotency_key(request), reward_id=data.validated_data["reward"],
+            pay_when_collected=data.validated_data["pay_when_collected"])
         return _order_response(selectors.order_list_for_store(store_id=store_id).get(pk=order.pk), created)
+
+
+def _store_order_or_404(store_id: int, order_id: int):
+    order = selectors.order_list_for_store(store_id=store_id).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(f"Order {order_id} is not one of this store's orders.", code="unknown_order")
+    return order
+
+
+class StaffOrderMemberApi(APIView):
+    """The till adds the member it identified to an order not paid yet (issue 28: scan at the window)."""
+
+    permission_classes = [IsAuthenticated, IsStoreStaff]
+
+    @extend_schema(request=StaffOrderMemberIn, responses={200: OrderOut, **ERRORS, **NOT_FOUND, **SIGNED_OUT},
+                   summary="Add the member being served to an order not paid yet (staff)")
+    def post(self, request, store_id: int, order_id: int):
+        data = StaffOrderMemberIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        members.member_order_attach(store_id=store_id, order_id=order_id, actor=request.user,
+                                    serving_token=data.validated_data["member"])
+        return Response(OrderOut(_store_order_or_404(store_id, order_id)).data)
+
+
+class StaffOrderPaidApi(APIView):
+    """The till took the payment of an order placed to be paid when collected (the drive-thru window)."""
+
+    permission_classes = [IsAuthenticated, IsStoreStaff]
+
+    @extend_schema(request=None, responses={200: OrderOut, 409: OpenApiResponse(description="No longer open"),
+                                            **NOT_FOUND, **SIGNED_OUT},
+                   summary="Record that the till took an order's payment (staff); again changes nothing")
+    def post(self, request, store_id: int, order_id: int):
+        payment_take_at_till(order=_store_order_or_404(store_id, order_id), actor=request.user)
+        return Response(OrderOut(_store_order_or_404(store_id, order_id)).data)

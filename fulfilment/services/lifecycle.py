@@ -183,6 +183,9 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
             raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()}; it cannot become "
                            f"{S(to_status).label.lower()}.", code="illegal_transition",
                            fields={"status": from_status})
+        if to_status == S.PICKED_UP and locked.awaiting_till_payment:
+            raise Conflict(f"Order {locked.pk} is not paid yet: take the payment at the till, then hand it over.",
+                           code="payment_due", fields={"status": from_status, "total_minor": locked.total_minor})
         locked.status = to_status
         fields = ["status", "updated_at"]
         if to_status in TIMESTAMP_FIELD:

@@ -82,9 +82,9 @@ def ledger_write(*, member, kind: str, stars: int, key: str, order: Order | None
 # --- Earning ---------------------------------------------------------------------------------------------
 
 def order_is_paid(order: Order) -> bool:
-    """Paid: at the till (channels paid in store enter confirmed, paid), or a card payment captured."""
+    """Paid: at the till (as it was placed, or when collected: `payments.till`), or a card payment captured."""
     if not policy(order.channel).paid_in_app:
-        return True
+        return not order.awaiting_till_payment
     payment = Payment.objects.filter(order=order).first()
     return payment is not None and payment.captured_minor > 0
 

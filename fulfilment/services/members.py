@@ -10,9 +10,10 @@ the member, and attaching an order to them before it is paid.
 - The scan answers with a serving token: signed, bound to the store that scanned and to that use, valid
   SERVING_VALID_S. It is what the till sends with the order to attach it to the member, and the only time
   staff see the member's name and balance.
-- Attaching: until the order is paid, never after. Orders paid at the till enter `confirmed` as they are
-  placed, so the till attaches them at placement (the staff order API's `member`: `member_order_place`, one
-  order per scan); `member_attach` is for an order still awaiting payment.
+- Attaching: until the order is paid, never after. An order paid at the till as it is placed is attached at
+  placement (the staff order API's `member`: `member_order_place`); one placed to be paid when collected (the
+  drive-thru speaker, then the window) can be attached until the till takes the money
+  (`member_order_attach`). One order per scan either way.
 """
 
 import datetime as dt
@@ -28,9 +29,20 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fulfilment.models import CustomerProfile, LoyaltyEntry, MemberCodeUse, Order, OrderEvent, OrderStatus, Reward
+from fulfilment.models import (
+    OPEN_STATUSES,
+    CustomerProfile,
+    LoyaltyEntry,
+    MemberCodeUse,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Reward,
+)
+from fulfilment.presenters import ORDER_CHANGED
 from fulfilment.services.loyalty import member_balance, program_active
 from fulfilment.services.orders import order_place
+from fulfilment.services.outbox import outbox_order_changed
 from orderahead.errors import Conflict, DomainError, NotFound
 from orderahead.logs import get_logger
 from stores.models import Store
@@ -202,6 +214,17 @@ def member_for_serving(*, store: Store | int, serving_token: str, now: dt.dateti
     return member
 
 
+def _scan_locked(*, store_id: int, serving_token: str) -> tuple[object, MemberCodeUse]:
+    """The member a serving token names and its scan's row, locked: one order per scan is decided under it."""
+    member, use_id = _read_serving(store_id=store_id, serving_token=serving_token, now=timezone.now())
+    return member, MemberCodeUse.objects.select_for_update().get(pk=use_id)
+
+
+def _scan_used(use: MemberCodeUse) -> Conflict:
+    return Conflict(f"This scan was used for order {use.order_id} already; scan the member's code again for "
+                    "another order.", code="member_token_used", fields={"member": "used", "order": use.order_id})
+
+
 def member_order_place(*, store_id: int, serving_token: str, customer_name: str = "",
                        idempotency_key: str | None = None, **placing) -> tuple[Order, bool]:
     """Place an order (`orders.order_place`, with `placing`) for the member a serving token names: theirs from
@@ -210,14 +233,11 @@ def member_order_place(*, store_id: int, serving_token: str, customer_name: str 
     Idempotency-Key) is still the same order. The scan's row is locked while placing, so two orders racing
     with one token cannot both be placed."""
     with transaction.atomic():
-        member, use_id = _read_serving(store_id=store_id, serving_token=serving_token, now=timezone.now())
-        use = MemberCodeUse.objects.select_for_update().get(pk=use_id)
+        member, use = _scan_locked(store_id=store_id, serving_token=serving_token)
         if use.order_id is not None:
             served_key = Order.objects.filter(pk=use.order_id).values_list("idempotency_key", flat=True).first()
             if not idempotency_key or served_key != idempotency_key:
-                raise Conflict(f"This scan was used for order {use.order_id} already; scan the member's code "
-                               "again for another order.", code="member_token_used",
-                               fields={"member": "used", "order": use.order_id})
+                raise _scan_used(use)
         order, created = order_place(store_id=store_id, customer=member, idempotency_key=idempotency_key,
                                      customer_name=customer_name or member_display_name(member), **placing)
         if use.order_id is None:
@@ -226,26 +246,51 @@ def member_order_place(*, store_id: int, serving_token: str, customer_name: str 
     return order, created
 
 
-# --- Attaching an order that is not paid yet --------------------------------------------------------------------
+# --- Adding a member to an order that is not paid yet -------------------------------------------------------------
+
+def member_order_attach(*, store_id: int, order_id: int, serving_token: str, actor) -> Order:
+    """The till adds the member it just identified to one of the store's orders that is not paid yet (a
+    drive-thru order taken at the speaker, paid at the window: `Order.awaiting_till_payment`). One order per
+    scan, as when placing; sending the same token for the same order again returns it unchanged."""
+    with transaction.atomic():
+        member, use = _scan_locked(store_id=store_id, serving_token=serving_token)
+        order = Order.objects.filter(pk=order_id, store_id=store_id).first()
+        if order is None:
+            raise NotFound(f"Order {order_id} is not one of this store's orders.", code="unknown_order")
+        if use.order_id == order.pk:
+            return order  # a retry: this scan added this member to this order already
+        if use.order_id is not None:
+            raise _scan_used(use)
+        order = member_attach(order=order, member=member, actor=actor)
+        use.order = order
+        use.save(update_fields=["order"])
+    return order
+
 
 def member_attach(*, order: Order, member, actor) -> Order:
-    """Make `order` the member's, while it awaits payment and belongs to no one; 409 once paid (the member
-    would earn stars on an order they may not have paid for) or when it is someone's already."""
+    """Make `order` the member's while it is not paid yet (awaiting the card in the app, or the till when
+    collected) and belongs to no one. 409 once paid: the member would earn stars on an order they may not
+    have paid for; 409 when it is someone's already, or is no longer open."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status != OrderStatus.PENDING_PAYMENT:
-            raise Conflict(f"Order {locked.pk} is already paid ({locked.get_status_display().lower()}): a member "
-                           "can only be added before payment.", code="already_paid", fields={"status": locked.status})
+        unpaid = (locked.status == OrderStatus.PENDING_PAYMENT
+                  or (locked.awaiting_till_payment and locked.status in OPEN_STATUSES))
+        if not unpaid:
+            if locked.status in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
+                raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()}.", code="not_open",
+                               fields={"status": locked.status})
+            raise Conflict(f"Order {locked.pk} is already paid: a member can only be added before payment.",
+                           code="already_paid", fields={"status": locked.status})
         if locked.customer_id is not None:
             raise Conflict(f"Order {locked.pk} already belongs to a member.", code="already_attached",
                            fields={"status": locked.status})
         locked.customer = member
-        locked.save(update_fields=["customer", "updated_at"])
-        # No event kind of its own (that would be a migration of OrderEvent.kind's choices): a status
-        # event that keeps the status, and says what happened.
-        OrderEvent.objects.create(order=locked, kind=OrderEvent.STATUS_CHANGED, from_status=locked.status,
-                                  to_status=locked.status, actor=actor,
-                                  data={"member_attached": member.pk, "reason": "Added to a member's account"})
+        locked.customer_name = locked.customer_name or member_display_name(member)
+        locked.save(update_fields=["customer", "customer_name", "updated_at"])
+        OrderEvent.objects.create(order=locked, kind=OrderEvent.MEMBER_ADDED, from_status=locked.status,
+                                  to_status=locked.status, actor=actor, data={"member": member.pk})
+        # The kitchen screens' ticket and the member's own order stream show whose it is now.
+        outbox_order_changed(store=locked.store, order=locked, kind=ORDER_CHANGED, actor=actor)
     log.info("member_attached", order_id=locked.pk, member_id=member.pk)
     return locked
 

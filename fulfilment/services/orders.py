@@ -35,7 +35,7 @@ log = get_logger(__name__)
 
 def request_fingerprint(*, store_id: int, channel: str, lines: list[LineRequest],
                         requested_at: dt.datetime | None, customer_name: str, fire_on_arrival: bool = False,
-                        reward_id: int | None = None) -> str:
+                        reward_id: int | None = None, pay_when_collected: bool = False) -> str:
     """A hash of what the client asked for, to tell a retry (same body) from a new request (reused key)."""
     body = {
         "store": store_id, "channel": channel, "name": customer_name,
@@ -46,6 +46,8 @@ def request_fingerprint(*, store_id: int, channel: str, lines: list[LineRequest]
         body["fire_on_arrival"] = True
     if reward_id is not None:  # likewise: an order without a reward keeps its fingerprint
         body["reward"] = reward_id
+    if pay_when_collected:
+        body["pay_when_collected"] = True
     canonical = json.dumps(body, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -86,7 +88,8 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
                 customer: AbstractBaseUser | None = None, customer_name: str = "",
                 placed_by: AbstractBaseUser | None = None, idempotency_key: str | None = None,
                 now: dt.datetime | None = None, payment_method: str = "",
-                fire_on_arrival: bool = False, reward_id: int | None = None) -> tuple[Order, bool]:
+                fire_on_arrival: bool = False, reward_id: int | None = None,
+                pay_when_collected: bool = False) -> tuple[Order, bool]:
     """Place an order in the store's one kitchen queue. Returns (order, created).
 
     Orders paid by card in the app (fulfilment.channels) start awaiting payment; the others are paid at
@@ -95,13 +98,17 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
     when the customer says they are coming (services.arrival), where the store offers it. `reward_id`: a
     reward `customer` spends stars on (in the app, or the member served at the counter): a discount line
     before tax, the stars spent in the same transaction (services.rewards, loyalty.loyalty_redeem).
+    `pay_when_collected`: an order staff take now and the customer pays for when it is handed over (the
+    drive-thru window): confirmed, so the kitchen starts, but awaiting the till's payment
+    (services.till_payments), and a member can be added until then (services.members).
     """
     now = now or timezone.now()
     if channel not in Channel.values:
         raise DomainError(f"Unknown channel {channel!r}.", code="bad_channel")
     fingerprint = request_fingerprint(store_id=store_id, channel=channel, lines=lines,
                                       requested_at=requested_at, customer_name=customer_name,
-                                      fire_on_arrival=fire_on_arrival, reward_id=reward_id)
+                                      fire_on_arrival=fire_on_arrival, reward_id=reward_id,
+                                      pay_when_collected=pay_when_collected)
     scope = f"user:{customer.pk}" if customer else f"staff:{placed_by.pk if placed_by else 0}:store:{store_id}"
     if idempotency_key:
         existing = Order.objects.filter(idempotency_scope=scope, idempotency_key=idempotency_key).first()
@@ -113,7 +120,7 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
                 store_id=store_id, channel=channel, lines=lines, requested_at=requested_at, customer=customer,
                 customer_name=customer_name, placed_by=placed_by, idempotency_key=idempotency_key, scope=scope,
                 fingerprint=fingerprint, now=now, payment_method=payment_method, fire_on_arrival=fire_on_arrival,
-                reward_id=reward_id)
+                reward_id=reward_id, pay_when_collected=pay_when_collected)
     except IntegrityError:
         # A concurrent retry with the same key committed first (the key is unique per scope): its order.
         if idempotency_key:
@@ -155,7 +162,8 @@ def _reward_spend(*, order: Order, use: RewardUse, line: OrderLine, member, acto
 
 
 def _order_place_locked(*, store_id, channel, lines, requested_at, customer, customer_name, placed_by,
-                        idempotency_key, scope, fingerprint, now, payment_method, fire_on_arrival, reward_id=None):
+                        idempotency_key, scope, fingerprint, now, payment_method, fire_on_arrival, reward_id=None,
+                        pay_when_collected=False):
     """The order and, when it is paid in the app, its pending payment: (order, payment or None)."""
     # One order at a time per store: the quote and the slot count must see every earlier order.
     store = Store.objects.select_for_update().filter(pk=store_id).first()
@@ -165,6 +173,9 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     if fire_on_arrival and not fulfilment_settings_for(store=store).offers_fire_on_arrival:
         raise DomainError(f"{store.name} does not offer \"make it when I arrive\".",
                           code="fire_on_arrival_not_offered", fields={"fire_on_arrival": "not offered here"})
+    if pay_when_collected and not policy(channel).may_pay_when_collected:
+        raise DomainError(f"{Channel(channel).label} orders cannot be paid when collected.",
+                          code="pay_when_collected_not_offered", fields={"pay_when_collected": "not for this channel"})
     priced = cart_price(store=store, lines=lines, now=now)
     reward_use = _reward_use(reward_id=reward_id, member=customer, store=store, priced=priced, now=now)
     totals = order_totals(store=store, priced_lines=priced, discount_minor=reward_use.amount_minor if reward_use else 0)
@@ -178,12 +189,14 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     paid_in_app = policy(channel).paid_in_app and totals.total_minor > 0
     if paid_in_app:
         payment_check_pickup_window(store=store, ready_at=pickup.promised_ready_at, now=now)
+    awaiting_till_payment = pay_when_collected and totals.total_minor > 0  # a reward may leave nothing to pay
     order = Order.objects.create(
         store=store, customer=customer, customer_name=customer_name or (customer.get_username() if customer else ""),
         channel=channel, status=S.PENDING_PAYMENT if paid_in_app else S.CONFIRMED, placed_by=placed_by,
         pickup_kind=pickup.kind, requested_pickup_at=pickup.requested_at, slot_starts_at=pickup.slot_starts_at,
         promised_ready_at=pickup.promised_ready_at, plan_rank=pickup.plan_rank, fire_on_arrival=fire_on_arrival,
         promised_window_start=pickup.window_start, promised_window_end=pickup.window_end,
+        awaiting_till_payment=awaiting_till_payment,
         subtotal_minor=totals.subtotal_minor, discount_minor=totals.discount_minor, tax_minor=totals.tax_minor,
         total_minor=totals.total_minor,
         tax_rate_percent=totals.tax.rate_percent, prices_include_tax=totals.tax.prices_include_tax,

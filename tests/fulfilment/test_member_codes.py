@@ -326,8 +326,7 @@ def test_an_order_awaiting_payment_can_be_attached_once(customer_a, customer_b, 
     order.refresh_from_db()
     assert order.customer == customer_a
     event = order.events.order_by("id").last()
-    assert (event.kind, event.actor, event.data["member_attached"]) == (OrderEvent.STATUS_CHANGED, barista_store1,
-                                                                       customer_a.pk)
+    assert (event.kind, event.actor, event.data["member"]) == (OrderEvent.MEMBER_ADDED, barista_store1, customer_a.pk)
     with pytest.raises(Conflict) as again:
         members.member_attach(order=order, member=customer_b, actor=barista_store1)
     assert again.value.code == "already_attached"

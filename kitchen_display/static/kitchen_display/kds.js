@@ -210,6 +210,10 @@ function arrivalTag(ticket) {
   if (ticket.fire_on_arrival && ticket.status !== "ready") return `<span class="arrival held">waits for customer</span>`;
   return "";
 }
+// An order to be paid when collected (the drive-thru window): the money before the bag.
+function dueTag(ticket) {
+  return ticket.payment_due ? `<span class="due" title="Take the payment before handing it over">to pay</span>` : "";
+}
 // Time on the shelf of a ready order, and whether it passed the store's hold limit (config.shelf_hold_s).
 function shelf(ticket) {
   const on = Math.max(0, now() - (ms(ticket.ready_at) ?? now()));
@@ -243,7 +247,7 @@ function ticketHtml(ticket) {
     : `<button class="act bump" data-act="bump_order">Ready</button><button class="act" data-act="delay" data-minutes="5">+5 min</button>`;
   return `<article class="ticket ${timerClass(ticket)}" data-order="${ticket.id}">
     <header>${badge(ticket)}<strong class="name">${who(ticket)}</strong><span class="code">${esc(ticket.code)}</span>
-      <span class="num">#${ticket.id}</span>${arrivalTag(ticket)}</header>
+      <span class="num">#${ticket.id}</span>${dueTag(ticket)}${arrivalTag(ticket)}</header>
     <div class="timer">${timerText(ticket)}</div>
     ${ticket.pickup_kind === "scheduled" ? `<div class="sched">Scheduled for ${clockText(ms(ticket.promised_ready_at))}</div>` : ""}
     <ul class="lines">${lines.map(l => lineHtml(l, config.screen === "station")).join("")}</ul>
@@ -271,7 +275,7 @@ function draw() {
   if (config.screen === "expo") {
     $("ready").innerHTML = ready.length ? `<h2>Ready on the shelf</h2>${ready.map(t => `<div class="ready-row${shelf(t).over ? " over-limit" : ""}" data-order="${t.id}">
         ${badge(t)}<strong class="name">${who(t)}</strong><span class="code">${esc(t.code)}</span>
-        <span class="muted">since ${clockText(ms(t.ready_at))}</span>${shelfHtml(t)}${arrivalTag(t)}
+        <span class="muted">since ${clockText(ms(t.ready_at))}</span>${shelfHtml(t)}${dueTag(t)}${arrivalTag(t)}
         <button class="act" data-act="recall">Recall</button></div>`).join("")}` : `<p class="muted">Nothing on the shelf.</p>`;
   }
   const doneHere = t => mine(t).length && !openLines(t).length;

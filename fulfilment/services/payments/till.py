@@ -1,0 +1,47 @@
+"""Payment taken at the till for an order placed to be paid when collected (issue 28): the drive-thru order
+taken at the speaker and paid at the window, or a counter order paid when it is ready.
+
+Such an order is confirmed as it is placed (the kitchen starts at once) with `Order.awaiting_till_payment`
+set. Until the till takes the money it cannot be handed over (`lifecycle.order_transition` refuses the
+pickup) and a member can still be added to it (`members.member_attach`); once paid, never. The money itself
+goes through the store's own card reader or cash drawer: what the platform records is that it was taken,
+by whom and when (an OrderEvent), exactly once.
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfilment.models import OPEN_STATUSES, Order, OrderEvent
+from fulfilment.presenters import ORDER_CHANGED
+from fulfilment.services.lifecycle import order_get_for_update
+from fulfilment.services.outbox import outbox_order_changed
+from orderahead.errors import Conflict
+from orderahead.logs import binds_order_id, get_logger
+from stores.models import Store
+
+log = get_logger(__name__)
+
+
+@binds_order_id
+def payment_take_at_till(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
+    """Record that the till took the payment of `order`. Taking it again (a double tap, a retried request)
+    changes nothing; an order that was never to be paid at the till is paid already and is returned as it
+    is. 409 for an order that is no longer open (cancelled, or not collected)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=order.store_id)  # the lock order of every order move
+        locked = order_get_for_update(order_id=order.pk)
+        if not locked.awaiting_till_payment:
+            return locked
+        if locked.status not in OPEN_STATUSES:
+            raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()}; there is nothing to take "
+                           "payment for.", code="not_open", fields={"status": locked.status})
+        locked.awaiting_till_payment = False
+        locked.save(update_fields=["awaiting_till_payment", "updated_at"])
+        OrderEvent.objects.create(order=locked, kind=OrderEvent.PAID_AT_TILL, from_status=locked.status,
+                                  to_status=locked.status, actor=actor, data={"amount_minor": locked.total_minor})
+        outbox_order_changed(store=store, order=locked, kind=ORDER_CHANGED, actor=actor)  # the screens' badge
+    log.info("paid_at_till", order_id=locked.pk, amount_minor=locked.total_minor)
+    return locked
