@@ -208,6 +208,9 @@ class RewardOfferOut(serializers.Serializer):
     is_birthday = serializers.BooleanField()
     discount_minor = serializers.IntegerField(help_text="What it would take off this cart, before tax")
     line_index = serializers.IntegerField(help_text="The line it would take one unit off")
+    total_minor = serializers.IntegerField(help_text="What the order would cost with it, tax included")
+    below_card_minimum = serializers.BooleanField(
+        help_text="It would leave less to pay than a card can be charged (0.50 in USD): add to the order to use it")
 
 
 class QuoteOut(serializers.Serializer):

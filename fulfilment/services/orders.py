@@ -17,7 +17,12 @@ from fulfilment.presenters import ORDER_CREATED
 from fulfilment.services import loyalty
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import outbox_order_changed
-from fulfilment.services.payments import payment_authorise, payment_check_pickup_window, payment_record
+from fulfilment.services.payments import (
+    payment_authorise,
+    payment_check_card_amount,
+    payment_check_pickup_window,
+    payment_record,
+)
 from fulfilment.services.pickup_rules import fulfilment_settings_for
 from fulfilment.services.pricing import order_totals
 from fulfilment.services.quotes import pickup_choose
@@ -188,6 +193,7 @@ def _order_place_locked(*, store_id, channel, lines, requested_at, customer, cus
     # confirmed (no card can be held for nothing).
     paid_in_app = policy(channel).paid_in_app and totals.total_minor > 0
     if paid_in_app:
+        payment_check_card_amount(total_minor=totals.total_minor, currency=totals.currency)
         payment_check_pickup_window(store=store, ready_at=pickup.promised_ready_at, now=now)
     awaiting_till_payment = pay_when_collected and totals.total_minor > 0  # a reward may leave nothing to pay
     order = Order.objects.create(

@@ -9,6 +9,7 @@ import pytest
 from fulfilment import services
 from fulfilment.models import CustomerProfile, LoyaltyEntry, LoyaltyProgram, Order, OrderDiscount, Payment, Reward
 from fulfilment.services import LineRequest, loyalty
+from fulfilment.services.members import member_code_issue
 from fulfilment.services.orders import request_fingerprint
 from fulfilment.services.rewards import birthday_window
 from stores.models import MenuItem
@@ -88,7 +89,7 @@ def test_the_quote_offers_the_rewards_a_member_can_afford_and_prices_the_chosen_
     chosen = client.post(quote_url, {**body, "reward": free_drink.pk}, format="json").json()
 
     assert offered == [{"id": free_drink.pk, "name": "Free drink", "stars_cost": 25, "is_birthday": False,
-                        "discount_minor": 610, "line_index": 0}]
+                        "discount_minor": 610, "line_index": 0, "total_minor": 413, "below_card_minimum": False}]
     # 985 - 610 = 375 taxed: 37.5 -> 38
     assert (chosen["subtotal_minor"], chosen["discount_minor"], chosen["tax_minor"], chosen["total_minor"]) == (
         985, 610, 38, 413)
@@ -145,6 +146,42 @@ def test_a_reward_that_makes_the_order_free_needs_no_card(api_as, customer_a, me
     assert balance(customer_a) == 0
     shown = api_as(customer_a).get(f"/api/orders/{body['id']}/").json()["payment"]
     assert (shown["status"], shown["status_label"]) == ("nothing_to_pay", "Nothing to pay")  # not "pending"
+
+
+def test_a_reward_that_would_leave_less_than_a_card_can_take_is_greyed_and_refused_in_the_app(
+        api_as, customer_a, menu, taxed_store, free_drink, barista_store1, stars):
+    """An oat latte (520) less a free drink worth up to 500 leaves 20 + 2 tax: below the 50 a card can be
+    charged in USD. The quote says so; placing refuses it with the reason and spends nothing; at the till,
+    where no card is needed, the same cart is fine."""
+    stars(customer_a, 30)
+    free_drink.max_value_minor = 500
+    free_drink.save()
+    items = [{"item": menu["latte"].pk, "quantity": 1, "modifiers": [menu["oat"].pk]}]
+
+    offered = api_as(customer_a).post(f"/api/stores/{taxed_store.pk}/quote/", {"pickup": "asap", "items": items},
+                                      format="json").json()["rewards"]
+    refused = place(api_as(customer_a), {"store": taxed_store.pk, "pickup": "asap", "items": items,
+                                         "payment_method": "pm_card_visa", "reward": free_drink.pk})
+
+    assert [(r["discount_minor"], r["total_minor"], r["below_card_minimum"]) for r in offered] == [(500, 22, True)]
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["code"], error["fields"]) == ("below_card_minimum", {"total_minor": 22, "minimum_minor": 50})
+    assert "$0.22 USD" in error["message"] and "$0.50 USD" in error["message"]
+    assert not Order.objects.exists() and balance(customer_a) == 30
+
+    served = loyalty_serving_token(api_as, barista_store1, taxed_store, customer_a)
+    counter = api_as(barista_store1).post(f"/api/stores/{taxed_store.pk}/orders/",
+                                          {"channel": "counter", "items": items, "member": served,
+                                           "reward": free_drink.pk}, format="json", **factories.checkout_key())
+    assert counter.status_code == 201, counter.json()
+    assert counter.json()["total_minor"] == 22 and balance(customer_a) == 5
+
+
+def loyalty_serving_token(api_as, staff, store, member) -> str:
+    code, _ = member_code_issue(member=member)
+    return api_as(staff).post(f"/api/stores/{store.pk}/members/identify/", {"code": code},
+                              format="json").json()["serving_token"]
 
 
 def test_at_the_counter_the_member_served_spends_their_stars(menu, customer_a, barista_store1, free_drink, stars):

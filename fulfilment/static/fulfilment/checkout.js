@@ -229,8 +229,10 @@ function rewardsHtml(quote, currency) {
   const note = state.checkout.rewardNote;
   state.checkout.rewardNote = "";
   if (!rewards.length && !note) return "";
-  const offer = r => `<label class="choice reward"><input type="radio" name="reward" value="${r.id}"${r.id === chosen ? " checked" : ""}>
-    <span>${esc(r.name)} <span class="muted">— ${r.is_birthday ? "birthday treat" : plural(r.stars_cost, "star")} · ${money(r.discount_minor, currency)} off</span></span></label>`;
+  // A reward that would leave less than a card can be charged is shown, greyed, with what to do about it.
+  const offer = r => `<label class="choice reward${r.below_card_minimum ? " unavailable" : ""}"><input type="radio" name="reward" value="${r.id}"${r.id === chosen && !r.below_card_minimum ? " checked" : ""}${r.below_card_minimum ? " disabled" : ""}>
+    <span>${esc(r.name)} <span class="muted">— ${r.is_birthday ? "birthday treat" : plural(r.stars_cost, "star")} · ${money(r.discount_minor, currency)} off</span>
+    ${r.below_card_minimum ? `<span class="hint">It would leave ${money(r.total_minor, currency)} to pay, less than a card can be charged: add something to use it.</span>` : ""}</span></label>`;
   return `<section class="card rewards" aria-labelledby="rewards-title" id="rewards"><h2 id="rewards-title">Your rewards</h2>
     ${note ? `<p class="notice" role="status">${esc(note)}</p>` : ""}
     ${rewards.length ? `<fieldset class="reward-choices"><legend class="visually-hidden">Use a reward</legend>
