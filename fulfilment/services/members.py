@@ -40,6 +40,7 @@ from fulfilment.models import (
     Reward,
 )
 from fulfilment.presenters import ORDER_CHANGED
+from fulfilment.services.lifecycle import order_get_for_update
 from fulfilment.services.loyalty import member_balance, program_active
 from fulfilment.services.orders import order_place
 from fulfilment.services.outbox import outbox_order_changed
@@ -272,7 +273,9 @@ def member_attach(*, order: Order, member, actor) -> Order:
     collected) and belongs to no one. 409 once paid: the member would earn stars on an order they may not
     have paid for; 409 when it is someone's already, or is no longer open."""
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        # Store, then order: the lock order of every order change, and the store's lock numbers the screens' event.
+        store = Store.objects.select_for_update().get(pk=order.store_id)
+        locked = order_get_for_update(order_id=order.pk)
         unpaid = (locked.status == OrderStatus.PENDING_PAYMENT
                   or (locked.awaiting_till_payment and locked.status in OPEN_STATUSES))
         if not unpaid:
@@ -290,7 +293,7 @@ def member_attach(*, order: Order, member, actor) -> Order:
         OrderEvent.objects.create(order=locked, kind=OrderEvent.MEMBER_ADDED, from_status=locked.status,
                                   to_status=locked.status, actor=actor, data={"member": member.pk})
         # The kitchen screens' ticket and the member's own order stream show whose it is now.
-        outbox_order_changed(store=locked.store, order=locked, kind=ORDER_CHANGED, actor=actor)
+        outbox_order_changed(store=store, order=locked, kind=ORDER_CHANGED, actor=actor)
     log.info("member_attached", order_id=locked.pk, member_id=member.pk)
     return locked
 
