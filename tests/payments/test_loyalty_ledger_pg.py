@@ -4,6 +4,9 @@ its own connection, then every balance recomputed from the ledger.
 
 - Earn: a counter order for a member, placed, made ready and picked up (the lifecycle's after-commit effect
   credits it); replay: loyalty_earn_for_order again.
+- Window: a drive-thru order taken to be paid when collected; the member's code is scanned at the window and
+  added (member_order_attach); before the payment, earning and the handoff are refused; then the till takes
+  the money, and it is made ready and picked up; replay: the same scan sent again, the payment taken again.
 - Redeem: loyalty_redeem inside the transaction that places a new counter order (refused: the order is not
   placed); replay: loyalty_redeem again on the same order.
 - Refund: a Refund row written directly on a demo Payment of a picked-up order, then
@@ -15,6 +18,7 @@ its own connection, then every balance recomputed from the ledger.
 Run with -s to see the figures (operations, threads, conflicts refused, time) quoted in the note.
 """
 
+import functools
 import random
 import threading
 import time
@@ -25,9 +29,11 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Sum
 
 from fulfilment import services
-from fulfilment.models import LoyaltyEntry, LoyaltyProgram, Order, Payment, PaymentStatus, Refund, Reward
+from fulfilment.models import LoyaltyEntry, LoyaltyProgram, Order, OrderEvent, Payment, PaymentStatus, Refund, Reward
 from fulfilment.services import LineRequest, loyalty
+from fulfilment.services import members as members_service
 from fulfilment.services.lifecycle import Transition
+from fulfilment.services.payments.till import payment_take_at_till
 from orderahead.errors import Conflict
 from tests import factories
 
@@ -40,7 +46,7 @@ OPS_PER_THREAD = 30
 MEMBERS = 5  # few members, many threads: every member's changes race on their row lock
 REPLAY_SHARE = 0.35
 JOIN_TIMEOUT_S = 300
-OPERATIONS = ["earn"] * 4 + ["redeem"] * 2 + ["refund"] * 2 + ["cancel", "adjust"]
+OPERATIONS = ["earn"] * 3 + ["window"] + ["redeem"] * 2 + ["refund"] * 2 + ["cancel", "adjust"]
 
 
 class Run:
@@ -80,6 +86,31 @@ def worker_script(rng: random.Random, members, barista, menu, reward, run: Run, 
         if replay():
             loyalty.loyalty_earn_for_order(order_id=order.pk)
             run.count("earn replayed")
+
+    def window():
+        member = rng.choice(members)
+        order, _ = services.order_place(store_id=menu["latte"].store_id, channel="drive_thru", placed_by=barista,
+                                        pay_when_collected=True,
+                                        lines=[LineRequest(item_id=menu["latte"].pk, quantity=rng.randint(1, 3),
+                                                           option_ids=(menu["small"].pk,))])
+        code, _ = members_service.member_code_issue(member=member)
+        serving = members_service.member_identify(store=order.store, staff=barista, code=code)
+        attach = functools.partial(members_service.member_order_attach, store_id=order.store_id, order_id=order.pk,
+                                   serving_token=serving.token, actor=barista)
+        attach()
+        services.order_mark_ready(order=order, actor=barista)
+        assert loyalty.loyalty_earn_for_order(order_id=order.pk) is None, f"order {order.pk} earned unpaid"
+        with pytest.raises(Conflict):
+            services.order_pick_up(order=order, actor=barista)
+        run.count("window handoff refused (not paid)")
+        payment_take_at_till(order=order, actor=barista)
+        if replay():
+            attach()  # the same scan sent again: no change
+            payment_take_at_till(order=order, actor=barista)  # a double tap at the till: recorded once
+            run.count("window replayed")
+        services.order_pick_up(order=order, actor=barista)
+        picked_up.append(order)
+        run.count("window")
 
     def redeem():
         member = rng.choice(members)
@@ -145,7 +176,7 @@ def worker_script(rng: random.Random, members, barista, menu, reward, run: Run, 
             except Conflict:
                 run.count("adjust refused (below zero)" if attempt == 0 else "adjust replay refused")
 
-    actions = {"earn": earn, "redeem": redeem, "refund": refund, "cancel": cancel, "adjust": adjust}
+    actions = {"earn": earn, "window": window, "redeem": redeem, "refund": refund, "cancel": cancel, "adjust": adjust}
     return [actions[rng.choice(OPERATIONS)] for _ in range(OPS_PER_THREAD)]
 
 
@@ -224,6 +255,13 @@ def test_a_random_concurrent_run_keeps_every_balance_equal_to_its_ledger():
                 assert after == 0, (order_id, per_order[order_id], after)
     for order in Order.objects.filter(pk__in=list(per_order)):
         assert per_order[order.pk]["earned"] == loyalty.stars_for_order(order=order, program=program)
+    # Only paid orders earn: none still awaiting the till's payment, and each window order earned for its member.
+    assert not Order.objects.filter(pk__in=list(per_order), awaiting_till_payment=True).exists()
+    window_orders = Order.objects.filter(channel="drive_thru")
+    assert window_orders.count() == run.done["window"] and not window_orders.filter(customer=None).exists()
+    assert set(window_orders.values_list("pk", flat=True)) <= set(per_order)
+    assert not (OrderEvent.objects.filter(kind=OrderEvent.PAID_AT_TILL).values("order").annotate(n=Count("pk"))
+                .filter(n__gt=1).exists())  # each payment taken once, replays or not
     # A cancelled order's redemption is given back once; an order still standing keeps it.
     for order_id, stars in (LoyaltyEntry.objects.filter(kind__in=[E.REDEEM, E.REDEEM_REVERSED]).values("order_id")
                             .annotate(net=Sum("stars")).values_list("order_id", "net")):
