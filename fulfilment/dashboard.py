@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    Case,
     Count,
+    DateField,
     DurationField,
     ExpressionWrapper,
     F,
@@ -28,8 +30,9 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Cast, ExtractMinute, Floor, TruncHour
+from django.db.models.functions import Cast, ExtractMinute, Floor, TruncDate, TruncHour
 from django.utils import timezone
 
 from fulfilment.channels import policy
@@ -96,6 +99,24 @@ def _placed_in_range(stores: Iterable[Store], start: dt.date, end: dt.date, pref
         q |= Q(**{f"{prefix}store_id": store.pk, f"{prefix}{moment}__gte": since,
                   f"{prefix}{moment}__lt": until})
     return q
+
+
+def _local_day(stores: Iterable[Store], start: dt.date, end: dt.date, store_field: str = "store_id",
+               moment: str = "created_at") -> Case:
+    """The store-local date of `moment` for rows of these stores (the store reached through `store_field`, e.g.
+    "order__store_id") in their local days [start, end), NULL for every other row. One expression with a branch
+    per store, each cut at its store's own midnight, so one query can group rows of stores in several zones by
+    day (sales_by_bucket instead reads zone by zone because it also needs the local hour)."""
+    branches = []
+    for store in stores:
+        since, until = local_day_bounds(store, start, end)
+        branches.append(When(Q(**{store_field: store.pk, f"{moment}__gte": since, f"{moment}__lt": until}),
+                             then=TruncDate(moment, tzinfo=store.tz)))
+    return Case(*branches, default=Value(None), output_field=DateField()) if branches else Value(None, DateField())
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=offset) for offset in range((end - start).days)]
 
 
 def _zones(stores: Iterable[Store]) -> dict[str, list[Store]]:
@@ -367,11 +388,16 @@ def star_value() -> dict | None:
 
 
 def loyalty_figures(*, stores, start: dt.date, end: dt.date) -> dict:
-    """Members and stars of the stores' local days, and what the chain owes its members. Four queries.
+    """Members and stars of the stores' local days, and what the chain owes its members. Five queries.
 
     by_channel: [{channel, orders, member_orders, share}] of sold orders; members: how many members ordered;
     earned / reversed / redeemed / given_back: stars of ledger rows written in the range about the stores'
     orders (earned at pickup, taken back by refunds, spent on rewards, given back by cancels), all positive;
+    by_day: [{day, earned, reversed, redeemed, given_back, members}] for every local day of the range (quiet
+    days as zeros), each row's day the store-local day the ledger row was written or the member's order placed;
+    the stars of the range are the sums of these days, so the card and its chart cannot disagree. members of a
+    day: distinct members with a sold order that day (across the stores), so the days do not add up to
+    `members`, which counts each member once over the whole range.
     outstanding: every member's stars, chain-wide (a member's stars are spendable in any store);
     star: star_value(); liability_minor: outstanding x a star's value, rounded to the minor unit (None
     without a reward to value stars by)."""
@@ -382,22 +408,31 @@ def loyalty_figures(*, stores, start: dt.date, end: dt.date) -> dict:
                       .order_by("channel"))
     for row in by_channel:
         row["share"] = row["member_orders"] / row["orders"] if row["orders"] else None
-    members = sold.filter(customer__isnull=False).aggregate(n=Count("customer", distinct=True))["n"]
-    in_range = Q(pk__in=[])
-    for store in stores:
-        since, until = local_day_bounds(store, start, end)
-        in_range |= Q(order__store_id=store.pk, created_at__gte=since, created_at__lt=until)
+    by_members = sold.filter(customer__isnull=False)
+    members = by_members.aggregate(n=Count("customer", distinct=True))["n"]
+    members_by_day = dict(by_members.annotate(day=_local_day(stores, start, end)).values("day")
+                          .annotate(n=Count("customer", distinct=True)).order_by().values_list("day", "n"))
     kinds = {"earned": LoyaltyEntry.EARN, "reversed": LoyaltyEntry.EARN_REVERSED, "redeemed": LoyaltyEntry.REDEEM,
              "given_back": LoyaltyEntry.REDEEM_REVERSED}
-    stars = LoyaltyEntry.objects.aggregate(
-        outstanding=Sum("stars", filter=Q(member__isnull=False)),
-        **{name: Sum("stars", filter=in_range & Q(kind=kind)) for name, kind in kinds.items()})
-    figures = {name: abs(stars[name] or 0) for name in kinds}
+    # The whole ledger in one grouped query: rows of the range by their local day, every other row under
+    # day NULL, where only the balance (outstanding) is read.
+    ledger = (LoyaltyEntry.objects
+              .annotate(day=_local_day(stores, start, end, store_field="order__store_id")).values("day")
+              .annotate(outstanding=Sum("stars", filter=Q(member__isnull=False)),
+                        **{name: Sum("stars", filter=Q(kind=kind)) for name, kind in kinds.items()})
+              .order_by())
+    stars_by_day, outstanding = {}, 0
+    for row in ledger:
+        outstanding += row["outstanding"] or 0
+        if row["day"] is not None:
+            stars_by_day[row["day"]] = {name: abs(row[name] or 0) for name in kinds}
+    by_day = [{"day": day, **stars_by_day.get(day, dict.fromkeys(kinds, 0)), "members": members_by_day.get(day, 0)}
+              for day in _days(start, end)]
+    figures = {name: sum(row[name] for row in by_day) for name in kinds}
     value = star_value()
-    outstanding = stars["outstanding"] or 0
     liability = round(outstanding * value["max_value_minor"] / value["stars_cost"]) if value else None
-    return {"by_channel": by_channel, "members": members, **figures, "outstanding": outstanding, "star": value,
-            "liability_minor": liability}
+    return {"by_channel": by_channel, "members": members, **figures, "by_day": by_day, "outstanding": outstanding,
+            "star": value, "liability_minor": liability}
 
 
 # --- Everything at once ------------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 The page hands every table to its charts (json_script, drawn by static/dashboard/dashboard.js) and
 /dashboard/chart.csv writes one of them, so a chart and its CSV always hold the same numbers. Values are
-plain: local wall-clock times as "YYYY-MM-DDTHH:MM" (the stores' own time), durations in whole seconds,
-money in integer minor units beside its currency. The page's HTML tables show the same figures for a person
-(human durations, formatted money).
+plain: local wall-clock times as "YYYY-MM-DDTHH:MM" and local days as "YYYY-MM-DD" (the stores' own time),
+durations in whole seconds, shares as percentages to one decimal, money in integer minor units beside its
+currency. The page's HTML tables show the same figures for a person (human durations, formatted money).
 """
 
 import datetime as dt
@@ -65,12 +65,31 @@ def _station_times(figures: DashboardFigures, channel_names: dict) -> ChartTable
                         _whole(row["stats"].p90)] for row in figures.stations])
 
 
+def _member_share(figures: DashboardFigures, channel_names: dict) -> ChartTable:
+    """The Loyalty card's members' share of sold orders per channel (loyalty_figures' by_channel, no query)."""
+    rows = []
+    for row in figures.loyalty.get("by_channel", []):
+        share = row["share"]
+        rows.append([row["channel"], channel_names.get(row["channel"], row["channel"]), row["orders"],
+                     row["member_orders"], None if share is None else round(share * 100, 1)])
+    return ChartTable("member_share", ["channel", "channel_name", "orders", "member_orders", "share_percent"], rows)
+
+
+def _stars_by_day(figures: DashboardFigures, channel_names: dict) -> ChartTable:
+    """Stars by store-local day, every day of the range (quiet days as zeros), all counts positive."""
+    return ChartTable("stars_by_day", ["day", "earned", "reversed", "redeemed", "given_back", "members"],
+                      [[row["day"].isoformat(), row["earned"], row["reversed"], row["redeemed"], row["given_back"],
+                        row["members"]] for row in figures.loyalty.get("by_day", [])])
+
+
 CHARTS = {
     "orders_by_quarter": _orders_by_quarter,
     "orders_by_channel": _orders_by_channel,
     "promise_by_hour": _promise_by_hour,
     "slot_load": _slot_load,
     "station_times": _station_times,
+    "member_share": _member_share,
+    "stars_by_day": _stars_by_day,
 }
 
 

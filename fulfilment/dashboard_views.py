@@ -101,6 +101,8 @@ def _loyalty_card(figures, chosen, channel_names: dict) -> dict:
     return {**loyalty, "currency": currency,
             "by_channel": [{**row, "channel_name": channel_names.get(row["channel"], row["channel"])}
                            for row in loyalty["by_channel"]],
+            # Every day of the range has a row; the chart is drawn once one of them holds something.
+            "any_by_day": any(value for row in loyalty["by_day"] for key, value in row.items() if key != "day"),
             "liability": (format_money(loyalty["liability_minor"], currency)
                           if loyalty["liability_minor"] is not None else None),
             "star_reward": star and {"name": star["name"], "stars_cost": star["stars_cost"],

@@ -35,6 +35,15 @@ now = timezone.now()
 placed = sorted(now - dt.timedelta(seconds=rng.triangular(90, 4 * 3600, 3 * 3600)) for _ in range(120))
 items = list(MenuItem.objects.filter(store=store, name__in=["Latte", "Drip coffee", "Croissant"]))
 lines = write_orders(store=store, items=items, placed=placed, rng=rng, now=now, late_seconds=(-180, 100))
+# Every third order picked up is a member's, who earned 10 stars at pickup: the Loyalty card's charts have data.
+from fulfilment.models import LoyaltyEntry, Order
+from fulfilment.services import loyalty
+members = [factories.user(f"dash-member-{{i}}") for i in range(5)]
+picked_up = list(Order.objects.filter(store=store, status="picked_up").order_by("pk"))[::3]
+for i, order in enumerate(picked_up):
+    Order.objects.filter(pk=order.pk).update(customer=members[i % 5])
+    loyalty.ledger_write(member=members[i % 5], kind=LoyaltyEntry.EARN, stars=10, key=f"dash-earn-{{order.pk}}",
+                         order=order, now=order.picked_up_at)
 print(json.dumps({{"manager": manager.pk, "lines": lines}}))
 """
 
@@ -81,7 +90,8 @@ def test_a_manager_reads_the_morning_and_sees_it_move(chromium, live, morning):
         live_state = page.locator("#live-state")
         expect(live_state).to_have_text(re.compile(r"^Live · updated \d\d:\d\d:\d\d$"))
         expect(live_state).to_have_class(re.compile(r"\bconnected\b"))
-        for name in ("orders_by_quarter", "orders_by_channel", "promise_by_hour", "station_times"):
+        for name in ("orders_by_quarter", "orders_by_channel", "promise_by_hour", "station_times", "member_share",
+                     "stars_by_day"):
             assert charted_pixels(page, name) > 500, f"{name} is not drawn"
             # Drawn: its table folds away under the chart (still there for a screen reader, and as CSV).
             expect(page.locator(f"#table-{name}")).not_to_have_attribute("open", "")
@@ -103,6 +113,7 @@ def test_a_manager_reads_the_morning_and_sees_it_move(chromium, live, morning):
         expect(page.locator("#tile-orders")).to_have_text(str(orders + 1))
         assert page.evaluate("window.notReloaded") is True
         assert charted_pixels(page, "orders_by_quarter") > 500  # drawn again from the new figures
+        assert charted_pixels(page, "stars_by_day") > 500  # the Loyalty card's too
         expect(live_state).to_have_text(re.compile(r"^Live · updated "))
 
         # The admin leads back to the dashboard.

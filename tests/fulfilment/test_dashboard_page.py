@@ -25,7 +25,8 @@ from tests import factories
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "Etc/GMT-2"  # UTC+2 all year
 DAY = dt.date(2026, 3, 10)
-CHART_NAMES = ("orders_by_quarter", "orders_by_channel", "promise_by_hour", "slot_load", "station_times")
+CHART_NAMES = ("orders_by_quarter", "orders_by_channel", "promise_by_hour", "slot_load", "station_times",
+               "member_share", "stars_by_day")
 
 
 def local(hour: int, minute: int, second: int = 0) -> dt.datetime:

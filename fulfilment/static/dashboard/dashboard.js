@@ -181,6 +181,53 @@
         },
       };
     },
+
+    member_share(rows) {
+      return {
+        data: { labels: rows.map(row => row.channel_name),
+                datasets: [{ type: "bar", label: "Orders by members", data: rows.map(row => row.share_percent),
+                             backgroundColor: COLOURS.violet }] },
+        options: {
+          indexAxis: "y", plugins: { legend: { display: false }, tooltip: { callbacks: { label: item => {
+            const row = rows[item.dataIndex];
+            return `${row.share_percent}% by members (${row.member_orders} of ${row.orders} orders)`;
+          } } } },
+          scales: { x: { min: 0, max: 100, ticks: { callback: value => `${value}%` },
+                         title: { display: true, text: "share of orders by members" } } },
+        },
+      };
+    },
+
+    stars_by_day(rows) {
+      // "2026-03-10" (a store-local day) -> "Tue 10 Mar", read as a calendar date (no time zone applies).
+      const day = key => {
+        const [year, month, date] = key.split("-").map(Number);
+        const weekday = new Date(Date.UTC(year, month - 1, date)).toLocaleDateString("en-GB", { weekday: "short", timeZone: "UTC" });
+        return `${weekday} ${date} ${MONTHS[month - 1]}`;
+      };
+      const stars = (label, column, colour) => ({ type: "bar", label, data: rows.map(row => row[column]),
+                                                  backgroundColor: colour, yAxisID: "y", order: 2 });
+      return {
+        data: {
+          labels: rows.map(row => day(row.day)),
+          datasets: [
+            stars("Stars earned", "earned", COLOURS.green),
+            stars("Taken back by refunds", "reversed", COLOURS.red),
+            stars("Redeemed", "redeemed", COLOURS.blue),
+            stars("Given back by cancels", "given_back", COLOURS.amber),
+            { type: "line", label: "Members who ordered", data: rows.map(row => row.members), yAxisID: "y1", order: 1,
+              borderColor: COLOURS.violet, backgroundColor: COLOURS.violet, tension: 0.2 },
+          ],
+        },
+        options: {
+          scales: {
+            y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "stars" } },
+            y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, ticks: { precision: 0 },
+                  title: { display: true, text: "members" } },
+          },
+        },
+      };
+    },
   };
 
   // Draw every chart of the figures; a chart's table stays open only where the reader opened it.
