@@ -350,6 +350,22 @@ class OrderOut(serializers.ModelSerializer):
                 "valid_until": valid_until}
 
 
+class StaffOrderOut(OrderOut):
+    """An order as its store's staff see it: with the short pickup code from the moment it is placed, which the
+    till tells the customer and the kitchen ticket shows. The customer's own OrderOut gives the code in `pickup`
+    only once the order is ready."""
+
+    pickup_code = serializers.SerializerMethodField(
+        help_text="The short code on the kitchen ticket and the shelf, read out with the customer's name")
+
+    class Meta(OrderOut.Meta):
+        fields = [*OrderOut.Meta.fields, "pickup_code"]
+        read_only_fields = fields
+
+    def get_pickup_code(self, order: Order) -> str:
+        return pickup_code(order=order)
+
+
 class OrderPaymentOut(PaymentSummaryOut):
     """The payment as its customer's browser needs it to confirm the card with Stripe's Payment Element."""
 

@@ -1,7 +1,7 @@
 // The till: ring up an order paid at the counter, drive-thru window or kiosk, for a member whose code is
 // scanned (or phone typed) or for anyone. It calls the ordering API with the staff member's session:
 //   POST identify  -> a serving token (one order per scan), the member's first name, stars, affordable rewards
-//   GET  menu      -> the items; each is added with its default options only
+//   GET  menu      -> the items and their option groups; an item with options opens the option picker
 //   POST orders    -> the order, with an Idempotency-Key made for this order and sent again on a retry
 // A USB barcode scanner types the code and presses Enter, which submits the identify form.
 "use strict";
@@ -11,8 +11,8 @@ const $ = id => document.getElementById(id);
 
 const state = {
   currency: "USD",
-  menu: new Map(),   // item id -> {id, name, unit_minor, modifiers}
-  cart: new Map(),   // item id -> quantity, in the order items were first added
+  menu: new Map(),   // item id -> the menu API's item (price_minor, modifier_groups, available, ...)
+  cart: new Map(),   // lineKey -> {item, options (ids), quantity, unit_minor, label}, in the order first added
   member: null,      // {token, name, balance, rewards} while serving a member
   order: null,       // {key, body}: the Idempotency-Key and the request it was made for, until it is placed
   busy: false,
@@ -26,6 +26,8 @@ function money(minor, currency = state.currency) {
 }
 
 function stars(count) { return `${count} ${count === 1 ? "star" : "stars"}`; }
+
+function priceDelta(minor) { return minor ? `${minor > 0 ? "+" : "−"}${money(Math.abs(minor))}` : ""; }
 
 function element(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -64,17 +66,40 @@ async function api(path, { body, key } = {}) {
 
 // --- The menu -----------------------------------------------------------------------------------------------
 
-// The options an item gets at the till: each group's available defaults; null when a required group has none
-// (such an item needs a choice this simple till does not offer).
-function defaultModifiers(item) {
-  const chosen = [];
-  let delta = 0;
-  for (const group of item.modifier_groups) {
-    const defaults = group.options.filter(o => o.is_default && o.available);
-    if (defaults.length < group.min_choices) return null;
-    for (const option of defaults) { chosen.push(option.id); delta += option.price_delta_minor; }
+function availableOptions(group) { return group.options.filter(o => o.available); }
+
+// An item that is out, or whose required group has too few options left (every milk 86'd), cannot be added.
+function canBeMade(item) {
+  return item.available && item.modifier_groups.every(g => availableOptions(g).length >= g.min_choices);
+}
+
+// What the picker starts with: each group's available defaults, as the server would fill them in.
+function defaultOptions(item) {
+  return item.modifier_groups.flatMap(g => availableOptions(g).filter(o => o.is_default).slice(0, g.max_choices));
+}
+
+function unitPrice(item, options) { return item.price_minor + options.reduce((sum, o) => sum + o.price_delta_minor, 0); }
+
+function menuButton(item) {
+  const price = element("span", { className: "price" });
+  const button = element("button", { type: "button", className: "menu-item" },
+                         element("span", { className: "name" }, item.name), price);
+  if (!canBeMade(item)) {
+    button.disabled = true;
+    button.title = price.textContent = !item.available ? (item.unavailable_reason || "not available")
+      : "an option it needs is out";
+    return button;
   }
-  return { ids: chosen, delta };
+  button.dataset.item = item.id;
+  if (item.modifier_groups.length) {
+    price.textContent = `from ${money(item.from_price_minor ?? item.price_minor)} · options`;
+    button.setAttribute("aria-haspopup", "dialog");
+    button.setAttribute("aria-label", `Add ${item.name}, from ${money(item.from_price_minor ?? item.price_minor)}, choose options`);
+  } else {
+    price.textContent = money(item.price_minor);
+    button.setAttribute("aria-label", `Add ${item.name}, ${money(item.price_minor)}`);
+  }
+  return button;
 }
 
 async function loadMenu() {
@@ -91,73 +116,183 @@ async function loadMenu() {
     if (!category.items.length) continue;
     const buttons = element("div", { className: "menu-row" });
     for (const item of category.items) {
-      const modifiers = defaultModifiers(item);
-      const button = element("button", { type: "button", className: "menu-item" });
-      if (modifiers) {
-        state.menu.set(item.id, { id: item.id, name: item.name, modifiers: modifiers.ids,
-                                  unit_minor: item.price_minor + modifiers.delta });
-        button.dataset.item = item.id;
-        button.append(element("span", { className: "name" }, item.name),
-                      element("span", { className: "price" }, money(item.price_minor + modifiers.delta)));
-        button.setAttribute("aria-label", `Add ${item.name}, ${money(item.price_minor + modifiers.delta)}`);
-      } else {
-        button.append(element("span", { className: "name" }, item.name),
-                      element("span", { className: "price" }, "needs a choice"));
-      }
-      if (!modifiers || !item.available) {
-        button.disabled = true;
-        button.title = !item.available ? (item.unavailable_reason || "Not available") : "Has options with no default";
-        button.querySelector(".price").textContent = !item.available ? (item.unavailable_reason || "not available")
-          : "needs a choice";
-      }
-      buttons.append(button);
+      state.menu.set(item.id, item);
+      buttons.append(menuButton(item));
     }
     box.append(element("h3", {}, category.name), buttons);
   }
   if (!box.children.length) box.append(element("p", { className: "muted" }, "Nothing on the menu right now."));
 }
 
+// An item with options opens the picker; one without is added at once.
 $("menu").addEventListener("click", event => {
   const button = event.target.closest("button[data-item]");
   if (!button) return;
-  const id = Number(button.dataset.item);
-  state.cart.set(id, (state.cart.get(id) || 0) + 1);
-  clearPlaced();
-  drawCart();
+  const item = state.menu.get(Number(button.dataset.item));
+  if (item.modifier_groups.length) openPicker(item, button); else addToCart(item, []);
+});
+
+// --- The option picker --------------------------------------------------------------------------------------
+// A modal <dialog>: the browser keeps focus inside it and Escape cancels it; closing it, either way, puts focus
+// back on the item's button. Single-choice groups are radio buttons, the others checkboxes that stop at the
+// group's max_choices. The server checks the same rules again when the order is placed.
+
+const picker = { item: null, opener: null };
+
+function groupRule(group) {
+  if (group.max_choices === 1) return group.min_choices ? "choose 1" : "optional";
+  if (group.min_choices === group.max_choices) return `choose ${group.min_choices}`;
+  return group.min_choices ? `choose ${group.min_choices} to ${group.max_choices}` : `up to ${group.max_choices}`;
+}
+
+function optionChoice(group, option, type, checked) {
+  const input = element("input", { type, name: `group-${group.id}`, value: String(option.id), checked,
+                                   disabled: !option.available });
+  if (!option.available) input.dataset.out = "";
+  const note = option.available ? priceDelta(option.price_delta_minor) : "out";
+  return element("label", { className: "option" }, input, element("span", { className: "name" }, option.name),
+                 element("span", { className: "delta" }, note));
+}
+
+function groupFieldset(group, defaults) {
+  const single = group.max_choices === 1;
+  const fieldset = element("fieldset", { className: "option-group" },
+                           element("legend", {}, `${group.name} `, element("span", { className: "muted" }, `(${groupRule(group)})`)));
+  fieldset.dataset.group = group.id;
+  if (single && !group.min_choices) {  // an optional single choice needs a way back to none
+    const none = element("input", { type: "radio", name: `group-${group.id}`, value: "",
+                                    checked: !group.options.some(o => defaults.has(o.id)) });
+    fieldset.append(element("label", { className: "option" }, none, element("span", { className: "name" }, "None")));
+  }
+  for (const option of group.options) {
+    fieldset.append(optionChoice(group, option, single ? "radio" : "checkbox", defaults.has(option.id)));
+  }
+  return fieldset;
+}
+
+// The chosen options, in the menu's order (groups, then options), so a line reads the same however it was picked.
+function pickedOptions() {
+  const ids = new Set([...$("option-groups").querySelectorAll("input:checked")].filter(i => i.value).map(i => Number(i.value)));
+  return picker.item.modifier_groups.flatMap(g => g.options).filter(o => ids.has(o.id));
+}
+
+// The first group whose choice is not made yet (or has too many), with a sentence saying what it needs.
+function pickerProblem() {
+  const picked = new Set(pickedOptions().map(o => o.id));
+  for (const group of picker.item.modifier_groups) {
+    const count = group.options.filter(o => picked.has(o.id)).length;
+    if (count < group.min_choices || count > group.max_choices) {
+      return { group, message: `${group.name}: ${groupRule(group)}.` };
+    }
+  }
+  return null;
+}
+
+function groupInputs(group) {
+  return [...$("option-groups").querySelectorAll(`fieldset[data-group="${group.id}"] input`)];
+}
+
+function updatePicker() {
+  for (const group of picker.item.modifier_groups) {
+    if (group.max_choices === 1) continue;
+    const boxes = groupInputs(group);
+    const full = boxes.filter(b => b.checked).length >= group.max_choices;
+    for (const box of boxes) box.disabled = "out" in box.dataset || (full && !box.checked);
+  }
+  $("options-price").textContent = money(unitPrice(picker.item, pickedOptions()));
+}
+
+function openPicker(item, opener) {
+  picker.item = item;
+  picker.opener = opener;
+  const defaults = new Set(defaultOptions(item).map(o => o.id));
+  $("options-heading").textContent = item.name;
+  $("option-groups").replaceChildren(...item.modifier_groups.map(group => groupFieldset(group, defaults)));
+  showError("options-error", "");
+  updatePicker();
+  $("options").showModal();
+  // Straight to the first choice still to make; with every choice made (the defaults), Enter adds it.
+  const problem = pickerProblem();
+  (problem && groupInputs(problem.group).find(i => !i.disabled) || $("options-add")).focus();
+}
+
+function addPicked(event) {
+  event.preventDefault();
+  const problem = pickerProblem();
+  if (problem) {
+    showError("options-error", problem.message);
+    groupInputs(problem.group).find(i => !i.disabled)?.focus();
+    return;
+  }
+  addToCart(picker.item, pickedOptions());
+  $("options").close();
+}
+
+$("option-groups").addEventListener("change", () => { showError("options-error", ""); updatePicker(); });
+$("options-form").addEventListener("submit", addPicked);
+$("options-cancel").addEventListener("click", () => $("options").close());
+$("options").addEventListener("close", () => {  // Add, Cancel or Escape
+  picker.opener?.focus();
+  picker.item = picker.opener = null;
 });
 
 // --- The order ----------------------------------------------------------------------------------------------
+
+// One line per item and set of options: a second oat latte adds to the first, a large one is a line of its own.
+function lineKey(itemId, optionIds) { return `${itemId}:${[...optionIds].sort((a, b) => a - b).join(",")}`; }
+
+function addToCart(item, options) {
+  const ids = options.map(o => o.id);
+  const key = lineKey(item.id, ids);
+  const line = state.cart.get(key);
+  if (line) line.quantity += 1;
+  else {
+    state.cart.set(key, { item: item.id, options: ids, quantity: 1, unit_minor: unitPrice(item, options),
+                          label: options.length ? `${item.name} · ${options.map(o => o.name).join(", ")}` : item.name });
+  }
+  clearPlaced();
+  drawCart();
+}
+
+function lineButton(text, kind, key, label) {
+  const button = element("button", { type: "button", className: "small", textContent: text });
+  button.dataset[kind] = key;
+  button.setAttribute("aria-label", label);
+  return button;
+}
 
 function drawCart() {
   const list = $("lines");
   list.replaceChildren();
   let subtotal = 0;
-  for (const [id, quantity] of state.cart) {
-    const item = state.menu.get(id);
-    subtotal += item.unit_minor * quantity;
-    const less = element("button", { type: "button", className: "small", textContent: "−" });
-    less.dataset.less = id;
-    less.setAttribute("aria-label", `Remove one ${item.name}`);
-    list.append(element("li", {}, element("span", { className: "qty" }, `${quantity} × `),
-                        element("span", { className: "name" }, item.name),
-                        element("span", { className: "price" }, money(item.unit_minor * quantity)), less));
+  for (const [key, line] of state.cart) {
+    subtotal += line.unit_minor * line.quantity;
+    list.append(element("li", {}, element("span", { className: "qty" }, `${line.quantity} × `),
+                        element("span", { className: "name" }, line.label),
+                        element("span", { className: "price" }, money(line.unit_minor * line.quantity)),
+                        lineButton("−", "less", key, `Remove one ${line.label}`),
+                        lineButton("+", "more", key, `Add one ${line.label}`)));
   }
   if (state.cart.size) {
     list.append(element("li", { className: "subtotal" }, element("span", { className: "name" }, "Subtotal before tax"),
                         element("span", { className: "price" }, money(subtotal))));
   }
   $("empty-order").hidden = state.cart.size > 0;
-  $("place").disabled = state.busy || !state.cart.size;
+  for (const button of placeButtons()) button.disabled = state.busy || !state.cart.size;
 }
 
 $("lines").addEventListener("click", event => {
-  const button = event.target.closest("button[data-less]");
+  const button = event.target.closest("button[data-less], button[data-more]");
   if (!button) return;
-  const id = Number(button.dataset.less);
-  const left = (state.cart.get(id) || 0) - 1;
-  if (left > 0) state.cart.set(id, left); else state.cart.delete(id);
+  const kind = "more" in button.dataset ? "more" : "less";
+  const key = button.dataset[kind];
+  const line = state.cart.get(key);
+  line.quantity += kind === "more" ? 1 : -1;
+  if (line.quantity < 1) state.cart.delete(key);
   drawCart();
-  if (!state.cart.size) $("menu").querySelector("button[data-item]")?.focus();  // the button pressed is gone
+  // The list was drawn again: focus the same button, or, with its line gone, the next line or the menu.
+  ($("lines").querySelector(`button[data-${kind}="${CSS.escape(key)}"]`) || $("lines").querySelector("button")
+    || $("menu").querySelector("button[data-item]"))?.focus();
 });
 
 function channel() { return document.querySelector("input[name=channel]:checked").value; }
@@ -167,10 +302,12 @@ function chosenReward() {
   return picked && picked.value ? Number(picked.value) : null;
 }
 
-function orderBody() {
+// The staff order request; `extra` is what the button pressed adds (see placeButtons).
+function orderBody(extra = {}) {
   const body = {
     channel: channel(), pickup: "asap", customer_name: $("customer-name").value.trim(),
-    items: [...state.cart].map(([id, quantity]) => ({ item: id, quantity, modifiers: state.menu.get(id).modifiers })),
+    items: [...state.cart.values()].map(line => ({ item: line.item, quantity: line.quantity, modifiers: line.options })),
+    ...extra,
   };
   if (state.member) {
     body.member = state.member.token;
@@ -180,7 +317,7 @@ function orderBody() {
   return body;
 }
 
-// Where an API error belongs: by the member, by the name, or by the button.
+// Where an API error belongs: by the member, by the name, or by the buttons.
 function errorField(answer) {
   const fields = answer.fields || {};  // none when offline or signed out
   if (fields.member || fields.reward || ["member_token_used", "not_enough_stars"].includes(answer.code)) {
@@ -189,38 +326,67 @@ function errorField(answer) {
   return fields.customer_name ? "name-error" : "place-error";
 }
 
-async function placeOrder() {
+// The ways to place the order: each a button in #place-buttons (class "place") and what it adds to the
+// request. Another way to pay is one more button and one more call to placeOrder with its own `extra`.
+function placeButtons() { return $("place-buttons").querySelectorAll("button.place"); }
+
+async function placeOrder(button, extra = {}) {
   if (state.busy || !state.cart.size) return;
-  const body = orderBody();
+  const body = orderBody(extra);
   const request = JSON.stringify(body);
   // The same order sent again (a retry after a timeout) keeps its key, so the server places it once; a
   // changed order is a new one and gets a new key.
   if (!state.order || state.order.body !== request) state.order = { key: newKey(), body: request };
   for (const id of ["place-error", "name-error", "member-error"]) showError(id, "");
+  const label = button.textContent;
   state.busy = true;
-  $("place").disabled = true;
-  $("place").textContent = "Placing…";
+  for (const each of placeButtons()) each.disabled = true;
+  button.textContent = "Placing…";
+  const member = state.member;
   const answer = await api(config.api.orders, { body, key: state.order.key });
   state.busy = false;
-  $("place").textContent = "Place order (paid at the till)";
+  button.textContent = label;
   if (answer.ok) {
-    showPlaced(answer.data);
+    showPlaced(answer.data, member);
     nextCustomer();
   } else {
-    showError(errorField(answer), answer.error + (answer.retry ? " Press Place order again to retry." : ""));
+    showError(errorField(answer), answer.error + (answer.retry ? ` Press ${label} again to retry.` : ""));
     drawCart();
   }
 }
 
-function showPlaced(order) {
-  const box = $("placed");
-  const parts = [element("strong", {}, `Order #${order.id} for ${order.customer_name || "the customer"}`),
-                 element("span", {}, `${order.channel === "counter" ? "" : `${channelLabel(order.channel)} · `}` +
-                                     `Total ${money(order.total_minor, order.currency)} (paid at the till)`)];
-  for (const discount of order.discounts || []) {
-    parts.push(element("span", { className: "muted" }, `${discount.label}: −${money(discount.amount_minor, order.currency)}`));
+function storeTime(at, zone) {
+  const format = { hour: "numeric", minute: "2-digit" };
+  try {
+    return new Intl.DateTimeFormat(undefined, { ...format, timeZone: zone }).format(new Date(at));
+  } catch {  // a zone this browser does not know: the tablet's own time
+    return new Intl.DateTimeFormat(undefined, format).format(new Date(at));
   }
-  box.replaceChildren(...parts);
+}
+
+// What the customer needs, read out or shown across the counter: the number, the code the kitchen ticket and the
+// shelf use, the total charged, when it will be ready (the store's clock), and for a member that it earns stars.
+function showPlaced(order, member) {
+  const currency = order.currency;
+  const rows = [element("p", { id: "placed-heading", className: "placed-number" },
+                        `Order #${order.id} for ${order.customer_name || "the customer"}`)];
+  if (order.pickup_code) {
+    rows.push(element("p", { className: "placed-code" }, "Pickup code ",
+                      element("strong", { className: "code" }, order.pickup_code)));
+  }
+  for (const discount of order.discounts || []) {
+    rows.push(element("p", { className: "placed-discount" },
+                      `${discount.label}: −${money(discount.amount_minor, currency)}`));
+  }
+  const channelName = order.channel === "counter" ? "" : `${channelLabel(order.channel)} · `;
+  rows.push(element("p", { className: "placed-total" }, `${channelName}Total ${money(order.total_minor, currency)}`,
+                    element("span", { className: "paid" }, ` · ${order.payment?.status_label || "Paid at the till"}`)));
+  if (order.promised_ready_at) {
+    rows.push(element("p", { className: "placed-ready" }, `Ready at ${storeTime(order.promised_ready_at, order.store_timezone)}`));
+  }
+  if (member) rows.push(element("p", { className: "placed-stars" }, `${member.name} earns stars at pickup`));
+  const box = $("placed");
+  box.replaceChildren(...rows);
   box.hidden = false;
 }
 
@@ -238,7 +404,7 @@ function nextCustomer() {
   $("member-code").focus();
 }
 
-$("place").addEventListener("click", placeOrder);
+$("place").addEventListener("click", () => placeOrder($("place")));
 
 // --- The member ---------------------------------------------------------------------------------------------
 
