@@ -357,10 +357,15 @@ class StaffOrderOut(OrderOut):
 
     pickup_code = serializers.SerializerMethodField(
         help_text="The short code on the kitchen ticket and the shelf, read out with the customer's name")
+    has_member = serializers.SerializerMethodField(
+        help_text="A member's order (who, staff see only while serving them)")
 
     class Meta(OrderOut.Meta):
-        fields = [*OrderOut.Meta.fields, "pickup_code"]
+        fields = [*OrderOut.Meta.fields, "pickup_code", "has_member"]
         read_only_fields = fields
+
+    def get_has_member(self, order: Order) -> bool:
+        return order.customer_id is not None
 
     def get_pickup_code(self, order: Order) -> str:
         return pickup_code(order=order)

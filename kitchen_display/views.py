@@ -103,12 +103,14 @@ TILL_CHANNELS = (Channel.COUNTER, Channel.DRIVE_THRU, Channel.KIOSK)
 @login_required(login_url=LOGIN_URL)
 @ensure_csrf_cookie
 def kds_till(request, store_id: int):
-    """Ring up a paid-at-the-till order, for a member whose code is scanned or for anyone (issue 28). The page
-    calls the same API a till integration does (identify, menu, staff order) with the session and its CSRF token."""
+    """Ring up an order paid at the till, now or when collected (the drive-thru window), for a member whose code
+    is scanned or for anyone (issue 28). The page calls the same API a till integration does (identify, menu,
+    staff orders, adding a member, taking the payment) with the session and its CSRF token."""
     store = _store_for_staff(request, store_id)
     staff_channels = dict(staff_channel_choices())
     channels = [(value, staff_channels[value]) for value in TILL_CHANNELS if value in staff_channels]
     config = {"store": store.pk, "csrf": get_token(request), "channels": channels,
+              "pay_when_collected": [value for value, _ in channels if policy(value).may_pay_when_collected],
               "api": {name: reverse(f"store-{name}", kwargs={"store_id": store.pk})
                       for name in ("menu", "member-identify", "orders")}}
     return render(request, "kitchen_display/till.html", {"store": store, "channels": channels, "config": config})

@@ -12,7 +12,16 @@ from rest_framework.views import APIView
 from fulfilment import selectors, services
 from fulfilment.models import OPEN_STATUSES, Channel, OrderStatus
 from fulfilment.permissions import IsStoreStaff
-from fulfilment.serializers import ArrivalIn, OrderIn, OrderOut, QuoteIn, QuoteOut, StaffOrderIn, StaffOrderMemberIn
+from fulfilment.serializers import (
+    ArrivalIn,
+    OrderIn,
+    OrderOut,
+    QuoteIn,
+    QuoteOut,
+    StaffOrderIn,
+    StaffOrderMemberIn,
+    StaffOrderOut,
+)
 from fulfilment.services import members
 from fulfilment.services.arrival import order_arrival_record
 from fulfilment.services.payments.till import payment_take_at_till
@@ -51,8 +60,8 @@ def _idempotency_key(request) -> str:
     return key
 
 
-def _order_response(order, created: bool) -> Response:
-    response = Response(OrderOut(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+def _order_response(order, created: bool, out=OrderOut) -> Response:
+    response = Response(out(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
     if not created:
         response["Idempotent-Replayed"] = "true"
     return response
@@ -156,16 +165,17 @@ class StaffOrderApi(APIView):
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(responses=OrderOut(many=True), summary="Open orders of the store (staff)", parameters=[
+    @extend_schema(responses=StaffOrderOut(many=True), summary="Open orders of the store (staff)", parameters=[
         OpenApiParameter("payment_due", OpenApiTypes.BOOL, description="Only those still to be paid at the till")])
     def get(self, request, store_id: int):
         orders = selectors.order_list_for_store(store_id=store_id, statuses=OPEN_STATUSES).order_by("promised_ready_at")
         if request.query_params.get("payment_due") in ("1", "true"):
             orders = orders.filter(awaiting_till_payment=True)
-        return Response(OrderOut(orders[:200], many=True).data)
+        return Response(StaffOrderOut(orders[:200], many=True).data)
 
     @extend_schema(request=StaffOrderIn, parameters=[IDEMPOTENCY_HEADER],
-                   responses={201: OrderOut, 200: OrderOut, **ERRORS}, summary="Place an in-store order (staff)")
+                   responses={201: StaffOrderOut, 200: StaffOrderOut, **ERRORS},
+                   summary="Place an in-store order (staff)")
     def post(self, request, store_id: int):
         data = StaffOrderIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -177,7 +187,8 @@ class StaffOrderApi(APIView):
             requested_at=data.validated_data["pickup"], customer_name=data.validated_data["customer_name"],
             placed_by=request.user, idempotency_key=_idempotency_key(request), reward_id=data.validated_data["reward"],
             pay_when_collected=data.validated_data["pay_when_collected"])
-        return _order_response(selectors.order_list_for_store(store_id=store_id).get(pk=order.pk), created)
+        return _order_response(selectors.order_list_for_store(store_id=store_id).get(pk=order.pk), created,
+                               out=StaffOrderOut)
 
 
 def _store_order_or_404(store_id: int, order_id: int):
@@ -192,14 +203,14 @@ class StaffOrderMemberApi(APIView):
 
     permission_classes = [IsAuthenticated, IsStoreStaff]
 
-    @extend_schema(request=StaffOrderMemberIn, responses={200: OrderOut, **ERRORS, **NOT_FOUND, **SIGNED_OUT},
+    @extend_schema(request=StaffOrderMemberIn, responses={200: StaffOrderOut, **ERRORS, **NOT_FOUND, **SIGNED_OUT},
                    summary="Add the member being served to an order not paid yet (staff)")
     def post(self, request, store_id: int, order_id: int):
         data = StaffOrderMemberIn(data=request.data)
         data.is_valid(raise_exception=True)
         members.member_order_attach(store_id=store_id, order_id=order_id, actor=request.user,
                                     serving_token=data.validated_data["member"])
-        return Response(OrderOut(_store_order_or_404(store_id, order_id)).data)
+        return Response(StaffOrderOut(_store_order_or_404(store_id, order_id)).data)
 
 
 class StaffOrderPaidApi(APIView):
@@ -207,9 +218,9 @@ class StaffOrderPaidApi(APIView):
 
     permission_classes = [IsAuthenticated, IsStoreStaff]
 
-    @extend_schema(request=None, responses={200: OrderOut, 409: OpenApiResponse(description="No longer open"),
+    @extend_schema(request=None, responses={200: StaffOrderOut, 409: OpenApiResponse(description="No longer open"),
                                             **NOT_FOUND, **SIGNED_OUT},
                    summary="Record that the till took an order's payment (staff); again changes nothing")
     def post(self, request, store_id: int, order_id: int):
         payment_take_at_till(order=_store_order_or_404(store_id, order_id), actor=request.user)
-        return Response(OrderOut(_store_order_or_404(store_id, order_id)).data)
+        return Response(StaffOrderOut(_store_order_or_404(store_id, order_id)).data)

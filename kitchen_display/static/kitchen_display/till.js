@@ -1,4 +1,4 @@
-// The till: ring up an order paid at the counter, drive-thru window or kiosk, for a member whose code is
+// The till: ring up an order paid at the counter, drive-thru window or kiosk (now, or when collected), for a member whose code is
 // scanned (or phone typed) or for anyone. It calls the ordering API with the staff member's session:
 //   POST identify  -> a serving token (one order per scan), the member's first name, stars, affordable rewards
 //   GET  menu      -> the items and their option groups; an item with options opens the option picker
@@ -16,6 +16,7 @@ const state = {
   member: null,      // {token, name, balance, rewards} while serving a member
   order: null,       // {key, body}: the Idempotency-Key and the request it was made for, until it is placed
   busy: false,
+  due: [],           // the store's orders to be paid when collected (the staff orders API, payment_due=1)
 };
 window.till = state; // for the browser test and for debugging at the counter
 
@@ -279,6 +280,8 @@ function drawCart() {
   }
   $("empty-order").hidden = state.cart.size > 0;
   for (const button of placeButtons()) button.disabled = state.busy || !state.cart.size;
+  // Paid when collected: only where the customer collects from a till (the drive-thru window, the counter).
+  $("place-later").hidden = !config.pay_when_collected.includes(channel());
 }
 
 $("lines").addEventListener("click", event => {
@@ -349,6 +352,7 @@ async function placeOrder(button, extra = {}) {
   if (answer.ok) {
     showPlaced(answer.data, member);
     nextCustomer();
+    if (answer.data.payment?.status === "due_in_store") loadDue();
   } else {
     showError(errorField(answer), answer.error + (answer.retry ? ` Press ${label} again to retry.` : ""));
     drawCart();
@@ -405,6 +409,77 @@ function nextCustomer() {
 }
 
 $("place").addEventListener("click", () => placeOrder($("place")));
+$("place-later").addEventListener("click", () => placeOrder($("place-later"), { pay_when_collected: true }));
+document.querySelector(".channels").addEventListener("change", drawCart);
+
+// --- Orders to be paid when collected -----------------------------------------------------------------------
+// The drive-thru window: orders taken at the speaker are made at once and paid here. The member whose code is
+// scanned at the window can be added to one until it is paid (one order per scan), and then never.
+
+const DUE_REFRESH_MS = 15_000;  // other tills take payments and place such orders too
+
+function orderAction(orderId, action) { return `${config.api.orders}${orderId}/${action}/`; }
+
+async function loadDue() {
+  const answer = await api(`${config.api.orders}?payment_due=1`);
+  if (!answer.ok) { showError("due-error", answer.error); return; }
+  showError("due-error", "");
+  state.due = answer.data;
+  drawDue();
+}
+
+function dueRow(order) {
+  const label = `#${order.id} ${order.customer_name || ""}`.trim();
+  const row = element("li", {},
+                      element("span", { className: "due-what" }, element("strong", {}, label), ` · ${order.summary}`),
+                      element("span", { className: "price" }, money(order.total_minor, order.currency)));
+  row.dataset.order = order.id;
+  if (!order.has_member) {
+    const add = element("button", { type: "button", className: "small", disabled: !state.member },
+                        state.member ? `Add ${state.member.name}` : "Add member");
+    add.dataset.act = "member";
+    add.setAttribute("aria-label", state.member ? `Add ${state.member.name} to order ${label}`
+                                                : `Add a member to order ${label} (scan their code first)`);
+    row.append(add);
+  }
+  const paid = element("button", { type: "button", className: "small primary" }, "Paid");
+  paid.dataset.act = "paid";
+  paid.setAttribute("aria-label", `Paid: order ${label}, ${money(order.total_minor, order.currency)}`);
+  row.append(paid);
+  return row;
+}
+
+function drawDue() {
+  $("due-list").replaceChildren(...state.due.map(dueRow));
+  $("due-empty").hidden = state.due.length > 0;
+}
+
+async function dueAction(button) {
+  const orderId = Number(button.closest("li").dataset.order);
+  const act = button.dataset.act;
+  showError("due-error", "");
+  button.disabled = true;
+  const served = state.member;
+  const answer = await api(orderAction(orderId, act), { body: act === "member" ? { member: served.token } : {} });
+  if (!answer.ok) {
+    showError("due-error", answer.error);
+    button.disabled = false;
+    return;
+  }
+  if (act === "member") {
+    $("due-status").textContent = `${served.name} added to order #${orderId}: they earn stars once it is picked up.`;
+    clearMember();  // a scan is for one order
+  } else {
+    $("due-status").textContent = `Order #${orderId} paid: ${money(answer.data.total_minor, answer.data.currency)}.`;
+  }
+  loadDue();
+}
+
+$("due-list").addEventListener("click", event => {
+  const button = event.target.closest("button[data-act]");
+  if (button && !button.disabled) dueAction(button);
+});
+setInterval(loadDue, DUE_REFRESH_MS);
 
 // --- The member ---------------------------------------------------------------------------------------------
 
@@ -441,6 +516,7 @@ function serve(member) {
   $("rewards").hidden = member.rewards.length === 0;
   $("customer-name").placeholder = member.name;
   $("member").hidden = false;
+  drawDue();
 }
 
 function rewardChoice(value, text, checked) {
@@ -454,6 +530,7 @@ function clearMember() {
   $("reward-choices").replaceChildren();
   $("customer-name").placeholder = "";
   showError("member-error", "");
+  drawDue();
 }
 
 $("identify-form").addEventListener("submit", identify);
@@ -461,3 +538,4 @@ $("not-member").addEventListener("click", () => { clearMember(); $("member-code"
 
 drawCart();
 loadMenu();
+loadDue();
