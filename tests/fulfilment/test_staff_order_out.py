@@ -30,7 +30,8 @@ def test_staff_see_the_tickets_pickup_code_of_a_placed_order_and_the_customer_do
     code = order_ticket(order)["code"]
     assert staff_view["pickup_code"] == code and len(code) == 4
     assert staff_view["id"] == order.pk and staff_view["total_minor"] == order.total_minor  # the rest as OrderOut
-    assert set(staff_view) == {*OrderOut(order).data, "pickup_code"}
+    assert set(staff_view) == {*OrderOut(order).data, "pickup_code", "has_member"}
+    assert staff_view["has_member"] is True  # that it is a member's, not whose
 
     customer_view = api_as(customer_a).get(f"/api/orders/{order.pk}/").json()
     assert "pickup_code" not in customer_view and customer_view["pickup"] is None  # not ready yet
