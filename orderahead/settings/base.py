@@ -222,6 +222,7 @@ SPECTACULAR_SETTINGS = {
     # Enums that more than one serializer uses keep the names they had before the second one came (the order
     # list's OrderListOut, the reorder's change "kind"), so clients generated from the schema do not break.
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "fulfilment.models.OrderStatus",
+                            "ChannelEnum": "fulfilment.models.Channel",  # beside the staff API's own four
                             "KindEnum": "fulfilment.models.OrderEvent.KINDS",
                             "ReorderChangeKindEnum": "fulfilment.services.reorder.CHANGE_KINDS"},
 }

@@ -1,8 +1,11 @@
-// The till: ring up an order paid at the counter, drive-thru window or kiosk (now, or when collected), for a member whose code is
-// scanned (or phone typed) or for anyone. It calls the ordering API with the staff member's session:
+// The till: ring up a counter, drive-thru or kiosk order, paid now or when collected (the drive-thru window), for
+// a member whose code is scanned (or phone typed) or for anyone. It calls the ordering API with the staff
+// member's session:
 //   POST identify  -> a serving token (one order per scan), the member's first name, stars, affordable rewards
 //   GET  menu      -> the items and their option groups; an item with options opens the option picker
 //   POST orders    -> the order, with an Idempotency-Key made for this order and sent again on a retry
+//   GET  orders?payment_due=1, POST orders/{id}/member/ and orders/{id}/paid/ -> the orders to be paid when
+//                     collected, the member scanned at the window added to one, and its payment taken
 // A USB barcode scanner types the code and presses Enter, which submits the identify form.
 "use strict";
 
