@@ -48,6 +48,7 @@ from fulfilment.models import (
     StorePaymentPolicy,
 )
 from fulfilment.pickup_codes import CODE_ALPHABET, CODE_LENGTH, pickup_code
+from fulfilment.presenters import payment_summary
 from fulfilment.services import loyalty as loyalty_services
 from fulfilment.services import payments as payment_services
 from orderahead.errors import DomainError
@@ -237,7 +238,8 @@ class OrderAdmin(NoEditsMixin, OneStoreColumnsMixin, StoreScopedAdminMixin, admi
     list_display = ("order_number", "customer_short", "store", "channel", "status", "placed", "promised_short",
                     "ready_short", "total")
     list_display_links = ("order_number",)
-    list_filter = (("store", admin.RelatedOnlyFieldListFilter), "status", "channel", PlacedDayFilter)
+    list_filter = (("store", admin.RelatedOnlyFieldListFilter), "status", "channel", PlacedDayFilter,
+                   ("awaiting_till_payment", titled_filter(admin.BooleanFieldListFilter, "to pay when collected")))
     # "id__exact" (not "=id") so a search for a name does not fail on the number column. The pickup code
     # is not stored (an HMAC of the order), so get_search_results matches it against the open orders.
     search_fields = ("id__exact", "customer__username", "customer__email", "customer_name")
@@ -374,8 +376,8 @@ class OrderAdmin(NoEditsMixin, OneStoreColumnsMixin, StoreScopedAdminMixin, admi
     @admin.display(description="Payment provider")
     def payment_provider(self, order: Order) -> str:
         payment = self._payment(order)
-        if payment is None:
-            return "–" if policy(order.channel).paid_in_app else "Paid at the till"
+        if payment is None:  # in store: paid at the till, now or when collected, or nothing to pay (a reward)
+            return "–" if policy(order.channel).paid_in_app else payment_summary(order)["status_label"]
         return payment.get_provider_display()
 
     @admin.display(description="Payment", ordering="payment__status")

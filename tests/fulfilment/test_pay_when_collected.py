@@ -4,6 +4,7 @@ added (then never), the order cannot be handed over, and it earns nothing; once 
 the member's stars once."""
 
 import pytest
+from django.test import Client
 
 from fulfilment import services
 from fulfilment.models import LoyaltyEntry, LoyaltyProgram, Order, OrderEvent, OrderStatus, StoreEvent
@@ -180,3 +181,18 @@ def test_the_member_earns_once_paid_and_picked_up(api_as, barista_store1, store,
 
     assert member_balance(member=customer_a) == 2 * 5  # two drip coffees, 500 before tax: 5 dollars x 2
     assert LoyaltyEntry.objects.filter(order_id=order_id, kind=LoyaltyEntry.EARN).count() == 1
+
+
+def test_admin_says_what_is_still_to_pay_and_filters_by_it(api_as, barista_store1, store, menu):
+    due = place(api_as, barista_store1, store.pk, menu, pay_when_collected=True).json()["id"]
+    paid_now = place(api_as, barista_store1, store.pk, menu).json()["id"]
+    client = Client()
+    client.force_login(factories.user("chain_admin", is_staff=True, is_superuser=True))
+
+    due_page = client.get(f"/admin/fulfilment/order/{due}/change/").content.decode()
+    listed = client.get("/admin/fulfilment/order/?awaiting_till_payment__exact=1").content.decode()
+
+    assert "To pay when collected" in due_page and "Paid at the till" not in due_page
+    assert "Paid at the till" in client.get(f"/admin/fulfilment/order/{paid_now}/change/").content.decode()
+    assert f"/admin/fulfilment/order/{due}/change/" in listed
+    assert f"/admin/fulfilment/order/{paid_now}/change/" not in listed
