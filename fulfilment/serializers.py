@@ -126,6 +126,7 @@ class StaffOrderIn(CartIn):
 class StaffOrderMemberIn(serializers.Serializer):
     member = serializers.CharField(
         max_length=512, help_text="The serving token from POST /api/stores/{id}/members/identify/")
+    reward = reward_field(help_text="A reward the member spends stars on, on this order (before it is paid)")
 
 
 class SlotOut(serializers.Serializer):

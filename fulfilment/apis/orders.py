@@ -209,7 +209,8 @@ class StaffOrderMemberApi(APIView):
         data = StaffOrderMemberIn(data=request.data)
         data.is_valid(raise_exception=True)
         members.member_order_attach(store_id=store_id, order_id=order_id, actor=request.user,
-                                    serving_token=data.validated_data["member"])
+                                    serving_token=data.validated_data["member"],
+                                    reward_id=data.validated_data["reward"])
         return Response(StaffOrderOut(_store_order_or_404(store_id, order_id)).data)
 
 

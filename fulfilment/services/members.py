@@ -42,7 +42,7 @@ from fulfilment.models import (
 from fulfilment.presenters import ORDER_CHANGED
 from fulfilment.services.lifecycle import order_get_for_update
 from fulfilment.services.loyalty import member_balance, program_active
-from fulfilment.services.orders import order_place
+from fulfilment.services.orders import order_place, order_reward_add
 from fulfilment.services.outbox import outbox_order_changed
 from orderahead.errors import Conflict, DomainError, NotFound
 from orderahead.logs import get_logger
@@ -249,10 +249,13 @@ def member_order_place(*, store_id: int, serving_token: str, customer_name: str 
 
 # --- Adding a member to an order that is not paid yet -------------------------------------------------------------
 
-def member_order_attach(*, store_id: int, order_id: int, serving_token: str, actor) -> Order:
+def member_order_attach(*, store_id: int, order_id: int, serving_token: str, actor,
+                        reward_id: int | None = None) -> Order:
     """The till adds the member it just identified to one of the store's orders that is not paid yet (a
-    drive-thru order taken at the speaker, paid at the window: `Order.awaiting_till_payment`). One order per
-    scan, as when placing; sending the same token for the same order again returns it unchanged."""
+    drive-thru order taken at the speaker, paid at the window: `Order.awaiting_till_payment`), with a reward
+    they spend on it (`orders.order_reward_add`). One order per scan, as when placing; sending the same token
+    for the same order again returns it unchanged. A refused reward adds nothing: the till can add the member
+    without it."""
     with transaction.atomic():
         member, use = _scan_locked(store_id=store_id, serving_token=serving_token)
         order = Order.objects.filter(pk=order_id, store_id=store_id).first()
@@ -263,6 +266,8 @@ def member_order_attach(*, store_id: int, order_id: int, serving_token: str, act
         if use.order_id is not None:
             raise _scan_used(use)
         order = member_attach(order=order, member=member, actor=actor)
+        if reward_id is not None:
+            order = order_reward_add(order=order, reward_id=reward_id, member=member, actor=actor)
         use.order = order
         use.save(update_fields=["order"])
     return order

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fulfilment.channels import policy
-from fulfilment.models import Channel, Order, OrderDiscount, OrderEvent, OrderLine, OrderStatus
-from fulfilment.presenters import ORDER_CREATED
+from fulfilment.models import OPEN_STATUSES, Channel, Order, OrderDiscount, OrderEvent, OrderLine, OrderStatus
+from fulfilment.presenters import ORDER_CHANGED, ORDER_CREATED
 from fulfilment.services import loyalty
 from fulfilment.services.cart import LineRequest, cart_price
 from fulfilment.services.outbox import outbox_order_changed
@@ -24,7 +24,7 @@ from fulfilment.services.payments import (
     payment_record,
 )
 from fulfilment.services.pickup_rules import fulfilment_settings_for
-from fulfilment.services.pricing import order_totals
+from fulfilment.services.pricing import order_tax_rule, order_totals, totals_for
 from fulfilment.services.quotes import pickup_choose
 from fulfilment.services.rewards import RewardUse, reward_apply, reward_check_member, reward_get
 from fulfilment.services.scheduling import kitchen_state, store_replan
@@ -164,6 +164,39 @@ def _reward_spend(*, order: Order, use: RewardUse, line: OrderLine, member, acto
     OrderDiscount.objects.create(order=order, line=line, reward=use.reward, label=use.reward.name,
                                  amount_minor=use.amount_minor)
     loyalty.loyalty_redeem(member=member, reward=use.reward, order=order, actor=actor, now=now)
+
+
+def order_reward_add(*, order: Order, reward_id: int, member, actor, now: dt.datetime | None = None) -> Order:
+    """The member added to an order at the drive-thru window (`members.member_order_attach`) spends a reward
+    on it before paying: the same discount line, tax after it and stars spent as at placement, on the order's
+    own prices and tax rule. Only an order still to be paid at the till, the member's own, without a reward
+    yet (409 otherwise); a reward that makes it free leaves nothing to pay."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=order.store_id)  # store, then order: every writer's order
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if not (locked.awaiting_till_payment and locked.status in OPEN_STATUSES):
+            raise Conflict(f"Order {locked.pk} is paid: a reward can only be taken before paying.",
+                           code="already_paid", fields={"status": locked.status})
+        if locked.customer_id != member.pk:
+            raise Conflict(f"Order {locked.pk} is not this member's.", code="not_members_order",
+                           fields={"reward": "not their order"})
+        if locked.discount_minor:
+            raise Conflict(f"Order {locked.pk} has a reward already: one per order.", code="reward_already_taken",
+                           fields={"reward": "one per order"})
+        lines = list(locked.lines.select_related("item").order_by("id"))  # priced as placed: same shape
+        use = _reward_use(reward_id=reward_id, member=member, store=store, priced=lines, now=now)
+        totals = totals_for(subtotal_minor=locked.subtotal_minor, currency=locked.currency,
+                            rule=order_tax_rule(locked), discount_minor=use.amount_minor)
+        locked.discount_minor, locked.tax_minor, locked.total_minor = (totals.discount_minor, totals.tax_minor,
+                                                                      totals.total_minor)
+        locked.awaiting_till_payment = totals.total_minor > 0
+        locked.save(update_fields=["discount_minor", "tax_minor", "total_minor", "awaiting_till_payment",
+                                   "updated_at"])
+        _reward_spend(order=locked, use=use, line=lines[use.line_index], member=member, actor=actor, now=now)
+        outbox_order_changed(store=store, order=locked, kind=ORDER_CHANGED, actor=actor)
+    log.info("order_reward_added", order_id=locked.pk, reward_id=reward_id, discount_minor=use.amount_minor)
+    return locked
 
 
 def _order_place_locked(*, store_id, channel, lines, requested_at, customer, customer_name, placed_by,

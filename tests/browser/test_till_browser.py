@@ -298,13 +298,21 @@ print(json.dumps(order_ticket(Order.objects.get(pk={order_id}))))
 
 def test_at_the_drive_thru_window_the_member_is_added_before_paying_and_the_order_is_paid(chromium, live, casey):
     """Taken at the speaker (pay when collected), the order waits under "To pay when collected"; at the window
-    Casey's code is scanned and added to it, then the barista takes the money and the order leaves the list."""
+    Casey's code is scanned and added to it with a free drink, then the barista takes the rest of the money and
+    the order leaves the list."""
     from playwright.sync_api import expect
 
+    seed(live_env(live), f"""
+from django.contrib.auth import get_user_model
+from fulfilment.services.loyalty import loyalty_adjust
+loyalty_adjust(member=get_user_model().objects.get(pk={casey["casey"]}), stars=100, actor=None, reason="For the window")
+print("{{}}")
+""")
     context, page, errors = open_till(chromium, live)
     try:
         page.get_by_label("Drive-thru").check()
         page.get_by_role("button", name=re.compile("^Add Drip coffee")).click()
+        page.get_by_role("button", name=re.compile("^Add Croissant")).click()
         page.get_by_label("Customer name").fill("Blue car")
         page.get_by_role("button", name="Place order (pay when collected)").click()
         placed = page.locator("#placed")
@@ -319,11 +327,16 @@ def test_at_the_drive_thru_window_the_member_is_added_before_paying_and_the_orde
         scanner.fill(code)
         scanner.press("Enter")
         expect(page.get_by_text(re.compile("^Serving Casey"))).to_be_visible()
-        row.get_by_role("button", name=f"Add Casey to order #{order_id} Blue car").click()
+        page.get_by_label(re.compile("^Free drink")).check()
+        row.get_by_role("button", name=f"Add Casey with Free drink to order #{order_id} Blue car").click()
         expect(page.locator("#due-status")).to_contain_text(f"Casey added to order #{order_id}")
         expect(page.get_by_text(re.compile("^Serving Casey"))).to_be_hidden()  # one order per scan
-        assert live.sql("SELECT customer_id, awaiting_till_payment FROM fulfilment_order WHERE id = ?",
-                        order_id) == [(casey["casey"], 1)]
+        [(customer, due, discount, total)] = live.sql(
+            "SELECT customer_id, awaiting_till_payment, discount_minor, total_minor FROM fulfilment_order "
+            "WHERE id = ?", order_id)
+        assert (customer, due) == (casey["casey"], 1) and discount > 0
+        expect(page.locator("#due-status")).to_contain_text(f"${total / 100:.2f} to pay")
+        expect(row).to_contain_text(f"${total / 100:.2f}")
 
         row.get_by_role("button", name=re.compile(f"^Paid: order #{order_id}")).click()
         expect(page.locator("#due-status")).to_contain_text(f"Order #{order_id} paid")

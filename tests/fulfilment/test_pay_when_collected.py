@@ -3,13 +3,15 @@ paid at the window. Until the till takes the money the member whose code is scan
 added (then never), the order cannot be handed over, and it earns nothing; once paid and picked up it earns
 the member's stars once."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
 from fulfilment import services
-from fulfilment.models import LoyaltyEntry, LoyaltyProgram, Order, OrderEvent, OrderStatus, StoreEvent
+from fulfilment.models import LoyaltyEntry, LoyaltyProgram, Order, OrderEvent, OrderStatus, Reward, StoreEvent
 from fulfilment.services import members
-from fulfilment.services.loyalty import member_balance
+from fulfilment.services.loyalty import loyalty_adjust, member_balance
 from fulfilment.services.pickup import pickup_token
 from tests import factories
 
@@ -33,8 +35,9 @@ def serving_token(api_as, staff, store_id, member) -> str:
     return response.json()["serving_token"]
 
 
-def add_member(api_as, staff, order_id, store_id, token):
-    return api_as(staff).post(f"/api/stores/{store_id}/orders/{order_id}/member/", {"member": token}, format="json")
+def add_member(api_as, staff, order_id, store_id, token, **extra):
+    return api_as(staff).post(f"/api/stores/{store_id}/orders/{order_id}/member/", {"member": token, **extra},
+                              format="json")
 
 
 def take_payment(api_as, staff, order_id, store_id):
@@ -196,3 +199,74 @@ def test_admin_says_what_is_still_to_pay_and_filters_by_it(api_as, barista_store
     assert "Paid at the till" in client.get(f"/admin/fulfilment/order/{paid_now}/change/").content.decode()
     assert f"/admin/fulfilment/order/{due}/change/" in listed
     assert f"/admin/fulfilment/order/{paid_now}/change/" not in listed
+
+
+@pytest.fixture
+def free_drink(program, menu, manager_store2):
+    """A free drink (a latte or a drip coffee, up to 650) at 25 stars."""
+    reward = Reward.objects.create(program=program, name="Free drink", stars_cost=25, max_value_minor=650)
+    reward.items.set([menu["latte"], menu["drip"]])
+    return reward
+
+
+def test_the_member_at_the_window_spends_a_reward_before_paying(api_as, barista_store1, store, menu, customer_a,
+                                                                 free_drink, manager_store2,
+                                                                 django_capture_on_commit_callbacks):
+    """Two drip coffees (250 each) at 10% sales tax: the free drink takes one off, tax after it, and the till
+    takes the rest; the stars are spent once, and given back if the order is cancelled."""
+    store.tax_rate_percent, store.prices_include_tax = Decimal("10"), False
+    store.save()
+    loyalty_adjust(member=customer_a, stars=30, actor=manager_store2, reason="test stars")
+    order_id = place(api_as, barista_store1, store.pk, menu, pay_when_collected=True).json()["id"]
+    assert Order.objects.get(pk=order_id).total_minor == 550
+
+    added = add_member(api_as, barista_store1, order_id, store.pk,
+                       serving_token(api_as, barista_store1, store.pk, customer_a), reward=free_drink.pk)
+
+    assert added.status_code == 200, added.content
+    body = added.json()
+    assert (body["subtotal_minor"], body["discount_minor"], body["tax_minor"], body["total_minor"]) == (
+        500, 250, 25, 275)
+    assert body["discounts"] == [{"label": "Free drink", "amount_minor": 250}]
+    assert body["payment"] == {**body["payment"], "status": "due_in_store", "amount_minor": 275}
+    assert member_balance(member=customer_a) == 5
+
+    again = add_member(api_as, barista_store1, order_id, store.pk,
+                       serving_token(api_as, barista_store1, store.pk, customer_a), reward=free_drink.pk)
+    assert again.status_code == 409 and error_of(again)["code"] == "already_attached"
+    assert member_balance(member=customer_a) == 5
+
+    with django_capture_on_commit_callbacks(execute=True):  # the cancel gives the stars back after its commit
+        services.order_cancel(order=Order.objects.get(pk=order_id), actor=barista_store1, reason="drove off")
+    assert member_balance(member=customer_a) == 30
+
+
+def test_a_refused_reward_adds_nothing_and_the_member_can_be_added_without_it(
+        api_as, barista_store1, store, menu, customer_a, free_drink):
+    order_id = place(api_as, barista_store1, store.pk, menu, pay_when_collected=True).json()["id"]
+    token = serving_token(api_as, barista_store1, store.pk, customer_a)
+
+    refused = add_member(api_as, barista_store1, order_id, store.pk, token, reward=free_drink.pk)  # no stars
+
+    assert refused.status_code == 409 and error_of(refused)["code"] == "not_enough_stars"
+    order = Order.objects.get(pk=order_id)
+    assert order.customer is None and order.discount_minor == 0 and order.total_minor == 500
+    assert add_member(api_as, barista_store1, order_id, store.pk, token).status_code == 200
+    assert Order.objects.get(pk=order_id).customer == customer_a
+
+
+def test_a_reward_that_covers_the_order_at_the_window_leaves_nothing_to_pay(api_as, barista_store1, store, menu,
+                                                                           customer_a, free_drink, manager_store2):
+    loyalty_adjust(member=customer_a, stars=25, actor=manager_store2, reason="test stars")
+    body = {"channel": "drive_thru", "items": [{"item": menu["drip"].pk, "quantity": 1}], "pay_when_collected": True}
+    order_id = api_as(barista_store1).post(f"/api/stores/{store.pk}/orders/", body, format="json",
+                                           **factories.checkout_key()).json()["id"]
+
+    added = add_member(api_as, barista_store1, order_id, store.pk,
+                       serving_token(api_as, barista_store1, store.pk, customer_a), reward=free_drink.pk).json()
+
+    assert (added["total_minor"], added["payment"]["status"]) == (0, "nothing_to_pay")
+    order = Order.objects.get(pk=order_id)
+    assert not order.awaiting_till_payment
+    services.order_mark_ready(order=order, actor=barista_store1)
+    assert services.order_pick_up(order=order, actor=barista_store1).status == OrderStatus.PICKED_UP

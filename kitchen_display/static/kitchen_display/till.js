@@ -308,6 +308,11 @@ function chosenReward() {
   return picked && picked.value ? Number(picked.value) : null;
 }
 
+function chosenRewardName() {
+  const id = chosenReward();
+  return id ? state.member.rewards.find(reward => reward.id === id)?.name : "";
+}
+
 // The staff order request; `extra` is what the button pressed adds (see placeButtons).
 function orderBody(extra = {}) {
   const body = {
@@ -438,10 +443,11 @@ function dueRow(order) {
                       element("span", { className: "price" }, money(order.total_minor, order.currency)));
   row.dataset.order = order.id;
   if (!order.has_member) {
-    const add = element("button", { type: "button", className: "small", disabled: !state.member },
-                        state.member ? `Add ${state.member.name}` : "Add member");
+    const reward = state.member && chosenRewardName();
+    const adding = state.member ? `Add ${state.member.name}${reward ? ` with ${reward}` : ""}` : "Add member";
+    const add = element("button", { type: "button", className: "small", disabled: !state.member }, adding);
     add.dataset.act = "member";
-    add.setAttribute("aria-label", state.member ? `Add ${state.member.name} to order ${label}`
+    add.setAttribute("aria-label", state.member ? `${adding} to order ${label}`
                                                 : `Add a member to order ${label} (scan their code first)`);
     row.append(add);
   }
@@ -463,14 +469,21 @@ async function dueAction(button) {
   showError("due-error", "");
   button.disabled = true;
   const served = state.member;
-  const answer = await api(orderAction(orderId, act), { body: act === "member" ? { member: served.token } : {} });
+  const body = {};
+  if (act === "member") {  // the member being served, and the reward they chose, if any
+    body.member = served.token;
+    if (chosenReward()) body.reward = chosenReward();
+  }
+  const answer = await api(orderAction(orderId, act), { body });
   if (!answer.ok) {
     showError("due-error", answer.error);
     button.disabled = false;
     return;
   }
   if (act === "member") {
-    $("due-status").textContent = `${served.name} added to order #${orderId}: they earn stars once it is picked up.`;
+    const off = answer.data.discount_minor ? `, ${money(answer.data.discount_minor, answer.data.currency)} off` : "";
+    $("due-status").textContent = `${served.name} added to order #${orderId}${off}: `
+      + `${money(answer.data.total_minor, answer.data.currency)} to pay; they earn stars once it is picked up.`;
     clearMember();  // a scan is for one order
   } else {
     $("due-status").textContent = `Order #${orderId} paid: ${money(answer.data.total_minor, answer.data.currency)}.`;
@@ -478,6 +491,7 @@ async function dueAction(button) {
   loadDue();
 }
 
+$("reward-choices").addEventListener("change", drawDue);  // "Add Casey with Free drink"
 $("due-list").addEventListener("click", event => {
   const button = event.target.closest("button[data-act]");
   if (button && !button.disabled) dueAction(button);
