@@ -171,6 +171,16 @@ def test_taking_the_payment_twice_records_it_once_and_a_cancelled_order_is_refus
     assert take_payment(api_as, barista_store1, 999999, store.pk).status_code == 404
 
 
+def test_an_app_order_has_nothing_to_take_at_the_till(api_as, barista_store1, customer_a, store, menu):
+    body = {"store": store.pk, "pickup": "asap", "items": [{"item": menu["drip"].pk, "quantity": 1}]}
+    mobile = api_as(customer_a).post("/api/orders/", body, format="json", **factories.checkout_key()).json()
+
+    refused = take_payment(api_as, barista_store1, mobile["id"], store.pk)
+
+    assert refused.status_code == 409 and error_of(refused)["code"] == "paid_in_app"
+    assert not OrderEvent.objects.filter(order_id=mobile["id"], kind=OrderEvent.PAID_AT_TILL).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_member_earns_once_paid_and_picked_up(api_as, barista_store1, store, menu, customer_a, program):
     order_id = place(api_as, barista_store1, store.pk, menu, pay_when_collected=True).json()["id"]

@@ -13,6 +13,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from fulfilment.channels import policy
 from fulfilment.models import OPEN_STATUSES, Order, OrderEvent
 from fulfilment.presenters import ORDER_CHANGED
 from fulfilment.services.lifecycle import order_get_for_update
@@ -27,12 +28,15 @@ log = get_logger(__name__)
 @binds_order_id
 def payment_take_at_till(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
     """Record that the till took the payment of `order`. Taking it again (a double tap, a retried request)
-    changes nothing; an order that was never to be paid at the till is paid already and is returned as it
-    is. 409 for an order that is no longer open (cancelled, or not collected)."""
+    changes nothing; an order paid at the till as it was placed is paid already and is returned as it is.
+    409 for an order paid by card in the app, and for one that is no longer open (cancelled, not collected)."""
     now = now or timezone.now()
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=order.store_id)  # the lock order of every order move
         locked = order_get_for_update(order_id=order.pk)
+        if policy(locked.channel).paid_in_app:
+            raise Conflict(f"Order {locked.pk} is paid by card in the app: there is nothing to take at the till.",
+                           code="paid_in_app", fields={"channel": locked.channel})
         if not locked.awaiting_till_payment:
             return locked
         if locked.status not in OPEN_STATUSES:
