@@ -345,3 +345,78 @@ print("{{}}")
         assert errors == []
     finally:
         context.close()
+
+
+# The test machine has no camera and its Chromium no QR detector, so the page gets both from the test: a
+# BarcodeDetector that "sees" whatever code the test holds up (window.cameraSees) and a camera that is a
+# canvas's video stream. What runs for real is the till's own code: the button, the dialog, the video, the
+# look-again loop, stopping the camera and identifying the member.
+CAMERA_AND_DETECTOR = """
+window.BarcodeDetector = class {
+  static async getSupportedFormats() { return ["qr_code"]; }
+  constructor({ formats }) { this.formats = formats; }
+  async detect(source) {
+    window.cameraLooks = (window.cameraLooks || 0) + 1;
+    return window.cameraSees ? [{ rawValue: window.cameraSees, format: "qr_code" }] : [];
+  }
+};
+navigator.mediaDevices.getUserMedia = async constraints => {
+  window.cameraAsked = constraints;
+  const canvas = Object.assign(document.createElement("canvas"), { width: 64, height: 48 });
+  canvas.getContext("2d").fillRect(0, 0, 64, 48);
+  window.cameraStream = canvas.captureStream(5);
+  return window.cameraStream;
+};
+"""
+
+
+def test_without_a_qr_detector_there_is_no_camera_button(chromium, live, casey):
+    from playwright.sync_api import expect
+
+    context, page, errors = open_till(chromium, live)
+    try:
+        expect(page.get_by_role("button", name="Scan with the camera")).to_be_hidden()
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_tablet_scans_the_member_code_with_its_camera(chromium, live, casey):
+    from playwright.sync_api import expect
+
+    code = live.api("/me/member-code/", token=live.token("casey"))["code"]
+    context, page, errors = open_till(BrowserWithScript(chromium, CAMERA_AND_DETECTOR), live, options=TABLET)
+    try:
+        page.get_by_role("button", name="Scan with the camera").click()
+        dialog = page.get_by_role("dialog", name="Hold the member's code up to the camera")
+        expect(dialog).to_be_visible()
+        page.wait_for_function("() => window.cameraLooks >= 2")  # it keeps looking until it sees a code
+        assert page.evaluate("window.cameraAsked.video.facingMode") == "environment"  # the back camera
+
+        page.evaluate("code => { window.cameraSees = code; }", code)
+
+        expect(page.get_by_text(re.compile("^Serving Casey"))).to_be_visible()
+        expect(dialog).to_be_hidden()
+        assert page.evaluate("window.cameraStream.getTracks().every(track => track.readyState === 'ended')")
+
+        page.evaluate("window.cameraSees = null")
+        page.get_by_role("button", name="Scan with the camera").click()  # Cancel stops the camera too
+        expect(dialog).to_be_visible()
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_be_hidden()
+        assert page.evaluate("window.cameraStream.getTracks().every(track => track.readyState === 'ended')")
+        assert errors == []
+    finally:
+        context.close()
+
+
+class BrowserWithScript:
+    """A browser whose new contexts run `script` before the page's own (open_till makes the context)."""
+
+    def __init__(self, browser, script: str):
+        self.browser, self.script = browser, script
+
+    def new_context(self, **options):
+        context = self.browser.new_context(**options)
+        context.add_init_script(self.script)
+        return context

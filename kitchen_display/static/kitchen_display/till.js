@@ -6,7 +6,8 @@
 //   POST orders    -> the order, with an Idempotency-Key made for this order and sent again on a retry
 //   GET  orders?payment_due=1, POST orders/{id}/member/ and orders/{id}/paid/ -> the orders to be paid when
 //                     collected, the member scanned at the window added to one, and its payment taken
-// A USB barcode scanner types the code and presses Enter, which submits the identify form.
+// A USB barcode scanner types the code and presses Enter, which submits the identify form; where the browser
+// can read QR codes (BarcodeDetector), the tablet's camera can scan it too.
 "use strict";
 
 const config = JSON.parse(document.getElementById("till-config").textContent);
@@ -549,6 +550,63 @@ function clearMember() {
   showError("member-error", "");
   drawDue();
 }
+
+// --- Scanning with the camera -------------------------------------------------------------------------------
+// Where the browser reads QR codes itself (BarcodeDetector: Chrome on Android and ChromeOS, Safari on an iPad)
+// and the tablet has a camera, "Scan with the camera" reads the member's code: a drive-thru window needs no
+// USB scanner. Nothing is downloaded for it; elsewhere the button stays hidden and the scanner or a typed
+// phone number work as before.
+const camera = { stream: null, timer: null };
+const CAMERA_LOOK_MS = 200;
+
+// Some browsers have BarcodeDetector but no detector behind it (Chrome on Linux): it must name QR codes.
+async function cameraScanAvailable() {
+  if (!("BarcodeDetector" in window) || !navigator.mediaDevices?.getUserMedia) return false;
+  const formats = await BarcodeDetector.getSupportedFormats().catch(() => []);
+  return formats.includes("qr_code");
+}
+
+async function scanWithCamera() {
+  showError("member-error", "");
+  let detector;
+  try {
+    detector = new BarcodeDetector({ formats: ["qr_code"] });
+    camera.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  } catch {
+    stopCamera();
+    showError("member-error", "The camera could not be opened: allow it in the browser's settings, or use the scanner.");
+    return;
+  }
+  const video = $("camera-video");
+  video.srcObject = camera.stream;
+  $("camera").showModal();
+  await video.play().catch(() => {});
+  const look = async () => {
+    if (!camera.stream) return;  // cancelled
+    const [found] = await detector.detect(video).catch(() => []);  // a frame not ready yet: look again
+    if (found?.rawValue) {
+      stopCamera();
+      $("member-code").value = found.rawValue;
+      $("identify-form").requestSubmit();
+      return;
+    }
+    camera.timer = setTimeout(look, CAMERA_LOOK_MS);
+  };
+  look();
+}
+
+function stopCamera() {
+  clearTimeout(camera.timer);
+  for (const track of camera.stream?.getTracks() || []) track.stop();
+  camera.stream = null;
+  $("camera-video").srcObject = null;
+  if ($("camera").open) $("camera").close();
+}
+
+cameraScanAvailable().then(available => { $("scan-camera").hidden = !available; });
+$("scan-camera").addEventListener("click", scanWithCamera);
+$("camera-cancel").addEventListener("click", () => { stopCamera(); $("scan-camera").focus(); });
+$("camera").addEventListener("close", stopCamera);  // Escape
 
 $("identify-form").addEventListener("submit", identify);
 $("not-member").addEventListener("click", () => { clearMember(); $("member-code").focus(); });
