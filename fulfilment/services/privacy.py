@@ -50,7 +50,7 @@ DELETED_NAME = ""  # what an anonymised order calls its customer: nothing (admin
 # dropped from an anonymised order's events, so a key added later is not kept by accident; an arrival
 # event's data (when the customer said they would come, that they were here) is dropped whole.
 EVENT_DATA_KEPT = {"channel", "promised_ready_at", "from", "to", "reason", "recall", "handoff", "no_show",
-                   "payment", "minutes", "station", "line", "action"}
+                   "payment", "minutes", "station", "line", "action", "amount_minor"}
 
 
 # --- Download ------------------------------------------------------------------------------------------------

@@ -280,3 +280,21 @@ def test_a_reward_that_covers_the_order_at_the_window_leaves_nothing_to_pay(api_
     assert not order.awaiting_till_payment
     services.order_mark_ready(order=order, actor=barista_store1)
     assert services.order_pick_up(order=order, actor=barista_store1).status == OrderStatus.PICKED_UP
+
+
+def test_deleting_the_account_drops_who_was_added_and_keeps_what_was_paid(api_as, barista_store1, store, menu,
+                                                                          customer_a):
+    order_id = place(api_as, barista_store1, store.pk, menu, pay_when_collected=True).json()["id"]
+    add_member(api_as, barista_store1, order_id, store.pk, serving_token(api_as, barista_store1, store.pk, customer_a))
+    take_payment(api_as, barista_store1, order_id, store.pk)
+    order = Order.objects.get(pk=order_id)
+    services.order_mark_ready(order=order, actor=barista_store1)
+    services.order_pick_up(order=order, actor=barista_store1)
+
+    deleted = api_as(customer_a).post("/api/me/delete/", {"password": factories.PASSWORD}, format="json")
+
+    assert deleted.status_code == 200, deleted.content
+    events = {event.kind: event.data for event in OrderEvent.objects.filter(order_id=order_id)}
+    assert events[OrderEvent.MEMBER_ADDED] == {}  # no trace of who it was
+    assert events[OrderEvent.PAID_AT_TILL] == {"amount_minor": order.total_minor}  # the books keep the money
+    assert Order.objects.get(pk=order_id).customer is None
