@@ -13,11 +13,10 @@ from django.utils import timezone
 
 from fulfilment.models import KITCHEN_STATUSES, PAID_OPEN_STATUSES, Order, OrderEvent, OrderStatus
 from fulfilment.presenters import ORDER_ARRIVAL
-from fulfilment.services.lifecycle import order_get_for_update
+from fulfilment.services.lifecycle import order_lock
 from fulfilment.services.outbox import outbox_order_changed
 from fulfilment.services.scheduling import store_replan
 from orderahead.errors import Conflict, DomainError
-from stores.models import Store
 
 MAX_ETA_MINUTES = 60
 # The same "on my way" sent again (a double tap, a retry after a lost answer) lands within this of the ETA
@@ -40,9 +39,7 @@ def order_arrival_record(*, order: Order, customer: AbstractBaseUser | None, eta
         raise DomainError(f"eta_minutes is a whole number of minutes from 0 to {MAX_ETA_MINUTES}.",
                           code="invalid", fields={"eta_minutes": f"0 to {MAX_ETA_MINUTES}"})
     with transaction.atomic():
-        # Store first, then order: the lock order of every writer that re-plans.
-        store = Store.objects.select_for_update().get(pk=order.store_id)
-        locked = order_get_for_update(order_id=order.pk)
+        store, locked = order_lock(order)
         if locked.status not in PAID_OPEN_STATUSES:
             waiting = locked.status == OrderStatus.PENDING_PAYMENT
             raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()}: "

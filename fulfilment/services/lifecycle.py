@@ -154,6 +154,14 @@ def order_get_for_update(*, order_id: int) -> Order:
     return order
 
 
+def order_lock(order: Order) -> tuple[Store, Order]:
+    """The order's store row, then the order's, both locked (inside a transaction): the lock order of every
+    order writer, since placing an order re-plans (and writes) the store's other orders under the store lock,
+    and the store's lock is what numbers the screens' events (outbox)."""
+    store = Store.objects.select_for_update().get(pk=order.store_id)
+    return store, order_get_for_update(order_id=order.pk)
+
+
 @binds_order_id
 def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | None = None,
                      data: dict | None = None, now: dt.datetime | None = None,
@@ -170,10 +178,7 @@ def order_transition(*, order: Order, to_status: str, actor: AbstractBaseUser | 
         if locked_store is not None:
             store, locked = locked_store, order
         else:
-            # Store first, then order: the same lock order as order placement, which re-plans (and so
-            # writes) the store's other orders while holding the store lock.
-            store = Store.objects.select_for_update().get(pk=order.store_id)
-            locked = order_get_for_update(order_id=order.pk)
+            store, locked = order_lock(order)
         from_status = locked.status
         if only_from is not None and from_status not in only_from:
             raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()} and can no longer be "

@@ -40,7 +40,7 @@ from fulfilment.models import (
     Reward,
 )
 from fulfilment.presenters import ORDER_CHANGED
-from fulfilment.services.lifecycle import order_get_for_update
+from fulfilment.services.lifecycle import order_lock
 from fulfilment.services.loyalty import member_balance, program_active
 from fulfilment.services.orders import order_place, order_reward_add
 from fulfilment.services.outbox import outbox_order_changed
@@ -278,9 +278,7 @@ def member_attach(*, order: Order, member, actor) -> Order:
     collected) and belongs to no one. 409 once paid: the member would earn stars on an order they may not
     have paid for; 409 when it is someone's already, or is no longer open."""
     with transaction.atomic():
-        # Store, then order: the lock order of every order change, and the store's lock numbers the screens' event.
-        store = Store.objects.select_for_update().get(pk=order.store_id)
-        locked = order_get_for_update(order_id=order.pk)
+        store, locked = order_lock(order)
         unpaid = (locked.status == OrderStatus.PENDING_PAYMENT
                   or (locked.awaiting_till_payment and locked.status in OPEN_STATUSES))
         if not unpaid:

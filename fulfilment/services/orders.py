@@ -16,6 +16,7 @@ from fulfilment.models import OPEN_STATUSES, Channel, Order, OrderDiscount, Orde
 from fulfilment.presenters import ORDER_CHANGED, ORDER_CREATED
 from fulfilment.services import loyalty
 from fulfilment.services.cart import LineRequest, cart_price
+from fulfilment.services.lifecycle import order_lock
 from fulfilment.services.outbox import outbox_order_changed
 from fulfilment.services.payments import (
     payment_authorise,
@@ -173,8 +174,7 @@ def order_reward_add(*, order: Order, reward_id: int, member, actor, now: dt.dat
     yet (409 otherwise); a reward that makes it free leaves nothing to pay."""
     now = now or timezone.now()
     with transaction.atomic():
-        store = Store.objects.select_for_update().get(pk=order.store_id)  # store, then order: every writer's order
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        store, locked = order_lock(order)
         if not (locked.awaiting_till_payment and locked.status in OPEN_STATUSES):
             raise Conflict(f"Order {locked.pk} is paid: a reward can only be taken before paying.",
                            code="already_paid", fields={"status": locked.status})

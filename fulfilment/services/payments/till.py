@@ -16,11 +16,10 @@ from django.utils import timezone
 from fulfilment.channels import policy
 from fulfilment.models import OPEN_STATUSES, Order, OrderEvent
 from fulfilment.presenters import ORDER_CHANGED
-from fulfilment.services.lifecycle import order_get_for_update
+from fulfilment.services.lifecycle import order_lock
 from fulfilment.services.outbox import outbox_order_changed
 from orderahead.errors import Conflict
 from orderahead.logs import binds_order_id, get_logger
-from stores.models import Store
 
 log = get_logger(__name__)
 
@@ -32,8 +31,7 @@ def payment_take_at_till(*, order: Order, actor, now: dt.datetime | None = None)
     409 for an order paid by card in the app, and for one that is no longer open (cancelled, not collected)."""
     now = now or timezone.now()
     with transaction.atomic():
-        store = Store.objects.select_for_update().get(pk=order.store_id)  # the lock order of every order move
-        locked = order_get_for_update(order_id=order.pk)
+        store, locked = order_lock(order)
         if policy(locked.channel).paid_in_app:
             raise Conflict(f"Order {locked.pk} is paid by card in the app: there is nothing to take at the till.",
                            code="paid_in_app", fields={"channel": locked.channel})
