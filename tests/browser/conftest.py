@@ -203,6 +203,14 @@ def phone(chromium, live):
     device.context.close()
 
 
+def admin_sign_in(page, url: str, username: str) -> None:
+    """Open `url`, which shows the admin's login form, and sign in there as `username` (the tests' password)."""
+    page.goto(url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
 def save_screenshot(page, name: str) -> None:
     """test-artifacts/<name>.png always; docs/screenshots/<name>.png too when UPDATE_SCREENSHOTS=1, squeezed
     (256 colours, optimised) so each stays well under 150 KB."""

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.browser import test_accessibility_browser as accessibility
-from tests.browser.conftest import PASSWORD, save_screenshot
+from tests.browser.conftest import PASSWORD, admin_sign_in, save_screenshot
 from tests.live_server import ARTIFACTS, seed, server_env
 from tests.test_csp_browser import RECORD_VIOLATIONS
 
@@ -71,10 +71,7 @@ def open_dashboard(context, live, errors: list):
 
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live.base}/admin/login/?next=/dashboard/")
-    page.get_by_label("Username").fill("manager")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    admin_sign_in(page, f"{live.base}/admin/login/?next=/dashboard/", "manager")
     expect(page.get_by_role("heading", level=1, name="Dashboard: Harbour Roasters")).to_be_visible()
     return page
 

@@ -17,7 +17,7 @@ import zoneinfo
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, save_screenshot, seeded_server
+from tests.browser.conftest import PASSWORD, admin_sign_in, save_screenshot, seeded_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -72,10 +72,7 @@ def admin_page(chromium, live):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live.base}/admin/")
-    page.get_by_label("Username").fill("maya")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    admin_sign_in(page, f"{live.base}/admin/", "maya")
     expect(page.get_by_role("heading", name="Your stores")).to_be_visible()
     yield page
     context.close()

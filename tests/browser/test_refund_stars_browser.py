@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, new_phone, seeded_server
+from tests.browser.conftest import PASSWORD, admin_sign_in, new_phone, seeded_server
 from tests.browser.steps import heading
 from tests.browser.test_manager_admin_browser import new_laptop, open_from_home, success_message
 from tests.live_server import seed, server_env
@@ -109,10 +109,7 @@ print(json.dumps({{"status": order.status, "payment": order.payment.status, "cap
         admin = laptop.new_page()
         admin_errors = []
         admin.on("pageerror", lambda error: admin_errors.append(str(error)))
-        admin.goto(f"{live.base}/admin/")
-        admin.get_by_label("Username").fill("maya")
-        admin.get_by_label("Password").fill(PASSWORD)
-        admin.get_by_role("button", name="Log in").click()
+        admin_sign_in(admin, f"{live.base}/admin/", "maya")
         expect(admin.get_by_role("heading", name="Your stores")).to_be_visible()
         open_from_home(admin, "Orders")
         admin.get_by_role("textbox", name="Search", exact=True).fill(str(order["id"]))
