@@ -169,8 +169,8 @@ def payment_summary(order: Order) -> dict:
                 "amount_minor": 0, "captured_minor": 0, "refunded_minor": 0, "currency": order.currency,
                 "requires_action": False, "message": "Your reward covered the whole order."}
     if payment is None and order.awaiting_till_payment:  # placed to be paid when collected (payments.till)
-        return {"provider": "in_store", "demo": False, "status": "due_in_store", "status_label": "To pay when collected",
-                "amount_minor": order.total_minor, "captured_minor": 0, "refunded_minor": 0,
+        return {"provider": "in_store", "demo": False, "status": "due_in_store",
+                "status_label": "To pay when collected", "amount_minor": order.total_minor, "captured_minor": 0, "refunded_minor": 0,
                 "currency": order.currency, "requires_action": False,
                 "message": "Pay at the window or the counter when you collect it."}
     if payment is None:

@@ -30,7 +30,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fulfilment.models import (
-    OPEN_STATUSES,
     CustomerProfile,
     LoyaltyEntry,
     MemberCodeUse,
@@ -44,6 +43,7 @@ from fulfilment.services.lifecycle import order_lock
 from fulfilment.services.loyalty import member_balance, program_active
 from fulfilment.services.orders import order_place, order_reward_add
 from fulfilment.services.outbox import outbox_order_changed
+from fulfilment.services.payments.till import till_payment_due
 from orderahead.errors import Conflict, DomainError, NotFound
 from orderahead.logs import get_logger
 from stores.models import Store
@@ -279,9 +279,7 @@ def member_attach(*, order: Order, member, actor) -> Order:
     have paid for; 409 when it is someone's already, or is no longer open."""
     with transaction.atomic():
         store, locked = order_lock(order)
-        unpaid = (locked.status == OrderStatus.PENDING_PAYMENT
-                  or (locked.awaiting_till_payment and locked.status in OPEN_STATUSES))
-        if not unpaid:
+        if not (locked.status == OrderStatus.PENDING_PAYMENT or till_payment_due(locked)):
             if locked.status in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
                 raise Conflict(f"Order {locked.pk} is {locked.get_status_display().lower()}.", code="not_open",
                                fields={"status": locked.status})

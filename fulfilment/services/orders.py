@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fulfilment.channels import policy
-from fulfilment.models import OPEN_STATUSES, Channel, Order, OrderDiscount, OrderEvent, OrderLine, OrderStatus
+from fulfilment.models import Channel, Order, OrderDiscount, OrderEvent, OrderLine, OrderStatus
 from fulfilment.presenters import ORDER_CHANGED, ORDER_CREATED
 from fulfilment.services import loyalty
 from fulfilment.services.cart import LineRequest, cart_price
@@ -24,6 +24,7 @@ from fulfilment.services.payments import (
     payment_check_pickup_window,
     payment_record,
 )
+from fulfilment.services.payments.till import till_payment_due
 from fulfilment.services.pickup_rules import fulfilment_settings_for
 from fulfilment.services.pricing import order_tax_rule, order_totals, totals_for
 from fulfilment.services.quotes import pickup_choose
@@ -106,7 +107,7 @@ def order_place(*, store_id: int, channel: str, lines: list[LineRequest], reques
     before tax, the stars spent in the same transaction (services.rewards, loyalty.loyalty_redeem).
     `pay_when_collected`: an order staff take now and the customer pays for when it is handed over (the
     drive-thru window): confirmed, so the kitchen starts, but awaiting the till's payment
-    (services.till_payments), and a member can be added until then (services.members).
+    (services.payments.till), and a member can be added until then (services.members).
     """
     now = now or timezone.now()
     if channel not in Channel.values:
@@ -175,7 +176,7 @@ def order_reward_add(*, order: Order, reward_id: int, member, actor, now: dt.dat
     now = now or timezone.now()
     with transaction.atomic():
         store, locked = order_lock(order)
-        if not (locked.awaiting_till_payment and locked.status in OPEN_STATUSES):
+        if not till_payment_due(locked):
             raise Conflict(f"Order {locked.pk} is paid: a reward can only be taken before paying.",
                            code="already_paid", fields={"status": locked.status})
         if locked.customer_id != member.pk:

@@ -8,10 +8,7 @@ goes through the store's own card reader or cash drawer: what the platform recor
 by whom and when (an OrderEvent), exactly once.
 """
 
-import datetime as dt
-
 from django.db import transaction
-from django.utils import timezone
 
 from fulfilment.channels import policy
 from fulfilment.models import OPEN_STATUSES, Order, OrderEvent
@@ -24,12 +21,17 @@ from orderahead.logs import binds_order_id, get_logger
 log = get_logger(__name__)
 
 
+def till_payment_due(order: Order) -> bool:
+    """Still to be paid at the till: placed to be paid when collected, and open. Until then a member (and a
+    reward) can be added to it."""
+    return order.awaiting_till_payment and order.status in OPEN_STATUSES
+
+
 @binds_order_id
-def payment_take_at_till(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
+def payment_take_at_till(*, order: Order, actor) -> Order:
     """Record that the till took the payment of `order`. Taking it again (a double tap, a retried request)
     changes nothing; an order paid at the till as it was placed is paid already and is returned as it is.
     409 for an order paid by card in the app, and for one that is no longer open (cancelled, not collected)."""
-    now = now or timezone.now()
     with transaction.atomic():
         store, locked = order_lock(order)
         if policy(locked.channel).paid_in_app:
