@@ -359,7 +359,7 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
 
     from fulfilment.services import loyalty, rewards
     from fulfilment.services.cart import cart_price
-    from fulfilment.services.payments import card_minimum_minor
+    from fulfilment.services.payments import below_card_minimum
 
     now = now or timezone.now()
     store = Store.objects.filter(pk=store_id).first()
@@ -378,11 +378,10 @@ def quote_for_cart(*, store_id: int, lines, requested_at: dt.datetime | None, da
             raise Conflict(f"{reward.name} takes {reward.stars_cost} stars; you have {balance}.",
                            code="not_enough_stars", fields={"reward": reward.pk, "balance": balance})
     offers = rewards.rewards_affordable(member=member, store=store, lines=priced, now=now) if member else []
-    minimum = card_minimum_minor(store.currency)
     for offer in offers:  # the checkout greys out a reward that would leave less than a card can be charged
         offer["total_minor"] = order_totals(store=store, priced_lines=priced,
                                             discount_minor=offer["discount_minor"]).total_minor
-        offer["below_card_minimum"] = 0 < offer["total_minor"] < minimum
+        offer["below_card_minimum"] = below_card_minimum(total_minor=offer["total_minor"], currency=store.currency)
     requested_ready_at = requested = None
     if requested_at is not None:
         requested = pickup_choose(store=store, lines=priced, requested_at=requested_at, channel=Channel.MOBILE,

@@ -27,7 +27,7 @@ from fulfilment.services.payments.state import (
     CLAIM_STALE_AFTER,
     PaymentDeclinedError,
     PaymentUnavailable,
-    card_minimum_minor,
+    below_card_minimum,
     payment_check_card_amount,
     payment_check_pickup_window,
     payment_idempotency_key,
@@ -37,7 +37,7 @@ from fulfilment.services.payments.sweeps import payment_cancel_expiring, payment
 from fulfilment.services.payments.webhooks import payment_webhook_receive
 
 __all__ = [
-    "CLAIM_STALE_AFTER", "PaymentDeclinedError", "PaymentUnavailable", "card_minimum_minor", "payment_authorise",
+    "CLAIM_STALE_AFTER", "PaymentDeclinedError", "PaymentUnavailable", "below_card_minimum", "payment_authorise",
     "payment_cancel_expiring", "payment_check_card_amount", "payment_check_pickup_window", "payment_expire_unpaid",
     "payment_finish_order", "payment_idempotency_key", "payment_policy_for", "payment_reconcile", "payment_record",
     "payment_refresh", "payment_refund", "payment_settle_cancelled", "payment_webhook_receive",

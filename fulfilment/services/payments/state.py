@@ -90,11 +90,16 @@ def card_minimum_minor(currency: str) -> int:
     return CARD_MINIMUM_MINOR.get(currency.upper(), CARD_MINIMUM_DEFAULT_MINOR)
 
 
+def below_card_minimum(*, total_minor: int, currency: str) -> bool:
+    """Something to pay, but less than a card can be charged (nothing to pay needs no card at all)."""
+    return 0 < total_minor < card_minimum_minor(currency)
+
+
 def payment_check_card_amount(*, total_minor: int, currency: str) -> None:
     """Refuse a card payment smaller than the card minimum (a reward that leaves 0.30 of a 4.80 order): the
     provider would refuse it after the order was placed. Nothing to pay at all is fine (no card is used)."""
-    minimum = card_minimum_minor(currency)
-    if 0 < total_minor < minimum:
+    if below_card_minimum(total_minor=total_minor, currency=currency):
+        minimum = card_minimum_minor(currency)
         raise DomainError(f"That leaves {format_money(total_minor, currency)} to pay, less than the "
                           f"{format_money(minimum, currency)} a card can be charged. Add something to the order, "
                           "or use the reward at the counter.", code="below_card_minimum",
