@@ -157,6 +157,17 @@ def checkout_key() -> dict:
     return {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex}
 
 
+def serving_token(client, store_id: int, member) -> str:
+    """What a till gets for `member` by scanning a fresh member code at store `store_id` as the staff member
+    `client` is signed in as: the serving token an order (or adding the member to one) needs."""
+    from fulfilment.services.members import member_code_issue
+
+    code, _ = member_code_issue(member=member)
+    response = client.post(f"/api/stores/{store_id}/members/identify/", {"code": code}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["serving_token"]
+
+
 def order_with_times(store: Store, *, channel, status, total, created, promised=None, ready=None, picked_up=None,
                      slot=None):
     """An order placed at `created` with known promised/ready/picked-up times (figures tests). created_at is

@@ -10,7 +10,6 @@ from django.test import Client
 
 from fulfilment import services
 from fulfilment.models import LoyaltyEntry, LoyaltyProgram, Order, OrderEvent, OrderStatus, Reward, StoreEvent
-from fulfilment.services import members
 from fulfilment.services.loyalty import loyalty_adjust, member_balance
 from fulfilment.services.pickup import pickup_token
 from tests import factories
@@ -29,10 +28,7 @@ def place(api_as, staff, store_id, menu, **extra):
 
 
 def serving_token(api_as, staff, store_id, member) -> str:
-    code, _ = members.member_code_issue(member=member)
-    response = api_as(staff).post(f"/api/stores/{store_id}/members/identify/", {"code": code}, format="json")
-    assert response.status_code == 200, response.content
-    return response.json()["serving_token"]
+    return factories.serving_token(api_as(staff), store_id, member)
 
 
 def add_member(api_as, staff, order_id, store_id, token, **extra):

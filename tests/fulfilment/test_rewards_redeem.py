@@ -9,7 +9,6 @@ import pytest
 from fulfilment import services
 from fulfilment.models import CustomerProfile, LoyaltyEntry, LoyaltyProgram, Order, OrderDiscount, Payment, Reward
 from fulfilment.services import LineRequest, loyalty
-from fulfilment.services.members import member_code_issue
 from fulfilment.services.orders import request_fingerprint
 from fulfilment.services.rewards import birthday_window
 from stores.models import MenuItem
@@ -170,18 +169,12 @@ def test_a_reward_that_would_leave_less_than_a_card_can_take_is_greyed_and_refus
     assert "$0.22 USD" in error["message"] and "$0.50 USD" in error["message"]
     assert not Order.objects.exists() and balance(customer_a) == 30
 
-    served = loyalty_serving_token(api_as, barista_store1, taxed_store, customer_a)
+    served = factories.serving_token(api_as(barista_store1), taxed_store.pk, customer_a)
     counter = api_as(barista_store1).post(f"/api/stores/{taxed_store.pk}/orders/",
                                           {"channel": "counter", "items": items, "member": served,
                                            "reward": free_drink.pk}, format="json", **factories.checkout_key())
     assert counter.status_code == 201, counter.json()
     assert counter.json()["total_minor"] == 22 and balance(customer_a) == 5
-
-
-def loyalty_serving_token(api_as, staff, store, member) -> str:
-    code, _ = member_code_issue(member=member)
-    return api_as(staff).post(f"/api/stores/{store.pk}/members/identify/", {"code": code},
-                              format="json").json()["serving_token"]
 
 
 def test_at_the_counter_the_member_served_spends_their_stars(menu, customer_a, barista_store1, free_drink, stars):
